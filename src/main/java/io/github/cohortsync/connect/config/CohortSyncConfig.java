@@ -1,0 +1,210 @@
+package io.github.cohortsync.connect.config;
+
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+import org.apache.kafka.common.config.AbstractConfig;
+import org.apache.kafka.common.config.ConfigDef;
+import org.apache.kafka.common.config.ConfigDef.Importance;
+import org.apache.kafka.common.config.ConfigDef.Range;
+import org.apache.kafka.common.config.ConfigDef.Type;
+import org.apache.kafka.common.config.ConfigDef.Width;
+import org.apache.kafka.common.config.ConfigException;
+import org.apache.kafka.common.config.types.Password;
+
+/** Every configuration key of the connector, defined once with its documentation. */
+public final class CohortSyncConfig extends AbstractConfig {
+
+    public static final String DESTINATION = "destination";
+    public static final String COHORTS_INCLUDE = "cohorts.include";
+    public static final String PROJECT_ID = "project.id";
+    public static final String SYNC_MODE = "sync.mode";
+    public static final String SYNC_INTERVAL_MS = "sync.interval.ms";
+    public static final String BUFFER_MAX_CHANGES = "buffer.max.changes";
+    public static final String BATCH_MAX_SIZE = "batch.max.size";
+    public static final String RETRY_MAX_ATTEMPTS = "retry.max.attempts";
+    public static final String RETRY_BACKOFF_INITIAL_MS = "retry.backoff.initial.ms";
+    public static final String RETRY_BACKOFF_MAX_MS = "retry.backoff.max.ms";
+    public static final String HTTP_TIMEOUT_MS = "http.timeout.ms";
+
+    public static final String WEBHOOK_URL = "webhook.url";
+    public static final String WEBHOOK_AUTH_USERNAME = "webhook.auth.username";
+    public static final String WEBHOOK_AUTH_PASSWORD = "webhook.auth.password";
+    public static final String WEBHOOK_PROPERTIES = "webhook.properties";
+
+    public static final String SYNC_MODE_DYNAMIC = "dynamic";
+    public static final String SYNC_MODE_ONE_TIME = "one_time";
+
+    static final String GROUP_CONNECTOR = "Connector";
+    static final String GROUP_SYNC = "Sync";
+    static final String GROUP_RETRY = "Retries and HTTP";
+    static final String GROUP_WEBHOOK = "Webhook";
+
+    public static final ConfigDef CONFIG_DEF = configDef();
+
+    public CohortSyncConfig(Map<String, String> props) {
+        super(CONFIG_DEF, props, false);
+        Map<String, List<String>> problems = ConfigValidator.crossKeyProblems(this);
+        if (!problems.isEmpty()) {
+            throw new ConfigException(ConfigValidator.describe(problems));
+        }
+    }
+
+    private static ConfigDef configDef() {
+        ConfigDef def = new ConfigDef();
+        int order = 0;
+        def.define(DESTINATION, Type.STRING, ConfigDef.NO_DEFAULT_VALUE,
+                ConfigDef.CaseInsensitiveValidString.in(DestinationType.configValues().toArray(String[]::new)),
+                Importance.HIGH,
+                "Where cohort membership is synced to. One of: " + String.join(", ", DestinationType.configValues())
+                        + ". Each destination has its own group of keys; only the chosen destination's"
+                        + " required keys are required.",
+                GROUP_CONNECTOR, ++order, Width.SHORT, "Destination",
+                new ListRecommender(DestinationType.configValues()));
+        def.define(COHORTS_INCLUDE, Type.LIST, "", Importance.MEDIUM,
+                "Cohort ids to sync, comma-separated. Empty means every cohort. Records of other cohorts are"
+                        + " skipped and their offsets committed.",
+                GROUP_CONNECTOR, ++order, Width.LONG, "Cohorts to sync");
+        def.define(PROJECT_ID, Type.STRING, "", Importance.LOW,
+                "The analytics project id sent with each cohort when a record carries no project_id.",
+                GROUP_CONNECTOR, ++order, Width.SHORT, "Project id");
+
+        order = 0;
+        def.define(SYNC_MODE, Type.STRING, SYNC_MODE_DYNAMIC,
+                ConfigDef.CaseInsensitiveValidString.in(SYNC_MODE_DYNAMIC),
+                Importance.MEDIUM,
+                "How cohorts are synced. 'dynamic': changes are netted for sync.interval.ms and sent as"
+                        + " add_members / remove_members diffs. ('one_time' snapshots are planned and not"
+                        + " accepted by this version.)",
+                GROUP_SYNC, ++order, Width.SHORT, "Sync mode",
+                new ListRecommender(List.of(SYNC_MODE_DYNAMIC)));
+        def.define(SYNC_INTERVAL_MS, Type.LONG, 10_000L, Range.between(100L, Duration.ofHours(24).toMillis()),
+                Importance.MEDIUM,
+                "How long membership changes are buffered and netted before a sync. A user who enters and"
+                        + " leaves a cohort within one interval costs no destination call.",
+                GROUP_SYNC, ++order, Width.SHORT, "Sync interval (ms)");
+        def.define(BUFFER_MAX_CHANGES, Type.INT, 100_000, Range.between(1, 10_000_000), Importance.MEDIUM,
+                "Netted changes a task holds before a sync is forced. While the destination is slow or"
+                        + " down and the buffer is full, the task pauses consumption instead of growing"
+                        + " its heap.",
+                GROUP_SYNC, ++order, Width.SHORT, "Buffer size (changes)");
+        def.define(BATCH_MAX_SIZE, Type.INT, null, new PositiveOrNull(), Importance.LOW,
+                "Members per destination call. Default: the destination's documented maximum (webhook:"
+                        + " 1000). Larger values than that maximum are rejected.",
+                GROUP_SYNC, ++order, Width.SHORT, "Batch size");
+
+        order = 0;
+        def.define(RETRY_MAX_ATTEMPTS, Type.INT, 5, Range.between(0, 100), Importance.LOW,
+                "How many times a transient failure (connection error, timeout, HTTP 408, 429 or 5xx) is"
+                        + " retried before the sync is given up and tried again at the next interval. The"
+                        + " task stays RUNNING and commits nothing past the undelivered changes.",
+                GROUP_RETRY, ++order, Width.SHORT, "Retries");
+        def.define(RETRY_BACKOFF_INITIAL_MS, Type.LONG, 2_000L, Range.between(0L, Duration.ofHours(1).toMillis()),
+                Importance.LOW,
+                "The wait before the first retry; each later retry waits twice as long, up to"
+                        + " retry.backoff.max.ms. A Retry-After header overrides it.",
+                GROUP_RETRY, ++order, Width.SHORT, "Initial backoff (ms)");
+        def.define(RETRY_BACKOFF_MAX_MS, Type.LONG, 30_000L, Range.between(0L, Duration.ofHours(1).toMillis()),
+                Importance.LOW,
+                "The longest wait between two retries (a Retry-After header may ask for longer, and is"
+                        + " honoured).",
+                GROUP_RETRY, ++order, Width.SHORT, "Maximum backoff (ms)");
+        def.define(HTTP_TIMEOUT_MS, Type.INT, 30_000, Range.between(100, 600_000), Importance.LOW,
+                "Connect, read and write timeout of each destination call.",
+                GROUP_RETRY, ++order, Width.SHORT, "HTTP timeout (ms)");
+
+        order = 0;
+        def.define(WEBHOOK_URL, Type.STRING, null, new HttpUrlValidator(), Importance.HIGH,
+                "The URL that receives the webhook POSTs (http or https). Required when destination=webhook.",
+                GROUP_WEBHOOK, ++order, Width.LONG, "Webhook URL");
+        def.define(WEBHOOK_AUTH_USERNAME, Type.STRING, null, Importance.MEDIUM,
+                "User name for HTTP Basic authentication. Set together with webhook.auth.password, or leave"
+                        + " both empty.",
+                GROUP_WEBHOOK, ++order, Width.MEDIUM, "Basic auth user name");
+        def.define(WEBHOOK_AUTH_PASSWORD, Type.PASSWORD, null, Importance.MEDIUM,
+                "Password for HTTP Basic authentication. Use a config provider (${file:...} or ${env:...})"
+                        + " so the value never appears in the connector's stored config.",
+                GROUP_WEBHOOK, ++order, Width.MEDIUM, "Basic auth password");
+        def.define(WEBHOOK_PROPERTIES, Type.LIST, "", Importance.LOW,
+                "Keys of a record's 'properties' map to export with each member, next to email,"
+                        + " mixpanel_distinct_id, first_name, last_name and phone_number.",
+                GROUP_WEBHOOK, ++order, Width.LONG, "Exported properties");
+        return def;
+    }
+
+    public DestinationType destination() {
+        return DestinationType.fromConfigValue(getString(DESTINATION))
+                .orElseThrow(() -> new ConfigException(DESTINATION, getString(DESTINATION), "unknown destination"));
+    }
+
+    /** The cohort ids to sync; empty means all. */
+    public Set<String> cohortsInclude() {
+        Set<String> ids = new HashSet<>();
+        for (String id : getList(COHORTS_INCLUDE)) {
+            if (!id.isBlank()) {
+                ids.add(id.trim());
+            }
+        }
+        return ids;
+    }
+
+    public String projectId() {
+        String id = getString(PROJECT_ID);
+        return id == null || id.isBlank() ? null : id.trim();
+    }
+
+    public long syncIntervalMs() {
+        return getLong(SYNC_INTERVAL_MS);
+    }
+
+    public int bufferMaxChanges() {
+        return getInt(BUFFER_MAX_CHANGES);
+    }
+
+    /** Members per call: the configured value, or the destination's maximum. */
+    public int batchMaxSize() {
+        Integer configured = getInt(BATCH_MAX_SIZE);
+        return configured != null ? configured : destination().maxBatchSize();
+    }
+
+    public int retryMaxAttempts() {
+        return getInt(RETRY_MAX_ATTEMPTS);
+    }
+
+    public long retryBackoffInitialMs() {
+        return getLong(RETRY_BACKOFF_INITIAL_MS);
+    }
+
+    public long retryBackoffMaxMs() {
+        return getLong(RETRY_BACKOFF_MAX_MS);
+    }
+
+    public int httpTimeoutMs() {
+        return getInt(HTTP_TIMEOUT_MS);
+    }
+
+    public String webhookUrl() {
+        return getString(WEBHOOK_URL);
+    }
+
+    public String webhookUsername() {
+        String user = getString(WEBHOOK_AUTH_USERNAME);
+        return user == null || user.isEmpty() ? null : user;
+    }
+
+    public Password webhookPassword() {
+        return getPassword(WEBHOOK_AUTH_PASSWORD);
+    }
+
+    public List<String> webhookProperties() {
+        return getList(WEBHOOK_PROPERTIES).stream().map(String::trim).filter(s -> !s.isEmpty()).toList();
+    }
+
+    /** Prints the configuration reference as Markdown; used to generate docs/configuration.md. */
+    public static void main(String[] args) {
+        System.out.print(ConfigDocs.markdown(CONFIG_DEF));
+    }
+}

@@ -1,0 +1,16 @@
+package io.github.cohortsync.connect.destination;
+
+import io.github.cohortsync.connect.config.CohortSyncConfig;
+import io.github.cohortsync.connect.destination.webhook.WebhookDestination;
+
+/** Creates the configured destination: the one registration point of every destination. */
+public final class Destinations {
+    private Destinations() {
+    }
+
+    public static Destination create(CohortSyncConfig config) {
+        return switch (config.destination()) {
+            case WEBHOOK -> new WebhookDestination(config);
+        };
+    }
+}

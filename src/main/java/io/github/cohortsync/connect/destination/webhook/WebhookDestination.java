@@ -1,0 +1,183 @@
+package io.github.cohortsync.connect.destination.webhook;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.util.List;
+import java.util.Map;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import io.github.cohortsync.connect.config.CohortSyncConfig;
+import io.github.cohortsync.connect.destination.DeliveryResult;
+import io.github.cohortsync.connect.destination.Destination;
+import io.github.cohortsync.connect.destination.Page;
+import io.github.cohortsync.connect.destination.PermanentDeliveryException;
+import io.github.cohortsync.connect.destination.TransientDeliveryException;
+import io.github.cohortsync.connect.http.HttpClients;
+import io.github.cohortsync.connect.http.HttpFailures;
+import io.github.cohortsync.connect.record.MembershipChange;
+import okhttp3.Credentials;
+import okhttp3.HttpUrl;
+import okhttp3.MediaType;
+import okhttp3.OkHttpClient;
+import okhttp3.Request;
+import okhttp3.RequestBody;
+import okhttp3.Response;
+import okhttp3.ResponseBody;
+
+/**
+ * The custom webhook in Mixpanel's cohort-sync format: one JSON POST per page, answered by
+ * {@code {"action": <same>, "status": "success"|"failure", "error": {...}}}.
+ */
+public final class WebhookDestination implements Destination {
+    private static final MediaType JSON_TYPE = MediaType.get("application/json; charset=utf-8");
+    private static final JsonFactory JSON_FACTORY = new JsonFactory();
+    private static final ObjectMapper MAPPER = new ObjectMapper(JSON_FACTORY);
+
+    private final OkHttpClient client;
+    private final HttpUrl url;
+    private final String safeUrl;
+    private final String authorization;
+    private final List<String> exportedProperties;
+
+    public WebhookDestination(CohortSyncConfig config) {
+        this(HttpClients.create(config.httpTimeoutMs()), config.webhookUrl(), config.webhookUsername(),
+                config.webhookPassword() == null ? null : config.webhookPassword().value(),
+                config.webhookProperties());
+    }
+
+    WebhookDestination(OkHttpClient client, String url, String username, String password,
+                       List<String> exportedProperties) {
+        this.client = client;
+        this.url = HttpUrl.get(url.trim());
+        // Query strings and user info may hold tokens: messages show scheme, host and path only.
+        this.safeUrl = this.url.scheme() + "://" + this.url.host() + ":" + this.url.port() + this.url.encodedPath();
+        this.authorization = username == null ? null : Credentials.basic(username, password == null ? "" : password);
+        this.exportedProperties = List.copyOf(exportedProperties);
+    }
+
+    @Override
+    public DeliveryResult send(Page page) throws TransientDeliveryException, PermanentDeliveryException {
+        String what = "Webhook POST " + safeUrl + " with " + page.describe();
+        Request.Builder request = new Request.Builder()
+                .url(url)
+                .header("Idempotency-Key", page.idempotencyKey())
+                .post(RequestBody.create(body(page), JSON_TYPE));
+        if (authorization != null) {
+            request.header("Authorization", authorization);
+        }
+        try (Response response = client.newCall(request.build()).execute()) {
+            String answer = readBody(response);
+            if (!response.isSuccessful()) {
+                Exception failure = HttpFailures.forStatus(what, response.code(), response.header("Retry-After"),
+                        answer, "check webhook.auth.username and webhook.auth.password");
+                if (failure instanceof TransientDeliveryException transientFailure) {
+                    throw transientFailure;
+                }
+                throw (PermanentDeliveryException) failure;
+            }
+            checkAnswer(what, page, answer);
+            return DeliveryResult.allAccepted();
+        } catch (IOException e) {
+            throw HttpFailures.forIoError(what, e);
+        }
+    }
+
+    /** The receiver must confirm the page: same action, status success. Anything else is a permanent failure. */
+    private static void checkAnswer(String what, Page page, String answer) throws PermanentDeliveryException {
+        JsonNode json;
+        try {
+            json = answer == null || answer.isBlank() ? null : MAPPER.readTree(answer);
+        } catch (IOException e) {
+            json = null;
+        }
+        if (json == null || !json.isObject()) {
+            throw new PermanentDeliveryException(what + " got an answer that is not a JSON object; the receiver"
+                    + " must answer {\"action\": \"" + page.action().wireName() + "\", \"status\": \"success\"}"
+                    + (answer == null || answer.isBlank() ? " (the body was empty)" : ""));
+        }
+        String action = json.path("action").asText(null);
+        if (!page.action().wireName().equals(action)) {
+            throw new PermanentDeliveryException(what + " got an answer for action '" + action + "' instead of '"
+                    + page.action().wireName() + "'");
+        }
+        String status = json.path("status").asText(null);
+        if ("success".equals(status)) {
+            return;
+        }
+        if ("failure".equals(status)) {
+            JsonNode error = json.path("error");
+            throw new PermanentDeliveryException(what + " was answered with status failure: "
+                    + error.path("message").asText("(no message)") + " (code "
+                    + error.path("code").asText("none") + ")");
+        }
+        throw new PermanentDeliveryException(what + " got an answer with status '" + status
+                + "'; expected 'success' or 'failure'");
+    }
+
+    private byte[] body(Page page) {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream(256 + page.members().size() * 160);
+        try (JsonGenerator json = JSON_FACTORY.createGenerator(bytes)) {
+            json.setCodec(MAPPER);
+            json.writeStartObject();
+            json.writeStringField("action", page.action().wireName());
+            json.writeObjectFieldStart("parameters");
+            json.writeStringField("mixpanel_project_id", page.cohort().projectId());
+            json.writeStringField("mixpanel_cohort_id", page.cohort().id());
+            json.writeStringField("mixpanel_cohort_name", page.cohort().name());
+            json.writeStringField("mixpanel_cohort_description", page.cohort().description());
+            json.writeStringField("mixpanel_session_id", page.sessionId());
+            json.writeObjectFieldStart("page_info");
+            json.writeNumberField("total_pages", page.totalPages());
+            json.writeNumberField("page_count", page.pageNumber());
+            json.writeEndObject();
+            json.writeArrayFieldStart("members");
+            for (MembershipChange member : page.members()) {
+                writeMember(json, member);
+            }
+            json.writeEndArray();
+            json.writeEndObject();
+            json.writeEndObject();
+        } catch (IOException e) {
+            throw new IllegalStateException("Could not write a webhook page as JSON", e);
+        }
+        return bytes.toByteArray();
+    }
+
+    private void writeMember(JsonGenerator json, MembershipChange member) throws IOException {
+        json.writeStartObject();
+        json.writeStringField("email", member.email());
+        json.writeStringField("mixpanel_distinct_id", member.distinctId());
+        json.writeStringField("first_name", member.firstName());
+        json.writeStringField("last_name", member.lastName());
+        json.writeStringField("phone_number", member.phoneNumber());
+        Map<String, Object> properties = member.properties();
+        for (String key : exportedProperties) {
+            if (properties.containsKey(key)) {
+                json.writeFieldName(key);
+                json.writeObject(properties.get(key));
+            }
+        }
+        json.writeEndObject();
+    }
+
+    private static String readBody(Response response) throws IOException {
+        ResponseBody body = response.body();
+        return body == null ? null : body.string();
+    }
+
+    @Override
+    public void cancelInFlight() {
+        client.dispatcher().cancelAll();
+    }
+
+    @Override
+    public void close() {
+        client.dispatcher().cancelAll();
+        client.dispatcher().executorService().shutdown();
+        client.connectionPool().evictAll();
+    }
+}

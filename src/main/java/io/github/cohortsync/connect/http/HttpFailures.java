@@ -1,0 +1,79 @@
+package io.github.cohortsync.connect.http;
+
+import java.io.IOException;
+import java.time.Clock;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
+import java.time.format.DateTimeParseException;
+
+import io.github.cohortsync.connect.destination.PermanentDeliveryException;
+import io.github.cohortsync.connect.destination.TransientDeliveryException;
+
+/** The one place that decides whether a failed destination call is transient or permanent. */
+public final class HttpFailures {
+    private static final int MAX_BODY_IN_MESSAGE = 500;
+
+    private HttpFailures() {
+    }
+
+    /** True for statuses a later attempt may fix: 408, 425, 429 and every 5xx. */
+    public static boolean isTransient(int status) {
+        return status == 408 || status == 425 || status == 429 || status >= 500;
+    }
+
+    /**
+     * The exception for a non-2xx answer.
+     *
+     * @param what  names the call, e.g. "webhook POST https://host/path for add_members page 1/2 of cohort 7"
+     * @param hint  what the user should check on an authentication failure, e.g. "check webhook.auth.password"
+     */
+    public static Exception forStatus(String what, int status, String retryAfterHeader, String body, String hint) {
+        String message = what + " failed with HTTP " + status + describeBody(body);
+        if (isTransient(status)) {
+            return new TransientDeliveryException(message, retryAfterMillis(retryAfterHeader, Clock.systemUTC()));
+        }
+        String advice = switch (status) {
+            case 401, 403 -> "; " + hint;
+            case 404 -> "; check that the URL is right";
+            case 400, 413, 422 -> "; the destination rejected the request's content";
+            default -> "";
+        };
+        return new PermanentDeliveryException(message + advice);
+    }
+
+    /** Connection refused or reset, timeouts, broken TLS handshakes: all worth another try. */
+    public static TransientDeliveryException forIoError(String what, IOException e) {
+        return new TransientDeliveryException(what + " failed: " + e.getClass().getSimpleName()
+                + (e.getMessage() == null ? "" : ": " + e.getMessage()), -1, e);
+    }
+
+    /** Retry-After in seconds or as an HTTP date; -1 when absent or unreadable. */
+    public static long retryAfterMillis(String header, Clock clock) {
+        if (header == null || header.isBlank()) {
+            return -1;
+        }
+        String value = header.trim();
+        try {
+            long seconds = Long.parseLong(value);
+            return seconds < 0 ? -1 : seconds * 1000;
+        } catch (NumberFormatException notSeconds) {
+            try {
+                ZonedDateTime at = ZonedDateTime.parse(value, DateTimeFormatter.RFC_1123_DATE_TIME);
+                return Math.max(0, at.toInstant().toEpochMilli() - clock.millis());
+            } catch (DateTimeParseException notDate) {
+                return -1;
+            }
+        }
+    }
+
+    private static String describeBody(String body) {
+        if (body == null || body.isBlank()) {
+            return "";
+        }
+        String text = body.strip();
+        if (text.length() > MAX_BODY_IN_MESSAGE) {
+            text = text.substring(0, MAX_BODY_IN_MESSAGE) + "...";
+        }
+        return ": " + text;
+    }
+}

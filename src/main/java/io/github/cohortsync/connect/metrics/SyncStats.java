@@ -1,0 +1,42 @@
+package io.github.cohortsync.connect.metrics;
+
+import java.util.concurrent.atomic.AtomicLong;
+
+import io.github.cohortsync.connect.destination.Page;
+import io.github.cohortsync.connect.destination.PageAction;
+
+/** A task's counters, updated by the task thread and the sender thread. */
+public final class SyncStats {
+    public final AtomicLong recordsRead = new AtomicLong();
+    public final AtomicLong recordsFiltered = new AtomicLong();
+    public final AtomicLong badRecords = new AtomicLong();
+    public final AtomicLong changesNettedAway = new AtomicLong();
+    public final AtomicLong membersAdded = new AtomicLong();
+    public final AtomicLong membersRemoved = new AtomicLong();
+    public final AtomicLong membersFull = new AtomicLong();
+    public final AtomicLong requests = new AtomicLong();
+    public final AtomicLong retries = new AtomicLong();
+    public final AtomicLong rejections = new AtomicLong();
+    public final AtomicLong failedSyncs = new AtomicLong();
+    public final AtomicLong failures = new AtomicLong();
+    public final AtomicLong syncsCompleted = new AtomicLong();
+    public final AtomicLong lastSyncLatencyMs = new AtomicLong();
+    public final AtomicLong bufferSize = new AtomicLong();
+
+    /** Counts a delivered page: one request (retries are counted apart), its members by action. */
+    public void pageDelivered(Page page, long nanos, int rejected) {
+        requests.incrementAndGet();
+        rejections.addAndGet(rejected);
+        AtomicLong members = page.action() == PageAction.ADD_MEMBERS ? membersAdded
+                : page.action() == PageAction.REMOVE_MEMBERS ? membersRemoved : membersFull;
+        members.addAndGet(page.members().size());
+    }
+
+    @Override
+    public String toString() {
+        return "read=" + recordsRead + " filtered=" + recordsFiltered + " bad=" + badRecords
+                + " nettedAway=" + changesNettedAway + " added=" + membersAdded + " removed=" + membersRemoved
+                + " requests=" + requests + " retries=" + retries + " rejections=" + rejections
+                + " failedSyncs=" + failedSyncs + " failures=" + failures;
+    }
+}

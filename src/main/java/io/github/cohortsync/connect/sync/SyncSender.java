@@ -1,0 +1,200 @@
+package io.github.cohortsync.connect.sync;
+
+import java.time.Duration;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import io.github.cohortsync.connect.destination.DeliveryResult;
+import io.github.cohortsync.connect.destination.Destination;
+import io.github.cohortsync.connect.destination.Page;
+import io.github.cohortsync.connect.destination.PermanentDeliveryException;
+import io.github.cohortsync.connect.destination.TransientDeliveryException;
+import io.github.cohortsync.connect.http.RetryPolicy;
+import io.github.cohortsync.connect.metrics.SyncStats;
+
+/**
+ * Delivers one job at a time on its own thread, page by page, so the task thread never waits on the network.
+ * A job whose retries run out is tried again after a pause, from its first undelivered page, until it is
+ * delivered, fails permanently or is cancelled.
+ */
+public final class SyncSender implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(SyncSender.class);
+
+    /** How a job ended. */
+    public sealed interface Outcome {
+        SyncJob job();
+    }
+
+    /** Every page delivered. */
+    public record Delivered(SyncJob job) implements Outcome {
+    }
+
+    /** A page failed permanently; the pages before it stay delivered. */
+    public record Failed(SyncJob job, PermanentDeliveryException cause) implements Outcome {
+    }
+
+    /** Stopped on request before every page was delivered. */
+    public record Cancelled(SyncJob job) implements Outcome {
+    }
+
+    private final Destination destination;
+    private final RetryPolicy retryPolicy;
+    private final long retryLaterMs;
+    private final ExecutorService executor;
+    private final SyncStats stats;
+    private CompletableFuture<Outcome> inFlight;
+    private volatile boolean cancelled;
+    private volatile Thread worker;
+
+    /**
+     * @param retryLaterMs how long a job whose retries ran out waits before it is tried again
+     */
+    public SyncSender(String name, Destination destination, RetryPolicy retryPolicy, long retryLaterMs,
+                      SyncStats stats) {
+        this.destination = destination;
+        this.retryPolicy = retryPolicy;
+        this.retryLaterMs = retryLaterMs;
+        this.stats = stats;
+        this.executor = Executors.newSingleThreadExecutor(runnable -> {
+            Thread thread = new Thread(runnable, name);
+            thread.setDaemon(true);
+            return thread;
+        });
+        retryPolicy.retry().getEventPublisher().onRetry(event -> {
+            stats.retries.incrementAndGet();
+            log.info("Retrying in {} ms (retry {} of {}): {}", event.getWaitInterval().toMillis(),
+                    event.getNumberOfRetryAttempts(), retryPolicy.maxRetries(),
+                    event.getLastThrowable() == null ? "" : event.getLastThrowable().getMessage());
+        });
+    }
+
+    /** True while a job is being delivered. */
+    public boolean isBusy() {
+        return inFlight != null && !inFlight.isDone();
+    }
+
+    /** Starts delivering a job; the sender must be idle. */
+    public void submit(SyncJob job) {
+        if (isBusy()) {
+            throw new IllegalStateException("A sync is already in flight");
+        }
+        cancelled = false;
+        inFlight = CompletableFuture.supplyAsync(() -> deliver(job), executor);
+    }
+
+    /** The finished job's outcome, once; empty while it runs or when nothing was submitted. */
+    public Optional<Outcome> takeOutcome() {
+        if (inFlight == null || !inFlight.isDone()) {
+            return Optional.empty();
+        }
+        Outcome outcome = inFlight.join();
+        inFlight = null;
+        return Optional.of(outcome);
+    }
+
+    /** Waits up to {@code timeout} for the job in flight to finish; true when the sender is idle. */
+    public boolean awaitIdle(Duration timeout) {
+        if (inFlight == null) {
+            return true;
+        }
+        try {
+            inFlight.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+            return true;
+        } catch (TimeoutException e) {
+            return false;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        } catch (ExecutionException e) {
+            return true;
+        }
+    }
+
+    /** Asks the job in flight to stop: aborts its call and its waits, and waits up to {@code timeout} for it. */
+    public boolean cancel(Duration timeout) {
+        if (!isBusy()) {
+            return true;
+        }
+        cancelled = true;
+        destination.cancelInFlight();
+        Thread running = worker;
+        if (running != null) {
+            running.interrupt();
+        }
+        return awaitIdle(timeout);
+    }
+
+    private Outcome deliver(SyncJob job) {
+        worker = Thread.currentThread();
+        try {
+            while (true) {
+                try {
+                    for (int i = 0; i < job.pages().size(); i++) {
+                        if (job.isDelivered(i)) {
+                            continue;
+                        }
+                        if (cancelled) {
+                            return new Cancelled(job);
+                        }
+                        Page page = job.pages().get(i);
+                        long start = System.nanoTime();
+                        DeliveryResult result = retryPolicy.call(() -> destination.send(page));
+                        stats.pageDelivered(page, System.nanoTime() - start, result.rejections().size());
+                        job.markDelivered(i, result.rejections());
+                    }
+                    return new Delivered(job);
+                } catch (PermanentDeliveryException e) {
+                    stats.failures.incrementAndGet();
+                    return new Failed(job, e);
+                } catch (TransientDeliveryException e) {
+                    if (cancelled) {
+                        return new Cancelled(job);
+                    }
+                    stats.failedSyncs.incrementAndGet();
+                    log.warn("Sync gave up after {} retries with {} of {} pages delivered: {}. Nothing past these"
+                                    + " changes is committed; the sync is tried again in {} ms.",
+                            retryPolicy.maxRetries(), job.deliveredPages(), job.pages().size(), e.getMessage(),
+                            retryLaterMs);
+                    Thread.sleep(retryLaterMs);
+                } catch (InterruptedException e) {
+                    return new Cancelled(job);
+                } catch (Exception e) {
+                    if (cancelled) {
+                        return new Cancelled(job);
+                    }
+                    stats.failures.incrementAndGet();
+                    PermanentDeliveryException failure = new PermanentDeliveryException(
+                            "Unexpected error while syncing: " + e);
+                    failure.initCause(e);
+                    return new Failed(job, failure);
+                }
+            }
+        } catch (InterruptedException e) {
+            return new Cancelled(job);
+        } finally {
+            worker = null;
+            // A cancelled call leaves the interrupt flag set; the pooled thread must start its next job clean.
+            Thread.interrupted();
+        }
+    }
+
+    @Override
+    public void close() {
+        cancel(Duration.ofSeconds(5));
+        executor.shutdownNow();
+        try {
+            executor.awaitTermination(5, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        destination.close();
+    }
+}
