@@ -1,0 +1,237 @@
+package io.github.cohortsync.connect.sync;
+
+import static io.github.cohortsync.connect.Records.change;
+import static io.github.cohortsync.connect.Records.tombstone;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.connect.sink.SinkRecord;
+import org.junit.jupiter.api.RepeatedTest;
+import org.junit.jupiter.api.Test;
+
+import io.github.cohortsync.connect.Records;
+import io.github.cohortsync.connect.destination.Page;
+import io.github.cohortsync.connect.destination.PageAction;
+import io.github.cohortsync.connect.record.MembershipChange;
+import io.github.cohortsync.connect.record.RecordParser;
+
+class SyncBufferTest {
+    private static final TopicPartition P0 = new TopicPartition(Records.TOPIC, 0);
+    private static final TopicPartition P1 = new TopicPartition(Records.TOPIC, 1);
+
+    private final RecordParser parser = new RecordParser(null);
+    private final SyncBuffer buffer = new SyncBuffer();
+    private long offset;
+
+    private void add(Records record) {
+        add(record, 0);
+    }
+
+    private void add(Records record, int partition) {
+        SinkRecord sinkRecord = record.at(partition, offset++).build();
+        buffer.add(parser.parse(sinkRecord), 0);
+    }
+
+    private static List<String> ids(Page page) {
+        return page.members().stream().map(MembershipChange::distinctId).toList();
+    }
+
+    @Test
+    void aUserWhoEntersAndLeavesWithinOneBufferCostsNothing() {
+        add(change("c", "u1"));
+        add(change("c", "u1").remove());
+        add(change("c", "u2"));
+
+        SyncJob job = buffer.drain(1000);
+
+        assertThat(job.pages()).hasSize(1);
+        assertThat(ids(job.pages().get(0))).containsExactly("u2");
+        assertThat(job.changesRead()).isEqualTo(3);
+        assertThat(job.changesSent()).isEqualTo(1);
+    }
+
+    @Test
+    void aUserWhoLeavesAndComesBackCostsNothing() {
+        add(change("c", "u1").remove());
+        add(change("c", "u1"));
+
+        assertThat(buffer.drain(1000).pages()).isEmpty();
+    }
+
+    @Test
+    void theLatestChangeWinsAndTombstonesRemove() {
+        add(change("c", "u1"));
+        add(change("c", "u1").with("email", "new@example.com"));
+        add(change("c", "u2").remove());
+        add(tombstone("c", "u3"));
+
+        SyncJob job = buffer.drain(1000);
+
+        Page adds = job.pages().get(0);
+        Page removes = job.pages().get(1);
+        assertThat(adds.action()).isEqualTo(PageAction.ADD_MEMBERS);
+        assertThat(adds.members()).singleElement().extracting(MembershipChange::email).isEqualTo("new@example.com");
+        assertThat(removes.action()).isEqualTo(PageAction.REMOVE_MEMBERS);
+        assertThat(ids(removes)).containsExactlyInAnyOrder("u2", "u3");
+    }
+
+    @Test
+    void tombstonesCarryTheCohortNameSeenEarlier() {
+        add(change("c", "u1").with("cohort_name", "Churn risk"));
+        buffer.drain(1000);
+        add(tombstone("c", "u1"));
+
+        Page page = buffer.drain(1000).pages().get(0);
+
+        assertThat(page.cohort().name()).isEqualTo("Churn risk");
+    }
+
+    @Test
+    void pagesHoldAtMostTheBatchSizeAndNumberFromOne() {
+        for (int i = 0; i < 25; i++) {
+            add(change("c", "u" + i));
+        }
+        for (int i = 0; i < 3; i++) {
+            add(change("c", "r" + i).remove());
+        }
+        AtomicInteger sessions = new AtomicInteger();
+
+        SyncJob job = buffer.drain(10, () -> "session-" + sessions.incrementAndGet());
+
+        assertThat(job.pages()).extracting(Page::action, Page::pageNumber, Page::totalPages, p -> p.members().size())
+                .containsExactly(
+                        org.assertj.core.groups.Tuple.tuple(PageAction.ADD_MEMBERS, 1, 3, 10),
+                        org.assertj.core.groups.Tuple.tuple(PageAction.ADD_MEMBERS, 2, 3, 10),
+                        org.assertj.core.groups.Tuple.tuple(PageAction.ADD_MEMBERS, 3, 3, 5),
+                        org.assertj.core.groups.Tuple.tuple(PageAction.REMOVE_MEMBERS, 1, 1, 3));
+        assertThat(job.pages()).extracting(Page::sessionId).containsOnly("session-1");
+        assertThat(job.pages()).extracting(Page::idempotencyKey).doesNotHaveDuplicates();
+    }
+
+    @Test
+    void eachCohortGetsItsOwnSession() {
+        add(change("a", "u"));
+        add(change("b", "u"));
+
+        SyncJob job = buffer.drain(1000);
+
+        assertThat(job.pages()).extracting(p -> p.cohort().id()).containsExactlyInAnyOrder("a", "b");
+        assertThat(job.pages()).extracting(Page::sessionId).doesNotHaveDuplicates();
+    }
+
+    @Test
+    void coversOnePastTheHighestOffsetPerPartitionIncludingSkippedRecords() {
+        add(change("c", "u1"), 0);
+        add(change("c", "u2"), 1);
+        buffer.absorbOffset(P0, 50, 0);
+
+        SyncJob job = buffer.drain(1000);
+
+        assertThat(job.offsets()).containsEntry(P0, 51L).containsEntry(P1, 2L);
+        assertThat(buffer.isEmpty()).isTrue();
+    }
+
+    @Test
+    void isDueAnIntervalAfterTheFirstBufferedRecord() {
+        assertThat(buffer.isDue(10_000, 100)).isFalse();
+        buffer.add(parser.parse(change("c", "u").build()), 1_000);
+        buffer.add(parser.parse(change("c", "v").build()), 1_050);
+
+        assertThat(buffer.isDue(1_099, 100)).isFalse();
+        assertThat(buffer.isDue(1_100, 100)).isTrue();
+        buffer.drain(10);
+        assertThat(buffer.isDue(5_000, 100)).isFalse();
+    }
+
+    @Test
+    void forgetsRevokedPartitions() {
+        add(change("c", "u1"), 0);
+        add(change("c", "u2"), 1);
+
+        buffer.forget(List.of(P1));
+        SyncJob job = buffer.drain(1000);
+
+        assertThat(ids(job.pages().get(0))).containsExactly("u1");
+        assertThat(job.offsets()).containsOnlyKeys(P0);
+    }
+
+    @Test
+    void aJobForgetsRevokedPartitionsOnlyInUndeliveredPages() {
+        add(change("c", "u1"), 0);
+        add(change("c", "u2"), 1);
+        add(change("c", "u3"), 1);
+        SyncJob job = buffer.drain(2);
+        job.markDelivered(0, List.of());
+
+        job.forget(List.of(P1));
+
+        assertThat(ids(job.pages().get(0))).hasSize(2);
+        assertThat(job.isComplete()).isTrue();
+        assertThat(job.offsets()).doesNotContainKey(P1);
+    }
+
+    /**
+     * A source that alternates adds and removes per user (as a cohort engine does), synced at random points: the
+     * destination's final state must equal the topic's final state.
+     */
+    @RepeatedTest(20)
+    void randomHistoriesEndInTheExactMembership() {
+        Random random = new Random();
+        long seed = random.nextLong();
+        random.setSeed(seed);
+        Map<String, Set<String>> truth = new HashMap<>();
+        Map<String, Set<String>> destination = new HashMap<>();
+        int cohorts = 1 + random.nextInt(4);
+        int users = 1 + random.nextInt(60);
+        for (int step = 0; step < 2_000; step++) {
+            String cohort = "c" + random.nextInt(cohorts);
+            String user = "u" + random.nextInt(users);
+            Set<String> members = truth.computeIfAbsent(cohort, c -> new HashSet<>());
+            boolean member = members.contains(user);
+            Records record = member
+                    ? (random.nextBoolean() ? change(cohort, user).remove() : tombstone(cohort, user))
+                    : change(cohort, user);
+            if (member) {
+                members.remove(user);
+            } else {
+                members.add(user);
+            }
+            add(record);
+            if (random.nextInt(50) == 0) {
+                apply(buffer.drain(1 + random.nextInt(20)), destination);
+            }
+        }
+        apply(buffer.drain(7), destination);
+
+        truth.values().removeIf(Set::isEmpty);
+        destination.values().removeIf(Set::isEmpty);
+        assertThat(destination).as("seed %d", seed).isEqualTo(truth);
+    }
+
+    private static void apply(SyncJob job, Map<String, Set<String>> destination) {
+        Set<String> seen = new HashSet<>();
+        for (Page page : job.pages()) {
+            Set<String> members = destination.computeIfAbsent(page.cohort().id(), c -> new HashSet<>());
+            for (MembershipChange change : page.members()) {
+                assertThat(seen.add(page.cohort().id() + "/" + change.distinctId()))
+                        .as("a user appears once per sync").isTrue();
+                if (page.action() == PageAction.ADD_MEMBERS) {
+                    members.add(change.distinctId());
+                } else {
+                    members.remove(change.distinctId());
+                }
+            }
+        }
+        List<Page> pages = new ArrayList<>(job.pages());
+        assertThat(pages).allSatisfy(p -> assertThat(p.pageNumber()).isBetween(1, p.totalPages()));
+    }
+}
