@@ -57,7 +57,7 @@ public final class CohortSyncConfig extends AbstractConfig {
         ConfigDef def = new ConfigDef();
         int order = 0;
         def.define(DESTINATION, Type.STRING, ConfigDef.NO_DEFAULT_VALUE,
-                ConfigDef.CaseInsensitiveValidString.in(DestinationType.configValues().toArray(String[]::new)),
+                new OneOf(DestinationType.configValues()),
                 Importance.HIGH,
                 "Where cohort membership is synced to. One of: " + String.join(", ", DestinationType.configValues())
                         + ". Each destination has its own group of keys; only the chosen destination's"
@@ -74,7 +74,7 @@ public final class CohortSyncConfig extends AbstractConfig {
 
         order = 0;
         def.define(SYNC_MODE, Type.STRING, SYNC_MODE_DYNAMIC,
-                ConfigDef.CaseInsensitiveValidString.in(SYNC_MODE_DYNAMIC),
+                new OneOf(List.of(SYNC_MODE_DYNAMIC)),
                 Importance.MEDIUM,
                 "How cohorts are synced. 'dynamic': changes are netted for sync.interval.ms and sent as"
                         + " add_members / remove_members diffs. ('one_time' snapshots are planned and not"

@@ -28,7 +28,7 @@ public final class ConfigDocs {
         StringBuilder out = new StringBuilder();
         out.append("# Configuration reference\n\n")
                 .append("Generated from the connector's `ConfigDef` by `CohortSyncConfig.main`; do not edit by hand")
-                .append(" (`ConfigDocsTest` fails when this file is stale).\n")
+                .append(" (`CohortSyncConfigTest` fails when this file is stale).\n")
                 .append("Kafka Connect's own sink keys (`topics`, `tasks.max`, converters, `transforms`, `errors.*`)")
                 .append(" apply as usual.\n");
         byGroup.forEach((group, keys) -> {

@@ -2,6 +2,7 @@ package io.github.cohortsync.connect.sync;
 
 import java.time.Duration;
 import java.util.Optional;
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -146,7 +147,13 @@ public final class SyncSender implements AutoCloseable {
                         }
                         Page page = job.pages().get(i);
                         long start = System.nanoTime();
-                        DeliveryResult result = retryPolicy.call(() -> destination.send(page));
+                        DeliveryResult result = retryPolicy.call(() -> {
+                            if (cancelled) {
+                                // Not a transient failure, so the retry policy gives up at once.
+                                throw new CancellationException();
+                            }
+                            return destination.send(page);
+                        });
                         stats.pageDelivered(page, System.nanoTime() - start, result.rejections().size());
                         job.markDelivered(i, result.rejections());
                     }

@@ -1,0 +1,364 @@
+package io.github.cohortsync.connect;
+
+import static io.github.cohortsync.connect.Records.change;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+
+import java.io.IOException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.connect.errors.ConnectException;
+import org.apache.kafka.connect.sink.SinkRecord;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import mockwebserver3.Dispatcher;
+import mockwebserver3.MockResponse;
+import mockwebserver3.MockWebServer;
+import mockwebserver3.RecordedRequest;
+import okhttp3.Headers;
+
+/** The task through its public lifecycle, against a local webhook receiver. */
+class CohortSyncSinkTaskTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final TopicPartition P0 = new TopicPartition(Records.TOPIC, 0);
+    private static final TopicPartition P1 = new TopicPartition(Records.TOPIC, 1);
+    private static final Duration WAIT = Duration.ofSeconds(20);
+
+    /** Answers success unless told otherwise; remembers every page it accepted. */
+    private static final class Receiver extends Dispatcher {
+        volatile int status = 200;
+        volatile String body;
+        volatile long delayMs;
+        final AtomicInteger requests = new AtomicInteger();
+        final List<JsonNode> accepted = new CopyOnWriteArrayList<>();
+        final Map<String, Integer> deliveriesByKey = new ConcurrentHashMap<>();
+
+        @Override
+        public MockResponse dispatch(RecordedRequest request) throws InterruptedException {
+            requests.incrementAndGet();
+            if (delayMs > 0) {
+                Thread.sleep(delayMs);
+            }
+            if (status != 200) {
+                return new MockResponse(status, Headers.of(), body == null ? "" : body);
+            }
+            try {
+                JsonNode page = JSON.readTree(request.getBody().utf8());
+                accepted.add(page);
+                deliveriesByKey.merge(request.getHeaders().get("Idempotency-Key"), 1, Integer::sum);
+                return new MockResponse(200, Headers.of("Content-Type", "application/json"),
+                        "{\"action\": \"" + page.path("action").asText() + "\", \"status\": \"success\"}");
+            } catch (IOException e) {
+                return new MockResponse(400, Headers.of(), "unparsable");
+            }
+        }
+
+        List<String> members(String action) {
+            List<String> ids = new ArrayList<>();
+            for (JsonNode page : accepted) {
+                if (page.path("action").asText().equals(action)) {
+                    page.path("parameters").path("members")
+                            .forEach(m -> ids.add(m.path("mixpanel_distinct_id").asText()));
+                }
+            }
+            return ids;
+        }
+    }
+
+    private final MockWebServer server = new MockWebServer();
+    private final Receiver receiver = new Receiver();
+    private CohortSyncSinkTask task;
+    private FakeSinkTaskContext context;
+    private long offset;
+
+    @BeforeEach
+    void startReceiver() throws IOException {
+        server.setDispatcher(receiver);
+        server.start();
+    }
+
+    @AfterEach
+    void stopAll() {
+        if (task != null) {
+            task.stop();
+        }
+        server.close();
+    }
+
+    private Map<String, String> config(String... overrides) {
+        Map<String, String> props = new HashMap<>();
+        props.put("name", "task-test");
+        props.put("destination", "webhook");
+        props.put("webhook.url", server.url("/hook").toString());
+        props.put("sync.interval.ms", "100");
+        props.put("retry.max.attempts", "2");
+        props.put("retry.backoff.initial.ms", "10");
+        props.put("retry.backoff.max.ms", "20");
+        props.put("http.timeout.ms", "1000");
+        for (int i = 0; i < overrides.length; i += 2) {
+            props.put(overrides[i], overrides[i + 1]);
+        }
+        return props;
+    }
+
+    private void start(boolean withReporter, String... overrides) {
+        context = new FakeSinkTaskContext(withReporter, P0, P1);
+        task = new CohortSyncSinkTask();
+        task.initialize(context);
+        task.start(config(overrides));
+        task.open(List.of(P0, P1));
+    }
+
+    private SinkRecord record(Records records) {
+        return records.at(0, offset++).build();
+    }
+
+    private Map<TopicPartition, OffsetAndMetadata> preCommit() {
+        Map<TopicPartition, OffsetAndMetadata> current = new HashMap<>();
+        current.put(P0, new OffsetAndMetadata(offset));
+        current.put(P1, new OffsetAndMetadata(0));
+        return task.preCommit(current);
+    }
+
+    /** Drives the task as the framework's poll loop would, with no new records. */
+    private void pollUntil(Runnable assertion) {
+        await().atMost(WAIT).pollInterval(Duration.ofMillis(20)).untilAsserted(() -> {
+            task.put(List.of());
+            assertion.run();
+        });
+    }
+
+    @Test
+    void commitsOffsetsOnlyAfterTheSyncIsDelivered() {
+        start(false);
+        receiver.delayMs = 300;
+        task.put(List.of(record(change("c1", "u1")), record(change("c1", "u2")), record(change("c2", "u3"))));
+
+        assertThat(preCommit()).as("nothing is delivered yet").isEmpty();
+        pollUntil(() -> assertThat(receiver.requests.get()).isPositive());
+        assertThat(preCommit()).as("a sync in flight commits nothing").isEmpty();
+
+        pollUntil(() -> assertThat(preCommit()).containsEntry(P0, new OffsetAndMetadata(3)));
+        assertThat(receiver.members("add_members")).containsExactlyInAnyOrder("u1", "u2", "u3");
+        assertThat(preCommit()).doesNotContainKey(P1);
+        assertThat(context.commitRequests).isPositive();
+    }
+
+    @Test
+    void putNeverWaitsForASlowDestination() {
+        start(false, "http.timeout.ms", "10000");
+        receiver.delayMs = 5_000;
+        task.put(List.of(record(change("c1", "u1"))));
+        pollUntil(() -> assertThat(receiver.requests.get()).isPositive());
+
+        assertTimeoutPreemptively(Duration.ofSeconds(1), () -> {
+            for (int i = 0; i < 20; i++) {
+                task.put(List.of(record(change("c1", "v" + i))));
+                preCommit();
+            }
+        });
+        assertThat(context.lastTimeout).as("asks to be called back to collect the sync").isBetween(1L, 1_000L);
+    }
+
+    @Test
+    void aDestinationOutageKeepsTheTaskRunningPausesConsumptionAndLosesNothing() {
+        start(false, "buffer.max.changes", "5");
+        receiver.status = 503;
+        List<SinkRecord> first = new ArrayList<>();
+        for (int i = 0; i < 5; i++) {
+            first.add(record(change("c1", "a" + i)));
+        }
+        task.put(first);
+        pollUntil(() -> assertThat(receiver.requests.get()).isGreaterThanOrEqualTo(6));
+
+        List<SinkRecord> second = new ArrayList<>();
+        for (int i = 0; i < 5; i++) {
+            second.add(record(change("c1", "b" + i)));
+        }
+        task.put(second);
+        assertThat(context.paused()).as("a full buffer with a sync stuck pauses consumption")
+                .containsExactlyInAnyOrder(P0, P1);
+        assertThat(preCommit()).isEmpty();
+
+        receiver.status = 200;
+        pollUntil(() -> assertThat(preCommit()).containsEntry(P0, new OffsetAndMetadata(10)));
+        assertThat(context.paused()).isEmpty();
+        assertThat(receiver.members("add_members")).containsExactlyInAnyOrder(
+                "a0", "a1", "a2", "a3", "a4", "b0", "b1", "b2", "b3", "b4");
+        assertThat(receiver.deliveriesByKey.values()).as("no page is delivered twice").containsOnly(1);
+        assertThat(task.stats().retries.get()).isPositive();
+        assertThat(task.stats().failedSyncs.get()).isPositive();
+    }
+
+    @Test
+    void aRetriedSyncResendsOnlyUndeliveredPages() {
+        start(false, "batch.max.size", "2", "retry.max.attempts", "0");
+        AtomicInteger calls = new AtomicInteger();
+        receiver.delayMs = 0;
+        server.setDispatcher(new Dispatcher() {
+            @Override
+            public MockResponse dispatch(RecordedRequest request) throws InterruptedException {
+                // The second page fails twice, everything else is accepted.
+                int call = calls.incrementAndGet();
+                if (call == 2 || call == 3) {
+                    return new MockResponse(502, Headers.of(), "bad gateway");
+                }
+                return receiver.dispatch(request);
+            }
+        });
+        List<SinkRecord> records = new ArrayList<>();
+        for (int i = 0; i < 6; i++) {
+            records.add(record(change("c1", "u" + i)));
+        }
+        task.put(records);
+
+        pollUntil(() -> assertThat(preCommit()).containsEntry(P0, new OffsetAndMetadata(6)));
+        assertThat(receiver.accepted).hasSize(3);
+        assertThat(receiver.deliveriesByKey.values()).containsOnly(1);
+        assertThat(calls.get()).isEqualTo(5);
+    }
+
+    @Test
+    void aPermanentFailureFailsTheTaskWithTheDestinationsMessage() {
+        start(false);
+        receiver.status = 401;
+        receiver.body = "{\"error\": \"bad credentials\"}";
+        task.put(List.of(record(change("c1", "u1"))));
+
+        await().atMost(WAIT).untilAsserted(() -> assertThatThrownBy(() -> task.put(List.of()))
+                .isInstanceOf(ConnectException.class)
+                .hasMessageContaining("HTTP 401")
+                .hasMessageContaining("bad credentials")
+                .hasMessageContaining("check webhook.auth.username and webhook.auth.password"));
+        assertThat(preCommit()).isEmpty();
+        assertThat(receiver.requests.get()).as("permanent failures are not retried").isEqualTo(1);
+    }
+
+    @Test
+    void aBadRecordFailsTheTaskNamingWhereAndWhichField() {
+        start(false);
+        SinkRecord bad = change("c1", "u1").without("distinct_id").at(1, 41).build();
+
+        assertThatThrownBy(() -> task.put(List.of(bad)))
+                .isInstanceOf(ConnectException.class)
+                .hasMessageContaining("topic cohort-membership, partition 1, offset 41")
+                .hasMessageContaining("field 'distinct_id'")
+                .hasMessageContaining("errors.tolerance=all");
+    }
+
+    @Test
+    void withToleranceBadRecordsGoToTheReporterAndTheRestIsDelivered() {
+        start(true, "errors.tolerance", "all", "errors.deadletterqueue.topic.name", "dlq");
+        SinkRecord bad = record(change("c1", "u1").with("action", "maybe"));
+        task.put(List.of(record(change("c1", "u0")), bad, record(change("c1", "u2"))));
+
+        assertThat(context.reported).singleElement().satisfies(r -> {
+            assertThat(r.record()).isSameAs(bad);
+            assertThat(r.error()).hasMessageContaining("field 'action'");
+        });
+        pollUntil(() -> assertThat(preCommit()).containsEntry(P0, new OffsetAndMetadata(3)));
+        assertThat(receiver.members("add_members")).containsExactlyInAnyOrder("u0", "u2");
+    }
+
+    @Test
+    void filteredCohortsAreCommittedWithoutACall() {
+        start(false, "cohorts.include", "keep, also");
+        task.put(List.of(record(change("other", "u1")), record(change("keep", "u2")),
+                record(change("other", "u3"))));
+
+        pollUntil(() -> assertThat(preCommit()).containsEntry(P0, new OffsetAndMetadata(3)));
+        assertThat(receiver.members("add_members")).containsExactly("u2");
+
+        task.put(List.of(record(change("other", "u4"))));
+        int before = receiver.requests.get();
+        pollUntil(() -> assertThat(preCommit()).containsEntry(P0, new OffsetAndMetadata(4)));
+        assertThat(receiver.requests.get()).isEqualTo(before);
+    }
+
+    @Test
+    void changesNettedAwayCostNoCall() {
+        start(false, "sync.interval.ms", "60000");
+        task.put(List.of(record(change("c1", "u1")), record(change("c1", "u1").remove())));
+        Map<TopicPartition, OffsetAndMetadata> none = preCommit();
+
+        assertThat(none).isEmpty();
+        task.stop();
+        task = null;
+        assertThat(receiver.requests.get()).isZero();
+    }
+
+    @Test
+    void revokingPartitionsDuringAnOutageCancelsTheSyncWithinABound() {
+        start(false, "http.timeout.ms", "500", "retry.max.attempts", "100");
+        receiver.status = 503;
+        task.put(List.of(record(change("c1", "u1"))));
+        pollUntil(() -> assertThat(receiver.requests.get()).isPositive());
+
+        assertTimeoutPreemptively(Duration.ofSeconds(10), () -> task.close(List.of(P0, P1)));
+
+        assertThat(task.preCommit(Map.of())).isEmpty();
+        receiver.status = 200;
+        int before = receiver.requests.get();
+        task.put(List.of());
+        await().during(Duration.ofMillis(300)).atMost(Duration.ofSeconds(2))
+                .untilAsserted(() -> assertThat(receiver.accepted).as("revoked changes are left to the next owner")
+                        .isEmpty());
+        assertThat(receiver.requests.get() - before).isLessThanOrEqualTo(1);
+    }
+
+    @Test
+    void revokingSomePartitionsKeepsTheOthersChanges() {
+        start(false, "http.timeout.ms", "500", "retry.max.attempts", "100");
+        receiver.status = 503;
+        task.put(List.of(change("c1", "p0-user").at(0, 0).build(), change("c1", "p1-user").at(1, 0).build()));
+        pollUntil(() -> assertThat(receiver.requests.get()).isPositive());
+
+        task.close(List.of(P1));
+        receiver.status = 200;
+
+        pollUntil(() -> assertThat(task.preCommit(Map.of(P0, new OffsetAndMetadata(1))))
+                .containsEntry(P0, new OffsetAndMetadata(1)));
+        assertThat(receiver.members("add_members")).containsExactly("p0-user");
+    }
+
+    @Test
+    void stopReturnsPromptlyDuringAnOutage() {
+        start(false, "http.timeout.ms", "5000", "retry.max.attempts", "100");
+        receiver.delayMs = 4_000;
+        task.put(List.of(record(change("c1", "u1"))));
+        pollUntil(() -> assertThat(receiver.requests.get()).isPositive());
+
+        assertTimeoutPreemptively(Duration.ofSeconds(3), () -> task.stop());
+        task = null;
+    }
+
+    @Test
+    void tombstonesAreSentAsRemovesNamedFromEarlierRecords() {
+        start(false);
+        task.put(List.of(record(change("c1", "u1").with("cohort_name", "Churned"))));
+        pollUntil(() -> assertThat(receiver.accepted).hasSize(1));
+        task.put(List.of(record(Records.tombstone("c1", "u1"))));
+
+        pollUntil(() -> assertThat(receiver.accepted).hasSize(2));
+        JsonNode remove = receiver.accepted.get(1);
+        assertThat(remove.path("action").asText()).isEqualTo("remove_members");
+        assertThat(remove.path("parameters").path("mixpanel_cohort_name").asText()).isEqualTo("Churned");
+        assertThat(receiver.members("remove_members")).containsExactly("u1");
+    }
+}

@@ -1,0 +1,165 @@
+package io.github.cohortsync.connect.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Collectors;
+
+import org.apache.kafka.common.config.ConfigDef;
+import org.apache.kafka.common.config.ConfigException;
+import org.apache.kafka.common.config.ConfigValue;
+import org.junit.jupiter.api.Test;
+
+import io.github.cohortsync.connect.CohortSyncSinkConnector;
+
+class CohortSyncConfigTest {
+
+    private static Map<String, String> webhook() {
+        Map<String, String> props = new HashMap<>();
+        props.put("destination", "webhook");
+        props.put("webhook.url", "https://hooks.example.com/cohorts");
+        return props;
+    }
+
+    private static Map<String, List<String>> errors(Map<String, String> props) {
+        return new CohortSyncSinkConnector().validate(props).configValues().stream()
+                .filter(v -> !v.errorMessages().isEmpty())
+                .collect(Collectors.toMap(ConfigValue::name, ConfigValue::errorMessages));
+    }
+
+    @Test
+    void aMinimalWebhookConfigIsValidAndTakesTheDocumentedDefaults() {
+        assertThat(errors(webhook())).isEmpty();
+        CohortSyncConfig config = new CohortSyncConfig(webhook());
+
+        assertThat(config.destination()).isEqualTo(DestinationType.WEBHOOK);
+        assertThat(config.syncIntervalMs()).isEqualTo(10_000);
+        assertThat(config.bufferMaxChanges()).isEqualTo(100_000);
+        assertThat(config.batchMaxSize()).isEqualTo(1000);
+        assertThat(config.retryMaxAttempts()).isEqualTo(5);
+        assertThat(config.retryBackoffInitialMs()).isEqualTo(2_000);
+        assertThat(config.retryBackoffMaxMs()).isEqualTo(30_000);
+        assertThat(config.httpTimeoutMs()).isEqualTo(30_000);
+        assertThat(config.cohortsInclude()).isEmpty();
+        assertThat(config.projectId()).isNull();
+    }
+
+    @Test
+    void destinationIsRequiredAndMustBeKnown() {
+        Map<String, String> props = webhook();
+        props.remove("destination");
+        assertThat(errors(props).get("destination")).singleElement().asString().contains("Missing required");
+
+        props.put("destination", "mailchimp");
+        assertThat(errors(props).get("destination")).singleElement().asString().contains("webhook");
+    }
+
+    @Test
+    void theWebhookNeedsAValidUrl() {
+        Map<String, String> props = webhook();
+        props.remove("webhook.url");
+        assertThat(errors(props).get("webhook.url")).singleElement().asString()
+                .contains("webhook.url is required when destination=webhook");
+
+        props.put("webhook.url", "ftp://files.example.com/x");
+        assertThat(errors(props).get("webhook.url")).singleElement().asString()
+                .contains("must start with http:// or https://");
+
+        props.put("webhook.url", "https://exa mple.com/?token=s3cret");
+        assertThat(errors(props).get("webhook.url")).singleElement().asString()
+                .contains("not a valid URL").doesNotContain("s3cret");
+    }
+
+    @Test
+    void batchSizeCannotExceedTheDestinationsMaximum() {
+        Map<String, String> props = webhook();
+        props.put("batch.max.size", "5000");
+        assertThat(errors(props).get("batch.max.size")).singleElement().asString()
+                .contains("webhook accepts at most 1000 members per call");
+
+        props.put("batch.max.size", "0");
+        assertThat(errors(props)).containsKey("batch.max.size");
+
+        props.put("batch.max.size", "250");
+        assertThat(errors(props)).isEmpty();
+        assertThat(new CohortSyncConfig(props).batchMaxSize()).isEqualTo(250);
+    }
+
+    @Test
+    void basicAuthNeedsBothHalves() {
+        Map<String, String> props = webhook();
+        props.put("webhook.auth.username", "mixpanel");
+        assertThat(errors(props).get("webhook.auth.password")).singleElement().asString()
+                .contains("required when webhook.auth.username is set");
+
+        props.remove("webhook.auth.username");
+        props.put("webhook.auth.password", "s3cret");
+        assertThat(errors(props).get("webhook.auth.username")).singleElement().asString()
+                .contains("required when webhook.auth.password is set");
+    }
+
+    @Test
+    void backoffBoundsMustBeOrdered() {
+        Map<String, String> props = webhook();
+        props.put("retry.backoff.initial.ms", "5000");
+        props.put("retry.backoff.max.ms", "1000");
+        assertThat(errors(props).get("retry.backoff.max.ms")).singleElement().asString()
+                .contains("must not be smaller than retry.backoff.initial.ms");
+    }
+
+    @Test
+    void oneTimeModeIsNotAcceptedYet() {
+        Map<String, String> props = webhook();
+        props.put("sync.mode", "one_time");
+        assertThat(errors(props)).containsKey("sync.mode");
+    }
+
+    @Test
+    void startingWithAnInvalidConfigNamesEveryProblem() {
+        Map<String, String> props = webhook();
+        props.remove("webhook.url");
+        props.put("batch.max.size", "2000");
+
+        assertThatThrownBy(() -> new CohortSyncConfig(props)).isInstanceOf(ConfigException.class)
+                .hasMessageContaining("webhook.url is required")
+                .hasMessageContaining("batch.max.size is 2000");
+    }
+
+    @Test
+    void secretsArePasswords() {
+        assertThat(CohortSyncConfig.CONFIG_DEF.configKeys().get("webhook.auth.password").type)
+                .isEqualTo(ConfigDef.Type.PASSWORD);
+        Map<String, String> props = webhook();
+        props.put("webhook.auth.username", "u");
+        props.put("webhook.auth.password", "s3cret");
+        assertThat(new CohortSyncConfig(props).toString()).doesNotContain("s3cret");
+    }
+
+    @Test
+    void everyKeyIsDocumentedInAGroup() {
+        assertThat(CohortSyncConfig.CONFIG_DEF.configKeys().values()).allSatisfy(key -> {
+            assertThat(key.documentation).as(key.name).isNotBlank();
+            assertThat(key.group).as(key.name).isNotBlank();
+        });
+    }
+
+    @Test
+    void theConfigurationReferenceIsUpToDate() throws IOException {
+        Path docs = Path.of("docs", "configuration.md");
+        String generated = ConfigDocs.markdown(CohortSyncConfig.CONFIG_DEF);
+        if (Boolean.getBoolean("docs.regenerate")) {
+            Files.createDirectories(docs.getParent());
+            Files.writeString(docs, generated, StandardCharsets.UTF_8);
+        }
+        assertThat(docs).as("docs/configuration.md is stale: run mvn test -Dtest=CohortSyncConfigTest"
+                + " -Ddocs.regenerate=true").exists();
+        assertThat(Files.readString(docs, StandardCharsets.UTF_8)).isEqualTo(generated);
+    }
+}
