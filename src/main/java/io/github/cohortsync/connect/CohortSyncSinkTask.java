@@ -112,8 +112,12 @@ public class CohortSyncSinkTask extends SinkTask {
 
     @Override
     public Map<TopicPartition, OffsetAndMetadata> preCommit(Map<TopicPartition, OffsetAndMetadata> currentOffsets) {
-        if (failure == null) {
-            advance(System.currentTimeMillis());
+        try {
+            if (failure == null) {
+                advance(System.currentTimeMillis());
+            }
+        } catch (ConnectException e) {
+            // Kept in failure and thrown by the next put(), which fails the task; commit what is safe.
         }
         return tracker.safeOffsets(currentOffsets.keySet());
     }
