@@ -292,15 +292,16 @@ class CohortSyncSinkTaskTest {
     }
 
     @Test
-    void changesNettedAwayCostNoCall() {
-        start(false, "sync.interval.ms", "60000");
-        task.put(List.of(record(change("c1", "u1")), record(change("c1", "u1").remove())));
-        Map<TopicPartition, OffsetAndMetadata> none = preCommit();
+    void severalChangesOfOneUserWithinAnIntervalAreSentOnceAsTheLatest() {
+        start(false);
+        task.put(List.of(record(change("c1", "u1")), record(change("c1", "u1").remove()),
+                record(change("c1", "u2").remove()), record(change("c1", "u2"))));
 
-        assertThat(none).isEmpty();
-        task.stop();
-        task = null;
-        assertThat(receiver.requests.get()).isZero();
+        pollUntil(() -> assertThat(preCommit()).containsEntry(P0, new OffsetAndMetadata(4)));
+        assertThat(receiver.members("add_members")).containsExactly("u2");
+        assertThat(receiver.members("remove_members")).containsExactly("u1");
+        assertThat(receiver.requests.get()).isEqualTo(2);
+        assertThat(task.stats().changesNettedAway.get()).isEqualTo(2);
     }
 
     @Test

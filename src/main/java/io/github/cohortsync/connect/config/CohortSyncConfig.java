@@ -83,8 +83,8 @@ public final class CohortSyncConfig extends AbstractConfig {
                 new ListRecommender(List.of(SYNC_MODE_DYNAMIC)));
         def.define(SYNC_INTERVAL_MS, Type.LONG, 10_000L, Range.between(100L, Duration.ofHours(24).toMillis()),
                 Importance.MEDIUM,
-                "How long membership changes are buffered and netted before a sync. A user who enters and"
-                        + " leaves a cohort within one interval costs no destination call.",
+                "How long membership changes are buffered and netted before a sync. Only the latest change of"
+                        + " a user in a cohort within one interval is sent, so churn costs at most one member slot.",
                 GROUP_SYNC, ++order, Width.SHORT, "Sync interval (ms)");
         def.define(BUFFER_MAX_CHANGES, Type.INT, 100_000, Range.between(1, 10_000_000), Importance.MEDIUM,
                 "Netted changes a task holds before a sync is forced. While the destination is slow or"

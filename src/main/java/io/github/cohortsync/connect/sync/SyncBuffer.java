@@ -20,31 +20,17 @@ import io.github.cohortsync.connect.record.MembershipChange;
 /**
  * The changes read since the last sync, netted per (cohort, user), and the offsets they cover.
  *
- * <p>Netting assumes the source alternates adds and removes per user: the state before the buffer is the opposite
- * of the first buffered action, so a user who enters and leaves (or leaves and re-enters) within one buffer is
- * netted away entirely and costs no call; otherwise the latest change is sent.
+ * <p>Only the latest change per (cohort, user) is sent: it is the user's current state, as in a compacted topic.
+ * A user who enters and leaves within one buffer is therefore sent once, as removed, rather than not at all: after
+ * a crash or rebalance the changes since the last commit are read again, and the first of them may already have
+ * reached the destination, so cancelling an add against a later remove could leave a stale member there.
  */
 public final class SyncBuffer {
 
     private record MemberKey(String cohortId, String distinctId) {
     }
 
-    /** The first buffered action of a user in a cohort, and the latest change. */
-    private static final class Entry {
-        final Action first;
-        MembershipChange latest;
-
-        Entry(MembershipChange change) {
-            this.first = change.action();
-            this.latest = change;
-        }
-
-        boolean nettedAway() {
-            return latest.action() != first;
-        }
-    }
-
-    private final Map<MemberKey, Entry> entries = new HashMap<>();
+    private final Map<MemberKey, MembershipChange> entries = new HashMap<>();
     private final Map<TopicPartition, Long> nextOffsets = new HashMap<>();
     /** The latest descriptive fields per cohort, kept across syncs so tombstones can be named. */
     private final Map<String, CohortRef> knownCohorts = new HashMap<>();
@@ -55,13 +41,7 @@ public final class SyncBuffer {
     public void add(MembershipChange change, long nowMs) {
         CohortRef ref = change.cohort().orElse(knownCohorts.get(change.cohort().id()));
         knownCohorts.put(ref.id(), ref);
-        MemberKey key = new MemberKey(ref.id(), change.distinctId());
-        Entry entry = entries.get(key);
-        if (entry == null) {
-            entries.put(key, new Entry(change));
-        } else {
-            entry.latest = change;
-        }
+        entries.put(new MemberKey(ref.id(), change.distinctId()), change);
         changesAbsorbed++;
         absorbOffset(new TopicPartition(change.topic(), change.partition()), change.offset(), nowMs);
     }
@@ -90,8 +70,8 @@ public final class SyncBuffer {
 
     /** Forgets everything read from these partitions: it is uncommitted and their next owner reads it again. */
     public void forget(Collection<TopicPartition> partitions) {
-        entries.values().removeIf(e -> partitions.contains(
-                new TopicPartition(e.latest.topic(), e.latest.partition())));
+        entries.values().removeIf(change -> partitions.contains(
+                new TopicPartition(change.topic(), change.partition())));
         nextOffsets.keySet().removeAll(partitions);
         if (isEmpty()) {
             startedAtMs = -1;
@@ -106,11 +86,7 @@ public final class SyncBuffer {
     SyncJob drain(int batchSize, Supplier<String> sessionIds) {
         Map<String, List<MembershipChange>> adds = new LinkedHashMap<>();
         Map<String, List<MembershipChange>> removes = new LinkedHashMap<>();
-        for (Entry entry : entries.values()) {
-            if (entry.nettedAway()) {
-                continue;
-            }
-            MembershipChange change = entry.latest;
+        for (MembershipChange change : entries.values()) {
             (change.action() == Action.ADD ? adds : removes)
                     .computeIfAbsent(change.cohort().id(), id -> new ArrayList<>()).add(change);
         }
