@@ -58,9 +58,9 @@ public class CohortSyncSinkTask extends SinkTask {
     @Override
     public void start(Map<String, String> props) {
         config = new CohortSyncConfig(props);
-        parser = new RecordParser(config.projectId());
+        parser = new RecordParser();
         cohortsInclude = config.cohortsInclude();
-        buffer = new SyncBuffer();
+        buffer = new SyncBuffer(config.projectId());
         tracker = new OffsetTracker();
         stats = new SyncStats();
         tolerateErrors = "all".equalsIgnoreCase(props.getOrDefault("errors.tolerance", "none").trim());

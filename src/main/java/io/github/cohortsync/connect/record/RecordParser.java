@@ -24,6 +24,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 /**
  * Turns a {@link SinkRecord} into a {@link MembershipChange}, or throws a {@link BadRecordException} that names the
  * record's topic, partition, offset and the field at fault. Reads schemaless maps and Connect structs alike.
+ * Fields a record does not carry stay null; defaults such as {@code project.id} are applied when a sync is built.
  */
 public final class RecordParser {
 
@@ -44,13 +45,6 @@ public final class RecordParser {
     private static final long MAX_TIMESTAMP_MILLIS = 253_402_300_799_999L;
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    private final String defaultProjectId;
-
-    /** @param defaultProjectId the project id for records that carry none; may be null */
-    public RecordParser(String defaultProjectId) {
-        this.defaultProjectId = defaultProjectId;
-    }
-
     public MembershipChange parse(SinkRecord record) {
         Source src = new Source(record);
         if (record.value() == null) {
@@ -63,7 +57,7 @@ public final class RecordParser {
         String projectId = src.optionalId(value, PROJECT_ID);
         String distinctId = src.requiredString(value, DISTINCT_ID);
         return new MembershipChange(
-                new CohortRef(cohortId, cohortName, description, projectId != null ? projectId : defaultProjectId),
+                new CohortRef(cohortId, cohortName, description, projectId),
                 distinctId,
                 src.action(value),
                 src.optionalString(value, EMAIL),
@@ -84,8 +78,7 @@ public final class RecordParser {
         String cohortId = src.requiredId(fields, COHORT_ID);
         String distinctId = src.requiredString(fields, DISTINCT_ID);
         String projectId = src.optionalId(fields, PROJECT_ID);
-        CohortRef cohort = new CohortRef(cohortId, src.optionalString(fields, COHORT_NAME), null,
-                projectId != null ? projectId : defaultProjectId);
+        CohortRef cohort = new CohortRef(cohortId, src.optionalString(fields, COHORT_NAME), null, projectId);
         return new MembershipChange(cohort, distinctId, Action.REMOVE, null, null, null, null, Map.of(),
                 src.recordTimestamp(), src.record.topic(), src.record.kafkaPartition(), src.record.kafkaOffset());
     }

@@ -34,8 +34,14 @@ public final class SyncBuffer {
     private final Map<TopicPartition, Long> nextOffsets = new HashMap<>();
     /** The latest descriptive fields per cohort, kept across syncs so tombstones can be named. */
     private final Map<String, CohortRef> knownCohorts = new HashMap<>();
+    private final String defaultProjectId;
     private long changesAbsorbed;
     private long startedAtMs = -1;
+
+    /** @param defaultProjectId the project of cohorts whose records never named one; may be null */
+    public SyncBuffer(String defaultProjectId) {
+        this.defaultProjectId = defaultProjectId;
+    }
 
     /** Adds a change; a later change of the same user in the same cohort replaces an earlier one. */
     public void add(MembershipChange change, long nowMs) {
@@ -95,7 +101,8 @@ public final class SyncBuffer {
         removes.keySet().stream().filter(id -> !adds.containsKey(id)).forEach(cohortIds::add);
         long changesSent = 0;
         for (String cohortId : cohortIds) {
-            CohortRef cohort = knownCohorts.get(cohortId);
+            CohortRef cohort = knownCohorts.get(cohortId)
+                    .orElse(new CohortRef(cohortId, null, null, defaultProjectId));
             String sessionId = sessionIds.get();
             changesSent += addPages(pages, cohort, sessionId, PageAction.ADD_MEMBERS, adds.get(cohortId), batchSize);
             changesSent += addPages(pages, cohort, sessionId, PageAction.REMOVE_MEMBERS, removes.get(cohortId),

@@ -22,7 +22,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 import io.github.cohortsync.connect.Records;
 
 class RecordParserTest {
-    private final RecordParser parser = new RecordParser("proj-default");
+    private final RecordParser parser = new RecordParser();
 
     @Test
     void readsEveryFieldOfASchemalessRecord() {
@@ -54,12 +54,12 @@ class RecordParserTest {
     }
 
     @Test
-    void defaultsActionToAddTimestampToTheRecordsAndProjectToConfig() {
+    void defaultsActionToAddAndTimestampToTheRecords() {
         MembershipChange change = parser.parse(change("c1", "u").without("action").build());
 
         assertThat(change.action()).isEqualTo(Action.ADD);
         assertThat(change.timestampMillis()).isEqualTo(1_700_000_000_000L);
-        assertThat(change.cohort().projectId()).isEqualTo("proj-default");
+        assertThat(change.cohort().projectId()).as("config defaults are applied when the sync is built").isNull();
     }
 
     @Test

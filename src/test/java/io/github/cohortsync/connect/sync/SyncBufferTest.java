@@ -28,8 +28,8 @@ class SyncBufferTest {
     private static final TopicPartition P0 = new TopicPartition(Records.TOPIC, 0);
     private static final TopicPartition P1 = new TopicPartition(Records.TOPIC, 1);
 
-    private final RecordParser parser = new RecordParser(null);
-    private final SyncBuffer buffer = new SyncBuffer();
+    private final RecordParser parser = new RecordParser();
+    private final SyncBuffer buffer = new SyncBuffer("proj-default");
     private long offset;
 
     private void add(Records record) {
@@ -94,14 +94,24 @@ class SyncBufferTest {
     }
 
     @Test
-    void tombstonesCarryTheCohortNameSeenEarlier() {
-        add(change("c", "u1").with("cohort_name", "Churn risk"));
+    void tombstonesCarryTheCohortNameAndProjectSeenEarlier() {
+        add(change("c", "u1").with("cohort_name", "Churn risk").with("project_id", "proj-7"));
         buffer.drain(1000);
         add(tombstone("c", "u1"));
 
         Page page = buffer.drain(1000).pages().get(0);
 
         assertThat(page.cohort().name()).isEqualTo("Churn risk");
+        assertThat(page.cohort().projectId()).isEqualTo("proj-7");
+    }
+
+    @Test
+    void cohortsWithoutAProjectGetTheConfiguredOne() {
+        add(change("c", "u1"));
+        add(tombstone("d", "u1"));
+
+        assertThat(buffer.drain(1000).pages()).extracting(p -> p.cohort().projectId())
+                .containsOnly("proj-default");
     }
 
     @Test
