@@ -66,7 +66,7 @@ public class CohortSyncSinkTask extends SinkTask {
         tolerateErrors = "all".equalsIgnoreCase(props.getOrDefault("errors.tolerance", "none").trim());
         reporter = errantRecordReporter();
         String name = props.getOrDefault("name", "cohort-sync");
-        sender = new SyncSender("cohort-sync-sender-" + name, Destinations.create(config),
+        sender = new SyncSender("cohort-sync-sender-" + name, Destinations.create(config, name),
                 RetryPolicy.fromConfig(name, config), config.syncIntervalMs(), stats);
         log.info("Cohort sync task started: destination={}, sync.interval.ms={}, buffer.max.changes={},"
                         + " batch.max.size={}, cohorts.include={}", config.destination().configValue(),

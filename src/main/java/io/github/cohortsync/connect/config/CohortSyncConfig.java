@@ -13,7 +13,6 @@ import org.apache.kafka.common.config.ConfigDef.Range;
 import org.apache.kafka.common.config.ConfigDef.Type;
 import org.apache.kafka.common.config.ConfigDef.Width;
 import org.apache.kafka.common.config.ConfigException;
-import org.apache.kafka.common.config.types.Password;
 
 /** Every configuration key of the connector, defined once with its documentation. */
 public final class CohortSyncConfig extends AbstractConfig {
@@ -30,18 +29,12 @@ public final class CohortSyncConfig extends AbstractConfig {
     public static final String RETRY_BACKOFF_MAX_MS = "retry.backoff.max.ms";
     public static final String HTTP_TIMEOUT_MS = "http.timeout.ms";
 
-    public static final String WEBHOOK_URL = "webhook.url";
-    public static final String WEBHOOK_AUTH_USERNAME = "webhook.auth.username";
-    public static final String WEBHOOK_AUTH_PASSWORD = "webhook.auth.password";
-    public static final String WEBHOOK_PROPERTIES = "webhook.properties";
-
     public static final String SYNC_MODE_DYNAMIC = "dynamic";
     public static final String SYNC_MODE_ONE_TIME = "one_time";
 
     static final String GROUP_CONNECTOR = "Connector";
     static final String GROUP_SYNC = "Sync";
     static final String GROUP_RETRY = "Retries and HTTP";
-    static final String GROUP_WEBHOOK = "Webhook";
 
     public static final ConfigDef CONFIG_DEF = configDef();
 
@@ -92,8 +85,11 @@ public final class CohortSyncConfig extends AbstractConfig {
                         + " its heap.",
                 GROUP_SYNC, ++order, Width.SHORT, "Buffer size (changes)");
         def.define(BATCH_MAX_SIZE, Type.INT, null, new PositiveOrNull(), Importance.LOW,
-                "Members per destination call. Default: the destination's documented maximum (webhook:"
-                        + " 1000). Larger values than that maximum are rejected.",
+                "Members per destination call. Default: the destination's documented maximum ("
+                        + java.util.Arrays.stream(DestinationType.values())
+                                .map(d -> d.configValue() + ": " + d.maxBatchSize())
+                                .collect(java.util.stream.Collectors.joining(", "))
+                        + "). Larger values than that maximum are rejected.",
                 GROUP_SYNC, ++order, Width.SHORT, "Batch size");
 
         order = 0;
@@ -116,22 +112,9 @@ public final class CohortSyncConfig extends AbstractConfig {
                 "Connect, read and write timeout of each destination call.",
                 GROUP_RETRY, ++order, Width.SHORT, "HTTP timeout (ms)");
 
-        order = 0;
-        def.define(WEBHOOK_URL, Type.STRING, null, new HttpUrlValidator(), Importance.HIGH,
-                "The URL that receives the webhook POSTs (http or https). Required when destination=webhook.",
-                GROUP_WEBHOOK, ++order, Width.LONG, "Webhook URL");
-        def.define(WEBHOOK_AUTH_USERNAME, Type.STRING, null, Importance.MEDIUM,
-                "User name for HTTP Basic authentication. Set together with webhook.auth.password, or leave"
-                        + " both empty.",
-                GROUP_WEBHOOK, ++order, Width.MEDIUM, "Basic auth user name");
-        def.define(WEBHOOK_AUTH_PASSWORD, Type.PASSWORD, null, Importance.MEDIUM,
-                "Password for HTTP Basic authentication. Use a config provider (${file:...} or ${env:...})"
-                        + " so the value never appears in the connector's stored config.",
-                GROUP_WEBHOOK, ++order, Width.MEDIUM, "Basic auth password");
-        def.define(WEBHOOK_PROPERTIES, Type.LIST, "", Importance.LOW,
-                "Keys of a record's 'properties' map to export with each member, next to email,"
-                        + " mixpanel_distinct_id, first_name, last_name and phone_number.",
-                GROUP_WEBHOOK, ++order, Width.LONG, "Exported properties");
+        for (DestinationType destination : DestinationType.values()) {
+            destination.keys().define(def);
+        }
         return def;
     }
 
@@ -184,23 +167,6 @@ public final class CohortSyncConfig extends AbstractConfig {
 
     public int httpTimeoutMs() {
         return getInt(HTTP_TIMEOUT_MS);
-    }
-
-    public String webhookUrl() {
-        return getString(WEBHOOK_URL);
-    }
-
-    public String webhookUsername() {
-        String user = getString(WEBHOOK_AUTH_USERNAME);
-        return user == null || user.isEmpty() ? null : user;
-    }
-
-    public Password webhookPassword() {
-        return getPassword(WEBHOOK_AUTH_PASSWORD);
-    }
-
-    public List<String> webhookProperties() {
-        return getList(WEBHOOK_PROPERTIES).stream().map(String::trim).filter(s -> !s.isEmpty()).toList();
     }
 
     /** Prints the configuration reference as Markdown; used to generate docs/configuration.md. */

@@ -8,7 +8,6 @@ import java.util.Optional;
 import java.util.stream.Collectors;
 
 import org.apache.kafka.common.config.ConfigValue;
-import org.apache.kafka.common.config.types.Password;
 
 /** Checks that span several keys: a destination's required keys, batch limits, paired keys. */
 public final class ConfigValidator {
@@ -57,34 +56,13 @@ public final class ConfigValidator {
             add(problems, CohortSyncConfig.RETRY_BACKOFF_MAX_MS, "retry.backoff.max.ms (" + m
                     + ") must not be smaller than retry.backoff.initial.ms (" + i + ")");
         }
-        if (destination.get() == DestinationType.WEBHOOK) {
-            if (isBlank(values.get(CohortSyncConfig.WEBHOOK_URL))) {
-                add(problems, CohortSyncConfig.WEBHOOK_URL,
-                        "webhook.url is required when destination=webhook, e.g. https://hooks.example.com/cohorts");
-            }
-            boolean user = !isBlank(values.get(CohortSyncConfig.WEBHOOK_AUTH_USERNAME));
-            boolean password = !isBlank(values.get(CohortSyncConfig.WEBHOOK_AUTH_PASSWORD));
-            if (user && !password) {
-                add(problems, CohortSyncConfig.WEBHOOK_AUTH_PASSWORD,
-                        "webhook.auth.password is required when webhook.auth.username is set");
-            } else if (password && !user) {
-                add(problems, CohortSyncConfig.WEBHOOK_AUTH_USERNAME,
-                        "webhook.auth.username is required when webhook.auth.password is set");
-            }
-        }
+        destination.get().keys().check(values, (key, message) -> add(problems, key, message));
         return problems;
     }
 
     static String describe(Map<String, List<String>> problems) {
         return "Invalid cohort-sync configuration: " + problems.values().stream()
                 .flatMap(List::stream).collect(Collectors.joining("; "));
-    }
-
-    private static boolean isBlank(Object value) {
-        if (value instanceof Password password) {
-            return password.value() == null || password.value().isBlank();
-        }
-        return value == null || value.toString().isBlank();
     }
 
     private static void add(Map<String, List<String>> problems, String key, String message) {

@@ -5,16 +5,25 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 
+import io.github.cohortsync.connect.destination.webhook.WebhookKeys;
+
 /** The destinations this version can sync to, with the largest page each one accepts. */
 public enum DestinationType {
-    WEBHOOK("webhook", 1000);
+    WEBHOOK("webhook", 1000, new WebhookKeys());
 
     private final String configValue;
     private final int maxBatchSize;
+    private final DestinationKeys keys;
 
-    DestinationType(String configValue, int maxBatchSize) {
+    DestinationType(String configValue, int maxBatchSize, DestinationKeys keys) {
         this.configValue = configValue;
         this.maxBatchSize = maxBatchSize;
+        this.keys = keys;
+    }
+
+    /** The destination's own config keys. */
+    public DestinationKeys keys() {
+        return keys;
     }
 
     /** The value of the {@code destination} key that selects this destination. */

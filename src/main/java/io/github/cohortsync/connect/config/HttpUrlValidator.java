@@ -8,7 +8,7 @@ import org.apache.kafka.common.config.ConfigDef;
 import org.apache.kafka.common.config.ConfigException;
 
 /** Accepts an unset value or an absolute http(s) URL with a host. */
-final class HttpUrlValidator implements ConfigDef.Validator {
+public final class HttpUrlValidator implements ConfigDef.Validator {
     @Override
     public void ensureValid(String name, Object value) {
         if (value == null || value.toString().isEmpty()) {
@@ -31,7 +31,7 @@ final class HttpUrlValidator implements ConfigDef.Validator {
     }
 
     /** URLs may carry tokens in their query or user info: never echo those back. */
-    static String redact(String url) {
+    public static String redact(String url) {
         int query = url.indexOf('?');
         String withoutQuery = query >= 0 ? url.substring(0, query) + "?..." : url;
         return withoutQuery.replaceFirst("//[^/@]*@", "//...@");

@@ -8,7 +8,10 @@ public final class Destinations {
     private Destinations() {
     }
 
-    public static Destination create(CohortSyncConfig config) {
+    /**
+     * @param connectorName the connector's name, for destinations that derive stable ids (e.g. message ids) from it
+     */
+    public static Destination create(CohortSyncConfig config, String connectorName) {
         return switch (config.destination()) {
             case WEBHOOK -> new WebhookDestination(config);
         };

@@ -44,9 +44,11 @@ public final class WebhookDestination implements Destination {
     private final List<String> exportedProperties;
 
     public WebhookDestination(CohortSyncConfig config) {
-        this(HttpClients.create(config.httpTimeoutMs()), config.webhookUrl(), config.webhookUsername(),
-                config.webhookPassword() == null ? null : config.webhookPassword().value(),
-                config.webhookProperties());
+        this(HttpClients.create(config.httpTimeoutMs()), config.getString(WebhookKeys.URL),
+                blankToNull(config.getString(WebhookKeys.AUTH_USERNAME)),
+                config.getPassword(WebhookKeys.AUTH_PASSWORD) == null ? null
+                        : config.getPassword(WebhookKeys.AUTH_PASSWORD).value(),
+                config.getList(WebhookKeys.PROPERTIES).stream().map(String::trim).filter(s -> !s.isEmpty()).toList());
     }
 
     WebhookDestination(OkHttpClient client, String url, String username, String password,
@@ -162,6 +164,10 @@ public final class WebhookDestination implements Destination {
             }
         }
         json.writeEndObject();
+    }
+
+    private static String blankToNull(String text) {
+        return text == null || text.isBlank() ? null : text;
     }
 
     private static String readBody(Response response) throws IOException {
