@@ -16,6 +16,9 @@ import io.github.cohortsync.connect.config.ConfigValidator;
 
 /** Syncs cohort-membership changes from Kafka topics to a marketing destination. */
 public class CohortSyncSinkConnector extends SinkConnector {
+    /** Set by the connector in each task's config: the task's number, which names its JMX metrics. */
+    public static final String TASK_ID = "cohort.sync.task.id";
+
     private Map<String, String> props;
 
     @Override
@@ -39,7 +42,9 @@ public class CohortSyncSinkConnector extends SinkConnector {
     public List<Map<String, String>> taskConfigs(int maxTasks) {
         List<Map<String, String>> configs = new ArrayList<>(maxTasks);
         for (int i = 0; i < maxTasks; i++) {
-            configs.add(new HashMap<>(props));
+            Map<String, String> task = new HashMap<>(props);
+            task.put(TASK_ID, Integer.toString(i));
+            configs.add(task);
         }
         return configs;
     }

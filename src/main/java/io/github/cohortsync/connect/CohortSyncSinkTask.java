@@ -19,6 +19,7 @@ import io.github.cohortsync.connect.destination.Destinations;
 import io.github.cohortsync.connect.destination.Rejection;
 import io.github.cohortsync.connect.http.RetryPolicy;
 import io.github.cohortsync.connect.metrics.SyncStats;
+import io.github.cohortsync.connect.metrics.TaskMetrics;
 import io.github.cohortsync.connect.record.BadRecordException;
 import io.github.cohortsync.connect.record.MembershipChange;
 import io.github.cohortsync.connect.record.RecordParser;
@@ -43,6 +44,8 @@ public class CohortSyncSinkTask extends SinkTask {
     private OffsetTracker tracker;
     private SyncSender sender;
     private SyncStats stats;
+    private TaskMetrics metrics;
+    private long jobStartedNanos;
     private ErrantRecordReporter reporter;
     private boolean tolerateErrors;
     /** The sync handed to the sender, or waiting to be handed to it again; null when none. */
@@ -66,6 +69,7 @@ public class CohortSyncSinkTask extends SinkTask {
         tolerateErrors = "all".equalsIgnoreCase(props.getOrDefault("errors.tolerance", "none").trim());
         reporter = errantRecordReporter();
         String name = props.getOrDefault("name", "cohort-sync");
+        metrics = TaskMetrics.register(stats, name, props.getOrDefault(CohortSyncSinkConnector.TASK_ID, "0"));
         sender = new SyncSender("cohort-sync-sender-" + name, Destinations.create(config, name),
                 RetryPolicy.fromConfig(name, config), config.syncIntervalMs(), stats);
         log.info("Cohort sync task started: destination={}, sync.interval.ms={}, buffer.max.changes={},"
@@ -136,6 +140,7 @@ public class CohortSyncSinkTask extends SinkTask {
                 tracker.completed(job.offsets());
             } else {
                 currentJob = job;
+                jobStartedNanos = System.nanoTime();
                 sender.submit(job);
             }
         } else if (currentJob != null && !sender.isBusy()) {
@@ -157,6 +162,7 @@ public class CohortSyncSinkTask extends SinkTask {
             reportRejections(job);
             tracker.completed(job.offsets());
             stats.syncsCompleted.incrementAndGet();
+            stats.lastSyncLatencyMs.set((System.nanoTime() - jobStartedNanos) / 1_000_000);
             currentJob = null;
             // Commit soon: the fewer delivered-but-uncommitted changes, the fewer resends after a crash.
             context.requestCommit();
@@ -263,6 +269,9 @@ public class CohortSyncSinkTask extends SinkTask {
     public void stop() {
         if (sender != null) {
             sender.close();
+        }
+        if (metrics != null) {
+            metrics.close();
         }
         log.info("Cohort sync task stopped: {}", stats);
     }

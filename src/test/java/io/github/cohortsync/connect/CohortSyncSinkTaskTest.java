@@ -7,6 +7,7 @@ import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
 import java.io.IOException;
+import java.lang.management.ManagementFactory;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -15,6 +16,9 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
+
+import javax.management.MBeanServer;
+import javax.management.ObjectName;
 
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.TopicPartition;
@@ -27,6 +31,7 @@ import org.junit.jupiter.api.Test;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
+import io.github.cohortsync.connect.metrics.TaskMetrics;
 import mockwebserver3.Dispatcher;
 import mockwebserver3.MockResponse;
 import mockwebserver3.MockWebServer;
@@ -158,6 +163,28 @@ class CohortSyncSinkTaskTest {
         assertThat(receiver.members("add_members")).containsExactlyInAnyOrder("u1", "u2", "u3");
         assertThat(preCommit()).doesNotContainKey(P1);
         assertThat(context.commitRequests).isPositive();
+    }
+
+    @Test
+    void publishesItsCountersOverJmxWhileItRuns() throws Exception {
+        start(false, "cohort.sync.task.id", "3");
+        task.put(List.of(record(change("c1", "u1")), record(change("c1", "u1").remove()),
+                record(change("c1", "u2"))));
+        pollUntil(() -> assertThat(preCommit()).containsEntry(P0, new OffsetAndMetadata(3)));
+
+        MBeanServer server = ManagementFactory.getPlatformMBeanServer();
+        ObjectName name = TaskMetrics.objectName("task-test", "3");
+        assertThat(server.getAttribute(name, "RecordsRead")).isEqualTo(3L);
+        assertThat(server.getAttribute(name, "ChangesNettedAway")).isEqualTo(1L);
+        assertThat(server.getAttribute(name, "MembersAdded")).isEqualTo(1L);
+        assertThat(server.getAttribute(name, "MembersRemoved")).isEqualTo(1L);
+        assertThat(server.getAttribute(name, "Requests")).isEqualTo(2L);
+        assertThat(server.getAttribute(name, "SyncsCompleted")).isEqualTo(1L);
+        assertThat(server.getAttribute(name, "BufferSize")).isEqualTo(0L);
+
+        task.stop();
+        task = null;
+        assertThat(server.isRegistered(name)).as("unregistered when the task stops").isFalse();
     }
 
     @Test

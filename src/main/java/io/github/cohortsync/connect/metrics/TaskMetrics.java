@@ -1,0 +1,132 @@
+package io.github.cohortsync.connect.metrics;
+
+import java.lang.management.ManagementFactory;
+
+import javax.management.InstanceNotFoundException;
+import javax.management.JMException;
+import javax.management.MBeanServer;
+import javax.management.ObjectName;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** Publishes a task's {@link SyncStats} over JMX for as long as the task runs. */
+public final class TaskMetrics implements TaskMetricsMBean, AutoCloseable {
+    public static final String DOMAIN = "kafka.connect.cohortsync";
+    private static final Logger log = LoggerFactory.getLogger(TaskMetrics.class);
+
+    private final SyncStats stats;
+    private final ObjectName name;
+    private final MBeanServer server = ManagementFactory.getPlatformMBeanServer();
+
+    private TaskMetrics(SyncStats stats, ObjectName name) {
+        this.stats = stats;
+        this.name = name;
+    }
+
+    public static ObjectName objectName(String connector, String task) throws JMException {
+        return new ObjectName(DOMAIN + ":type=task-metrics,connector=" + ObjectName.quote(connector)
+                + ",task=" + ObjectName.quote(task));
+    }
+
+    /** Registers the task's metrics, replacing a stale registration of the same task; never fails the task. */
+    public static TaskMetrics register(SyncStats stats, String connector, String task) {
+        ObjectName name = null;
+        try {
+            name = objectName(connector, task);
+            TaskMetrics metrics = new TaskMetrics(stats, name);
+            if (metrics.server.isRegistered(name)) {
+                metrics.server.unregisterMBean(name);
+            }
+            metrics.server.registerMBean(metrics, name);
+            return metrics;
+        } catch (JMException e) {
+            log.warn("Could not register the task's JMX metrics as {}: {}", name, e.toString());
+            return new TaskMetrics(stats, null);
+        }
+    }
+
+    @Override
+    public void close() {
+        if (name == null) {
+            return;
+        }
+        try {
+            server.unregisterMBean(name);
+        } catch (InstanceNotFoundException e) {
+            // Already gone: nothing to do.
+        } catch (JMException e) {
+            log.warn("Could not unregister the task's JMX metrics {}: {}", name, e.toString());
+        }
+    }
+
+    @Override
+    public long getRecordsRead() {
+        return stats.recordsRead.get();
+    }
+
+    @Override
+    public long getRecordsFiltered() {
+        return stats.recordsFiltered.get();
+    }
+
+    @Override
+    public long getBadRecords() {
+        return stats.badRecords.get();
+    }
+
+    @Override
+    public long getChangesNettedAway() {
+        return stats.changesNettedAway.get();
+    }
+
+    @Override
+    public long getMembersAdded() {
+        return stats.membersAdded.get();
+    }
+
+    @Override
+    public long getMembersRemoved() {
+        return stats.membersRemoved.get();
+    }
+
+    @Override
+    public long getRequests() {
+        return stats.requests.get();
+    }
+
+    @Override
+    public long getRetries() {
+        return stats.retries.get();
+    }
+
+    @Override
+    public long getRejections() {
+        return stats.rejections.get();
+    }
+
+    @Override
+    public long getFailedSyncs() {
+        return stats.failedSyncs.get();
+    }
+
+    @Override
+    public long getFailures() {
+        return stats.failures.get();
+    }
+
+    @Override
+    public long getSyncsCompleted() {
+        return stats.syncsCompleted.get();
+    }
+
+    @Override
+    public long getLastSyncLatencyMs() {
+        return stats.lastSyncLatencyMs.get();
+    }
+
+    @Override
+    public long getBufferSize() {
+        return stats.bufferSize.get();
+    }
+}
