@@ -199,19 +199,18 @@ public final class RecordParser {
                 return Map.of();
             }
             if (value instanceof Map<?, ?> map) {
-                for (Object key : map.keySet()) {
-                    if (!(key instanceof String)) {
-                        throw bad(PROPERTIES, "must have string keys, but has a key of type " + describeType(key));
+                boolean nested = false;
+                for (Map.Entry<?, ?> entry : map.entrySet()) {
+                    if (!(entry.getKey() instanceof String)) {
+                        throw bad(PROPERTIES, "must have string keys, but has a key of type "
+                                + describeType(entry.getKey()));
                     }
+                    nested |= entry.getValue() instanceof Struct || entry.getValue() instanceof java.util.List;
                 }
-                return (Map<String, Object>) map;
+                return (Map<String, Object>) (nested ? plain(map) : map);
             }
             if (value instanceof Struct struct) {
-                Map<String, Object> map = new LinkedHashMap<>();
-                for (Field field : struct.schema().fields()) {
-                    map.put(field.name(), struct.get(field));
-                }
-                return map;
+                return (Map<String, Object>) plain(struct);
             }
             throw bad(PROPERTIES, "must be an object (a map of property names to values), but is "
                     + describeType(value));
@@ -256,6 +255,26 @@ public final class RecordParser {
             Long ts = record.timestamp();
             return ts != null && ts >= 0 ? ts : System.currentTimeMillis();
         }
+    }
+
+    /** Structs (from schema'd converters) become maps, so destinations can write any value as JSON. */
+    private static Object plain(Object value) {
+        if (value instanceof Struct struct) {
+            Map<String, Object> map = new LinkedHashMap<>();
+            for (Field field : struct.schema().fields()) {
+                map.put(field.name(), plain(struct.get(field)));
+            }
+            return map;
+        }
+        if (value instanceof Map<?, ?> map) {
+            Map<Object, Object> copy = new LinkedHashMap<>();
+            map.forEach((k, v) -> copy.put(k, plain(v)));
+            return copy;
+        }
+        if (value instanceof java.util.List<?> list) {
+            return list.stream().map(RecordParser::plain).toList();
+        }
+        return value;
     }
 
     private static String describeType(Object value) {

@@ -117,6 +117,26 @@ class RecordParserTest {
     }
 
     @Test
+    void turnsStructsInsidePropertiesIntoMaps() {
+        Schema address = SchemaBuilder.struct().field("city", Schema.STRING_SCHEMA).build();
+        Schema properties = SchemaBuilder.struct().field("plan", Schema.STRING_SCHEMA)
+                .field("addresses", SchemaBuilder.array(address).build()).build();
+        Schema schema = SchemaBuilder.struct()
+                .field("cohort_id", Schema.STRING_SCHEMA)
+                .field("cohort_name", Schema.STRING_SCHEMA)
+                .field("distinct_id", Schema.STRING_SCHEMA)
+                .field("properties", properties)
+                .build();
+        Struct value = new Struct(schema).put("cohort_id", "c").put("cohort_name", "C").put("distinct_id", "u")
+                .put("properties", new Struct(properties).put("plan", "pro")
+                        .put("addresses", List.of(new Struct(address).put("city", "Oslo"))));
+
+        MembershipChange change = parser.parse(new SinkRecord("t", 0, null, null, schema, value, 1));
+
+        assertThat(change.properties()).isEqualTo(Map.of("plan", "pro", "addresses", List.of(Map.of("city", "Oslo"))));
+    }
+
+    @Test
     void readsATombstoneAsARemove() {
         MembershipChange change = parser.parse(tombstone(8, "gone").at(1, 12).build());
 
