@@ -1,0 +1,142 @@
+package io.github.cohortsync.connect;
+
+import static io.github.cohortsync.connect.Records.change;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import java.io.IOException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.connect.sink.SinkRecord;
+import org.apache.log4j.AppenderSkeleton;
+import org.apache.log4j.Level;
+import org.apache.log4j.Logger;
+import org.apache.log4j.spi.LoggingEvent;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import mockwebserver3.Dispatcher;
+import mockwebserver3.MockResponse;
+import mockwebserver3.MockWebServer;
+import mockwebserver3.RecordedRequest;
+import okhttp3.Headers;
+
+/** Everything the connector logs through a run with retries, bad records and a failure: no secret, no PII. */
+class NoPersonalDataInLogsTest {
+    private static final String PASSWORD = "pa55-w0rd-XYZ";
+    private static final String TOKEN = "query-t0ken-XYZ";
+    private static final String EMAIL = "ada.lovelace@example.com";
+    private static final String PHONE = "+15550199887";
+    private static final TopicPartition P0 = new TopicPartition(Records.TOPIC, 0);
+
+    /** Keeps every rendered log line, including exception traces. */
+    private static final class Capture extends AppenderSkeleton {
+        final List<String> lines = Collections.synchronizedList(new ArrayList<>());
+
+        @Override
+        protected void append(LoggingEvent event) {
+            lines.add(event.getRenderedMessage());
+            String[] trace = event.getThrowableStrRep();
+            if (trace != null) {
+                lines.addAll(List.of(trace));
+            }
+        }
+
+        @Override
+        public boolean requiresLayout() {
+            return false;
+        }
+
+        @Override
+        public void close() {
+        }
+    }
+
+    private final Capture capture = new Capture();
+    private final Logger connectorLogger = Logger.getLogger("io.github.cohortsync");
+    private Level previousLevel;
+    private final MockWebServer server = new MockWebServer();
+
+    @BeforeEach
+    void captureLogs() throws IOException {
+        previousLevel = connectorLogger.getLevel();
+        connectorLogger.setLevel(Level.ALL);
+        Logger.getRootLogger().addAppender(capture);
+        server.start();
+    }
+
+    @AfterEach
+    void restoreLogs() {
+        Logger.getRootLogger().removeAppender(capture);
+        connectorLogger.setLevel(previousLevel);
+        server.close();
+    }
+
+    @Test
+    void aRunWithRetriesBadRecordsAndAFailureLogsNoSecretEmailOrPhone() {
+        AtomicInteger calls = new AtomicInteger();
+        server.setDispatcher(new Dispatcher() {
+            @Override
+            public MockResponse dispatch(RecordedRequest request) {
+                return switch (calls.incrementAndGet()) {
+                    case 1 -> new MockResponse(503, Headers.of(), "busy");
+                    case 2 -> new MockResponse(200, Headers.of(), "{\"action\": \"add_members\", \"status\": \"success\"}");
+                    default -> new MockResponse(401, Headers.of(), "{\"error\": \"expired\"}");
+                };
+            }
+        });
+        Map<String, String> props = new HashMap<>();
+        props.put("name", "pii-test");
+        props.put("destination", "webhook");
+        props.put("webhook.url", server.url("/hook?token=" + TOKEN).toString());
+        props.put("webhook.auth.username", "user");
+        props.put("webhook.auth.password", PASSWORD);
+        props.put("sync.interval.ms", "100");
+        props.put("retry.backoff.initial.ms", "10");
+        props.put("retry.backoff.max.ms", "10");
+        props.put("errors.tolerance", "all");
+        FakeSinkTaskContext context = new FakeSinkTaskContext(true, P0);
+        CohortSyncSinkTask task = new CohortSyncSinkTask();
+        task.initialize(context);
+        task.start(props);
+        try {
+            task.put(List.of(
+                    record(change("c1", "u1").with("email", EMAIL).with("phone_number", PHONE), 0),
+                    record(change("c1", "u2").with("email", EMAIL).with("action", "maybe"), 1),
+                    record(change("c1", "u3").with("phone_number", PHONE).with("timestamp", "noon"), 2)));
+            await().atMost(Duration.ofSeconds(20)).until(() -> {
+                task.put(List.of());
+                return calls.get() >= 2;
+            });
+            task.put(List.of(record(change("c1", "u4").with("email", EMAIL), 3)));
+            // The task's failure message is what the worker logs and shows in the REST API.
+            await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> assertThatThrownBy(() -> task.put(List.of()))
+                    .hasMessageContaining("HTTP 401")
+                    .satisfies(failure -> capture.lines.add(failure.getMessage())));
+        } finally {
+            task.stop();
+        }
+
+        assertThat(capture.lines).as("the run logged something").hasSizeGreaterThan(3);
+        assertThat(capture.lines).anySatisfy(line -> assertThat(line).contains("Retrying"));
+        assertThat(capture.lines).anySatisfy(line -> assertThat(line).contains("field 'action'"));
+        assertThat(String.join("\n", capture.lines))
+                .doesNotContain(PASSWORD)
+                .doesNotContain(TOKEN)
+                .doesNotContain(EMAIL)
+                .doesNotContain(PHONE);
+    }
+
+    private static SinkRecord record(Records records, long offset) {
+        return records.at(0, offset).build();
+    }
+}
