@@ -180,7 +180,8 @@ public class CohortSyncSinkTask extends SinkTask {
             MembershipChange member = rejection.member();
             String message = "Destination rejected the member of cohort " + member.cohort().id() + " read at "
                     + member.coordinates() + ": " + rejection.reason();
-            if (reporter != null) {
+            // Rejections never fail the task: with errors.tolerance=none the reporter would, so they are logged only.
+            if (reporter != null && tolerateErrors) {
                 SinkRecord record = new SinkRecord(member.topic(), member.partition(), null, null, null,
                         Map.of("cohort_id", member.cohort().id(), "distinct_id", member.distinctId()),
                         member.offset());
