@@ -1,6 +1,7 @@
 package io.github.cohortsync.connect.destination;
 
 import io.github.cohortsync.connect.config.CohortSyncConfig;
+import io.github.cohortsync.connect.destination.iterable.IterableDestination;
 import io.github.cohortsync.connect.destination.segment.SegmentDestination;
 import io.github.cohortsync.connect.destination.webhook.WebhookDestination;
 
@@ -16,6 +17,7 @@ public final class Destinations {
         return switch (config.destination()) {
             case WEBHOOK -> new WebhookDestination(config);
             case SEGMENT -> new SegmentDestination(config, connectorName);
+            case ITERABLE -> new IterableDestination(config);
         };
     }
 }
