@@ -236,7 +236,7 @@ class IterableSyncIT {
         }
 
         private MockResponse create(String name) {
-            long id = nextId--; // later lists get lower ids here, so "lowest id" is not "first created" by chance
+            long id = nextId++; // increasing, as Iterable's list ids are
             names.put(id, name);
             members.put(id, new TreeSet<>());
             return answer(200, JSON.createObjectNode().put("listId", id));

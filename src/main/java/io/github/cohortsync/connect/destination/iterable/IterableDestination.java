@@ -179,7 +179,8 @@ public final class IterableDestination implements Destination {
 
     /**
      * Several tasks may create the same list at once, and Iterable allows lists with the same name. After creating
-     * one, the lists are read again and the lowest id with the name is used: every task settles on the same list.
+     * one, the lists are read again and the lowest id with the name is used: every task settles on the same list,
+     * because Iterable's list ids increase with creation, so a list created later never undercuts a cached one.
      */
     private Long listIdCreatingIfMissing(String name, Page page)
             throws TransientDeliveryException, PermanentDeliveryException {
