@@ -7,6 +7,7 @@ import java.util.Set;
 
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.record.TimestampType;
 import org.apache.kafka.connect.errors.ConnectException;
 import org.apache.kafka.connect.sink.ErrantRecordReporter;
 import org.apache.kafka.connect.sink.SinkRecord;
@@ -182,9 +183,10 @@ public class CohortSyncSinkTask extends SinkTask {
                     + member.coordinates() + ": " + rejection.reason();
             // Rejections never fail the task: with errors.tolerance=none the reporter would, so they are logged only.
             if (reporter != null && tolerateErrors) {
+                // With a timestamp: the worker's reporter unboxes it when it writes to the dead letter queue.
                 SinkRecord record = new SinkRecord(member.topic(), member.partition(), null, null, null,
                         Map.of("cohort_id", member.cohort().id(), "distinct_id", member.distinctId()),
-                        member.offset());
+                        member.offset(), member.timestampMillis(), TimestampType.CREATE_TIME);
                 reporter.report(record, new ConnectException(message));
             }
             log.warn(message);

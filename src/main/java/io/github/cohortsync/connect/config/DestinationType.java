@@ -5,11 +5,17 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 
+import io.github.cohortsync.connect.destination.iterable.IterableKeys;
+import io.github.cohortsync.connect.destination.segment.SegmentKeys;
 import io.github.cohortsync.connect.destination.webhook.WebhookKeys;
 
 /** The destinations this version can sync to, with the largest page each one accepts. */
 public enum DestinationType {
-    WEBHOOK("webhook", 1000, new WebhookKeys());
+    WEBHOOK("webhook", 1000, new WebhookKeys()),
+    /** Segment limits bytes, not members (500 KB per request, split as needed); 1000 members keep pages small. */
+    SEGMENT("segment", 1000, new SegmentKeys()),
+    /** Iterable documents no per-call maximum for list (un)subscribes; 1000, like Mixpanel's own sync. */
+    ITERABLE("iterable", 1000, new IterableKeys());
 
     private final String configValue;
     private final int maxBatchSize;

@@ -9,10 +9,10 @@ import org.apache.kafka.common.config.ConfigException;
  * Accepts one of a fixed list of strings. A missing value is left to the "required" check, so the user reads
  * one message per mistake.
  */
-final class OneOf implements ConfigDef.Validator {
+public final class OneOf implements ConfigDef.Validator {
     private final List<String> allowed;
 
-    OneOf(List<String> allowed) {
+    public OneOf(List<String> allowed) {
         this.allowed = List.copyOf(allowed);
     }
 

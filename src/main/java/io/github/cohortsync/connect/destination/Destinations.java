@@ -1,6 +1,8 @@
 package io.github.cohortsync.connect.destination;
 
 import io.github.cohortsync.connect.config.CohortSyncConfig;
+import io.github.cohortsync.connect.destination.iterable.IterableDestination;
+import io.github.cohortsync.connect.destination.segment.SegmentDestination;
 import io.github.cohortsync.connect.destination.webhook.WebhookDestination;
 
 /** Creates the configured destination: the one registration point of every destination. */
@@ -14,6 +16,8 @@ public final class Destinations {
     public static Destination create(CohortSyncConfig config, String connectorName) {
         return switch (config.destination()) {
             case WEBHOOK -> new WebhookDestination(config);
+            case SEGMENT -> new SegmentDestination(config, connectorName);
+            case ITERABLE -> new IterableDestination(config);
         };
     }
 }

@@ -1,0 +1,273 @@
+package io.github.cohortsync.connect.destination.iterable;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.regex.Pattern;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import io.github.cohortsync.connect.config.CohortSyncConfig;
+import io.github.cohortsync.connect.destination.CohortNameTemplate;
+import io.github.cohortsync.connect.destination.DeliveryResult;
+import io.github.cohortsync.connect.destination.Destination;
+import io.github.cohortsync.connect.destination.Page;
+import io.github.cohortsync.connect.destination.PageAction;
+import io.github.cohortsync.connect.destination.PermanentDeliveryException;
+import io.github.cohortsync.connect.destination.Rejection;
+import io.github.cohortsync.connect.destination.TransientDeliveryException;
+import io.github.cohortsync.connect.http.HttpClients;
+import io.github.cohortsync.connect.http.HttpFailures;
+import io.github.cohortsync.connect.record.MembershipChange;
+import okhttp3.HttpUrl;
+import okhttp3.MediaType;
+import okhttp3.OkHttpClient;
+import okhttp3.Request;
+import okhttp3.RequestBody;
+import okhttp3.Response;
+import okhttp3.ResponseBody;
+
+/**
+ * Iterable static lists: each cohort is a list (found by name, created when missing), adds subscribe its members and
+ * removes unsubscribe them. Members are matched by {@code $iterable_user_id} when set, else by email; the answer's
+ * invalid and not-found emails and user ids become rejections of exactly those members.
+ */
+public final class IterableDestination implements Destination {
+    /** The {@code properties} key that holds a member's Iterable user id. */
+    public static final String USER_ID_PROPERTY = "$iterable_user_id";
+
+    private static final MediaType JSON_TYPE = MediaType.get("application/json");
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final String AUTH_HINT = "check iterable.api.key (a server-side key of the project) and"
+            + " iterable.region";
+    /** Iterable's error messages may quote an email; they end up in logs, so emails are masked. */
+    private static final Pattern EMAIL = Pattern.compile("[^\\s\"'<>,;:\\[\\]{}()]+@[^\\s\"'<>,;:\\[\\]{}()]+");
+
+    private final OkHttpClient client;
+    private final HttpUrl base;
+    private final String apiKey;
+    private final CohortNameTemplate listName;
+    /** List ids by name, for the life of the task: lists are looked up once. */
+    private final Map<String, Long> listIds = new ConcurrentHashMap<>();
+
+    public IterableDestination(CohortSyncConfig config) {
+        this(HttpClients.create(config.httpTimeoutMs()), baseUrl(config), config.getPassword(IterableKeys.API_KEY).value(),
+                config.getString(IterableKeys.LIST_NAME_TEMPLATE));
+    }
+
+    IterableDestination(OkHttpClient client, String baseUrl, String apiKey, String listNameTemplate) {
+        this.client = client;
+        this.base = HttpUrl.get(baseUrl.trim());
+        this.apiKey = apiKey;
+        this.listName = new CohortNameTemplate(listNameTemplate);
+    }
+
+    /** The API host of an Iterable data center ({@code us} or {@code eu}). */
+    static String regionHost(String region) {
+        return switch (region.trim().toLowerCase(Locale.ROOT)) {
+            case "us" -> "https://api.iterable.com";
+            case "eu" -> "https://api.eu.iterable.com";
+            default -> throw new IllegalArgumentException("Unknown Iterable region '" + region
+                    + "'; valid regions: " + String.join(", ", IterableKeys.REGIONS));
+        };
+    }
+
+    private static String baseUrl(CohortSyncConfig config) {
+        String endpoint = config.getString(IterableKeys.ENDPOINT);
+        return endpoint == null || endpoint.isBlank() ? regionHost(config.getString(IterableKeys.REGION)) : endpoint;
+    }
+
+    @Override
+    public DeliveryResult send(Page page) throws TransientDeliveryException, PermanentDeliveryException {
+        List<Rejection> rejections = new ArrayList<>();
+        String name = listName.render(page.cohort());
+        if (name == null) {
+            for (MembershipChange member : page.members()) {
+                rejections.add(new Rejection(member, "the Iterable list name template '" + listName
+                        + "' needs a value cohort " + page.cohort().id() + " does not have (its name is unknown"
+                        + " when only tombstones of it were read since the task started)"));
+            }
+            return new DeliveryResult(rejections);
+        }
+        boolean subscribe = page.action() != PageAction.REMOVE_MEMBERS;
+        ArrayNode subscribers = JSON.createArrayNode();
+        Map<String, List<MembershipChange>> byEmail = new LinkedHashMap<>();
+        Map<String, List<MembershipChange>> byUserId = new LinkedHashMap<>();
+        for (MembershipChange member : page.members()) {
+            String userId = text(member.properties().get(USER_ID_PROPERTY));
+            String email = text(member.email());
+            ObjectNode subscriber = JSON.createObjectNode();
+            if (userId != null) {
+                subscriber.put("userId", userId);
+                if (subscribe) {
+                    subscriber.put("preferUserId", true);
+                }
+                byUserId.computeIfAbsent(userId, k -> new ArrayList<>()).add(member);
+            } else if (email != null) {
+                subscriber.put("email", email);
+                byEmail.computeIfAbsent(email.toLowerCase(Locale.ROOT), k -> new ArrayList<>()).add(member);
+            } else {
+                rejections.add(new Rejection(member, "Iterable needs an email or $iterable_user_id"));
+                continue;
+            }
+            subscribers.add(subscriber);
+        }
+        if (subscribers.isEmpty()) {
+            return new DeliveryResult(rejections);
+        }
+        Long listId = subscribe ? listIdCreatingIfMissing(name, page) : existingListId(name, page);
+        if (listId == null) {
+            // Nobody can leave a list that does not exist: nothing to send.
+            return new DeliveryResult(rejections);
+        }
+        ObjectNode body = JSON.createObjectNode();
+        body.put("listId", listId);
+        body.set("subscribers", subscribers);
+        String path = subscribe ? "api/lists/subscribe" : "api/lists/unsubscribe";
+        JsonNode answer = call("POST", path, body, page);
+        rejections.addAll(rejectionsIn(answer, byEmail, byUserId));
+        return new DeliveryResult(rejections);
+    }
+
+    /** The members the answer names as invalid or not found, each once, with the first reason that names it. */
+    private static List<Rejection> rejectionsIn(JsonNode answer, Map<String, List<MembershipChange>> byEmail,
+                                                Map<String, List<MembershipChange>> byUserId) {
+        Map<MembershipChange, String> rejected = new IdentityHashMap<>();
+        List<MembershipChange> order = new ArrayList<>();
+        collect(answer.path("invalidEmails"), byEmail, true,
+                "Iterable reported the email of this member as invalid", rejected, order);
+        collect(answer.path("invalidUserIds"), byUserId, false,
+                "Iterable reported the $iterable_user_id of this member as invalid", rejected, order);
+        collect(answer.path("notFoundEmails"), byEmail, true,
+                "Iterable found no user with the email of this member", rejected, order);
+        collect(answer.path("notFoundUserIds"), byUserId, false,
+                "Iterable found no user with the $iterable_user_id of this member", rejected, order);
+        return order.stream().map(m -> new Rejection(m, rejected.get(m))).toList();
+    }
+
+    private static void collect(JsonNode values, Map<String, List<MembershipChange>> members, boolean email,
+                                String reason, Map<MembershipChange, String> rejected, List<MembershipChange> order) {
+        for (JsonNode value : values) {
+            String key = email ? value.asText().toLowerCase(Locale.ROOT) : value.asText();
+            for (MembershipChange member : members.getOrDefault(key, List.of())) {
+                if (rejected.putIfAbsent(member, reason) == null) {
+                    order.add(member);
+                }
+            }
+        }
+    }
+
+    private Long existingListId(String name, Page page) throws TransientDeliveryException, PermanentDeliveryException {
+        Long cached = listIds.get(name);
+        if (cached != null) {
+            return cached;
+        }
+        Long found = lowestListId(name, page);
+        if (found != null) {
+            listIds.put(name, found);
+        }
+        return found;
+    }
+
+    /**
+     * Several tasks may create the same list at once, and Iterable allows lists with the same name. After creating
+     * one, the lists are read again and the lowest id with the name is used: every task settles on the same list,
+     * because Iterable's list ids increase with creation, so a list created later never undercuts a cached one.
+     */
+    private Long listIdCreatingIfMissing(String name, Page page)
+            throws TransientDeliveryException, PermanentDeliveryException {
+        Long existing = existingListId(name, page);
+        if (existing != null) {
+            return existing;
+        }
+        ObjectNode request = JSON.createObjectNode();
+        request.put("name", name);
+        JsonNode created = call("POST", "api/lists", request, page);
+        if (!created.path("listId").canConvertToLong()) {
+            throw new PermanentDeliveryException("Iterable POST /api/lists for " + page.describe()
+                    + " answered without a listId");
+        }
+        Long lowest = lowestListId(name, page);
+        long id = lowest != null ? Math.min(lowest, created.path("listId").asLong()) : created.path("listId").asLong();
+        listIds.put(name, id);
+        return id;
+    }
+
+    private Long lowestListId(String name, Page page) throws TransientDeliveryException, PermanentDeliveryException {
+        JsonNode lists = call("GET", "api/lists", null, page).path("lists");
+        Long lowest = null;
+        for (JsonNode list : lists) {
+            if (name.equals(list.path("name").asText(null)) && list.path("id").canConvertToLong()) {
+                long id = list.path("id").asLong();
+                lowest = lowest == null ? id : Math.min(lowest, id);
+            }
+        }
+        return lowest;
+    }
+
+    private JsonNode call(String method, String path, JsonNode body, Page page)
+            throws TransientDeliveryException, PermanentDeliveryException {
+        HttpUrl url = base.newBuilder().addPathSegments(path).build();
+        String what = "Iterable " + method + " " + url + " for " + page.describe();
+        Request.Builder request = new Request.Builder().url(url).header("Api-Key", apiKey);
+        if (body != null) {
+            try {
+                request.method(method, RequestBody.create(JSON.writeValueAsBytes(body), JSON_TYPE));
+            } catch (IOException e) {
+                throw new IllegalStateException("Could not write an Iterable request as JSON", e);
+            }
+        } else {
+            request.method(method, null);
+        }
+        try (Response response = client.newCall(request.build()).execute()) {
+            ResponseBody responseBody = response.body();
+            String answer = responseBody == null ? "" : responseBody.string();
+            if (!response.isSuccessful()) {
+                Exception failure = HttpFailures.forStatus(what, response.code(), response.header("Retry-After"),
+                        EMAIL.matcher(answer).replaceAll("<email>"), AUTH_HINT);
+                if (failure instanceof TransientDeliveryException transientFailure) {
+                    throw transientFailure;
+                }
+                throw (PermanentDeliveryException) failure;
+            }
+            try {
+                JsonNode json = answer.isBlank() ? null : JSON.readTree(answer);
+                if (json == null || !json.isObject()) {
+                    throw new PermanentDeliveryException(what + " got an answer that is not a JSON object");
+                }
+                return json;
+            } catch (IOException e) {
+                throw new PermanentDeliveryException(what + " got an answer that is not JSON");
+            }
+        } catch (IOException e) {
+            throw HttpFailures.forIoError(what, e);
+        }
+    }
+
+    private static String text(Object value) {
+        if (value instanceof String s) {
+            return s.isBlank() ? null : s;
+        }
+        return value instanceof Number || value instanceof Boolean ? value.toString() : null;
+    }
+
+    @Override
+    public void cancelInFlight() {
+        client.dispatcher().cancelAll();
+    }
+
+    @Override
+    public void close() {
+        client.dispatcher().cancelAll();
+        client.dispatcher().executorService().shutdown();
+        client.connectionPool().evictAll();
+    }
+}

@@ -1,0 +1,65 @@
+package io.github.cohortsync.connect.destination.iterable;
+
+import java.util.List;
+import java.util.Map;
+import java.util.function.BiConsumer;
+
+import org.apache.kafka.common.config.ConfigDef;
+import org.apache.kafka.common.config.ConfigDef.Importance;
+import org.apache.kafka.common.config.ConfigDef.Type;
+import org.apache.kafka.common.config.ConfigDef.Width;
+
+import io.github.cohortsync.connect.config.DestinationKeys;
+import io.github.cohortsync.connect.config.HttpUrlValidator;
+import io.github.cohortsync.connect.config.OneOf;
+import io.github.cohortsync.connect.destination.CohortNameTemplate;
+
+/** Iterable's config keys. */
+public final class IterableKeys implements DestinationKeys {
+    public static final String API_KEY = "iterable.api.key";
+    public static final String REGION = "iterable.region";
+    public static final String LIST_NAME_TEMPLATE = "iterable.list.name.template";
+    public static final String ENDPOINT = "iterable.endpoint";
+
+    public static final List<String> REGIONS = List.of("us", "eu");
+    public static final String DEFAULT_LIST_NAME_TEMPLATE = "mixpanel_${cohort_name}_${cohort_id}";
+
+    private static final String GROUP = "Iterable";
+
+    @Override
+    public void define(ConfigDef def) {
+        int order = 0;
+        def.define(API_KEY, Type.PASSWORD, null, Importance.HIGH,
+                "A server-side API key of the Iterable project (sent as the Api-Key header). Required when"
+                        + " destination=iterable. Use a config provider (${file:...} or ${env:...}).",
+                GROUP, ++order, Width.MEDIUM, "API key");
+        def.define(REGION, Type.STRING, "us", new OneOf(REGIONS), Importance.HIGH,
+                "The data center of the Iterable project: 'us' (api.iterable.com) or 'eu' (api.eu.iterable.com)."
+                        + " An API key works only in its project's data center.",
+                GROUP, ++order, Width.SHORT, "Region");
+        def.define(LIST_NAME_TEMPLATE, Type.STRING, DEFAULT_LIST_NAME_TEMPLATE, new ConfigDef.NonEmptyString(),
+                Importance.MEDIUM,
+                "The name of the static list that mirrors each cohort; the list is created when missing."
+                        + " Placeholders: ${cohort_name}, ${cohort_id}, ${project_id}. The default matches"
+                        + " Mixpanel's own Iterable cohort sync.",
+                GROUP, ++order, Width.LONG, "List name template");
+        def.define(ENDPOINT, Type.STRING, null, new HttpUrlValidator(), Importance.LOW,
+                "Base URL of the Iterable API, overriding the region's host (a proxy, or tests); /api/lists... is"
+                        + " appended.",
+                GROUP, ++order, Width.LONG, "Endpoint");
+    }
+
+    @Override
+    public void check(Map<String, Object> values, BiConsumer<String, String> problem) {
+        if (DestinationKeys.isBlank(values.get(API_KEY))) {
+            problem.accept(API_KEY, "iterable.api.key is required when destination=iterable: a server-side API"
+                    + " key of the Iterable project");
+        }
+        Object template = values.get(LIST_NAME_TEMPLATE);
+        List<String> unknown = CohortNameTemplate.unknownPlaceholders(template == null ? null : template.toString());
+        if (!unknown.isEmpty()) {
+            problem.accept(LIST_NAME_TEMPLATE, "iterable.list.name.template uses unknown placeholders "
+                    + unknown + "; the known ones are ${cohort_name}, ${cohort_id} and ${project_id}");
+        }
+    }
+}

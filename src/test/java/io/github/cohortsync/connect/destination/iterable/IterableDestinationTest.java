@@ -1,0 +1,272 @@
+package io.github.cohortsync.connect.destination.iterable;
+
+import static io.github.cohortsync.connect.Records.change;
+import static io.github.cohortsync.connect.Records.tombstone;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.IOException;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import io.github.cohortsync.connect.destination.DeliveryResult;
+import io.github.cohortsync.connect.destination.Page;
+import io.github.cohortsync.connect.destination.PageAction;
+import io.github.cohortsync.connect.destination.PermanentDeliveryException;
+import io.github.cohortsync.connect.destination.Rejection;
+import io.github.cohortsync.connect.destination.TransientDeliveryException;
+import io.github.cohortsync.connect.http.HttpClients;
+import io.github.cohortsync.connect.record.CohortRef;
+import io.github.cohortsync.connect.record.MembershipChange;
+import io.github.cohortsync.connect.record.RecordParser;
+import mockwebserver3.MockResponse;
+import mockwebserver3.MockWebServer;
+import mockwebserver3.RecordedRequest;
+import okhttp3.Headers;
+
+class IterableDestinationTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final CohortRef COHORT = new CohortRef("1234", "Power users", "Bought twice", "p-9");
+    private static final String API_KEY = "it-s3cret-key";
+    private static final String LIST = "mixpanel_Power users_1234";
+    private static final String LISTS = "{\"lists\": [{\"id\": 7, \"name\": \"other\"}, {\"id\": 42, \"name\": \""
+            + LIST + "\", \"listType\": \"Standard\"}]}";
+
+    private final MockWebServer server = new MockWebServer();
+    private final RecordParser parser = new RecordParser();
+    private IterableDestination iterable;
+
+    @BeforeEach
+    void start() throws IOException {
+        server.start();
+        iterable = new IterableDestination(HttpClients.create(2_000), server.url("/").toString(), API_KEY,
+                "mixpanel_${cohort_name}_${cohort_id}");
+    }
+
+    @AfterEach
+    void stop() {
+        iterable.close();
+        server.close();
+    }
+
+    private static Page page(PageAction action, MembershipChange... members) {
+        return new Page(COHORT, action, "session-1", 1, 1, List.of(members));
+    }
+
+    private MembershipChange byEmail(String id) {
+        return parser.parse(change(1234, id).with("email", id + "@example.com").build());
+    }
+
+    private MembershipChange byUserId(String id) {
+        return parser.parse(change(1234, id).with("email", id + "@example.com")
+                .with("properties", Map.of("$iterable_user_id", "it-" + id)).build());
+    }
+
+    private static MockResponse json(int code, String body) {
+        return new MockResponse(code, Headers.of("Content-Type", "application/json"), body);
+    }
+
+    private static MockResponse bulkOk(int count) {
+        return json(200, "{\"successCount\": " + count + ", \"failCount\": 0, \"invalidEmails\": [],"
+                + " \"invalidUserIds\": []}");
+    }
+
+    private RecordedRequest next() throws InterruptedException {
+        return server.takeRequest(5, TimeUnit.SECONDS);
+    }
+
+    @Test
+    void subscribesAddsToTheListFoundByNameMatchingByUserIdOrEmail() throws Exception {
+        server.enqueue(json(200, LISTS));
+        server.enqueue(bulkOk(2));
+
+        DeliveryResult result = iterable.send(page(PageAction.ADD_MEMBERS, byEmail("ada"), byUserId("bob")));
+
+        assertThat(result.rejections()).isEmpty();
+        RecordedRequest lists = next();
+        assertThat(lists.getMethod()).isEqualTo("GET");
+        assertThat(lists.getUrl().encodedPath()).isEqualTo("/api/lists");
+        assertThat(lists.getHeaders().get("Api-Key")).isEqualTo(API_KEY);
+        RecordedRequest subscribe = next();
+        assertThat(subscribe.getMethod()).isEqualTo("POST");
+        assertThat(subscribe.getUrl().encodedPath()).isEqualTo("/api/lists/subscribe");
+        assertThat(subscribe.getHeaders().get("Api-Key")).isEqualTo(API_KEY);
+        assertThat(subscribe.getHeaders().get("Content-Type")).startsWith("application/json");
+        assertThat(JSON.readTree(subscribe.getBody().utf8())).isEqualTo(JSON.readTree("""
+                {"listId": 42, "subscribers": [
+                  {"email": "ada@example.com"},
+                  {"userId": "it-bob", "preferUserId": true}]}"""));
+    }
+
+    @Test
+    void unsubscribesRemovesAndLooksTheListUpOnceForTwoPages() throws Exception {
+        server.enqueue(json(200, LISTS));
+        server.enqueue(bulkOk(1));
+        server.enqueue(bulkOk(1));
+
+        iterable.send(page(PageAction.REMOVE_MEMBERS, byEmail("ada")));
+        iterable.send(page(PageAction.ADD_MEMBERS, byUserId("bob")));
+
+        assertThat(server.getRequestCount()).isEqualTo(3);
+        assertThat(next().getUrl().encodedPath()).isEqualTo("/api/lists");
+        RecordedRequest unsubscribe = next();
+        assertThat(unsubscribe.getUrl().encodedPath()).isEqualTo("/api/lists/unsubscribe");
+        assertThat(JSON.readTree(unsubscribe.getBody().utf8())).isEqualTo(JSON.readTree("""
+                {"listId": 42, "subscribers": [{"email": "ada@example.com"}]}"""));
+        assertThat(next().getUrl().encodedPath()).isEqualTo("/api/lists/subscribe");
+    }
+
+    @Test
+    void aMissingListIsCreatedAndTheLowestIdWithItsNameUsed() throws Exception {
+        server.enqueue(json(200, "{\"lists\": [{\"id\": 7, \"name\": \"other\"}]}"));
+        server.enqueue(json(200, "{\"listId\": 90}"));
+        // Another task created the same list a moment earlier: both settle on 88.
+        server.enqueue(json(200, "{\"lists\": [{\"id\": 90, \"name\": \"" + LIST + "\"}, {\"id\": 88, \"name\": \""
+                + LIST + "\"}]}"));
+        server.enqueue(bulkOk(1));
+        server.enqueue(bulkOk(1));
+
+        iterable.send(page(PageAction.ADD_MEMBERS, byEmail("ada")));
+        iterable.send(page(PageAction.ADD_MEMBERS, byEmail("eve")));
+
+        assertThat(next().getMethod()).isEqualTo("GET");
+        RecordedRequest create = next();
+        assertThat(create.getMethod()).isEqualTo("POST");
+        assertThat(create.getUrl().encodedPath()).isEqualTo("/api/lists");
+        assertThat(JSON.readTree(create.getBody().utf8())).isEqualTo(JSON.readTree("{\"name\": \"" + LIST + "\"}"));
+        assertThat(next().getMethod()).isEqualTo("GET");
+        assertThat(JSON.readTree(next().getBody().utf8()).path("listId").asLong()).isEqualTo(88);
+        assertThat(JSON.readTree(next().getBody().utf8()).path("listId").asLong()).isEqualTo(88);
+        assertThat(server.getRequestCount()).isEqualTo(5);
+    }
+
+    @Test
+    void removesFromAListThatDoesNotExistSendNothingAndCreateNothing() throws Exception {
+        server.enqueue(json(200, "{\"lists\": []}"));
+
+        DeliveryResult result = iterable.send(page(PageAction.REMOVE_MEMBERS, byEmail("ada")));
+
+        assertThat(result.rejections()).isEmpty();
+        assertThat(server.getRequestCount()).isEqualTo(1);
+    }
+
+    @Test
+    void membersWithoutEmailOrUserIdAreRejectedAndTheOthersSent() throws Exception {
+        server.enqueue(json(200, LISTS));
+        server.enqueue(bulkOk(1));
+        MembershipChange anonymous = parser.parse(change(1234, "anon").build());
+        MembershipChange tombstoned = parser.parse(tombstone(1234, "gone").build());
+
+        DeliveryResult result = iterable.send(page(PageAction.REMOVE_MEMBERS, anonymous, byEmail("ada"), tombstoned));
+
+        assertThat(result.rejections()).extracting(Rejection::member).containsExactly(anonymous, tombstoned);
+        assertThat(result.rejections()).extracting(Rejection::reason)
+                .containsOnly("Iterable needs an email or $iterable_user_id");
+        next();
+        assertThat(JSON.readTree(next().getBody().utf8()).path("subscribers")).hasSize(1);
+    }
+
+    @Test
+    void aPageWithNobodyToSendMakesNoCall() throws Exception {
+        DeliveryResult result = iterable.send(page(PageAction.ADD_MEMBERS, parser.parse(change(1234, "anon").build())));
+
+        assertThat(result.rejections()).hasSize(1);
+        assertThat(server.getRequestCount()).isZero();
+    }
+
+    @Test
+    void invalidAndNotFoundMembersInTheAnswerAreRejectedWithoutTheirEmail() throws Exception {
+        server.enqueue(json(200, LISTS));
+        server.enqueue(json(200, """
+                {"successCount": 1, "failCount": 4,
+                 "invalidEmails": ["ADA@example.com"], "invalidUserIds": ["it-bob"],
+                 "notFoundEmails": ["cy@example.com"], "notFoundUserIds": ["it-dan", "it-unknown"]}"""));
+        MembershipChange ada = byEmail("ada");
+        MembershipChange bob = byUserId("bob");
+        MembershipChange cy = byEmail("cy");
+        MembershipChange dan = byUserId("dan");
+        MembershipChange eve = byEmail("eve");
+
+        DeliveryResult result = iterable.send(page(PageAction.ADD_MEMBERS, ada, bob, cy, dan, eve));
+
+        assertThat(result.rejections()).extracting(Rejection::member).containsExactly(ada, bob, cy, dan);
+        assertThat(result.rejections()).extracting(Rejection::reason).containsExactly(
+                "Iterable reported the email of this member as invalid",
+                "Iterable reported the $iterable_user_id of this member as invalid",
+                "Iterable found no user with the email of this member",
+                "Iterable found no user with the $iterable_user_id of this member");
+    }
+
+    @Test
+    void authenticationFailuresArePermanentWithAHintAndNoKey() {
+        server.enqueue(json(401, "{\"msg\": \"Invalid API key\", \"code\": \"BadApiKey\"}"));
+        server.enqueue(json(403, "{\"code\": \"Forbidden\"}"));
+
+        assertThatThrownBy(() -> iterable.send(page(PageAction.ADD_MEMBERS, byEmail("ada"))))
+                .isInstanceOf(PermanentDeliveryException.class)
+                .hasMessageContaining("HTTP 401").hasMessageContaining("BadApiKey")
+                .hasMessageContaining("check iterable.api.key")
+                .hasMessageNotContaining(API_KEY);
+        assertThatThrownBy(() -> iterable.send(page(PageAction.ADD_MEMBERS, byEmail("ada"))))
+                .isInstanceOf(PermanentDeliveryException.class).hasMessageContaining("HTTP 403")
+                .hasMessageContaining("check iterable.api.key");
+    }
+
+    @Test
+    void aBadRequestIsPermanentAndItsMessageCarriesNoEmail() {
+        server.enqueue(json(200, LISTS));
+        server.enqueue(json(400, "{\"msg\": \"Invalid email: ada@example.com\", \"code\": \"BadParams\"}"));
+
+        assertThatThrownBy(() -> iterable.send(page(PageAction.ADD_MEMBERS, byEmail("ada"))))
+                .isInstanceOf(PermanentDeliveryException.class)
+                .hasMessageContaining("HTTP 400").hasMessageContaining("BadParams")
+                .hasMessageContaining("Invalid email: <email>")
+                .hasMessageNotContaining("ada@example.com");
+    }
+
+    @Test
+    void throttlingAndServerErrorsAreTransient() {
+        server.enqueue(new MockResponse(429, Headers.of("Retry-After", "4"), ""));
+        server.enqueue(json(200, LISTS));
+        server.enqueue(json(503, "unavailable"));
+
+        assertThatThrownBy(() -> iterable.send(page(PageAction.ADD_MEMBERS, byEmail("ada"))))
+                .isInstanceOfSatisfying(TransientDeliveryException.class,
+                        e -> assertThat(e.retryAfterMillis()).isEqualTo(4_000));
+        assertThatThrownBy(() -> iterable.send(page(PageAction.ADD_MEMBERS, byEmail("ada"))))
+                .isInstanceOf(TransientDeliveryException.class).hasMessageContaining("HTTP 503");
+    }
+
+    @Test
+    void anUnparsableAnswerIsPermanent() {
+        server.enqueue(json(200, "<html>maintenance</html>"));
+
+        assertThatThrownBy(() -> iterable.send(page(PageAction.ADD_MEMBERS, byEmail("ada"))))
+                .isInstanceOf(PermanentDeliveryException.class).hasMessageContaining("not JSON");
+    }
+
+    @Test
+    void anUnknownCohortNameRejectsTheMembers() throws Exception {
+        Page nameless = new Page(new CohortRef("77", null, null, null), PageAction.REMOVE_MEMBERS, "s", 1, 1,
+                List.of(byEmail("ada")));
+
+        assertThat(iterable.send(nameless).rejections()).singleElement().extracting(Rejection::reason)
+                .asString().contains("name is unknown");
+        assertThat(server.getRequestCount()).isZero();
+    }
+
+    @Test
+    void regionsMapToTheirHosts() {
+        assertThat(IterableDestination.regionHost("us")).isEqualTo("https://api.iterable.com");
+        assertThat(IterableDestination.regionHost("eu")).isEqualTo("https://api.eu.iterable.com");
+        assertThatThrownBy(() -> IterableDestination.regionHost("apac")).hasMessageContaining("us, eu");
+    }
+}

@@ -1,0 +1,311 @@
+package io.github.cohortsync.connect.it;
+
+import static io.github.cohortsync.connect.it.MembershipRecord.add;
+import static io.github.cohortsync.connect.it.MembershipRecord.remove;
+import static io.github.cohortsync.connect.it.MembershipRecord.tombstone;
+import static io.github.cohortsync.connect.it.MembershipRecord.user;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.common.header.Header;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import mockwebserver3.Dispatcher;
+import mockwebserver3.MockResponse;
+import mockwebserver3.MockWebServer;
+import mockwebserver3.RecordedRequest;
+
+/**
+ * End-to-end sync to a local stand-in for Iterable's list API, with two tasks racing to create the same lists:
+ * interleaved adds and removes end as exactly the expected list membership, matched by $iterable_user_id or email.
+ * Tombstones carry no email, so Iterable cannot match them: they are rejected to the DLQ, as is an invalid email.
+ */
+class IterableSyncIT {
+    private static final String API_KEY = "iterable-s3cret-key";
+    private static ConnectHarness harness;
+
+    @BeforeAll
+    static void startCluster() {
+        harness = ConnectHarness.start("iterable-sync-it", 1);
+    }
+
+    @AfterAll
+    static void stopCluster() {
+        if (harness != null) {
+            harness.close();
+        }
+    }
+
+    /** Every record of a user goes to the same partition; every fifth user is matched by $iterable_user_id. */
+    private static MembershipRecord ids(MembershipRecord record, int n) {
+        record.inPartition(n % 2);
+        return n % 5 == 0 ? record.with("properties", Map.of("$iterable_user_id", "it-" + record.user())) : record;
+    }
+
+    /** How the stand-in names a subscriber: by user id when the records carry one, else by email. */
+    private static String subscriber(MembershipRecord record, int n) {
+        return n % 5 == 0 ? "userId:it-" + record.user() : "email:" + MembershipRecord.email(record.user());
+    }
+
+    @Test
+    void syncsInterleavedChangesAsExactlyTheExpectedListMembership() throws Exception {
+        String topic = harness.createTopic("iterable-membership", 2);
+        String dlq = ConnectHarness.uniqueName("iterable-dlq");
+        String connector = ConnectHarness.uniqueName("iterable");
+        Map<MembershipRecord, String> subscriberOf = new HashMap<>();
+        List<MembershipRecord> a = new ArrayList<>();
+        List<MembershipRecord> b = new ArrayList<>();
+        for (int i = 0; i < 400; i++) {
+            MembershipRecord r = ids(add("101", user("a", i)), i);
+            subscriberOf.put(r, subscriber(r, i));
+            a.add(r);
+        }
+        for (int i = 0; i < 200; i++) {
+            MembershipRecord in = ids(add("202", user("b", i)), i);
+            MembershipRecord out = ids(remove("202", user("b", i)), i);
+            subscriberOf.put(in, subscriber(in, i));
+            subscriberOf.put(out, subscriber(out, i));
+            b.add(in);
+            if (i % 4 == 0) {
+                b.add(out);
+            }
+        }
+        List<MembershipRecord> phase1 = new ArrayList<>(Interleave.randomly(21, a, b));
+        MembershipRecord invalid = add("101", "bad-mail").with("email", "not-an-email").inPartition(0);
+        phase1.add(invalid);
+
+        try (IterableStandIn iterable = IterableStandIn.start()) {
+            harness.produce(topic, phase1);
+            Map<String, String> config = ConnectHarness.webhookConnectorConfig(topic, "http://unused.invalid");
+            config.remove("webhook.url");
+            config.put("destination", "iterable");
+            config.put("iterable.api.key", API_KEY);
+            config.put("iterable.endpoint", iterable.url());
+            config.put("tasks.max", "2");
+            config.put("sync.interval.ms", "1000");
+            config.put("errors.tolerance", "all");
+            config.put("errors.deadletterqueue.topic.name", dlq);
+            config.put("errors.deadletterqueue.topic.replication.factor", "1");
+            config.put("errors.deadletterqueue.context.headers.enable", "true");
+            harness.startConnector(connector, config, 2);
+            harness.awaitCommittedToEnd(connector, topic);
+
+            // Phase 2: distinct users per kind of change, so netting cannot hide a rejected tombstone.
+            List<MembershipRecord> tombstones = new ArrayList<>();
+            for (int i = 0; i < 60; i++) {
+                tombstones.add(tombstone("101", user("a", i)).inPartition(i % 2));
+            }
+            List<MembershipRecord> leaves = new ArrayList<>();
+            for (int i = 100; i < 250; i++) {
+                MembershipRecord r = ids(remove("101", user("a", i)), i);
+                subscriberOf.put(r, subscriber(r, i));
+                leaves.add(r);
+            }
+            List<MembershipRecord> comebacks = new ArrayList<>();
+            for (int i = 0; i < 200; i += 4) {
+                MembershipRecord r = ids(add("202", user("b", i)), i);
+                subscriberOf.put(r, subscriber(r, i));
+                comebacks.add(r);
+            }
+            List<MembershipRecord> phase2 = Interleave.randomly(22, tombstones, leaves, comebacks);
+            harness.produce(topic, phase2);
+            harness.awaitCommittedToEnd(connector, topic);
+
+            // Tombstones change nothing in Iterable: they are rejected.
+            Map<String, Set<String>> expected = new TreeMap<>();
+            List<MembershipRecord> all = new ArrayList<>(phase1);
+            all.remove(invalid);
+            all.addAll(phase2);
+            for (MembershipRecord r : all) {
+                if (r.valueJson() == null) {
+                    continue;
+                }
+                String list = "mixpanel_" + MembershipRecord.cohortName(r.cohortId()) + "_" + r.cohortId();
+                Set<String> members = expected.computeIfAbsent(list, l -> new TreeSet<>());
+                if (r.isAdd()) {
+                    members.add(subscriberOf.get(r));
+                } else {
+                    members.remove(subscriberOf.get(r));
+                }
+            }
+            assertThat(iterable.membership()).isEqualTo(expected);
+            assertThat(expected.values()).allSatisfy(members -> assertThat(members).isNotEmpty());
+            assertThat(iterable.violations()).isEmpty();
+
+            ConsumerRecords<byte[], byte[]> dead = harness.connect().kafka().consume(61,
+                    ConnectHarness.TIMEOUT.toMillis(), dlq);
+            assertThat(dead.count()).isEqualTo(61);
+            List<String> reasons = new ArrayList<>();
+            for (ConsumerRecord<byte[], byte[]> record : dead) {
+                reasons.add(header(record, "__connect.errors.exception.message"));
+            }
+            assertThat(reasons).filteredOn(m -> m.contains("Iterable needs an email or $iterable_user_id"))
+                    .hasSize(60);
+            assertThat(reasons).filteredOn(m -> m.contains("Iterable reported the email of this member as invalid"))
+                    .hasSize(1);
+            assertThat(reasons).noneMatch(m -> m.contains("@") || m.contains("not-an-email"));
+            harness.assertAllRunning(connector);
+        } finally {
+            harness.deleteConnectorQuietly(connector);
+        }
+    }
+
+    private static String header(ConsumerRecord<byte[], byte[]> record, String name) {
+        Header header = record.headers().lastHeader(name);
+        return header == null ? null : new String(header.value(), StandardCharsets.UTF_8);
+    }
+
+    /**
+     * Plays Iterable's list API: lists may share a name (as in Iterable), subscribers are keyed by userId or email,
+     * emails without an '@' are invalid. Any (un)subscribe to a list other than the lowest id of its name is a
+     * violation: racing tasks must settle on the same list.
+     */
+    static final class IterableStandIn extends Dispatcher implements AutoCloseable {
+        private static final ObjectMapper JSON = new ObjectMapper();
+        private final MockWebServer server = new MockWebServer();
+        private final Map<Long, String> names = new TreeMap<>();
+        private final Map<Long, Set<String>> members = new HashMap<>();
+        private final List<String> violations = new ArrayList<>();
+        private long nextId = 1000;
+
+        static IterableStandIn start() throws IOException {
+            IterableStandIn standIn = new IterableStandIn();
+            standIn.server.setDispatcher(standIn);
+            standIn.server.start(InetAddress.getByName("127.0.0.1"), 0);
+            return standIn;
+        }
+
+        String url() {
+            return "http://127.0.0.1:" + server.getPort();
+        }
+
+        @Override
+        public MockResponse dispatch(RecordedRequest request) {
+            synchronized (this) {
+                if (!API_KEY.equals(request.getHeaders().get("Api-Key"))) {
+                    violations.add("wrong Api-Key");
+                    return answer(401, JSON.createObjectNode().put("code", "BadApiKey"));
+                }
+                String call = request.getMethod() + " " + request.getUrl().encodedPath();
+                try {
+                    JsonNode body = request.getBody() == null || request.getBody().size() == 0 ? null
+                            : JSON.readTree(request.getBody().utf8());
+                    return switch (call) {
+                        case "GET /api/lists" -> lists();
+                        case "POST /api/lists" -> create(body.path("name").asText());
+                        case "POST /api/lists/subscribe" -> bulk(body, true);
+                        case "POST /api/lists/unsubscribe" -> bulk(body, false);
+                        default -> {
+                            violations.add("unexpected " + call);
+                            yield answer(404, JSON.createObjectNode());
+                        }
+                    };
+                } catch (IOException e) {
+                    violations.add("unparsable body of " + call);
+                    return answer(400, JSON.createObjectNode().put("code", "BadJsonBody"));
+                }
+            }
+        }
+
+        private MockResponse lists() {
+            ArrayNode lists = JSON.createArrayNode();
+            names.forEach((id, name) -> lists.addObject().put("id", id).put("name", name)
+                    .put("listType", "Standard"));
+            ObjectNode answer = JSON.createObjectNode();
+            answer.set("lists", lists);
+            return answer(200, answer);
+        }
+
+        private MockResponse create(String name) {
+            long id = nextId++; // increasing, as Iterable's list ids are
+            names.put(id, name);
+            members.put(id, new TreeSet<>());
+            return answer(200, JSON.createObjectNode().put("listId", id));
+        }
+
+        private MockResponse bulk(JsonNode body, boolean subscribe) {
+            long listId = body.path("listId").asLong();
+            String name = names.get(listId);
+            if (name == null) {
+                violations.add("unknown list " + listId);
+                return answer(400, JSON.createObjectNode().put("code", "BadParams"));
+            }
+            long lowest = names.entrySet().stream().filter(e -> e.getValue().equals(name))
+                    .mapToLong(Map.Entry::getKey).min().orElseThrow();
+            if (listId != lowest) {
+                violations.add("list " + listId + " used instead of " + lowest + " for " + name);
+            }
+            ArrayNode invalidEmails = JSON.createArrayNode();
+            int success = 0;
+            for (JsonNode subscriber : body.path("subscribers")) {
+                String key;
+                if (subscriber.hasNonNull("userId")) {
+                    key = "userId:" + subscriber.get("userId").asText();
+                    if (subscribe && !subscriber.path("preferUserId").asBoolean()) {
+                        violations.add("userId subscriber without preferUserId");
+                    }
+                } else if (subscriber.path("email").asText().contains("@")) {
+                    key = "email:" + subscriber.get("email").asText();
+                } else {
+                    invalidEmails.add(subscriber.path("email").asText());
+                    continue;
+                }
+                success++;
+                if (subscribe) {
+                    members.get(listId).add(key);
+                } else {
+                    members.get(listId).remove(key);
+                }
+            }
+            ObjectNode answer = JSON.createObjectNode().put("successCount", success)
+                    .put("failCount", invalidEmails.size());
+            answer.set("invalidEmails", invalidEmails);
+            answer.set("invalidUserIds", JSON.createArrayNode());
+            return answer(200, answer);
+        }
+
+        private static MockResponse answer(int code, JsonNode body) {
+            return new MockResponse.Builder().code(code).addHeader("Content-Type", "application/json")
+                    .body(body.toString()).build();
+        }
+
+        /** Per list name, the subscribers of its lowest-id list; lists without members are left out. */
+        synchronized Map<String, Set<String>> membership() {
+            Map<String, Set<String>> byName = new TreeMap<>();
+            names.forEach((id, name) -> {
+                if (!byName.containsKey(name) && !members.get(id).isEmpty()) {
+                    byName.put(name, new TreeSet<>(members.get(id)));
+                }
+            });
+            return byName;
+        }
+
+        synchronized List<String> violations() {
+            return new ArrayList<>(violations);
+        }
+
+        @Override
+        public void close() {
+            server.close();
+        }
+    }
+}
