@@ -1,6 +1,7 @@
 package io.github.cohortsync.connect.destination;
 
 import io.github.cohortsync.connect.config.CohortSyncConfig;
+import io.github.cohortsync.connect.destination.clevertap.CleverTapDestination;
 import io.github.cohortsync.connect.destination.webhook.WebhookDestination;
 
 /** Creates the configured destination: the one registration point of every destination. */
@@ -14,6 +15,7 @@ public final class Destinations {
     public static Destination create(CohortSyncConfig config, String connectorName) {
         return switch (config.destination()) {
             case WEBHOOK -> new WebhookDestination(config);
+            case CLEVERTAP -> new CleverTapDestination(config);
         };
     }
 }
