@@ -5,6 +5,8 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 
+import io.github.cohortsync.connect.destination.braze.BrazeDestination;
+import io.github.cohortsync.connect.destination.braze.BrazeKeys;
 import io.github.cohortsync.connect.destination.clevertap.CleverTapDestination;
 import io.github.cohortsync.connect.destination.clevertap.CleverTapKeys;
 import io.github.cohortsync.connect.destination.webhook.WebhookKeys;
@@ -12,7 +14,8 @@ import io.github.cohortsync.connect.destination.webhook.WebhookKeys;
 /** The destinations this version can sync to, with the largest page each one accepts. */
 public enum DestinationType {
     WEBHOOK("webhook", 1000, new WebhookKeys()),
-    CLEVERTAP("clevertap", CleverTapDestination.MAX_MEMBERS_PER_PAGE, new CleverTapKeys());
+    CLEVERTAP("clevertap", CleverTapDestination.MAX_MEMBERS_PER_PAGE, new CleverTapKeys()),
+    BRAZE("braze", BrazeDestination.MAX_ATTRIBUTES_PER_REQUEST, new BrazeKeys());
 
     private final String configValue;
     private final int maxBatchSize;

@@ -1,6 +1,7 @@
 package io.github.cohortsync.connect.destination;
 
 import io.github.cohortsync.connect.config.CohortSyncConfig;
+import io.github.cohortsync.connect.destination.braze.BrazeDestination;
 import io.github.cohortsync.connect.destination.clevertap.CleverTapDestination;
 import io.github.cohortsync.connect.destination.webhook.WebhookDestination;
 
@@ -16,6 +17,7 @@ public final class Destinations {
         return switch (config.destination()) {
             case WEBHOOK -> new WebhookDestination(config);
             case CLEVERTAP -> new CleverTapDestination(config);
+            case BRAZE -> new BrazeDestination(config);
         };
     }
 }

@@ -174,7 +174,7 @@ public final class CleverTapDestination implements Destination {
             JsonNode answer = parse(readBody(response));
             if (!response.isSuccessful()) {
                 Exception failure = HttpFailures.forStatus(what, response.code(), response.header("Retry-After"),
-                        summary(answer), AUTH_HINT);
+                        summary(answer, passcode), AUTH_HINT);
                 if (failure instanceof TransientDeliveryException transientFailure) {
                     throw transientFailure;
                 }
@@ -187,13 +187,13 @@ public final class CleverTapDestination implements Destination {
     }
 
     /** The unprocessed records of a 2xx answer, as rejections of exactly their members. */
-    private static List<Rejection> rejections(String what, List<Upload> call, JsonNode answer)
+    private List<Rejection> rejections(String what, List<Upload> call, JsonNode answer)
             throws PermanentDeliveryException {
         String status = answer == null ? null : answer.path("status").asText(null);
         JsonNode unprocessed = answer == null ? null : answer.path("unprocessed");
         boolean hasUnprocessed = unprocessed != null && unprocessed.isArray() && !unprocessed.isEmpty();
         if ("fail".equals(status) && !hasUnprocessed) {
-            throw new PermanentDeliveryException(what + " was answered with status fail: " + summary(answer));
+            throw new PermanentDeliveryException(what + " was answered with status fail: " + summary(answer, passcode));
         }
         if (!hasUnprocessed) {
             return List.of();
@@ -204,7 +204,7 @@ public final class CleverTapDestination implements Destination {
         for (JsonNode item : unprocessed) {
             JsonNode type = item.path("record").path("type");
             String reason = "CleverTap did not process " + (type.isTextual() ? "the " + type.asText() + " record"
-                    : "a record") + ": " + PersonalData.mask(item.path("error").asText("(no error message)"))
+                    : "a record") + ": " + PersonalData.mask(item.path("error").asText("(no error message)"), passcode)
                     + " (code " + item.path("code").asText("none") + ")";
             JsonNode identity = item.path("record").path("identity");
             List<Upload> members = identity.isMissingNode() ? null : byIdentity.get(identity.asText());
@@ -222,7 +222,7 @@ public final class CleverTapDestination implements Destination {
     }
 
     /** CleverTap's status and error of an answer, never its echoed records (they hold emails and phones). */
-    private static String summary(JsonNode answer) {
+    private static String summary(JsonNode answer, String secret) {
         if (answer == null || !answer.isObject()) {
             return null;
         }
@@ -235,7 +235,7 @@ public final class CleverTapDestination implements Destination {
             text.append(text.length() == 0 ? "" : ", ").append("unprocessed: ").append(answer.path("unprocessed")
                     .size());
         }
-        return text.length() == 0 ? null : PersonalData.mask(text.toString());
+        return text.length() == 0 ? null : PersonalData.mask(text.toString(), secret);
     }
 
     private static void append(StringBuilder text, String name, JsonNode value) {

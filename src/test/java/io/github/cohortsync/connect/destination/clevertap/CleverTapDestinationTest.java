@@ -243,7 +243,8 @@ class CleverTapDestinationTest {
 
     @Test
     void authenticationFailuresArePermanentWithAHintAndNoPasscode() {
-        server.enqueue(answer(401, "{\"status\": \"fail\", \"error\": \"Invalid credentials\", \"code\": 401}"));
+        server.enqueue(answer(401, "{\"status\": \"fail\", \"error\": \"Invalid passcode " + PASSCODE
+                + "\", \"code\": 401}"));
         server.enqueue(answer(403, ""));
 
         assertThatThrownBy(() -> clevertap.send(page(PageAction.ADD_MEMBERS, bob())))
