@@ -7,6 +7,7 @@ import java.util.Set;
 
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.record.TimestampType;
 import org.apache.kafka.connect.errors.ConnectException;
 import org.apache.kafka.connect.sink.ErrantRecordReporter;
 import org.apache.kafka.connect.sink.SinkRecord;
@@ -175,9 +176,10 @@ public class CohortSyncSinkTask extends SinkTask {
             String message = "Destination rejected the member of cohort " + member.cohort().id() + " read at "
                     + member.coordinates() + ": " + rejection.reason();
             if (reporter != null) {
+                // The worker's reporter unboxes the timestamp: a record without one kills the task (NPE).
                 SinkRecord record = new SinkRecord(member.topic(), member.partition(), null, null, null,
                         Map.of("cohort_id", member.cohort().id(), "distinct_id", member.distinctId()),
-                        member.offset());
+                        member.offset(), member.timestampMillis(), TimestampType.CREATE_TIME);
                 reporter.report(record, new ConnectException(message));
             }
             log.warn(message);
