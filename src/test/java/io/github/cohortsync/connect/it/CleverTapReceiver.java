@@ -10,6 +10,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import mockwebserver3.Dispatcher;
 import mockwebserver3.MockResponse;
@@ -20,7 +22,8 @@ import okhttp3.Headers;
 /**
  * Plays CleverTap's upload API on 127.0.0.1: checks headers and record shapes (each problem is a violation),
  * keeps the last "Partner Sync" action per (identity, cohort id) and the last profile per identity, and answers
- * {@code {"status": "success", ...}}, or 429 for the first {@code throttleFirst} calls.
+ * {@code {"status": "success", ...}}, or 429 for the first {@code throttleFirst} calls. Records of an identity
+ * starting with {@code bad-} are not processed: they come back in {@code unprocessed}, echoed, as CleverTap does.
  */
 final class CleverTapReceiver implements AutoCloseable {
     static final int MAX_RECORDS = 1000;
@@ -117,9 +120,15 @@ final class CleverTapReceiver implements AutoCloseable {
                 }
                 recordsPerCall.add(d.size());
                 check(d.isArray() && d.size() > 0 && d.size() <= MAX_RECORDS, "records per call " + d.size());
+                ArrayNode unprocessed = JSON.createArrayNode();
                 for (JsonNode record : d) {
                     String identity = record.path("identity").asText("");
                     check(!identity.isEmpty(), "record without identity");
+                    if (identity.startsWith("bad-")) {
+                        unprocessed.addObject().put("status", "fail").put("code", 524)
+                                .put("error", "Identity not allowed").set("record", record);
+                        continue;
+                    }
                     if ("event".equals(record.path("type").asText())) {
                         JsonNode data = record.path("evtData");
                         check("Partner Sync".equals(record.path("evtName").asText()), "evtName");
@@ -136,8 +145,11 @@ final class CleverTapReceiver implements AutoCloseable {
                         violations.add("record type " + record.path("type"));
                     }
                 }
-                return new MockResponse(200, Headers.of("Content-Type", "application/json"),
-                        "{\"status\": \"success\", \"processed\": " + d.size() + ", \"unprocessed\": []}");
+                ObjectNode answer = JSON.createObjectNode();
+                answer.put("status", unprocessed.isEmpty() ? "success" : "partial");
+                answer.put("processed", d.size() - unprocessed.size());
+                answer.set("unprocessed", unprocessed);
+                return new MockResponse(200, Headers.of("Content-Type", "application/json"), answer.toString());
             }
         }
 
