@@ -22,7 +22,6 @@ import io.github.cohortsync.connect.destination.DeliveryResult;
 import io.github.cohortsync.connect.destination.Page;
 import io.github.cohortsync.connect.destination.PageAction;
 import io.github.cohortsync.connect.destination.PermanentDeliveryException;
-import io.github.cohortsync.connect.destination.Rejection;
 import io.github.cohortsync.connect.destination.TransientDeliveryException;
 import io.github.cohortsync.connect.http.HttpClients;
 import io.github.cohortsync.connect.record.CohortRef;
@@ -293,11 +292,5 @@ class CleverTapDestinationTest {
         assertThat(CleverTapKeys.baseUrl("aps3")).isEqualTo("https://aps3.api.clevertap.com");
         assertThat(CleverTapKeys.baseUrl("mec1")).isEqualTo("https://mec1.api.clevertap.com");
         assertThatThrownBy(() -> CleverTapKeys.baseUrl("eu2")).hasMessageContaining("eu1, in1, sg1, us1, aps3, mec1");
-    }
-
-    @Test
-    void rejectionsAreRecordsOfTheMember() {
-        Rejection rejection = new Rejection(bob(), "x");
-        assertThat(rejection.member().distinctId()).isEqualTo("user-2");
     }
 }
