@@ -5,6 +5,10 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 
+import io.github.cohortsync.connect.destination.braze.BrazeDestination;
+import io.github.cohortsync.connect.destination.braze.BrazeKeys;
+import io.github.cohortsync.connect.destination.clevertap.CleverTapDestination;
+import io.github.cohortsync.connect.destination.clevertap.CleverTapKeys;
 import io.github.cohortsync.connect.destination.iterable.IterableKeys;
 import io.github.cohortsync.connect.destination.segment.SegmentKeys;
 import io.github.cohortsync.connect.destination.webhook.WebhookKeys;
@@ -15,7 +19,9 @@ public enum DestinationType {
     /** Segment limits bytes, not members (500 KB per request, split as needed); 1000 members keep pages small. */
     SEGMENT("segment", 1000, new SegmentKeys()),
     /** Iterable documents no per-call maximum for list (un)subscribes; 1000, like Mixpanel's own sync. */
-    ITERABLE("iterable", 1000, new IterableKeys());
+    ITERABLE("iterable", 1000, new IterableKeys()),
+    CLEVERTAP("clevertap", CleverTapDestination.MAX_MEMBERS_PER_PAGE, new CleverTapKeys()),
+    BRAZE("braze", BrazeDestination.MAX_ATTRIBUTES_PER_REQUEST, new BrazeKeys());
 
     private final String configValue;
     private final int maxBatchSize;

@@ -1,6 +1,8 @@
 package io.github.cohortsync.connect.destination;
 
 import io.github.cohortsync.connect.config.CohortSyncConfig;
+import io.github.cohortsync.connect.destination.braze.BrazeDestination;
+import io.github.cohortsync.connect.destination.clevertap.CleverTapDestination;
 import io.github.cohortsync.connect.destination.iterable.IterableDestination;
 import io.github.cohortsync.connect.destination.segment.SegmentDestination;
 import io.github.cohortsync.connect.destination.webhook.WebhookDestination;
@@ -18,6 +20,8 @@ public final class Destinations {
             case WEBHOOK -> new WebhookDestination(config);
             case SEGMENT -> new SegmentDestination(config, connectorName);
             case ITERABLE -> new IterableDestination(config);
+            case CLEVERTAP -> new CleverTapDestination(config);
+            case BRAZE -> new BrazeDestination(config);
         };
     }
 }

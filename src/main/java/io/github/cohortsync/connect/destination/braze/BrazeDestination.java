@@ -1,0 +1,227 @@
+package io.github.cohortsync.connect.destination.braze;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import io.github.cohortsync.connect.config.CohortSyncConfig;
+import io.github.cohortsync.connect.destination.DeliveryResult;
+import io.github.cohortsync.connect.destination.Destination;
+import io.github.cohortsync.connect.destination.Page;
+import io.github.cohortsync.connect.destination.PageAction;
+import io.github.cohortsync.connect.destination.PermanentDeliveryException;
+import io.github.cohortsync.connect.destination.Rejection;
+import io.github.cohortsync.connect.destination.TransientDeliveryException;
+import io.github.cohortsync.connect.http.HttpClients;
+import io.github.cohortsync.connect.http.HttpFailures;
+import io.github.cohortsync.connect.http.PersonalData;
+import io.github.cohortsync.connect.record.MembershipChange;
+import okhttp3.HttpUrl;
+import okhttp3.MediaType;
+import okhttp3.OkHttpClient;
+import okhttp3.Request;
+import okhttp3.RequestBody;
+import okhttp3.Response;
+import okhttp3.ResponseBody;
+
+/**
+ * Braze's /users/track in attribute mode: each member's array custom attribute gains ({@code add}) or loses
+ * ({@code remove}) the cohort's name; one request per page of at most 75 attribute objects.
+ */
+public final class BrazeDestination implements Destination {
+    /** Braze's documented maximum of attribute objects per /users/track request. */
+    public static final int MAX_ATTRIBUTES_PER_REQUEST = 75;
+
+    static final String FALLBACK_USER_ID_FIELD = "$user_id";
+    private static final String AUTH_HINT = "check braze.api.key (it needs the users.track permission)";
+    private static final MediaType JSON_TYPE = MediaType.get("application/json; charset=utf-8");
+    private static final ObjectMapper MAPPER = new ObjectMapper();
+    private static final Logger log = LoggerFactory.getLogger(BrazeDestination.class);
+
+    private final OkHttpClient client;
+    private final HttpUrl url;
+    private final String apiKey;
+    private final String authorization;
+    private final String attributeName;
+    private final String userIdField;
+    private final boolean updateExistingOnly;
+
+    public BrazeDestination(CohortSyncConfig config) {
+        this(HttpClients.create(config.httpTimeoutMs()), baseUrl(config),
+                config.getPassword(BrazeKeys.API_KEY).value(), config.getString(BrazeKeys.ATTRIBUTE_NAME),
+                config.getString(BrazeKeys.USER_ID_FIELD), config.getBoolean(BrazeKeys.UPDATE_EXISTING_ONLY));
+    }
+
+    BrazeDestination(OkHttpClient client, String baseUrl, String apiKey, String attributeName, String userIdField,
+                     boolean updateExistingOnly) {
+        this.client = client;
+        String base = baseUrl.trim();
+        this.url = HttpUrl.get((base.endsWith("/") ? base.substring(0, base.length() - 1) : base) + "/users/track");
+        this.apiKey = apiKey.trim();
+        this.authorization = "Bearer " + this.apiKey;
+        this.attributeName = attributeName.trim();
+        this.userIdField = userIdField.trim();
+        this.updateExistingOnly = updateExistingOnly;
+    }
+
+    private static String baseUrl(CohortSyncConfig config) {
+        String endpoint = config.getString(BrazeKeys.ENDPOINT);
+        return endpoint != null && !endpoint.isBlank() ? endpoint : BrazeKeys.baseUrl(
+                config.getString(BrazeKeys.INSTANCE));
+    }
+
+    @Override
+    public DeliveryResult send(Page page) throws TransientDeliveryException, PermanentDeliveryException {
+        if (page.members().size() > MAX_ATTRIBUTES_PER_REQUEST) {
+            // batch.max.size is validated against this; a larger page is a programming error, not Braze's.
+            throw new IllegalArgumentException("A Braze page holds at most " + MAX_ATTRIBUTES_PER_REQUEST
+                    + " members, got " + page.members().size());
+        }
+        List<Rejection> rejections = new ArrayList<>();
+        List<MembershipChange> sent = new ArrayList<>();
+        ObjectNode body = MAPPER.createObjectNode();
+        ArrayNode attributes = body.putArray("attributes");
+        String operation = page.action() == PageAction.REMOVE_MEMBERS ? "remove" : "add";
+        String cohortName = page.cohort().name();
+        for (MembershipChange member : page.members()) {
+            String externalId = externalId(member);
+            if (externalId == null) {
+                rejections.add(new Rejection(member, "no Braze user id: the record's properties have neither "
+                        + userIdField + " nor " + FALLBACK_USER_ID_FIELD));
+                continue;
+            }
+            if (cohortName == null) {
+                rejections.add(new Rejection(member, "the name of cohort " + page.cohort().id()
+                        + " is unknown (no record of it carried cohort_name)"));
+                continue;
+            }
+            ObjectNode attribute = attributes.addObject();
+            attribute.put("external_id", externalId);
+            attribute.put("_update_existing_only", updateExistingOnly);
+            attribute.putObject(attributeName).putArray(operation).add(cohortName);
+            sent.add(member);
+        }
+        if (sent.isEmpty()) {
+            return new DeliveryResult(rejections);
+        }
+        rejections.addAll(post("Braze POST " + url.host() + url.encodedPath() + " with " + page.describe(), body,
+                sent));
+        return rejections.isEmpty() ? DeliveryResult.allAccepted() : new DeliveryResult(rejections);
+    }
+
+    /** The configured property, else $user_id; null when the record has neither. */
+    String externalId(MembershipChange member) {
+        Map<String, Object> properties = member.properties();
+        for (String field : new String[] {userIdField, FALLBACK_USER_ID_FIELD}) {
+            Object value = properties.get(field);
+            if (value != null && !(value instanceof Map) && !(value instanceof List) && !value.toString().isBlank()) {
+                return value.toString();
+            }
+        }
+        return null;
+    }
+
+    private List<Rejection> post(String what, ObjectNode body, List<MembershipChange> sent)
+            throws TransientDeliveryException, PermanentDeliveryException {
+        Request request = new Request.Builder()
+                .url(url)
+                .header("Authorization", authorization)
+                .post(RequestBody.create(body.toString(), JSON_TYPE))
+                .build();
+        try (Response response = client.newCall(request).execute()) {
+            JsonNode answer = parse(readBody(response));
+            if (!response.isSuccessful()) {
+                Exception failure = HttpFailures.forStatus(what, response.code(), response.header("Retry-After"),
+                        summary(answer, apiKey), AUTH_HINT);
+                if (failure instanceof TransientDeliveryException transientFailure) {
+                    throw transientFailure;
+                }
+                throw (PermanentDeliveryException) failure;
+            }
+            return itemErrors(what, answer, sent);
+        } catch (IOException e) {
+            throw HttpFailures.forIoError(what, e);
+        }
+    }
+
+    /** Errors in a 2xx answer: those naming an index of the attributes array reject exactly that member. */
+    private List<Rejection> itemErrors(String what, JsonNode answer, List<MembershipChange> sent)
+            throws PermanentDeliveryException {
+        if (answer == null || !answer.isObject()) {
+            return List.of();
+        }
+        String message = answer.path("message").asText(null);
+        if (message != null && !"success".equals(message)) {
+            throw new PermanentDeliveryException(what + " was answered with a fatal error: " + summary(answer, apiKey));
+        }
+        Map<MembershipChange, List<String>> reasons = new LinkedHashMap<>();
+        for (JsonNode error : answer.path("errors")) {
+            JsonNode index = error.path("index");
+            boolean attributes = !error.has("input_array") || "attributes".equals(error.path("input_array").asText());
+            if (attributes && index.canConvertToInt() && index.asInt() >= 0 && index.asInt() < sent.size()) {
+                reasons.computeIfAbsent(sent.get(index.asInt()), k -> new ArrayList<>())
+                        .add(PersonalData.mask(error.path("type").asText(error.toString()), apiKey));
+            } else {
+                log.warn("{}: Braze reported an error that names no member of the request; it is not reported"
+                        + " per member: {}", what, PersonalData.mask(error.toString(), apiKey));
+            }
+        }
+        List<Rejection> rejections = new ArrayList<>();
+        reasons.forEach((member, why) -> rejections.add(new Rejection(member, "Braze did not apply the attribute: "
+                + String.join("; ", why))));
+        return rejections;
+    }
+
+    /** Braze's message and errors of an answer, masked. */
+    private static String summary(JsonNode answer, String secret) {
+        if (answer == null || !answer.isObject()) {
+            return null;
+        }
+        StringBuilder text = new StringBuilder();
+        if (answer.hasNonNull("message")) {
+            text.append("message: ").append(answer.path("message").asText());
+        }
+        if (answer.path("errors").isArray() && !answer.path("errors").isEmpty()) {
+            text.append(text.length() == 0 ? "" : ", ").append("errors: ").append(answer.path("errors"));
+        }
+        return text.length() == 0 ? null : PersonalData.mask(text.toString(), secret);
+    }
+
+    private static JsonNode parse(String text) {
+        if (text == null || text.isBlank()) {
+            return null;
+        }
+        try {
+            return MAPPER.readTree(text);
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
+    private static String readBody(Response response) throws IOException {
+        ResponseBody body = response.body();
+        return body == null ? null : body.string();
+    }
+
+    @Override
+    public void cancelInFlight() {
+        client.dispatcher().cancelAll();
+    }
+
+    @Override
+    public void close() {
+        client.dispatcher().cancelAll();
+        client.dispatcher().executorService().shutdown();
+        client.connectionPool().evictAll();
+    }
+}

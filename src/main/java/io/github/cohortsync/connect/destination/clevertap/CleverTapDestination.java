@@ -1,0 +1,282 @@
+package io.github.cohortsync.connect.destination.clevertap;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import io.github.cohortsync.connect.config.CohortSyncConfig;
+import io.github.cohortsync.connect.destination.DeliveryResult;
+import io.github.cohortsync.connect.destination.Destination;
+import io.github.cohortsync.connect.destination.Page;
+import io.github.cohortsync.connect.destination.PageAction;
+import io.github.cohortsync.connect.destination.PermanentDeliveryException;
+import io.github.cohortsync.connect.destination.Rejection;
+import io.github.cohortsync.connect.destination.TransientDeliveryException;
+import io.github.cohortsync.connect.http.HttpClients;
+import io.github.cohortsync.connect.http.HttpFailures;
+import io.github.cohortsync.connect.http.PersonalData;
+import io.github.cohortsync.connect.record.MembershipChange;
+import okhttp3.HttpUrl;
+import okhttp3.MediaType;
+import okhttp3.OkHttpClient;
+import okhttp3.Request;
+import okhttp3.RequestBody;
+import okhttp3.Response;
+import okhttp3.ResponseBody;
+
+/**
+ * CleverTap's upload API: per member one "Partner Sync" event (as Mixpanel's own CleverTap sync sends it), plus a
+ * profile record with Email/Phone when known, at most 1000 records per call.
+ */
+public final class CleverTapDestination implements Destination {
+    /** CleverTap's documented maximum of records per upload call. */
+    public static final int MAX_RECORDS_PER_CALL = 1000;
+    /** Members per page: at most two records each, so a full page is one call (CleverTap does not deduplicate). */
+    public static final int MAX_MEMBERS_PER_PAGE = MAX_RECORDS_PER_CALL / 2;
+
+    static final String USER_ID_PROPERTY = "$CleverTap_user_id";
+    static final String EVENT_NAME = "Partner Sync";
+    private static final String AUTH_HINT = "check clevertap.account.id and clevertap.passcode";
+    private static final MediaType JSON_TYPE = MediaType.get("application/json; charset=utf-8");
+    private static final ObjectMapper MAPPER = new ObjectMapper();
+    private static final Logger log = LoggerFactory.getLogger(CleverTapDestination.class);
+
+    private final OkHttpClient client;
+    private final HttpUrl url;
+    private final String accountId;
+    private final String passcode;
+    private final int maxRecordsPerCall;
+
+    public CleverTapDestination(CohortSyncConfig config) {
+        this(HttpClients.create(config.httpTimeoutMs()), baseUrl(config), config.getString(CleverTapKeys.ACCOUNT_ID),
+                config.getPassword(CleverTapKeys.PASSCODE).value(), MAX_RECORDS_PER_CALL);
+    }
+
+    CleverTapDestination(OkHttpClient client, String baseUrl, String accountId, String passcode,
+                         int maxRecordsPerCall) {
+        this.client = client;
+        this.url = HttpUrl.get(stripSlash(baseUrl.trim()) + "/1/upload");
+        this.accountId = accountId.trim();
+        this.passcode = passcode;
+        this.maxRecordsPerCall = maxRecordsPerCall;
+    }
+
+    private static String baseUrl(CohortSyncConfig config) {
+        String endpoint = config.getString(CleverTapKeys.ENDPOINT);
+        return endpoint != null && !endpoint.isBlank() ? endpoint : CleverTapKeys.baseUrl(
+                config.getString(CleverTapKeys.REGION));
+    }
+
+    @Override
+    public DeliveryResult send(Page page) throws TransientDeliveryException, PermanentDeliveryException {
+        List<Rejection> rejections = new ArrayList<>();
+        List<List<Upload>> calls = split(uploads(page));
+        for (int i = 0; i < calls.size(); i++) {
+            String what = "CleverTap POST " + url.host() + url.encodedPath() + " with " + page.describe()
+                    + (calls.size() > 1 ? " (call " + (i + 1) + " of " + calls.size() + ")" : "");
+            rejections.addAll(upload(what, calls.get(i)));
+        }
+        return rejections.isEmpty() ? DeliveryResult.allAccepted() : new DeliveryResult(rejections);
+    }
+
+    /** One member's records: its event and, when email or phone is known, its profile. */
+    record Upload(MembershipChange member, String identity, List<ObjectNode> records) {
+    }
+
+    private static List<Upload> uploads(Page page) {
+        List<Upload> uploads = new ArrayList<>(page.members().size());
+        String action = page.action() == PageAction.REMOVE_MEMBERS ? "Removed" : "Added";
+        for (MembershipChange member : page.members()) {
+            String identity = identity(member);
+            List<ObjectNode> records = new ArrayList<>(2);
+            ObjectNode event = MAPPER.createObjectNode();
+            event.put("identity", identity);
+            event.put("type", "event");
+            event.put("evtName", EVENT_NAME);
+            ObjectNode data = event.putObject("evtData");
+            data.put("Partner Segment Name", page.cohort().name());
+            data.put("Action", action);
+            data.put("Partner Segment ID", page.cohort().id());
+            data.put("CT Source", "Mixpanel");
+            data.put("Partner Name", "Mixpanel");
+            event.put("ts", Math.floorDiv(member.timestampMillis(), 1000L));
+            records.add(event);
+            boolean email = !isBlank(member.email());
+            boolean phone = !isBlank(member.phoneNumber());
+            if (email || phone) {
+                ObjectNode profile = MAPPER.createObjectNode();
+                profile.put("identity", identity);
+                profile.put("type", "profile");
+                ObjectNode profileData = profile.putObject("profileData");
+                if (email) {
+                    profileData.put("Email", member.email());
+                }
+                if (phone) {
+                    profileData.put("Phone", member.phoneNumber());
+                }
+                records.add(profile);
+            }
+            uploads.add(new Upload(member, identity, records));
+        }
+        return uploads;
+    }
+
+    /** $CleverTap_user_id from the member's properties when set, else the distinct id. */
+    static String identity(MembershipChange member) {
+        Object id = member.properties().get(USER_ID_PROPERTY);
+        return id == null || id.toString().isBlank() ? member.distinctId() : id.toString();
+    }
+
+    /** Calls of at most maxRecordsPerCall records, in page order, never splitting one member's records. */
+    private List<List<Upload>> split(List<Upload> uploads) {
+        List<List<Upload>> calls = new ArrayList<>();
+        List<Upload> call = new ArrayList<>();
+        int records = 0;
+        for (Upload upload : uploads) {
+            if (records + upload.records().size() > maxRecordsPerCall && !call.isEmpty()) {
+                calls.add(call);
+                call = new ArrayList<>();
+                records = 0;
+            }
+            call.add(upload);
+            records += upload.records().size();
+        }
+        if (!call.isEmpty()) {
+            calls.add(call);
+        }
+        return calls;
+    }
+
+    private List<Rejection> upload(String what, List<Upload> call)
+            throws TransientDeliveryException, PermanentDeliveryException {
+        ObjectNode body = MAPPER.createObjectNode();
+        ArrayNode d = body.putArray("d");
+        call.forEach(upload -> d.addAll(upload.records()));
+        Request request = new Request.Builder()
+                .url(url)
+                .header("X-CleverTap-Account-Id", accountId)
+                .header("X-CleverTap-Passcode", passcode)
+                .post(RequestBody.create(body.toString(), JSON_TYPE))
+                .build();
+        try (Response response = client.newCall(request).execute()) {
+            JsonNode answer = parse(readBody(response));
+            if (!response.isSuccessful()) {
+                Exception failure = HttpFailures.forStatus(what, response.code(), response.header("Retry-After"),
+                        summary(answer, passcode), AUTH_HINT);
+                if (failure instanceof TransientDeliveryException transientFailure) {
+                    throw transientFailure;
+                }
+                throw (PermanentDeliveryException) failure;
+            }
+            return rejections(what, call, answer);
+        } catch (IOException e) {
+            throw HttpFailures.forIoError(what, e);
+        }
+    }
+
+    /** The unprocessed records of a 2xx answer, as rejections of exactly their members. */
+    private List<Rejection> rejections(String what, List<Upload> call, JsonNode answer)
+            throws PermanentDeliveryException {
+        String status = answer == null ? null : answer.path("status").asText(null);
+        JsonNode unprocessed = answer == null ? null : answer.path("unprocessed");
+        boolean hasUnprocessed = unprocessed != null && unprocessed.isArray() && !unprocessed.isEmpty();
+        if ("fail".equals(status) && !hasUnprocessed) {
+            throw new PermanentDeliveryException(what + " was answered with status fail: " + summary(answer, passcode));
+        }
+        if (!hasUnprocessed) {
+            return List.of();
+        }
+        Map<String, List<Upload>> byIdentity = new LinkedHashMap<>();
+        call.forEach(upload -> byIdentity.computeIfAbsent(upload.identity(), k -> new ArrayList<>()).add(upload));
+        Map<MembershipChange, Set<String>> reasons = new LinkedHashMap<>();
+        for (JsonNode item : unprocessed) {
+            JsonNode type = item.path("record").path("type");
+            String reason = "CleverTap did not process " + (type.isTextual() ? "the " + type.asText() + " record"
+                    : "a record") + ": " + PersonalData.mask(item.path("error").asText("(no error message)"), passcode)
+                    + " (code " + item.path("code").asText("none") + ")";
+            JsonNode identity = item.path("record").path("identity");
+            List<Upload> members = identity.isMissingNode() ? null : byIdentity.get(identity.asText());
+            if (members == null) {
+                log.warn("{}: an unprocessed record names no member of the call; it is not reported: {}",
+                        what, reason);
+                continue;
+            }
+            members.forEach(upload -> reasons.computeIfAbsent(upload.member(), k -> new LinkedHashSet<>())
+                    .add(reason));
+        }
+        List<Rejection> rejections = new ArrayList<>();
+        reasons.forEach((member, why) -> rejections.add(new Rejection(member, String.join("; ", why))));
+        return rejections;
+    }
+
+    /** CleverTap's status and error of an answer, never its echoed records (they hold emails and phones). */
+    private static String summary(JsonNode answer, String secret) {
+        if (answer == null || !answer.isObject()) {
+            return null;
+        }
+        StringBuilder text = new StringBuilder();
+        append(text, "status", answer.path("status"));
+        append(text, "error", answer.path("error"));
+        append(text, "code", answer.path("code"));
+        append(text, "processed", answer.path("processed"));
+        if (answer.path("unprocessed").isArray()) {
+            text.append(text.length() == 0 ? "" : ", ").append("unprocessed: ").append(answer.path("unprocessed")
+                    .size());
+        }
+        return text.length() == 0 ? null : PersonalData.mask(text.toString(), secret);
+    }
+
+    private static void append(StringBuilder text, String name, JsonNode value) {
+        if (!value.isMissingNode() && !value.isNull()) {
+            text.append(text.length() == 0 ? "" : ", ").append(name).append(": ").append(value.asText());
+        }
+    }
+
+    private static JsonNode parse(String text) {
+        if (text == null || text.isBlank()) {
+            return null;
+        }
+        try {
+            return MAPPER.readTree(text);
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
+    private static String readBody(Response response) throws IOException {
+        ResponseBody body = response.body();
+        return body == null ? null : body.string();
+    }
+
+    private static boolean isBlank(String text) {
+        return text == null || text.isBlank();
+    }
+
+    private static String stripSlash(String url) {
+        return url.endsWith("/") ? url.substring(0, url.length() - 1) : url;
+    }
+
+    @Override
+    public void cancelInFlight() {
+        client.dispatcher().cancelAll();
+    }
+
+    @Override
+    public void close() {
+        client.dispatcher().cancelAll();
+        client.dispatcher().executorService().shutdown();
+        client.connectionPool().evictAll();
+    }
+}

@@ -1,0 +1,244 @@
+package io.github.cohortsync.connect.destination.braze;
+
+import static io.github.cohortsync.connect.Records.change;
+import static io.github.cohortsync.connect.Records.tombstone;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import io.github.cohortsync.connect.destination.DeliveryResult;
+import io.github.cohortsync.connect.destination.Page;
+import io.github.cohortsync.connect.destination.PageAction;
+import io.github.cohortsync.connect.destination.PermanentDeliveryException;
+import io.github.cohortsync.connect.destination.TransientDeliveryException;
+import io.github.cohortsync.connect.http.HttpClients;
+import io.github.cohortsync.connect.record.CohortRef;
+import io.github.cohortsync.connect.record.MembershipChange;
+import io.github.cohortsync.connect.record.RecordParser;
+import mockwebserver3.MockResponse;
+import mockwebserver3.MockWebServer;
+import mockwebserver3.RecordedRequest;
+import okhttp3.Headers;
+
+class BrazeDestinationTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final CohortRef COHORT = new CohortRef("1234", "Power users ⚡", null, "p-9");
+    private static final String API_KEY = "braze-k3y-s3cret";
+
+    private final MockWebServer server = new MockWebServer();
+    private final RecordParser parser = new RecordParser();
+    private BrazeDestination braze;
+
+    @BeforeEach
+    void start() throws IOException {
+        server.start();
+        braze = destination("mixpanel_cohorts", "$braze_external_id", true);
+    }
+
+    @AfterEach
+    void stop() {
+        braze.close();
+        server.close();
+    }
+
+    private BrazeDestination destination(String attribute, String idField, boolean existingOnly) {
+        return new BrazeDestination(HttpClients.create(2_000), server.url("/braze").toString(), API_KEY, attribute,
+                idField, existingOnly);
+    }
+
+    private static Page page(PageAction action, List<MembershipChange> members) {
+        return new Page(COHORT, action, "session-1", 1, 1, members);
+    }
+
+    private static Page page(PageAction action, MembershipChange... members) {
+        return page(action, List.of(members));
+    }
+
+    private MembershipChange withId(String user, String externalId) {
+        return parser.parse(change(1234, user).with("email", user + "@example.com")
+                .with("properties", Map.of("$braze_external_id", externalId)).build());
+    }
+
+    private MembershipChange withUserId(String user, String userId) {
+        return parser.parse(change(1234, user).with("properties", Map.of("$user_id", userId)).build());
+    }
+
+    private static MockResponse answer(int code, String body) {
+        return new MockResponse(code, Headers.of("Content-Type", "application/json"), body);
+    }
+
+    private static MockResponse success() {
+        return answer(201, "{\"message\": \"success\", \"attributes_processed\": 1}");
+    }
+
+    private RecordedRequest take() throws InterruptedException {
+        return server.takeRequest(5, TimeUnit.SECONDS);
+    }
+
+    @Test
+    void addsTheCohortNameToTheArrayAttributeOfEachMember() throws Exception {
+        server.enqueue(success());
+
+        DeliveryResult result = braze.send(page(PageAction.ADD_MEMBERS, withId("user-1", "ext-1"),
+                withUserId("user-2", "uid-2")));
+
+        assertThat(result.rejections()).isEmpty();
+        RecordedRequest request = take();
+        assertThat(request.getMethod()).isEqualTo("POST");
+        assertThat(request.getUrl().encodedPath()).isEqualTo("/braze/users/track");
+        assertThat(request.getHeaders().get("Authorization")).isEqualTo("Bearer " + API_KEY);
+        assertThat(request.getHeaders().get("Content-Type")).isEqualTo("application/json; charset=utf-8");
+        assertThat(JSON.readTree(request.getBody().utf8())).isEqualTo(JSON.readTree("""
+                {"attributes": [
+                  {"external_id": "ext-1", "_update_existing_only": true,
+                   "mixpanel_cohorts": {"add": ["Power users ⚡"]}},
+                  {"external_id": "uid-2", "_update_existing_only": true,
+                   "mixpanel_cohorts": {"add": ["Power users ⚡"]}}
+                ]}"""));
+    }
+
+    @Test
+    void removesUseRemoveAndTheConfiguredAttributeFieldAndFlag() throws Exception {
+        braze.close();
+        braze = destination("segments", "crm_id", false);
+        server.enqueue(success());
+        MembershipChange member = parser.parse(change(1234, "user-3").remove()
+                .with("properties", Map.of("crm_id", 42, "$braze_external_id", "not-this")).build());
+
+        braze.send(page(PageAction.REMOVE_MEMBERS, member));
+
+        assertThat(JSON.readTree(take().getBody().utf8())).isEqualTo(JSON.readTree("""
+                {"attributes": [{"external_id": "42", "_update_existing_only": false,
+                                 "segments": {"remove": ["Power users ⚡"]}}]}"""));
+    }
+
+    @Test
+    void aMemberWithoutABrazeIdIsRejectedAndNotSent() throws Exception {
+        server.enqueue(success());
+        MembershipChange gone = parser.parse(tombstone(1234, "gone").build());
+
+        DeliveryResult result = braze.send(page(PageAction.REMOVE_MEMBERS, gone, withId("user-1", "ext-1")));
+
+        assertThat(result.rejections()).singleElement().satisfies(r -> {
+            assertThat(r.member()).isEqualTo(gone);
+            assertThat(r.reason()).contains("no Braze user id");
+        });
+        assertThat(JSON.readTree(take().getBody().utf8()).path("attributes")).hasSize(1);
+    }
+
+    @Test
+    void aPageOfMembersWithoutIdsMakesNoCall() throws Exception {
+        DeliveryResult result = braze.send(page(PageAction.ADD_MEMBERS, parser.parse(change(1234, "anon").build())));
+
+        assertThat(result.rejections()).hasSize(1);
+        assertThat(server.getRequestCount()).isZero();
+    }
+
+    @Test
+    void aFullPageIs75AttributeObjectsInOneRequest() throws Exception {
+        List<MembershipChange> members = new ArrayList<>();
+        for (int i = 0; i < BrazeDestination.MAX_ATTRIBUTES_PER_REQUEST; i++) {
+            members.add(withId("u-" + i, "ext-" + i));
+        }
+        server.enqueue(success());
+
+        braze.send(page(PageAction.ADD_MEMBERS, members));
+
+        assertThat(JSON.readTree(take().getBody().utf8()).path("attributes")).hasSize(75);
+        assertThat(server.getRequestCount()).isEqualTo(1);
+        members.add(withId("u-75", "ext-75"));
+        assertThatThrownBy(() -> braze.send(page(PageAction.ADD_MEMBERS, members)))
+                .isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
+    void itemErrorsRejectExactlyTheMembersAtTheirIndex() throws Exception {
+        // The member without an id is not sent, so index 1 of the request is user-3.
+        server.enqueue(answer(201, """
+                {"message": "success", "attributes_processed": 1, "errors": [
+                  {"type": "'external_id' is invalid user-3@example.com", "input_array": "attributes", "index": 1},
+                  {"type": "something global"}
+                ]}"""));
+        MembershipChange three = withId("user-3", "ext-3");
+
+        DeliveryResult result = braze.send(page(PageAction.ADD_MEMBERS, withId("user-1", "ext-1"),
+                parser.parse(change(1234, "anon").build()), three));
+
+        assertThat(result.rejections()).extracting(r -> r.member().distinctId())
+                .containsExactlyInAnyOrder("anon", "user-3");
+        assertThat(result.rejections()).filteredOn(r -> r.member().equals(three)).singleElement()
+                .satisfies(r -> assertThat(r.reason()).contains("'external_id' is invalid")
+                        .doesNotContain("user-3@example.com"));
+    }
+
+    @Test
+    void aFatalMessageInA2xxAnswerIsPermanent() {
+        server.enqueue(answer(200, "{\"message\": \"Invalid request\"}"));
+
+        assertThatThrownBy(() -> braze.send(page(PageAction.ADD_MEMBERS, withId("user-1", "ext-1"))))
+                .isInstanceOf(PermanentDeliveryException.class).hasMessageContaining("Invalid request");
+    }
+
+    @Test
+    void badRequestsArePermanent() {
+        server.enqueue(answer(400, "{\"message\": \"Bad attributes\", \"errors\": [\"x\"]}"));
+
+        assertThatThrownBy(() -> braze.send(page(PageAction.ADD_MEMBERS, withId("user-1", "ext-1"))))
+                .isInstanceOf(PermanentDeliveryException.class)
+                .hasMessageContaining("HTTP 400")
+                .hasMessageContaining("Bad attributes")
+                .hasMessageContaining("add_members page 1/1 of cohort 1234");
+    }
+
+    @Test
+    void authenticationFailuresArePermanentWithAHintAndNoKey() {
+        server.enqueue(answer(401, "{\"message\": \"Invalid API key: " + API_KEY + "\"}"));
+        server.enqueue(answer(403, ""));
+
+        assertThatThrownBy(() -> braze.send(page(PageAction.ADD_MEMBERS, withId("user-1", "ext-1"))))
+                .isInstanceOf(PermanentDeliveryException.class)
+                .hasMessageContaining("HTTP 401")
+                .hasMessageContaining("check braze.api.key")
+                .hasMessageNotContaining(API_KEY);
+        assertThatThrownBy(() -> braze.send(page(PageAction.ADD_MEMBERS, withId("user-1", "ext-1"))))
+                .isInstanceOf(PermanentDeliveryException.class)
+                .hasMessageContaining("HTTP 403").hasMessageContaining("check braze.api.key");
+    }
+
+    @Test
+    void throttlingAndServerErrorsAreTransient() {
+        server.enqueue(new MockResponse(429, Headers.of("Retry-After", "2"), ""));
+        server.enqueue(answer(500, "{\"message\": \"oops\"}"));
+
+        assertThatThrownBy(() -> braze.send(page(PageAction.ADD_MEMBERS, withId("user-1", "ext-1"))))
+                .isInstanceOfSatisfying(TransientDeliveryException.class,
+                        e -> assertThat(e.retryAfterMillis()).isEqualTo(2_000));
+        assertThatThrownBy(() -> braze.send(page(PageAction.ADD_MEMBERS, withId("user-1", "ext-1"))))
+                .isInstanceOf(TransientDeliveryException.class).hasMessageContaining("HTTP 500");
+    }
+
+    @Test
+    void instancesMapToTheirHosts() {
+        assertThat(BrazeKeys.baseUrl("US-01")).isEqualTo("https://rest.iad-01.braze.com");
+        assertThat(BrazeKeys.baseUrl("us-05")).isEqualTo("https://rest.iad-05.braze.com");
+        assertThat(BrazeKeys.baseUrl("US-08")).isEqualTo("https://rest.iad-08.braze.com");
+        assertThat(BrazeKeys.baseUrl("EU-01")).isEqualTo("https://rest.fra-01.braze.eu");
+        assertThat(BrazeKeys.baseUrl("EU-02")).isEqualTo("https://rest.fra-02.braze.eu");
+        assertThat(BrazeKeys.baseUrl("AU-01")).isEqualTo("https://rest.au-01.braze.com");
+        assertThat(BrazeKeys.HOSTS).hasSize(11);
+        assertThatThrownBy(() -> BrazeKeys.baseUrl("US-09")).hasMessageContaining("US-01")
+                .hasMessageContaining("AU-01");
+    }
+}

@@ -1,0 +1,94 @@
+package io.github.cohortsync.connect.destination.braze;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Collectors;
+
+import org.apache.kafka.common.config.ConfigDef;
+import org.apache.kafka.common.config.ConfigValue;
+import org.junit.jupiter.api.Test;
+
+import io.github.cohortsync.connect.CohortSyncSinkConnector;
+import io.github.cohortsync.connect.config.CohortSyncConfig;
+import io.github.cohortsync.connect.config.DestinationType;
+
+class BrazeKeysTest {
+
+    private static Map<String, String> braze() {
+        Map<String, String> props = new HashMap<>();
+        props.put("destination", "braze");
+        props.put("braze.api.key", "braze-s3cret");
+        return props;
+    }
+
+    private static Map<String, List<String>> errors(Map<String, String> props) {
+        return new CohortSyncSinkConnector().validate(props).configValues().stream()
+                .filter(v -> !v.errorMessages().isEmpty())
+                .collect(Collectors.toMap(ConfigValue::name, ConfigValue::errorMessages));
+    }
+
+    @Test
+    void aMinimalConfigIsValidWithTheDocumentedDefaults() {
+        assertThat(errors(braze())).isEmpty();
+        CohortSyncConfig config = new CohortSyncConfig(braze());
+        assertThat(config.destination()).isEqualTo(DestinationType.BRAZE);
+        assertThat(config.getString(BrazeKeys.INSTANCE)).isEqualTo("US-01");
+        assertThat(config.getString(BrazeKeys.MODE)).isEqualTo("attribute");
+        assertThat(config.getString(BrazeKeys.ATTRIBUTE_NAME)).isEqualTo("mixpanel_cohorts");
+        assertThat(config.getString(BrazeKeys.USER_ID_FIELD)).isEqualTo("$braze_external_id");
+        assertThat(config.getBoolean(BrazeKeys.UPDATE_EXISTING_ONLY)).isTrue();
+        assertThat(config.batchMaxSize()).isEqualTo(75);
+    }
+
+    @Test
+    void theApiKeyIsRequiredOnlyForBraze() {
+        Map<String, String> props = braze();
+        props.remove("braze.api.key");
+        assertThat(errors(props).get("braze.api.key")).singleElement().asString()
+                .contains("braze.api.key is required when destination=braze");
+
+        Map<String, String> clevertap = new HashMap<>();
+        clevertap.put("destination", "clevertap");
+        clevertap.put("clevertap.account.id", "A");
+        clevertap.put("clevertap.passcode", "P");
+        assertThat(errors(clevertap)).isEmpty();
+    }
+
+    @Test
+    void anUnknownInstanceListsTheValidOnes() {
+        Map<String, String> props = braze();
+        props.put("braze.instance", "US-09");
+        assertThat(errors(props).get("braze.instance")).singleElement().asString()
+                .contains("US-01, US-02, US-03, US-04, US-05, US-06, US-07, US-08, EU-01, EU-02, AU-01");
+
+        props.put("braze.instance", "eu-02");
+        assertThat(errors(props)).isEmpty();
+    }
+
+    @Test
+    void onlyTheAttributeModeIsAcceptedByThisVersion() {
+        Map<String, String> props = braze();
+        props.put("braze.mode", "cohort_import");
+        assertThat(errors(props).get("braze.mode")).singleElement().asString().contains("attribute");
+    }
+
+    @Test
+    void batchSizeIsAtMost75() {
+        Map<String, String> props = braze();
+        props.put("batch.max.size", "76");
+        assertThat(errors(props).get("batch.max.size")).singleElement().asString()
+                .contains("braze accepts at most 75 members per call");
+    }
+
+    @Test
+    void secretsArePasswords() {
+        for (String key : List.of("braze.api.key", "braze.partner.api.key", "braze.data.import.key")) {
+            assertThat(CohortSyncConfig.CONFIG_DEF.configKeys().get(key).type).as(key)
+                    .isEqualTo(ConfigDef.Type.PASSWORD);
+        }
+        assertThat(new CohortSyncConfig(braze()).toString()).doesNotContain("braze-s3cret");
+    }
+}

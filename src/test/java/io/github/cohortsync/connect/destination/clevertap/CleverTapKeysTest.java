@@ -1,0 +1,89 @@
+package io.github.cohortsync.connect.destination.clevertap;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Collectors;
+
+import org.apache.kafka.common.config.ConfigDef;
+import org.apache.kafka.common.config.ConfigValue;
+import org.junit.jupiter.api.Test;
+
+import io.github.cohortsync.connect.CohortSyncSinkConnector;
+import io.github.cohortsync.connect.config.CohortSyncConfig;
+import io.github.cohortsync.connect.config.DestinationType;
+
+class CleverTapKeysTest {
+
+    private static Map<String, String> clevertap() {
+        Map<String, String> props = new HashMap<>();
+        props.put("destination", "clevertap");
+        props.put("clevertap.account.id", "ACC-1");
+        props.put("clevertap.passcode", "PASS-s3cret");
+        return props;
+    }
+
+    private static Map<String, List<String>> errors(Map<String, String> props) {
+        return new CohortSyncSinkConnector().validate(props).configValues().stream()
+                .filter(v -> !v.errorMessages().isEmpty())
+                .collect(Collectors.toMap(ConfigValue::name, ConfigValue::errorMessages));
+    }
+
+    @Test
+    void aMinimalConfigIsValidWithTheDocumentedDefaults() {
+        assertThat(errors(clevertap())).isEmpty();
+        CohortSyncConfig config = new CohortSyncConfig(clevertap());
+        assertThat(config.destination()).isEqualTo(DestinationType.CLEVERTAP);
+        assertThat(config.getString(CleverTapKeys.REGION)).isEqualTo("eu1");
+        assertThat(config.getString(CleverTapKeys.ENDPOINT)).isNull();
+        assertThat(config.batchMaxSize()).isEqualTo(500);
+    }
+
+    @Test
+    void accountIdAndPasscodeAreRequiredOnlyForCleverTap() {
+        Map<String, String> props = clevertap();
+        props.remove("clevertap.account.id");
+        props.remove("clevertap.passcode");
+        Map<String, List<String>> errors = errors(props);
+        assertThat(errors.get("clevertap.account.id")).singleElement().asString()
+                .contains("clevertap.account.id is required when destination=clevertap");
+        assertThat(errors.get("clevertap.passcode")).singleElement().asString()
+                .contains("clevertap.passcode is required when destination=clevertap");
+
+        Map<String, String> webhook = new HashMap<>();
+        webhook.put("destination", "webhook");
+        webhook.put("webhook.url", "https://hooks.example.com/cohorts");
+        assertThat(errors(webhook)).isEmpty();
+    }
+
+    @Test
+    void anUnknownRegionListsTheValidOnes() {
+        Map<String, String> props = clevertap();
+        props.put("clevertap.region", "eu2");
+        assertThat(errors(props).get("clevertap.region")).singleElement().asString()
+                .contains("eu1").contains("in1").contains("sg1").contains("us1").contains("aps3").contains("mec1");
+
+        props.put("clevertap.region", "IN1");
+        assertThat(errors(props)).isEmpty();
+    }
+
+    @Test
+    void batchSizeIsAtMost500MembersSoAPageFitsOneCall() {
+        Map<String, String> props = clevertap();
+        props.put("batch.max.size", "501");
+        assertThat(errors(props).get("batch.max.size")).singleElement().asString()
+                .contains("clevertap accepts at most 500 members per call");
+    }
+
+    @Test
+    void theEndpointMustBeAUrlAndThePasscodeIsAPassword() {
+        Map<String, String> props = clevertap();
+        props.put("clevertap.endpoint", "ftp://x");
+        assertThat(errors(props)).containsKey("clevertap.endpoint");
+        assertThat(CohortSyncConfig.CONFIG_DEF.configKeys().get("clevertap.passcode").type)
+                .isEqualTo(ConfigDef.Type.PASSWORD);
+        assertThat(new CohortSyncConfig(clevertap()).toString()).doesNotContain("PASS-s3cret");
+    }
+}

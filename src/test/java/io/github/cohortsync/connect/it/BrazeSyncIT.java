@@ -1,0 +1,145 @@
+package io.github.cohortsync.connect.it;
+
+import static io.github.cohortsync.connect.it.MembershipRecord.add;
+import static io.github.cohortsync.connect.it.MembershipRecord.remove;
+import static io.github.cohortsync.connect.it.MembershipRecord.tombstone;
+import static io.github.cohortsync.connect.it.MembershipRecord.user;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.common.header.Header;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** End-to-end sync to a local Braze stand-in through a real broker and worker. */
+class BrazeSyncIT {
+    private static ConnectHarness harness;
+
+    @BeforeAll
+    static void startCluster() {
+        harness = ConnectHarness.start("braze-sync-it", 1);
+    }
+
+    @AfterAll
+    static void stopCluster() {
+        if (harness != null) {
+            harness.close();
+        }
+    }
+
+    /**
+     * Two cohorts, interleaved adds, removes and tombstones: each external_id ends with exactly the cohort names
+     * the records imply, in requests of at most 75 objects. Members Braze cannot be told about (a tombstone has
+     * no properties, so no Braze id) and members Braze refuses (an item error) go to the dead letter queue,
+     * named by coordinates, never by email, and the task keeps running.
+     */
+    @Test
+    void syncsTheCohortAttributeOfEveryUserExactly() throws Exception {
+        String connector = ConnectHarness.uniqueName("braze");
+        String topic = harness.createTopic("braze-membership", 1);
+        String dlq = ConnectHarness.uniqueName("braze-dlq");
+        try (BrazeReceiver receiver = BrazeReceiver.start("braze-key", "mixpanel_cohorts")) {
+            List<MembershipRecord> cohortA = new ArrayList<>();
+            List<MembershipRecord> cohortB = new ArrayList<>();
+            for (int i = 0; i < 200; i++) {
+                cohortA.add(withBrazeId(add("101", user("u", i)), i));
+            }
+            for (int i = 100; i < 180; i++) {
+                // Identified by $user_id only: the fallback.
+                cohortB.add(add("202", user("u", i)).with("properties", Map.of("$user_id", "ext-" + i)));
+            }
+            List<MembershipRecord> leave = new ArrayList<>();
+            for (int i = 0; i < 40; i++) {
+                leave.add(withBrazeId(remove("101", user("u", i)), i));
+            }
+            for (int i = 40; i < 50; i++) {
+                leave.add(tombstone("101", user("u", i))); // rejected: no Braze id
+            }
+            for (int i = 0; i < 5; i++) {
+                leave.add(withBrazeId(add("101", user("u", i)), i)); // back again
+            }
+            List<MembershipRecord> refused = new ArrayList<>();
+            for (int i = 0; i < 3; i++) {
+                refused.add(add("202", user("bad", i)).with("properties", Map.of("$braze_external_id", "bad-" + i)));
+            }
+            List<MembershipRecord> records = new ArrayList<>(Interleave.randomly(21, cohortA, cohortB, refused));
+            harness.produce(topic, records);
+
+            Map<String, String> config = ConnectHarness.webhookConnectorConfig(topic, "http://unused.invalid");
+            config.remove("webhook.url");
+            config.put("destination", "braze");
+            config.put("braze.api.key", "braze-key");
+            config.put("braze.instance", "EU-01");
+            config.put("braze.endpoint", receiver.url());
+            config.put("sync.interval.ms", "1000");
+            config.put("errors.tolerance", "all");
+            config.put("errors.deadletterqueue.topic.name", dlq);
+            config.put("errors.deadletterqueue.topic.replication.factor", "1");
+            config.put("errors.deadletterqueue.context.headers.enable", "true");
+            harness.startConnector(connector, config, 1);
+            harness.awaitCommittedToEnd(connector, topic);
+
+            harness.produce(topic, leave);
+            records.addAll(leave);
+            harness.awaitCommittedToEnd(connector, topic);
+
+            assertThat(receiver.attributes()).isEqualTo(expectedAttributes(records));
+            assertThat(receiver.attributes().get("ext-45")).as("a tombstoned member stays: Braze never heard of it")
+                    .containsExactly(MembershipRecord.cohortName("101"));
+            assertThat(receiver.violations()).isEmpty();
+            assertThat(receiver.objectsPerRequest()).allSatisfy(n -> assertThat(n).isLessThanOrEqualTo(75))
+                    .contains(75);
+
+            ConsumerRecords<byte[], byte[]> dead = harness.connect().kafka()
+                    .consume(13, ConnectHarness.TIMEOUT.toMillis(), dlq);
+            List<String> messages = new ArrayList<>();
+            for (ConsumerRecord<byte[], byte[]> record : dead) {
+                messages.add(header(record, "__connect.errors.exception.message"));
+            }
+            assertThat(messages).hasSize(13).noneMatch(m -> m.contains("@example.com"));
+            assertThat(messages).filteredOn(m -> m.contains("no Braze user id")).hasSize(10);
+            assertThat(messages).filteredOn(m -> m.contains("'external_id' is not valid")).hasSize(3);
+            harness.assertAllRunning(connector);
+        } finally {
+            harness.deleteConnectorQuietly(connector);
+        }
+    }
+
+    private static MembershipRecord withBrazeId(MembershipRecord record, int i) {
+        return record.with("properties", Map.of("$braze_external_id", "ext-" + i));
+    }
+
+    /** Cohort names per external_id: tombstones (no id) and refused ids leave Braze unchanged. */
+    private static Map<String, Set<String>> expectedAttributes(List<MembershipRecord> records) {
+        Map<String, Set<String>> expected = new TreeMap<>();
+        for (MembershipRecord r : records) {
+            if (r.valueJson() == null || r.user().startsWith("bad-")) {
+                continue;
+            }
+            String id = "ext-" + Integer.parseInt(r.user().substring(2));
+            Set<String> names = expected.computeIfAbsent(id, k -> new TreeSet<>());
+            if (r.isAdd()) {
+                names.add(MembershipRecord.cohortName(r.cohortId()));
+            } else {
+                names.remove(MembershipRecord.cohortName(r.cohortId()));
+            }
+        }
+        expected.values().removeIf(Set::isEmpty);
+        return expected;
+    }
+
+    private static String header(ConsumerRecord<byte[], byte[]> record, String name) {
+        Header header = record.headers().lastHeader(name);
+        return header == null ? null : new String(header.value(), StandardCharsets.UTF_8);
+    }
+}

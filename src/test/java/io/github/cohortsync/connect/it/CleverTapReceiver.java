@@ -1,0 +1,162 @@
+package io.github.cohortsync.connect.it;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import mockwebserver3.Dispatcher;
+import mockwebserver3.MockResponse;
+import mockwebserver3.MockWebServer;
+import mockwebserver3.RecordedRequest;
+import okhttp3.Headers;
+
+/**
+ * Plays CleverTap's upload API on 127.0.0.1: checks headers and record shapes (each problem is a violation),
+ * keeps the last "Partner Sync" action per (identity, cohort id) and the last profile per identity, and answers
+ * {@code {"status": "success", ...}}, or 429 for the first {@code throttleFirst} calls. Records of an identity
+ * starting with {@code bad-} are not processed: they come back in {@code unprocessed}, echoed, as CleverTap does.
+ */
+final class CleverTapReceiver implements AutoCloseable {
+    static final int MAX_RECORDS = 1000;
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final MockWebServer server = new MockWebServer();
+    private final String accountId;
+    private final String passcode;
+    private final AtomicInteger throttleFirst = new AtomicInteger();
+    private final Object lock = new Object();
+    private final Map<String, String> actions = new TreeMap<>();
+    private final Map<String, JsonNode> profiles = new TreeMap<>();
+    private final List<String> violations = new ArrayList<>();
+    private final List<Integer> recordsPerCall = new ArrayList<>();
+    private int requests;
+
+    private CleverTapReceiver(String accountId, String passcode) {
+        this.accountId = accountId;
+        this.passcode = passcode;
+    }
+
+    static CleverTapReceiver start(String accountId, String passcode) throws IOException {
+        CleverTapReceiver receiver = new CleverTapReceiver(accountId, passcode);
+        receiver.server.setDispatcher(receiver.new Handler());
+        receiver.server.start(InetAddress.getByName("127.0.0.1"), 0);
+        return receiver;
+    }
+
+    /** The base URL to configure as {@code clevertap.endpoint}. */
+    String url() {
+        return "http://127.0.0.1:" + server.getPort();
+    }
+
+    void throttleFirst(int calls) {
+        throttleFirst.set(calls);
+    }
+
+    /** "identity|cohort id" to the last Action ("Added" / "Removed") received. */
+    Map<String, String> actions() {
+        synchronized (lock) {
+            return new TreeMap<>(actions);
+        }
+    }
+
+    Map<String, JsonNode> profiles() {
+        synchronized (lock) {
+            return new TreeMap<>(profiles);
+        }
+    }
+
+    List<String> violations() {
+        synchronized (lock) {
+            return List.copyOf(violations);
+        }
+    }
+
+    List<Integer> recordsPerCall() {
+        synchronized (lock) {
+            return List.copyOf(recordsPerCall);
+        }
+    }
+
+    int requests() {
+        synchronized (lock) {
+            return requests;
+        }
+    }
+
+    @Override
+    public void close() {
+        server.close();
+    }
+
+    private final class Handler extends Dispatcher {
+        @Override
+        public MockResponse dispatch(RecordedRequest request) {
+            synchronized (lock) {
+                requests++;
+                if (throttleFirst.getAndDecrement() > 0) {
+                    return new MockResponse(429, Headers.of("Retry-After", "1"), "");
+                }
+                check("POST".equals(request.getMethod()), "method " + request.getMethod());
+                check("/1/upload".equals(request.getUrl().encodedPath()), "path " + request.getUrl().encodedPath());
+                check(accountId.equals(request.getHeaders().get("X-CleverTap-Account-Id")), "account id header");
+                check(passcode.equals(request.getHeaders().get("X-CleverTap-Passcode")), "passcode header");
+                check("application/json; charset=utf-8".equals(request.getHeaders().get("Content-Type")),
+                        "content type " + request.getHeaders().get("Content-Type"));
+                JsonNode d;
+                try {
+                    d = JSON.readTree(request.getBody().utf8()).path("d");
+                } catch (IOException e) {
+                    violations.add("unparsable body");
+                    return new MockResponse(400, Headers.of(), "{\"status\": \"fail\", \"error\": \"bad json\"}");
+                }
+                recordsPerCall.add(d.size());
+                check(d.isArray() && d.size() > 0 && d.size() <= MAX_RECORDS, "records per call " + d.size());
+                ArrayNode unprocessed = JSON.createArrayNode();
+                for (JsonNode record : d) {
+                    String identity = record.path("identity").asText("");
+                    check(!identity.isEmpty(), "record without identity");
+                    if (identity.startsWith("bad-")) {
+                        unprocessed.addObject().put("status", "fail").put("code", 524)
+                                .put("error", "Identity not allowed").set("record", record);
+                        continue;
+                    }
+                    if ("event".equals(record.path("type").asText())) {
+                        JsonNode data = record.path("evtData");
+                        check("Partner Sync".equals(record.path("evtName").asText()), "evtName");
+                        check(record.path("ts").isIntegralNumber(), "ts");
+                        check("Mixpanel".equals(data.path("CT Source").asText())
+                                && "Mixpanel".equals(data.path("Partner Name").asText()), "source fields");
+                        check(data.path("Partner Segment Name").isTextual(), "segment name");
+                        String action = data.path("Action").asText();
+                        check("Added".equals(action) || "Removed".equals(action), "action " + action);
+                        actions.put(identity + "|" + data.path("Partner Segment ID").asText(), action);
+                    } else if ("profile".equals(record.path("type").asText())) {
+                        profiles.put(identity, record.path("profileData"));
+                    } else {
+                        violations.add("record type " + record.path("type"));
+                    }
+                }
+                ObjectNode answer = JSON.createObjectNode();
+                answer.put("status", unprocessed.isEmpty() ? "success" : "partial");
+                answer.put("processed", d.size() - unprocessed.size());
+                answer.set("unprocessed", unprocessed);
+                return new MockResponse(200, Headers.of("Content-Type", "application/json"), answer.toString());
+            }
+        }
+
+        private void check(boolean ok, String what) {
+            if (!ok) {
+                violations.add(what);
+            }
+        }
+    }
+}

@@ -1,0 +1,145 @@
+package io.github.cohortsync.connect.it;
+
+import static io.github.cohortsync.connect.it.MembershipRecord.add;
+import static io.github.cohortsync.connect.it.MembershipRecord.remove;
+import static io.github.cohortsync.connect.it.MembershipRecord.tombstone;
+import static io.github.cohortsync.connect.it.MembershipRecord.user;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.common.header.Header;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** End-to-end sync to a local CleverTap stand-in through a real broker and worker. */
+class CleverTapSyncIT {
+    private static ConnectHarness harness;
+
+    @BeforeAll
+    static void startCluster() {
+        harness = ConnectHarness.start("clevertap-sync-it", 1);
+    }
+
+    @AfterAll
+    static void stopCluster() {
+        if (harness != null) {
+            harness.close();
+        }
+    }
+
+    /**
+     * Two cohorts, interleaved adds, removes and tombstones in two phases, one throttled call: CleverTap ends with
+     * exactly the last Partner Sync action per (identity, cohort) that the records imply, full pages of 500
+     * members go as one call of at most 1000 records, users with $CleverTap_user_id are sent by that id, and
+     * members whose records CleverTap leaves unprocessed go to the DLQ without their email or phone.
+     */
+    @Test
+    void syncsTheLatestActionOfEveryUserInEveryCohort() throws Exception {
+        String connector = ConnectHarness.uniqueName("clevertap");
+        String topic = harness.createTopic("clevertap-membership", 1);
+        String dlq = ConnectHarness.uniqueName("clevertap-dlq");
+        try (CleverTapReceiver receiver = CleverTapReceiver.start("ACC-42", "ct-pass")) {
+            receiver.throttleFirst(1);
+            List<MembershipRecord> big = new ArrayList<>();
+            for (int i = 0; i < 600; i++) {
+                big.add(add("101", user("big", i)));
+            }
+            List<MembershipRecord> identified = new ArrayList<>();
+            for (int i = 0; i < 40; i++) {
+                identified.add(add("202", user("ct", i)).with("properties", Map.of("$CleverTap_user_id",
+                        "CT-" + i)));
+            }
+            List<MembershipRecord> churn = new ArrayList<>();
+            for (int i = 0; i < 30; i++) {
+                churn.add(add("202", user("churn", i)));
+                churn.add(remove("202", user("churn", i)));
+            }
+            List<MembershipRecord> refused = new ArrayList<>();
+            for (int i = 0; i < 4; i++) {
+                refused.add(add("202", user("bad", i)));
+            }
+            List<MembershipRecord> phase1 = Interleave.randomly(11, big, identified, churn, refused);
+            harness.produce(topic, phase1);
+
+            Map<String, String> config = ConnectHarness.webhookConnectorConfig(topic, "http://unused.invalid");
+            config.remove("webhook.url");
+            config.put("destination", "clevertap");
+            config.put("clevertap.account.id", "ACC-42");
+            config.put("clevertap.passcode", "ct-pass");
+            config.put("clevertap.endpoint", receiver.url());
+            config.put("sync.interval.ms", "1500");
+            config.put("errors.tolerance", "all");
+            config.put("errors.deadletterqueue.topic.name", dlq);
+            config.put("errors.deadletterqueue.topic.replication.factor", "1");
+            config.put("errors.deadletterqueue.context.headers.enable", "true");
+            harness.startConnector(connector, config, 1);
+            harness.awaitCommittedToEnd(connector, topic);
+
+            List<MembershipRecord> leave = new ArrayList<>();
+            for (int i = 0; i < 100; i++) {
+                leave.add(tombstone("101", user("big", i)));
+            }
+            for (int i = 100; i < 150; i++) {
+                leave.add(remove("101", user("big", i)));
+            }
+            for (int i = 0; i < 10; i++) {
+                leave.add(add("101", user("big", i))); // back again after the tombstone
+            }
+            List<MembershipRecord> identifiedLeave = new ArrayList<>();
+            for (int i = 0; i < 20; i++) {
+                identifiedLeave.add(remove("202", user("ct", i)).with("properties", Map.of("$CleverTap_user_id",
+                        "CT-" + i)));
+            }
+            List<MembershipRecord> phase2 = Interleave.randomly(12, leave, identifiedLeave);
+            harness.produce(topic, phase2);
+            harness.awaitCommittedToEnd(connector, topic);
+
+            List<MembershipRecord> all = new ArrayList<>(phase1);
+            all.addAll(phase2);
+            Map<String, String> expected = expectedActions(all);
+            expected.keySet().removeIf(key -> key.startsWith("bad-")); // refused by CleverTap
+            assertThat(receiver.actions()).isEqualTo(expected);
+            // The refused members (event and profile unprocessed) go to the DLQ once each, without email or phone.
+            ConsumerRecords<byte[], byte[]> dead = harness.connect().kafka()
+                    .consume(4, ConnectHarness.TIMEOUT.toMillis(), dlq);
+            List<String> messages = new ArrayList<>();
+            for (ConsumerRecord<byte[], byte[]> record : dead) {
+                Header header = record.headers().lastHeader("__connect.errors.exception.message");
+                messages.add(new String(header.value(), StandardCharsets.UTF_8));
+            }
+            assertThat(messages).hasSize(4).allSatisfy(m -> assertThat(m)
+                    .contains("Identity not allowed", "code 524", "event record", "profile record")
+                    .doesNotContain("@example.com").doesNotContain("+1555"));
+            assertThat(receiver.violations()).isEmpty();
+            assertThat(receiver.recordsPerCall()).allSatisfy(n -> assertThat(n).isLessThanOrEqualTo(1000));
+            // The 600 adds of cohort 101 (event + profile each): a page of 500 (1000 records) and one of 100.
+            assertThat(receiver.recordsPerCall()).contains(1000);
+            assertThat(receiver.profiles().get("CT-3").path("Email").asText())
+                    .isEqualTo(MembershipRecord.email(user("ct", 3)));
+            assertThat(receiver.profiles().get(user("big", 200)).path("Phone").asText())
+                    .isEqualTo(MembershipRecord.phone(user("big", 200)));
+            harness.assertAllRunning(connector);
+        } finally {
+            harness.deleteConnectorQuietly(connector);
+        }
+    }
+
+    /** The last action per "identity|cohort": identity is $CleverTap_user_id when the record carried one. */
+    private static Map<String, String> expectedActions(List<MembershipRecord> records) {
+        Map<String, String> expected = new TreeMap<>();
+        for (MembershipRecord r : records) {
+            String identity = r.valueJson() != null && r.valueJson().contains("$CleverTap_user_id")
+                    ? "CT-" + Integer.parseInt(r.user().substring(3)) : r.user();
+            expected.put(identity + "|" + r.cohortId(), r.isAdd() ? "Added" : "Removed");
+        }
+        return expected;
+    }
+}
