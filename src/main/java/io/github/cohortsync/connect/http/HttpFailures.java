@@ -22,15 +22,18 @@ public final class HttpFailures {
     }
 
     /**
-     * The exception for a non-2xx answer.
+     * Throws the failure for a non-2xx answer: transient for 408, 425, 429 and 5xx (with the Retry-After it asked
+     * for), permanent otherwise.
      *
      * @param what  names the call, e.g. "webhook POST https://host/path for add_members page 1/2 of cohort 7"
+     * @param body  the answer's body, already cleared of anything that must not be logged
      * @param hint  what the user should check on an authentication failure, e.g. "check webhook.auth.password"
      */
-    public static Exception forStatus(String what, int status, String retryAfterHeader, String body, String hint) {
+    public static void throwForStatus(String what, int status, String retryAfterHeader, String body, String hint)
+            throws TransientDeliveryException, PermanentDeliveryException {
         String message = what + " failed with HTTP " + status + describeBody(body);
         if (isTransient(status)) {
-            return new TransientDeliveryException(message, retryAfterMillis(retryAfterHeader, Clock.systemUTC()));
+            throw new TransientDeliveryException(message, retryAfterMillis(retryAfterHeader, Clock.systemUTC()));
         }
         String advice = switch (status) {
             case 401, 403 -> "; " + hint;
@@ -38,7 +41,7 @@ public final class HttpFailures {
             case 400, 413, 422 -> "; the destination rejected the request's content";
             default -> "";
         };
-        return new PermanentDeliveryException(message + advice);
+        throw new PermanentDeliveryException(message + advice);
     }
 
     /** Connection refused or reset, timeouts, broken TLS handshakes: all worth another try. */

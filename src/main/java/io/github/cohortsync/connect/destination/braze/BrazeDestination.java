@@ -141,12 +141,8 @@ public final class BrazeDestination implements Destination {
         try (Response response = client.newCall(request).execute()) {
             JsonNode answer = parse(readBody(response));
             if (!response.isSuccessful()) {
-                Exception failure = HttpFailures.forStatus(what, response.code(), response.header("Retry-After"),
+                HttpFailures.throwForStatus(what, response.code(), response.header("Retry-After"),
                         summary(answer, apiKey), AUTH_HINT);
-                if (failure instanceof TransientDeliveryException transientFailure) {
-                    throw transientFailure;
-                }
-                throw (PermanentDeliveryException) failure;
             }
             return itemErrors(what, answer, sent);
         } catch (IOException e) {

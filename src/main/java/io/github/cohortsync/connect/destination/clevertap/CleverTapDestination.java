@@ -173,12 +173,8 @@ public final class CleverTapDestination implements Destination {
         try (Response response = client.newCall(request).execute()) {
             JsonNode answer = parse(readBody(response));
             if (!response.isSuccessful()) {
-                Exception failure = HttpFailures.forStatus(what, response.code(), response.header("Retry-After"),
+                HttpFailures.throwForStatus(what, response.code(), response.header("Retry-After"),
                         summary(answer, passcode), AUTH_HINT);
-                if (failure instanceof TransientDeliveryException transientFailure) {
-                    throw transientFailure;
-                }
-                throw (PermanentDeliveryException) failure;
             }
             return rejections(what, call, answer);
         } catch (IOException e) {

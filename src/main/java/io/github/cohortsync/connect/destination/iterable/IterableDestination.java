@@ -231,12 +231,8 @@ public final class IterableDestination implements Destination {
             ResponseBody responseBody = response.body();
             String answer = responseBody == null ? "" : responseBody.string();
             if (!response.isSuccessful()) {
-                Exception failure = HttpFailures.forStatus(what, response.code(), response.header("Retry-After"),
+                HttpFailures.throwForStatus(what, response.code(), response.header("Retry-After"),
                         EMAIL.matcher(answer).replaceAll("<email>"), AUTH_HINT);
-                if (failure instanceof TransientDeliveryException transientFailure) {
-                    throw transientFailure;
-                }
-                throw (PermanentDeliveryException) failure;
             }
             try {
                 JsonNode json = answer.isBlank() ? null : JSON.readTree(answer);

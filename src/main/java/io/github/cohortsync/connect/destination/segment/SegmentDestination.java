@@ -151,12 +151,8 @@ public final class SegmentDestination implements Destination {
         try (Response response = client.newCall(call).execute()) {
             if (!response.isSuccessful()) {
                 ResponseBody body = response.body();
-                Exception failure = HttpFailures.forStatus(what, response.code(), response.header("Retry-After"),
+                HttpFailures.throwForStatus(what, response.code(), response.header("Retry-After"),
                         body == null ? null : body.string(), AUTH_HINT);
-                if (failure instanceof TransientDeliveryException transientFailure) {
-                    throw transientFailure;
-                }
-                throw (PermanentDeliveryException) failure;
             }
         } catch (IOException e) {
             throw HttpFailures.forIoError(what, e);

@@ -74,12 +74,8 @@ public final class WebhookDestination implements Destination {
         try (Response response = client.newCall(request.build()).execute()) {
             String answer = readBody(response);
             if (!response.isSuccessful()) {
-                Exception failure = HttpFailures.forStatus(what, response.code(), response.header("Retry-After"),
+                HttpFailures.throwForStatus(what, response.code(), response.header("Retry-After"),
                         answer, "check webhook.auth.username and webhook.auth.password");
-                if (failure instanceof TransientDeliveryException transientFailure) {
-                    throw transientFailure;
-                }
-                throw (PermanentDeliveryException) failure;
             }
             checkAnswer(what, page, answer);
             return DeliveryResult.allAccepted();
