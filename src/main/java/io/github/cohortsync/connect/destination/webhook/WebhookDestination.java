@@ -18,6 +18,7 @@ import io.github.cohortsync.connect.destination.PermanentDeliveryException;
 import io.github.cohortsync.connect.destination.TransientDeliveryException;
 import io.github.cohortsync.connect.http.HttpClients;
 import io.github.cohortsync.connect.http.HttpFailures;
+import io.github.cohortsync.connect.http.PersonalData;
 import io.github.cohortsync.connect.record.MembershipChange;
 import okhttp3.Credentials;
 import okhttp3.HttpUrl;
@@ -41,6 +42,7 @@ public final class WebhookDestination implements Destination {
     private final HttpUrl url;
     private final String safeUrl;
     private final String authorization;
+    private final String password;
     private final List<String> exportedProperties;
 
     public WebhookDestination(CohortSyncConfig config) {
@@ -58,6 +60,7 @@ public final class WebhookDestination implements Destination {
         // Query strings and user info may hold tokens: messages show scheme, host and path only.
         this.safeUrl = this.url.scheme() + "://" + this.url.host() + ":" + this.url.port() + this.url.encodedPath();
         this.authorization = username == null ? null : Credentials.basic(username, password == null ? "" : password);
+        this.password = password;
         this.exportedProperties = List.copyOf(exportedProperties);
     }
 
@@ -75,7 +78,7 @@ public final class WebhookDestination implements Destination {
             String answer = readBody(response);
             if (!response.isSuccessful()) {
                 HttpFailures.throwForStatus(what, response.code(), response.header("Retry-After"),
-                        answer, "check webhook.auth.username and webhook.auth.password");
+                        PersonalData.mask(answer, password), "check webhook.auth.username and webhook.auth.password");
             }
             checkAnswer(what, page, answer);
             return DeliveryResult.allAccepted();
@@ -109,8 +112,8 @@ public final class WebhookDestination implements Destination {
         if ("failure".equals(status)) {
             JsonNode error = json.path("error");
             throw new PermanentDeliveryException(what + " was answered with status failure: "
-                    + error.path("message").asText("(no message)") + " (code "
-                    + error.path("code").asText("none") + ")");
+                    + PersonalData.mask(error.path("message").asText("(no message)")) + " (code "
+                    + PersonalData.mask(error.path("code").asText("none")) + ")");
         }
         throw new PermanentDeliveryException(what + " got an answer with status '" + status
                 + "'; expected 'success' or 'failure'");

@@ -181,6 +181,19 @@ class WebhookDestinationTest {
     }
 
     @Test
+    void answersThatEchoPersonalDataAreMaskedInErrors() {
+        server.enqueue(answer(400, "{\"error\": \"bad member ada@example.com, +1 555 010 0199\"}"));
+        server.enqueue(answer(200, "{\"action\": \"add_members\", \"status\": \"failure\","
+                + " \"error\": {\"message\": \"unknown ada@example.com\", \"code\": 7}}"));
+
+        assertThatThrownBy(() -> webhook.send(page(PageAction.ADD_MEMBERS, 1, 1, ada())))
+                .hasMessageContaining("<email>").hasMessageNotContaining("ada@example.com")
+                .hasMessageNotContaining("555 010 0199");
+        assertThatThrownBy(() -> webhook.send(page(PageAction.ADD_MEMBERS, 1, 1, ada())))
+                .hasMessageContaining("unknown <email>").hasMessageNotContaining("ada@example.com");
+    }
+
+    @Test
     void badRequestAndNotFoundArePermanent() {
         server.enqueue(answer(400, "bad"));
         server.enqueue(answer(404, ""));
