@@ -15,6 +15,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import javax.management.MBeanServer;
@@ -50,6 +52,8 @@ class CohortSyncSinkTaskTest {
         volatile int status = 200;
         volatile String body;
         volatile long delayMs;
+        /** Opened at teardown, so that no answer is still being delayed when the server closes. */
+        final CountDownLatch released = new CountDownLatch(1);
         final AtomicInteger requests = new AtomicInteger();
         final List<JsonNode> accepted = new CopyOnWriteArrayList<>();
         final Map<String, Integer> deliveriesByKey = new ConcurrentHashMap<>();
@@ -58,7 +62,7 @@ class CohortSyncSinkTaskTest {
         public MockResponse dispatch(RecordedRequest request) throws InterruptedException {
             requests.incrementAndGet();
             if (delayMs > 0) {
-                Thread.sleep(delayMs);
+                released.await(delayMs, TimeUnit.MILLISECONDS);
             }
             if (status != 200) {
                 return new MockResponse(status, Headers.of(), body == null ? "" : body);
@@ -103,6 +107,7 @@ class CohortSyncSinkTaskTest {
         if (task != null) {
             task.stop();
         }
+        receiver.released.countDown();
         server.close();
     }
 

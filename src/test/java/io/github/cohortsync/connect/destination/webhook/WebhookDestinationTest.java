@@ -231,7 +231,7 @@ class WebhookDestinationTest {
     void aReceiverThatNeverAnswersTimesOutAsTransient() {
         webhook.close();
         webhook = destination(null, null, 300);
-        server.enqueue(new MockResponse.Builder().headersDelay(5, TimeUnit.SECONDS).body("{}").build());
+        server.enqueue(new MockResponse.Builder().headersDelay(2, TimeUnit.SECONDS).body("{}").build());
 
         assertThatThrownBy(() -> webhook.send(page(PageAction.ADD_MEMBERS, 1, 1, ada())))
                 .isInstanceOf(TransientDeliveryException.class)
