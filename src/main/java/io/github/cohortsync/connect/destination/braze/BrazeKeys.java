@@ -12,7 +12,7 @@ import org.apache.kafka.common.config.ConfigDef.Importance;
 import org.apache.kafka.common.config.ConfigDef.Type;
 import org.apache.kafka.common.config.ConfigDef.Width;
 
-import io.github.cohortsync.connect.config.CaseInsensitiveChoice;
+import io.github.cohortsync.connect.config.OneOf;
 import io.github.cohortsync.connect.config.DestinationKeys;
 import io.github.cohortsync.connect.config.HttpUrlValidator;
 
@@ -65,13 +65,13 @@ public final class BrazeKeys implements DestinationKeys {
                         + " mode). Use a config provider (${file:...} or ${env:...}) so the value never appears in"
                         + " the connector's stored config.",
                 GROUP, ++order, Width.MEDIUM, "REST API key");
-        def.define(INSTANCE, Type.STRING, "US-01", new CaseInsensitiveChoice(List.copyOf(HOSTS.keySet())),
+        def.define(INSTANCE, Type.STRING, "US-01", new OneOf(List.copyOf(HOSTS.keySet())),
                 Importance.HIGH,
                 "The Braze instance of the workspace, which picks the REST host: US-01 ... US-08"
                         + " (rest.iad-0N.braze.com), EU-01, EU-02 (rest.fra-0N.braze.eu) or AU-01"
                         + " (rest.au-01.braze.com).",
                 GROUP, ++order, Width.SHORT, "Instance");
-        def.define(MODE, Type.STRING, MODE_ATTRIBUTE, new CaseInsensitiveChoice(List.of(MODE_ATTRIBUTE)),
+        def.define(MODE, Type.STRING, MODE_ATTRIBUTE, new OneOf(List.of(MODE_ATTRIBUTE)),
                 Importance.MEDIUM,
                 "How cohorts reach Braze. 'attribute': /users/track adds or removes the cohort's name in an"
                         + " array custom attribute of each user. ('cohort_import', Braze's partner cohort import,"

@@ -12,7 +12,7 @@ import org.apache.kafka.common.config.ConfigDef.Importance;
 import org.apache.kafka.common.config.ConfigDef.Type;
 import org.apache.kafka.common.config.ConfigDef.Width;
 
-import io.github.cohortsync.connect.config.CaseInsensitiveChoice;
+import io.github.cohortsync.connect.config.OneOf;
 import io.github.cohortsync.connect.config.DestinationKeys;
 import io.github.cohortsync.connect.config.HttpUrlValidator;
 
@@ -58,7 +58,7 @@ public final class CleverTapKeys implements DestinationKeys {
                         + " (${file:...} or ${env:...}) so the value never appears in the connector's stored config.",
                 GROUP, ++order, Width.MEDIUM, "Passcode");
         def.define(REGION, Type.STRING, "eu1",
-                new CaseInsensitiveChoice(List.copyOf(HOSTS.keySet())),
+                new OneOf(List.copyOf(HOSTS.keySet())),
                 Importance.MEDIUM,
                 "The region of the CleverTap account, which picks the API host: eu1 (api.clevertap.com), in1,"
                         + " sg1, us1, aps3 (Indonesia) or mec1 (UAE) ({region}.api.clevertap.com).",
