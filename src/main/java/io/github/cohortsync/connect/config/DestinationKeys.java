@@ -2,7 +2,9 @@ package io.github.cohortsync.connect.config;
 
 import java.util.Map;
 import java.util.function.BiConsumer;
+import java.util.function.Supplier;
 
+import org.apache.kafka.common.config.AbstractConfig;
 import org.apache.kafka.common.config.ConfigDef;
 import org.apache.kafka.common.config.types.Password;
 
@@ -20,6 +22,12 @@ public interface DestinationKeys {
      * @param problem takes the key at fault and a message that says what to fix
      */
     void check(Map<String, Object> values, BiConsumer<String, String> problem);
+
+    /** The {@code <destination>.endpoint} override when set, else the chosen region's or instance's host. */
+    static String endpointOr(AbstractConfig config, String endpointKey, Supplier<String> regionHost) {
+        String endpoint = config.getString(endpointKey);
+        return endpoint == null || endpoint.isBlank() ? regionHost.get() : endpoint;
+    }
 
     /** True when the value is missing or blank; a password counts by its content. */
     static boolean isBlank(Object value) {

@@ -1,11 +1,20 @@
 package io.github.cohortsync.connect.http;
 
+import java.io.IOException;
 import java.time.Duration;
 
-import okhttp3.OkHttpClient;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 
-/** Builds the task's HTTP client. */
+import okhttp3.HttpUrl;
+import okhttp3.OkHttpClient;
+import okhttp3.Response;
+import okhttp3.ResponseBody;
+
+/** The task's HTTP client: building it, addressing and reading destination calls, and shutting it down. */
 public final class HttpClients {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
     private HttpClients() {
     }
 
@@ -18,5 +27,35 @@ public final class HttpClients {
                 // Retries are the retry policy's alone, so that they are counted and backed off.
                 .retryOnConnectionFailure(false)
                 .build();
+    }
+
+    /** The base URL (an endpoint override or a region's host) with the API path appended, slash or not. */
+    public static HttpUrl url(String baseUrl, String pathSegments) {
+        return HttpUrl.get(baseUrl.trim()).newBuilder().addPathSegments(pathSegments).build();
+    }
+
+    /** The answer's body as text; null when it has none. */
+    public static String readBody(Response response) throws IOException {
+        ResponseBody body = response.body();
+        return body == null ? null : body.string();
+    }
+
+    /** The text as JSON, or null when it is empty or not JSON: callers decide what a missing answer means. */
+    public static JsonNode jsonOrNull(String text) {
+        if (text == null || text.isBlank()) {
+            return null;
+        }
+        try {
+            return JSON.readTree(text);
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
+    /** Aborts calls in flight and releases the client's threads and connections. */
+    public static void close(OkHttpClient client) {
+        client.dispatcher().cancelAll();
+        client.dispatcher().executorService().shutdown();
+        client.connectionPool().evictAll();
     }
 }

@@ -15,6 +15,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import io.github.cohortsync.connect.config.CohortSyncConfig;
+import io.github.cohortsync.connect.config.DestinationKeys;
 import io.github.cohortsync.connect.destination.DeliveryResult;
 import io.github.cohortsync.connect.destination.Destination;
 import io.github.cohortsync.connect.destination.Page;
@@ -32,7 +33,6 @@ import okhttp3.OkHttpClient;
 import okhttp3.Request;
 import okhttp3.RequestBody;
 import okhttp3.Response;
-import okhttp3.ResponseBody;
 
 /**
  * Braze's /users/track in attribute mode: each member's array custom attribute gains ({@code add}) or loses
@@ -65,8 +65,7 @@ public final class BrazeDestination implements Destination {
     BrazeDestination(OkHttpClient client, String baseUrl, String apiKey, String attributeName, String userIdField,
                      boolean updateExistingOnly) {
         this.client = client;
-        String base = baseUrl.trim();
-        this.url = HttpUrl.get((base.endsWith("/") ? base.substring(0, base.length() - 1) : base) + "/users/track");
+        this.url = HttpClients.url(baseUrl, "users/track");
         this.apiKey = apiKey.trim();
         this.authorization = "Bearer " + this.apiKey;
         this.attributeName = attributeName.trim();
@@ -75,9 +74,8 @@ public final class BrazeDestination implements Destination {
     }
 
     private static String baseUrl(CohortSyncConfig config) {
-        String endpoint = config.getString(BrazeKeys.ENDPOINT);
-        return endpoint != null && !endpoint.isBlank() ? endpoint : BrazeKeys.baseUrl(
-                config.getString(BrazeKeys.INSTANCE));
+        return DestinationKeys.endpointOr(config, BrazeKeys.ENDPOINT,
+                () -> BrazeKeys.baseUrl(config.getString(BrazeKeys.INSTANCE)));
     }
 
     @Override
@@ -139,7 +137,7 @@ public final class BrazeDestination implements Destination {
                 .post(RequestBody.create(body.toString(), JSON_TYPE))
                 .build();
         try (Response response = client.newCall(request).execute()) {
-            JsonNode answer = parse(readBody(response));
+            JsonNode answer = HttpClients.jsonOrNull(HttpClients.readBody(response));
             if (!response.isSuccessful()) {
                 HttpFailures.throwForStatus(what, response.code(), response.header("Retry-After"),
                         summary(answer, apiKey), AUTH_HINT);
@@ -193,22 +191,6 @@ public final class BrazeDestination implements Destination {
         return text.length() == 0 ? null : PersonalData.mask(text.toString(), secret);
     }
 
-    private static JsonNode parse(String text) {
-        if (text == null || text.isBlank()) {
-            return null;
-        }
-        try {
-            return MAPPER.readTree(text);
-        } catch (IOException e) {
-            return null;
-        }
-    }
-
-    private static String readBody(Response response) throws IOException {
-        ResponseBody body = response.body();
-        return body == null ? null : body.string();
-    }
-
     @Override
     public void cancelInFlight() {
         client.dispatcher().cancelAll();
@@ -216,8 +198,6 @@ public final class BrazeDestination implements Destination {
 
     @Override
     public void close() {
-        client.dispatcher().cancelAll();
-        client.dispatcher().executorService().shutdown();
-        client.connectionPool().evictAll();
+        HttpClients.close(client);
     }
 }

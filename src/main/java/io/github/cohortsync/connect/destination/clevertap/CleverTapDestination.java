@@ -17,6 +17,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import io.github.cohortsync.connect.config.CohortSyncConfig;
+import io.github.cohortsync.connect.config.DestinationKeys;
 import io.github.cohortsync.connect.destination.DeliveryResult;
 import io.github.cohortsync.connect.destination.Destination;
 import io.github.cohortsync.connect.destination.Page;
@@ -34,7 +35,6 @@ import okhttp3.OkHttpClient;
 import okhttp3.Request;
 import okhttp3.RequestBody;
 import okhttp3.Response;
-import okhttp3.ResponseBody;
 
 /**
  * CleverTap's upload API: per member one "Partner Sync" event (as Mixpanel's own CleverTap sync sends it), plus a
@@ -67,16 +67,15 @@ public final class CleverTapDestination implements Destination {
     CleverTapDestination(OkHttpClient client, String baseUrl, String accountId, String passcode,
                          int maxRecordsPerCall) {
         this.client = client;
-        this.url = HttpUrl.get(stripSlash(baseUrl.trim()) + "/1/upload");
+        this.url = HttpClients.url(baseUrl, "1/upload");
         this.accountId = accountId.trim();
         this.passcode = passcode;
         this.maxRecordsPerCall = maxRecordsPerCall;
     }
 
     private static String baseUrl(CohortSyncConfig config) {
-        String endpoint = config.getString(CleverTapKeys.ENDPOINT);
-        return endpoint != null && !endpoint.isBlank() ? endpoint : CleverTapKeys.baseUrl(
-                config.getString(CleverTapKeys.REGION));
+        return DestinationKeys.endpointOr(config, CleverTapKeys.ENDPOINT,
+                () -> CleverTapKeys.baseUrl(config.getString(CleverTapKeys.REGION)));
     }
 
     @Override
@@ -171,7 +170,7 @@ public final class CleverTapDestination implements Destination {
                 .post(RequestBody.create(body.toString(), JSON_TYPE))
                 .build();
         try (Response response = client.newCall(request).execute()) {
-            JsonNode answer = parse(readBody(response));
+            JsonNode answer = HttpClients.jsonOrNull(HttpClients.readBody(response));
             if (!response.isSuccessful()) {
                 HttpFailures.throwForStatus(what, response.code(), response.header("Retry-After"),
                         summary(answer, passcode), AUTH_HINT);
@@ -240,28 +239,8 @@ public final class CleverTapDestination implements Destination {
         }
     }
 
-    private static JsonNode parse(String text) {
-        if (text == null || text.isBlank()) {
-            return null;
-        }
-        try {
-            return MAPPER.readTree(text);
-        } catch (IOException e) {
-            return null;
-        }
-    }
-
-    private static String readBody(Response response) throws IOException {
-        ResponseBody body = response.body();
-        return body == null ? null : body.string();
-    }
-
     private static boolean isBlank(String text) {
         return text == null || text.isBlank();
-    }
-
-    private static String stripSlash(String url) {
-        return url.endsWith("/") ? url.substring(0, url.length() - 1) : url;
     }
 
     @Override
@@ -271,8 +250,6 @@ public final class CleverTapDestination implements Destination {
 
     @Override
     public void close() {
-        client.dispatcher().cancelAll();
-        client.dispatcher().executorService().shutdown();
-        client.connectionPool().evictAll();
+        HttpClients.close(client);
     }
 }

@@ -16,6 +16,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import io.github.cohortsync.connect.config.CohortSyncConfig;
+import io.github.cohortsync.connect.config.DestinationKeys;
 import io.github.cohortsync.connect.destination.CohortNameTemplate;
 import io.github.cohortsync.connect.destination.DeliveryResult;
 import io.github.cohortsync.connect.destination.Destination;
@@ -81,8 +82,8 @@ public final class IterableDestination implements Destination {
     }
 
     private static String baseUrl(CohortSyncConfig config) {
-        String endpoint = config.getString(IterableKeys.ENDPOINT);
-        return endpoint == null || endpoint.isBlank() ? regionHost(config.getString(IterableKeys.REGION)) : endpoint;
+        return DestinationKeys.endpointOr(config, IterableKeys.ENDPOINT,
+                () -> regionHost(config.getString(IterableKeys.REGION)));
     }
 
     @Override
@@ -262,8 +263,6 @@ public final class IterableDestination implements Destination {
 
     @Override
     public void close() {
-        client.dispatcher().cancelAll();
-        client.dispatcher().executorService().shutdown();
-        client.connectionPool().evictAll();
+        HttpClients.close(client);
     }
 }

@@ -14,6 +14,7 @@ import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 
 import io.github.cohortsync.connect.config.CohortSyncConfig;
+import io.github.cohortsync.connect.config.DestinationKeys;
 import io.github.cohortsync.connect.destination.CohortNameTemplate;
 import io.github.cohortsync.connect.destination.DeliveryResult;
 import io.github.cohortsync.connect.destination.Destination;
@@ -32,7 +33,6 @@ import okhttp3.OkHttpClient;
 import okhttp3.Request;
 import okhttp3.RequestBody;
 import okhttp3.Response;
-import okhttp3.ResponseBody;
 
 /**
  * Segment's HTTP Tracking API: per member one {@code identify} setting the cohort's boolean trait, batched into
@@ -69,7 +69,7 @@ public final class SegmentDestination implements Destination {
     SegmentDestination(OkHttpClient client, String baseUrl, String writeKey, String userIdField,
                        String traitNameTemplate, String connectorName, Clock clock) {
         this.client = client;
-        this.batchUrl = HttpUrl.get(baseUrl.trim()).newBuilder().addPathSegments("v1/batch").build();
+        this.batchUrl = HttpClients.url(baseUrl, "v1/batch");
         this.authorization = Credentials.basic(writeKey, "");
         this.userIdField = userIdField;
         this.traitName = new CohortNameTemplate(traitNameTemplate);
@@ -88,8 +88,8 @@ public final class SegmentDestination implements Destination {
     }
 
     private static String baseUrl(CohortSyncConfig config) {
-        String endpoint = config.getString(SegmentKeys.ENDPOINT);
-        return endpoint == null || endpoint.isBlank() ? regionHost(config.getString(SegmentKeys.REGION)) : endpoint;
+        return DestinationKeys.endpointOr(config, SegmentKeys.ENDPOINT,
+                () -> regionHost(config.getString(SegmentKeys.REGION)));
     }
 
     @Override
@@ -150,9 +150,8 @@ public final class SegmentDestination implements Destination {
                 .build();
         try (Response response = client.newCall(call).execute()) {
             if (!response.isSuccessful()) {
-                ResponseBody body = response.body();
                 HttpFailures.throwForStatus(what, response.code(), response.header("Retry-After"),
-                        body == null ? null : body.string(), AUTH_HINT);
+                        HttpClients.readBody(response), AUTH_HINT);
             }
         } catch (IOException e) {
             throw HttpFailures.forIoError(what, e);
@@ -223,8 +222,6 @@ public final class SegmentDestination implements Destination {
 
     @Override
     public void close() {
-        client.dispatcher().cancelAll();
-        client.dispatcher().executorService().shutdown();
-        client.connectionPool().evictAll();
+        HttpClients.close(client);
     }
 }

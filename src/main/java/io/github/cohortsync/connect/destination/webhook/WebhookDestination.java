@@ -27,7 +27,6 @@ import okhttp3.OkHttpClient;
 import okhttp3.Request;
 import okhttp3.RequestBody;
 import okhttp3.Response;
-import okhttp3.ResponseBody;
 
 /**
  * The custom webhook in Mixpanel's cohort-sync format: one JSON POST per page, answered by
@@ -75,7 +74,7 @@ public final class WebhookDestination implements Destination {
             request.header("Authorization", authorization);
         }
         try (Response response = client.newCall(request.build()).execute()) {
-            String answer = readBody(response);
+            String answer = HttpClients.readBody(response);
             if (!response.isSuccessful()) {
                 HttpFailures.throwForStatus(what, response.code(), response.header("Retry-After"),
                         PersonalData.mask(answer, password), "check webhook.auth.username and webhook.auth.password");
@@ -89,12 +88,7 @@ public final class WebhookDestination implements Destination {
 
     /** The receiver must confirm the page: same action, status success. Anything else is a permanent failure. */
     private static void checkAnswer(String what, Page page, String answer) throws PermanentDeliveryException {
-        JsonNode json;
-        try {
-            json = answer == null || answer.isBlank() ? null : MAPPER.readTree(answer);
-        } catch (IOException e) {
-            json = null;
-        }
+        JsonNode json = HttpClients.jsonOrNull(answer);
         if (json == null || !json.isObject()) {
             throw new PermanentDeliveryException(what + " got an answer that is not a JSON object; the receiver"
                     + " must answer {\"action\": \"" + page.action().wireName() + "\", \"status\": \"success\"}"
@@ -169,11 +163,6 @@ public final class WebhookDestination implements Destination {
         return text == null || text.isBlank() ? null : text;
     }
 
-    private static String readBody(Response response) throws IOException {
-        ResponseBody body = response.body();
-        return body == null ? null : body.string();
-    }
-
     @Override
     public void cancelInFlight() {
         client.dispatcher().cancelAll();
@@ -181,8 +170,6 @@ public final class WebhookDestination implements Destination {
 
     @Override
     public void close() {
-        client.dispatcher().cancelAll();
-        client.dispatcher().executorService().shutdown();
-        client.connectionPool().evictAll();
+        HttpClients.close(client);
     }
 }
