@@ -8,7 +8,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.regex.Pattern;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -27,6 +26,7 @@ import io.github.cohortsync.connect.destination.Rejection;
 import io.github.cohortsync.connect.destination.TransientDeliveryException;
 import io.github.cohortsync.connect.http.HttpClients;
 import io.github.cohortsync.connect.http.HttpFailures;
+import io.github.cohortsync.connect.http.PersonalData;
 import io.github.cohortsync.connect.record.MembershipChange;
 import okhttp3.HttpUrl;
 import okhttp3.MediaType;
@@ -49,8 +49,6 @@ public final class IterableDestination implements Destination {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final String AUTH_HINT = "check iterable.api.key (a server-side key of the project) and"
             + " iterable.region";
-    /** Iterable's error messages may quote an email; they end up in logs, so emails are masked. */
-    private static final Pattern EMAIL = Pattern.compile("[^\\s\"'<>,;:\\[\\]{}()]+@[^\\s\"'<>,;:\\[\\]{}()]+");
 
     private final OkHttpClient client;
     private final HttpUrl base;
@@ -233,7 +231,8 @@ public final class IterableDestination implements Destination {
             String answer = responseBody == null ? "" : responseBody.string();
             if (!response.isSuccessful()) {
                 HttpFailures.throwForStatus(what, response.code(), response.header("Retry-After"),
-                        EMAIL.matcher(answer).replaceAll("<email>"), AUTH_HINT);
+                        // Iterable's error messages may quote an email; they end up in logs.
+                        PersonalData.mask(answer, apiKey), AUTH_HINT);
             }
             try {
                 JsonNode json = answer.isBlank() ? null : JSON.readTree(answer);
