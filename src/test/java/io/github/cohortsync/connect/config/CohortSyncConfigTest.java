@@ -1,5 +1,6 @@
 package io.github.cohortsync.connect.config;
 
+import static io.github.cohortsync.connect.ValidationErrors.errors;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -8,16 +9,12 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
-import java.util.stream.Collectors;
 
 import org.apache.kafka.common.config.ConfigDef;
 import org.apache.kafka.common.config.ConfigException;
-import org.apache.kafka.common.config.ConfigValue;
 import org.junit.jupiter.api.Test;
 
-import io.github.cohortsync.connect.CohortSyncSinkConnector;
 
 class CohortSyncConfigTest {
 
@@ -28,11 +25,6 @@ class CohortSyncConfigTest {
         return props;
     }
 
-    private static Map<String, List<String>> errors(Map<String, String> props) {
-        return new CohortSyncSinkConnector().validate(props).configValues().stream()
-                .filter(v -> !v.errorMessages().isEmpty())
-                .collect(Collectors.toMap(ConfigValue::name, ConfigValue::errorMessages));
-    }
 
     @Test
     void aMinimalWebhookConfigIsValidAndTakesTheDocumentedDefaults() {

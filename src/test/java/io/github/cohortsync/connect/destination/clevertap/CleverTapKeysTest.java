@@ -1,17 +1,15 @@
 package io.github.cohortsync.connect.destination.clevertap;
 
+import static io.github.cohortsync.connect.ValidationErrors.errors;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.stream.Collectors;
 
 import org.apache.kafka.common.config.ConfigDef;
-import org.apache.kafka.common.config.ConfigValue;
 import org.junit.jupiter.api.Test;
 
-import io.github.cohortsync.connect.CohortSyncSinkConnector;
 import io.github.cohortsync.connect.config.CohortSyncConfig;
 import io.github.cohortsync.connect.config.DestinationType;
 
@@ -25,11 +23,6 @@ class CleverTapKeysTest {
         return props;
     }
 
-    private static Map<String, List<String>> errors(Map<String, String> props) {
-        return new CohortSyncSinkConnector().validate(props).configValues().stream()
-                .filter(v -> !v.errorMessages().isEmpty())
-                .collect(Collectors.toMap(ConfigValue::name, ConfigValue::errorMessages));
-    }
 
     @Test
     void aMinimalConfigIsValidWithTheDocumentedDefaults() {
