@@ -15,7 +15,6 @@ import org.apache.kafka.common.config.ConfigDef;
 import org.apache.kafka.common.config.ConfigException;
 import org.junit.jupiter.api.Test;
 
-
 class CohortSyncConfigTest {
 
     private static Map<String, String> webhook() {
@@ -24,7 +23,6 @@ class CohortSyncConfigTest {
         props.put("webhook.url", "https://hooks.example.com/cohorts");
         return props;
     }
-
 
     @Test
     void aMinimalWebhookConfigIsValidAndTakesTheDocumentedDefaults() {

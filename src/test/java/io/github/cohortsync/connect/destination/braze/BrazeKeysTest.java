@@ -22,7 +22,6 @@ class BrazeKeysTest {
         return props;
     }
 
-
     @Test
     void aMinimalConfigIsValidWithTheDocumentedDefaults() {
         assertThat(errors(braze())).isEmpty();

@@ -23,7 +23,6 @@ class CleverTapKeysTest {
         return props;
     }
 
-
     @Test
     void aMinimalConfigIsValidWithTheDocumentedDefaults() {
         assertThat(errors(clevertap())).isEmpty();

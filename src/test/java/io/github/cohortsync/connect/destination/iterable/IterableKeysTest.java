@@ -21,7 +21,6 @@ class IterableKeysTest {
         return props;
     }
 
-
     @Test
     void aMinimalIterableConfigIsValidAndTakesTheDocumentedDefaults() {
         assertThat(errors(iterable())).isEmpty();

@@ -23,7 +23,6 @@ class SegmentKeysTest {
         return props;
     }
 
-
     @Test
     void aMinimalSegmentConfigIsValidAndTakesTheDocumentedDefaults() {
         assertThat(errors(segment())).isEmpty();
