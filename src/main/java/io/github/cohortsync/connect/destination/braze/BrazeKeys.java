@@ -1,9 +1,7 @@
 package io.github.cohortsync.connect.destination.braze;
 
-import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.function.BiConsumer;
 
@@ -13,6 +11,7 @@ import org.apache.kafka.common.config.ConfigDef.Type;
 import org.apache.kafka.common.config.ConfigDef.Width;
 
 import io.github.cohortsync.connect.config.OneOf;
+import io.github.cohortsync.connect.config.RegionHosts;
 import io.github.cohortsync.connect.config.DestinationKeys;
 import io.github.cohortsync.connect.config.HttpUrlValidator;
 
@@ -32,7 +31,7 @@ public final class BrazeKeys implements DestinationKeys {
     public static final String MODE_ATTRIBUTE = "attribute";
 
     /** Instance to REST base URL, in Braze's order. */
-    static final Map<String, String> HOSTS = hosts();
+    static final RegionHosts HOSTS = new RegionHosts("Braze instance", hosts());
 
     private static final String GROUP = "Braze";
 
@@ -44,17 +43,12 @@ public final class BrazeKeys implements DestinationKeys {
         hosts.put("EU-01", "https://rest.fra-01.braze.eu");
         hosts.put("EU-02", "https://rest.fra-02.braze.eu");
         hosts.put("AU-01", "https://rest.au-01.braze.com");
-        return Collections.unmodifiableMap(hosts);
+        return hosts;
     }
 
     /** The REST base URL of an instance (case-insensitive). */
     public static String baseUrl(String instance) {
-        String url = HOSTS.get(instance.trim().toUpperCase(Locale.ROOT));
-        if (url == null) {
-            throw new IllegalArgumentException("Unknown Braze instance '" + instance + "'; valid instances: "
-                    + String.join(", ", HOSTS.keySet()));
-        }
-        return url;
+        return HOSTS.host(instance);
     }
 
     @Override
@@ -65,7 +59,7 @@ public final class BrazeKeys implements DestinationKeys {
                         + " mode). Use a config provider (${file:...} or ${env:...}) so the value never appears in"
                         + " the connector's stored config.",
                 GROUP, ++order, Width.MEDIUM, "REST API key");
-        def.define(INSTANCE, Type.STRING, "US-01", new OneOf(List.copyOf(HOSTS.keySet())),
+        def.define(INSTANCE, Type.STRING, "US-01", HOSTS.validator(),
                 Importance.HIGH,
                 "The Braze instance of the workspace, which picks the REST host: US-01 ... US-08"
                         + " (rest.iad-0N.braze.com), EU-01, EU-02 (rest.fra-0N.braze.eu) or AU-01"

@@ -1,9 +1,6 @@
 package io.github.cohortsync.connect.destination.clevertap;
 
-import java.util.Collections;
 import java.util.LinkedHashMap;
-import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.function.BiConsumer;
 
@@ -12,7 +9,7 @@ import org.apache.kafka.common.config.ConfigDef.Importance;
 import org.apache.kafka.common.config.ConfigDef.Type;
 import org.apache.kafka.common.config.ConfigDef.Width;
 
-import io.github.cohortsync.connect.config.OneOf;
+import io.github.cohortsync.connect.config.RegionHosts;
 import io.github.cohortsync.connect.config.DestinationKeys;
 import io.github.cohortsync.connect.config.HttpUrlValidator;
 
@@ -24,7 +21,7 @@ public final class CleverTapKeys implements DestinationKeys {
     public static final String ENDPOINT = "clevertap.endpoint";
 
     /** Region code to API base URL; eu1 (the default) is CleverTap's unprefixed host. */
-    static final Map<String, String> HOSTS = hosts();
+    static final RegionHosts HOSTS = new RegionHosts("CleverTap region", hosts());
 
     private static final String GROUP = "CleverTap";
 
@@ -34,17 +31,12 @@ public final class CleverTapKeys implements DestinationKeys {
         for (String region : new String[] {"in1", "sg1", "us1", "aps3", "mec1"}) {
             hosts.put(region, "https://" + region + ".api.clevertap.com");
         }
-        return Collections.unmodifiableMap(hosts);
+        return hosts;
     }
 
     /** The API base URL of a region code (case-insensitive). */
     public static String baseUrl(String region) {
-        String url = HOSTS.get(region.trim().toLowerCase(Locale.ROOT));
-        if (url == null) {
-            throw new IllegalArgumentException("Unknown CleverTap region '" + region + "'; valid regions: "
-                    + String.join(", ", HOSTS.keySet()));
-        }
-        return url;
+        return HOSTS.host(region);
     }
 
     @Override
@@ -58,7 +50,7 @@ public final class CleverTapKeys implements DestinationKeys {
                         + " (${file:...} or ${env:...}) so the value never appears in the connector's stored config.",
                 GROUP, ++order, Width.MEDIUM, "Passcode");
         def.define(REGION, Type.STRING, "eu1",
-                new OneOf(List.copyOf(HOSTS.keySet())),
+                HOSTS.validator(),
                 Importance.MEDIUM,
                 "The region of the CleverTap account, which picks the API host: eu1 (api.clevertap.com), in1,"
                         + " sg1, us1, aps3 (Indonesia) or mec1 (UAE) ({region}.api.clevertap.com).",

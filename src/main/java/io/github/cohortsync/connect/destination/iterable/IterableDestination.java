@@ -71,12 +71,7 @@ public final class IterableDestination implements Destination {
 
     /** The API host of an Iterable data center ({@code us} or {@code eu}). */
     static String regionHost(String region) {
-        return switch (region.trim().toLowerCase(Locale.ROOT)) {
-            case "us" -> "https://api.iterable.com";
-            case "eu" -> "https://api.eu.iterable.com";
-            default -> throw new IllegalArgumentException("Unknown Iterable region '" + region
-                    + "'; valid regions: " + String.join(", ", IterableKeys.REGIONS));
-        };
+        return IterableKeys.HOSTS.host(region);
     }
 
     private static String baseUrl(CohortSyncConfig config) {

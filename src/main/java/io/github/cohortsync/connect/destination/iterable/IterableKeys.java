@@ -11,7 +11,7 @@ import org.apache.kafka.common.config.ConfigDef.Width;
 
 import io.github.cohortsync.connect.config.DestinationKeys;
 import io.github.cohortsync.connect.config.HttpUrlValidator;
-import io.github.cohortsync.connect.config.OneOf;
+import io.github.cohortsync.connect.config.RegionHosts;
 import io.github.cohortsync.connect.destination.CohortNameTemplate;
 
 /** Iterable's config keys. */
@@ -21,7 +21,10 @@ public final class IterableKeys implements DestinationKeys {
     public static final String LIST_NAME_TEMPLATE = "iterable.list.name.template";
     public static final String ENDPOINT = "iterable.endpoint";
 
-    public static final List<String> REGIONS = List.of("us", "eu");
+    /** Region to API host; an API key belongs to one region. */
+    static final RegionHosts HOSTS = RegionHosts.of("Iterable region",
+            "us", "https://api.iterable.com", "eu", "https://api.eu.iterable.com");
+
     public static final String DEFAULT_LIST_NAME_TEMPLATE = "mixpanel_${cohort_name}_${cohort_id}";
 
     private static final String GROUP = "Iterable";
@@ -33,7 +36,7 @@ public final class IterableKeys implements DestinationKeys {
                 "A server-side API key of the Iterable project (sent as the Api-Key header). Required when"
                         + " destination=iterable. Use a config provider (${file:...} or ${env:...}).",
                 GROUP, ++order, Width.MEDIUM, "API key");
-        def.define(REGION, Type.STRING, "us", new OneOf(REGIONS), Importance.HIGH,
+        def.define(REGION, Type.STRING, "us", HOSTS.validator(), Importance.HIGH,
                 "The data center of the Iterable project: 'us' (api.iterable.com) or 'eu' (api.eu.iterable.com)."
                         + " An API key works only in its project's data center.",
                 GROUP, ++order, Width.SHORT, "Region");

@@ -7,7 +7,6 @@ import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import java.util.UUID;
 
 import com.fasterxml.jackson.core.JsonFactory;
@@ -79,12 +78,7 @@ public final class SegmentDestination implements Destination {
 
     /** The Tracking API host of a Segment region ({@code us} or {@code eu}). */
     static String regionHost(String region) {
-        return switch (region.trim().toLowerCase(Locale.ROOT)) {
-            case "us" -> "https://api.segment.io";
-            case "eu" -> "https://events.eu1.segmentapis.com";
-            default -> throw new IllegalArgumentException("Unknown Segment region '" + region
-                    + "'; valid regions: " + String.join(", ", SegmentKeys.REGIONS));
-        };
+        return SegmentKeys.HOSTS.host(region);
     }
 
     private static String baseUrl(CohortSyncConfig config) {

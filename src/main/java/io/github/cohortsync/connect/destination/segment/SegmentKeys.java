@@ -11,7 +11,7 @@ import org.apache.kafka.common.config.ConfigDef.Width;
 
 import io.github.cohortsync.connect.config.DestinationKeys;
 import io.github.cohortsync.connect.config.HttpUrlValidator;
-import io.github.cohortsync.connect.config.OneOf;
+import io.github.cohortsync.connect.config.RegionHosts;
 import io.github.cohortsync.connect.destination.CohortNameTemplate;
 
 /** Segment's config keys. */
@@ -22,7 +22,10 @@ public final class SegmentKeys implements DestinationKeys {
     public static final String TRAIT_NAME_TEMPLATE = "segment.trait.name.template";
     public static final String ENDPOINT = "segment.endpoint";
 
-    public static final List<String> REGIONS = List.of("us", "eu");
+    /** Region to API host; an API key belongs to one region. */
+    static final RegionHosts HOSTS = RegionHosts.of("Segment region",
+            "us", "https://api.segment.io", "eu", "https://events.eu1.segmentapis.com");
+
     public static final String DEFAULT_TRAIT_NAME_TEMPLATE = "Mixpanel - ${cohort_name}";
 
     private static final String GROUP = "Segment";
@@ -34,7 +37,7 @@ public final class SegmentKeys implements DestinationKeys {
                 "The write key of the Segment source that receives the identify calls (HTTP API source)."
                         + " Required when destination=segment. Use a config provider (${file:...} or ${env:...}).",
                 GROUP, ++order, Width.MEDIUM, "Write key");
-        def.define(REGION, Type.STRING, "us", new OneOf(REGIONS),
+        def.define(REGION, Type.STRING, "us", HOSTS.validator(),
                 Importance.HIGH,
                 "The region of the Segment workspace: 'us' (api.segment.io) or 'eu'"
                         + " (events.eu1.segmentapis.com). Events of an EU workspace sent to the US host are"

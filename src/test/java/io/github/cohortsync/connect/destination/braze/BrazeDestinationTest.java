@@ -237,7 +237,7 @@ class BrazeDestinationTest {
         assertThat(BrazeKeys.baseUrl("EU-01")).isEqualTo("https://rest.fra-01.braze.eu");
         assertThat(BrazeKeys.baseUrl("EU-02")).isEqualTo("https://rest.fra-02.braze.eu");
         assertThat(BrazeKeys.baseUrl("AU-01")).isEqualTo("https://rest.au-01.braze.com");
-        assertThat(BrazeKeys.HOSTS).hasSize(11);
+        assertThat(BrazeKeys.HOSTS.names()).hasSize(11);
         assertThatThrownBy(() -> BrazeKeys.baseUrl("US-09")).hasMessageContaining("US-01")
                 .hasMessageContaining("AU-01");
     }
