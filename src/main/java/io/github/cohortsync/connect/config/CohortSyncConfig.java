@@ -150,7 +150,7 @@ public final class CohortSyncConfig extends AbstractConfig {
     /** Members per call: the configured value, or the destination's maximum. */
     public int batchMaxSize() {
         Integer configured = getInt(BATCH_MAX_SIZE);
-        return configured != null ? configured : destination().maxBatchSize();
+        return configured != null ? configured : destination().maxBatchSize(values());
     }
 
     public int retryMaxAttempts() {

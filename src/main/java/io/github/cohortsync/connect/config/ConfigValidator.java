@@ -45,7 +45,7 @@ public final class ConfigValidator {
             return problems;
         }
         Object batch = values.get(CohortSyncConfig.BATCH_MAX_SIZE);
-        int max = destination.get().maxBatchSize();
+        int max = destination.get().maxBatchSize(values);
         if (batch instanceof Integer size && size > max) {
             add(problems, CohortSyncConfig.BATCH_MAX_SIZE, "batch.max.size is " + size + " but "
                     + destination.get().configValue() + " accepts at most " + max + " members per call");

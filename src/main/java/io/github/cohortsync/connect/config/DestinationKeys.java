@@ -1,6 +1,7 @@
 package io.github.cohortsync.connect.config;
 
 import java.util.Map;
+import java.util.OptionalInt;
 import java.util.function.BiConsumer;
 import java.util.function.Supplier;
 
@@ -22,6 +23,14 @@ public interface DestinationKeys {
      * @param problem takes the key at fault and a message that says what to fix
      */
     void check(Map<String, Object> values, BiConsumer<String, String> problem);
+
+    /**
+     * The most members one call takes under these settings, when it depends on them (e.g. a mode); empty to use
+     * the destination's fixed maximum.
+     */
+    default OptionalInt maxBatchSize(Map<String, ?> values) {
+        return OptionalInt.empty();
+    }
 
     /** The {@code <destination>.endpoint} override when set, else the chosen region's or instance's host. */
     static String endpointOr(AbstractConfig config, String endpointKey, Supplier<String> regionHost) {

@@ -3,6 +3,7 @@ package io.github.cohortsync.connect.config;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
 
 import io.github.cohortsync.connect.destination.braze.BrazeDestination;
@@ -46,6 +47,11 @@ public enum DestinationType {
     /** The destination's documented maximum of members per call. */
     public int maxBatchSize() {
         return maxBatchSize;
+    }
+
+    /** The documented maximum of members per call under these settings (a Braze mode may change it). */
+    public int maxBatchSize(Map<String, ?> values) {
+        return keys.maxBatchSize(values).orElse(maxBatchSize);
     }
 
     public static Optional<DestinationType> fromConfigValue(String value) {

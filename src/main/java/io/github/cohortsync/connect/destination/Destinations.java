@@ -1,7 +1,9 @@
 package io.github.cohortsync.connect.destination;
 
 import io.github.cohortsync.connect.config.CohortSyncConfig;
+import io.github.cohortsync.connect.destination.braze.BrazeCohortImport;
 import io.github.cohortsync.connect.destination.braze.BrazeDestination;
+import io.github.cohortsync.connect.destination.braze.BrazeKeys;
 import io.github.cohortsync.connect.destination.clevertap.CleverTapDestination;
 import io.github.cohortsync.connect.destination.iterable.IterableDestination;
 import io.github.cohortsync.connect.destination.segment.SegmentDestination;
@@ -21,7 +23,8 @@ public final class Destinations {
             case SEGMENT -> new SegmentDestination(config, connectorName);
             case ITERABLE -> new IterableDestination(config);
             case CLEVERTAP -> new CleverTapDestination(config);
-            case BRAZE -> new BrazeDestination(config);
+            case BRAZE -> BrazeKeys.isCohortImport(config.values()) ? new BrazeCohortImport(config)
+                    : new BrazeDestination(config);
         };
     }
 }

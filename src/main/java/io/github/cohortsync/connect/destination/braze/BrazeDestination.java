@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -55,6 +56,7 @@ public final class BrazeDestination implements Destination {
     private final String attributeName;
     private final String userIdField;
     private final boolean updateExistingOnly;
+    private final AtomicLong unattributedItemErrors = new AtomicLong();
 
     public BrazeDestination(CohortSyncConfig config) {
         this(HttpClients.create(config.httpTimeoutMs()), baseUrl(config),
@@ -119,6 +121,11 @@ public final class BrazeDestination implements Destination {
 
     /** The configured property, else $user_id; null when the record has neither. */
     String externalId(MembershipChange member) {
+        return externalId(member, userIdField);
+    }
+
+    /** The member's Braze external_id: the property {@code userIdField}, else $user_id; null when it has neither. */
+    static String externalId(MembershipChange member, String userIdField) {
         Map<String, Object> properties = member.properties();
         for (String field : new String[] {userIdField, FALLBACK_USER_ID_FIELD}) {
             Object value = properties.get(field);
@@ -138,42 +145,80 @@ public final class BrazeDestination implements Destination {
                 .build();
         try (Response response = client.newCall(request).execute()) {
             JsonNode answer = HttpClients.jsonOrNull(HttpClients.readBody(response));
+            boolean success = response.isSuccessful() && (answer == null || !answer.isObject()
+                    || !answer.hasNonNull("message") || "success".equals(answer.path("message").asText()));
+            ItemErrors errors = ItemErrors.of(answer, sent, apiKey);
+            if (success) {
+                errors.logUnattributed(what, this);
+                return errors.rejections();
+            }
+            // Braze refuses a request whose every object is invalid ("Valid data must be provided ..."), naming
+            // each object's error: those members are rejected, the call is not a failure of the sync.
+            if ((response.code() == 400 || response.isSuccessful()) && errors.coversAll(sent)) {
+                return errors.rejections();
+            }
             if (!response.isSuccessful()) {
                 HttpFailures.throwForStatus(what, response.code(), response.header("Retry-After"),
                         summary(answer, apiKey), AUTH_HINT);
             }
-            return itemErrors(what, answer, sent);
+            throw new PermanentDeliveryException(what + " was answered with a fatal error: " + summary(answer, apiKey));
         } catch (IOException e) {
             throw HttpFailures.forIoError(what, e);
         }
     }
 
-    /** Errors in a 2xx answer: those naming an index of the attributes array reject exactly that member. */
-    private List<Rejection> itemErrors(String what, JsonNode answer, List<MembershipChange> sent)
-            throws PermanentDeliveryException {
-        if (answer == null || !answer.isObject()) {
-            return List.of();
-        }
-        String message = answer.path("message").asText(null);
-        if (message != null && !"success".equals(message)) {
-            throw new PermanentDeliveryException(what + " was answered with a fatal error: " + summary(answer, apiKey));
-        }
-        Map<MembershipChange, List<String>> reasons = new LinkedHashMap<>();
-        for (JsonNode error : answer.path("errors")) {
-            JsonNode index = error.path("index");
-            boolean attributes = !error.has("input_array") || "attributes".equals(error.path("input_array").asText());
-            if (attributes && index.canConvertToInt() && index.asInt() >= 0 && index.asInt() < sent.size()) {
-                reasons.computeIfAbsent(sent.get(index.asInt()), k -> new ArrayList<>())
-                        .add(PersonalData.mask(error.path("type").asText(error.toString()), apiKey));
-            } else {
-                log.warn("{}: Braze reported an error that names no member of the request; it is not reported"
-                        + " per member: {}", what, PersonalData.mask(error.toString(), apiKey));
+    /** Item errors Braze reported so far that named no member of their request, so were not rejected per record. */
+    long unattributedItemErrors() {
+        return unattributedItemErrors.get();
+    }
+
+    /**
+     * The errors of an answer, split into those that name an object of the request's attributes array (by index,
+     * which rejects exactly that member) and those that do not (counted and logged, without their text beyond the
+     * masked error type).
+     */
+    private record ItemErrors(Map<MembershipChange, List<String>> reasons, List<String> unattributedTypes) {
+
+        static ItemErrors of(JsonNode answer, List<MembershipChange> sent, String apiKey) {
+            Map<MembershipChange, List<String>> reasons = new LinkedHashMap<>();
+            List<String> unattributed = new ArrayList<>();
+            if (answer == null || !answer.isObject()) {
+                return new ItemErrors(reasons, unattributed);
             }
+            for (JsonNode error : answer.path("errors")) {
+                String type = PersonalData.mask(error.path("type").asText("unnamed error"), apiKey);
+                JsonNode index = error.path("index");
+                boolean attributes = !error.has("input_array")
+                        || "attributes".equals(error.path("input_array").asText());
+                if (attributes && index.canConvertToInt() && index.asInt() >= 0 && index.asInt() < sent.size()) {
+                    reasons.computeIfAbsent(sent.get(index.asInt()), k -> new ArrayList<>()).add(type);
+                } else {
+                    unattributed.add(type);
+                }
+            }
+            return new ItemErrors(reasons, unattributed);
         }
-        List<Rejection> rejections = new ArrayList<>();
-        reasons.forEach((member, why) -> rejections.add(new Rejection(member, "Braze did not apply the attribute: "
-                + String.join("; ", why))));
-        return rejections;
+
+        boolean coversAll(List<MembershipChange> sent) {
+            return unattributedTypes.isEmpty() && reasons.size() == sent.size();
+        }
+
+        List<Rejection> rejections() {
+            List<Rejection> rejections = new ArrayList<>();
+            reasons.forEach((member, why) -> rejections.add(new Rejection(member,
+                    "Braze did not apply the attribute: " + String.join("; ", why))));
+            return rejections;
+        }
+
+        void logUnattributed(String what, BrazeDestination braze) {
+            if (unattributedTypes.isEmpty()) {
+                return;
+            }
+            long total = braze.unattributedItemErrors.addAndGet(unattributedTypes.size());
+            log.warn("{}: Braze reported {} item error(s) that name no object of the request's attributes array,"
+                    + " so no member can be rejected for them ({} such errors since the task started); types: {}",
+                    what, unattributedTypes.size(), total, unattributedTypes);
+        }
     }
 
     /** Braze's message and errors of an answer, masked. */

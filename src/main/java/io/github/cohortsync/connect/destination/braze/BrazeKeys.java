@@ -3,6 +3,8 @@ package io.github.cohortsync.connect.destination.braze;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.OptionalInt;
+import java.util.regex.Pattern;
 import java.util.function.BiConsumer;
 
 import org.apache.kafka.common.config.ConfigDef;
@@ -29,6 +31,10 @@ public final class BrazeKeys implements DestinationKeys {
     public static final String ENDPOINT = "braze.endpoint";
 
     public static final String MODE_ATTRIBUTE = "attribute";
+    public static final String MODE_COHORT_IMPORT = "cohort_import";
+
+    /** What Braze's partner endpoints accept in the partner-name path segment. */
+    private static final Pattern PARTNER_NAME_FORMAT = Pattern.compile("[A-Za-z0-9._-]+");
 
     /** Instance to REST base URL, in Braze's order. */
     static final RegionHosts HOSTS = new RegionHosts("Braze instance", hosts());
@@ -51,12 +57,18 @@ public final class BrazeKeys implements DestinationKeys {
         return HOSTS.host(instance);
     }
 
+    /** True when these settings choose Braze's partner cohort import rather than /users/track. */
+    public static boolean isCohortImport(Map<String, ?> values) {
+        Object mode = values.get(MODE);
+        return mode != null && MODE_COHORT_IMPORT.equalsIgnoreCase(mode.toString().trim());
+    }
+
     @Override
     public void define(ConfigDef def) {
         int order = 0;
         def.define(API_KEY, Type.PASSWORD, null, Importance.HIGH,
-                "A Braze REST API key with the users.track permission. Required when destination=braze (attribute"
-                        + " mode). Use a config provider (${file:...} or ${env:...}) so the value never appears in"
+                "A Braze REST API key with the users.track permission. Required when destination=braze and"
+                        + " braze.mode=attribute (not used in cohort_import mode). Use a config provider (${file:...} or ${env:...}) so the value never appears in"
                         + " the connector's stored config.",
                 GROUP, ++order, Width.MEDIUM, "REST API key");
         def.define(INSTANCE, Type.STRING, "US-01", HOSTS.validator(),
@@ -65,11 +77,14 @@ public final class BrazeKeys implements DestinationKeys {
                         + " (rest.iad-0N.braze.com), EU-01, EU-02 (rest.fra-0N.braze.eu) or AU-01"
                         + " (rest.au-01.braze.com).",
                 GROUP, ++order, Width.SHORT, "Instance");
-        def.define(MODE, Type.STRING, MODE_ATTRIBUTE, new OneOf(List.of(MODE_ATTRIBUTE)),
+        def.define(MODE, Type.STRING, MODE_ATTRIBUTE, new OneOf(List.of(MODE_ATTRIBUTE, MODE_COHORT_IMPORT)),
                 Importance.MEDIUM,
                 "How cohorts reach Braze. 'attribute': /users/track adds or removes the cohort's name in an"
-                        + " array custom attribute of each user. ('cohort_import', Braze's partner cohort import,"
-                        + " is planned and not accepted by this version.)",
+                        + " array custom attribute of each user (at most 75 users per call; needs braze.api.key)."
+                        + " 'cohort_import': Braze's partner cohort import (/partners/<braze.partner.name>/cohorts"
+                        + " and /cohorts/users), for holders of a partner API key; users are added to or removed"
+                        + " from a Braze cohort by external_id, at most 1000 per call; needs braze.partner.name,"
+                        + " braze.partner.api.key and braze.data.import.key.",
                 GROUP, ++order, Width.SHORT, "Mode");
         def.define(ATTRIBUTE_NAME, Type.STRING, "mixpanel_cohorts", new ConfigDef.NonEmptyString(),
                 Importance.MEDIUM,
@@ -86,26 +101,46 @@ public final class BrazeKeys implements DestinationKeys {
                         + " creates none.",
                 GROUP, ++order, Width.SHORT, "Update existing users only");
         def.define(PARTNER_NAME, Type.STRING, null, Importance.LOW,
-                "For braze.mode=cohort_import (not accepted by this version): the partner name of the cohort"
-                        + " import endpoints.",
+                "Required when braze.mode=cohort_import: the partner name Braze assigned, the path segment of"
+                        + " the cohort import endpoints (/partners/<name>/cohorts); letters, digits, '.', '_', '-'.",
                 GROUP, ++order, Width.MEDIUM, "Partner name");
         def.define(PARTNER_API_KEY, Type.PASSWORD, null, Importance.LOW,
-                "For braze.mode=cohort_import (not accepted by this version): the partner API key Braze issues"
-                        + " to partners.",
+                "Required when braze.mode=cohort_import: the partner API key Braze issues to partners (one for"
+                        + " the US clusters, another for the EU cluster); sent as partner_api_key.",
                 GROUP, ++order, Width.MEDIUM, "Partner API key");
         def.define(DATA_IMPORT_KEY, Type.PASSWORD, null, Importance.LOW,
-                "For braze.mode=cohort_import (not accepted by this version): the workspace's Data Import Key.",
+                "Required when braze.mode=cohort_import: the workspace's Data Import Key (Partner Integrations"
+                        + " > Technology Partners in the Braze dashboard); sent as client_secret.",
                 GROUP, ++order, Width.MEDIUM, "Data Import Key");
         def.define(ENDPOINT, Type.STRING, null, new HttpUrlValidator(), Importance.LOW,
                 "Base URL that replaces the instance's REST host (a proxy, or a local server in tests);"
-                        + " /users/track is appended to it.",
+                        + " /users/track (or, in cohort_import mode, /partners/<name>/cohorts...) is appended to it.",
                 GROUP, ++order, Width.LONG, "Endpoint override");
     }
 
     @Override
     public void check(Map<String, Object> values, BiConsumer<String, String> problem) {
-        if (DestinationKeys.isBlank(values.get(API_KEY))) {
-            problem.accept(API_KEY, "braze.api.key is required when destination=braze and braze.mode=attribute");
+        if (!isCohortImport(values)) {
+            if (DestinationKeys.isBlank(values.get(API_KEY))) {
+                problem.accept(API_KEY, "braze.api.key is required when destination=braze and braze.mode=attribute");
+            }
+            return;
         }
+        for (String key : List.of(PARTNER_NAME, PARTNER_API_KEY, DATA_IMPORT_KEY)) {
+            if (DestinationKeys.isBlank(values.get(key))) {
+                problem.accept(key, key + " is required when destination=braze and braze.mode=cohort_import");
+            }
+        }
+        Object partner = values.get(PARTNER_NAME);
+        if (!DestinationKeys.isBlank(partner) && !PARTNER_NAME_FORMAT.matcher(partner.toString().trim()).matches()) {
+            problem.accept(PARTNER_NAME, "braze.partner.name must be the partner name Braze assigned (letters,"
+                    + " digits, '.', '_' or '-'), it becomes a path segment of /partners/<name>/cohorts");
+        }
+    }
+
+    @Override
+    public OptionalInt maxBatchSize(Map<String, ?> values) {
+        return isCohortImport(values) ? OptionalInt.of(BrazeCohortImport.MAX_USER_IDS_PER_REQUEST)
+                : OptionalInt.empty();
     }
 }

@@ -4,6 +4,7 @@ import static io.github.cohortsync.connect.Records.change;
 import static io.github.cohortsync.connect.Records.tombstone;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.tuple;
 
 import java.io.IOException;
 import java.util.ArrayList;
@@ -181,6 +182,60 @@ class BrazeDestinationTest {
         assertThat(result.rejections()).filteredOn(r -> r.member().equals(three)).singleElement()
                 .satisfies(r -> assertThat(r.reason()).contains("'external_id' is invalid")
                         .doesNotContain("user-3@example.com"));
+        assertThat(braze.unattributedItemErrors()).as("the error without an index").isEqualTo(1);
+    }
+
+    @Test
+    void itemErrorsThatNameNoObjectOfTheRequestAreCountedNotRejected() throws Exception {
+        server.enqueue(answer(201, """
+                {"message": "success", "attributes_processed": 2, "errors": [
+                  {"type": "'time' is not valid", "input_array": "events", "index": 0},
+                  {"type": "'external_id' is not valid", "input_array": "attributes", "index": 2},
+                  {"type": "'external_id' is not valid", "input_array": "attributes", "index": -1},
+                  "a bare string"
+                ]}"""));
+
+        DeliveryResult result = braze.send(page(PageAction.ADD_MEMBERS, withId("user-1", "ext-1"),
+                withId("user-2", "ext-2")));
+
+        assertThat(result.rejections()).isEmpty();
+        assertThat(braze.unattributedItemErrors()).isEqualTo(4);
+    }
+
+    @Test
+    void aRefusalNamingEveryObjectRejectsEachMemberInsteadOfFailingTheSync() throws Exception {
+        server.enqueue(answer(400, """
+                {"message": "Valid data must be provided in the 'attributes', 'events', or 'purchases' fields.",
+                 "errors": [
+                  {"type": "'external_id' is not valid", "input_array": "attributes", "index": 0},
+                  {"type": "'mixpanel_cohorts' is not valid", "input_array": "attributes", "index": 1}
+                ]}"""));
+        MembershipChange one = withId("user-1", "ext-1");
+        MembershipChange two = withId("user-2", "ext-2");
+
+        DeliveryResult result = braze.send(page(PageAction.ADD_MEMBERS, one, two));
+
+        assertThat(result.rejections()).extracting(r -> r.member(), r -> r.reason()).containsExactly(
+                tuple(one, "Braze did not apply the attribute: 'external_id' is not valid"),
+                tuple(two,
+                        "Braze did not apply the attribute: 'mixpanel_cohorts' is not valid"));
+    }
+
+    @Test
+    void aRefusalNamingOnlySomeObjectsFailsTheCallPermanently() {
+        server.enqueue(answer(400, """
+                {"message": "Valid data must be provided in the 'attributes', 'events', or 'purchases' fields.",
+                 "errors": [{"type": "'external_id' is not valid", "input_array": "attributes", "index": 0}]}"""));
+        server.enqueue(answer(200, """
+                {"message": "Invalid request",
+                 "errors": [{"type": "'external_id' is not valid", "input_array": "attributes", "index": 0}]}"""));
+
+        assertThatThrownBy(() -> braze.send(page(PageAction.ADD_MEMBERS, withId("user-1", "ext-1"),
+                withId("user-2", "ext-2")))).isInstanceOf(PermanentDeliveryException.class)
+                .hasMessageContaining("HTTP 400");
+        assertThatThrownBy(() -> braze.send(page(PageAction.ADD_MEMBERS, withId("user-1", "ext-1"),
+                withId("user-2", "ext-2")))).isInstanceOf(PermanentDeliveryException.class)
+                .hasMessageContaining("fatal error");
     }
 
     @Test

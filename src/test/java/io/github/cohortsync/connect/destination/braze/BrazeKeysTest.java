@@ -61,10 +61,55 @@ class BrazeKeysTest {
     }
 
     @Test
-    void onlyTheAttributeModeIsAcceptedByThisVersion() {
+    void anUnknownModeListsTheValidOnes() {
         Map<String, String> props = braze();
+        props.put("braze.mode", "cohorts");
+        assertThat(errors(props).get("braze.mode")).singleElement().asString()
+                .contains("attribute, cohort_import");
+    }
+
+    private static Map<String, String> cohortImport() {
+        Map<String, String> props = new HashMap<>();
+        props.put("destination", "braze");
         props.put("braze.mode", "cohort_import");
-        assertThat(errors(props).get("braze.mode")).singleElement().asString().contains("attribute");
+        props.put("braze.partner.name", "acme");
+        props.put("braze.partner.api.key", "partner-s3cret");
+        props.put("braze.data.import.key", "import-s3cret");
+        return props;
+    }
+
+    @Test
+    void cohortImportNeedsThePartnerKeysAndNotTheRestApiKey() {
+        assertThat(errors(cohortImport())).isEmpty();
+        CohortSyncConfig config = new CohortSyncConfig(cohortImport());
+        assertThat(config.batchMaxSize()).isEqualTo(1000);
+        assertThat(io.github.cohortsync.connect.destination.Destinations.create(config, "c"))
+                .isInstanceOf(BrazeCohortImport.class).satisfies(d -> ((BrazeCohortImport) d).close());
+
+        for (String key : List.of("braze.partner.name", "braze.partner.api.key", "braze.data.import.key")) {
+            Map<String, String> props = cohortImport();
+            props.put(key, " ");
+            assertThat(errors(props).get(key)).as(key).singleElement().asString()
+                    .isEqualTo(key + " is required when destination=braze and braze.mode=cohort_import");
+        }
+    }
+
+    @Test
+    void thePartnerNameMustBeAPathSegment() {
+        Map<String, String> props = cohortImport();
+        props.put("braze.partner.name", "acme/../users");
+        assertThat(errors(props).get("braze.partner.name")).singleElement().asString()
+                .contains("letters, digits");
+    }
+
+    @Test
+    void batchSizeIsAtMost1000InCohortImportMode() {
+        Map<String, String> props = cohortImport();
+        props.put("batch.max.size", "1000");
+        assertThat(errors(props)).isEmpty();
+        props.put("batch.max.size", "1001");
+        assertThat(errors(props).get("batch.max.size")).singleElement().asString()
+                .contains("braze accepts at most 1000 members per call");
     }
 
     @Test

@@ -1,0 +1,166 @@
+package io.github.cohortsync.connect.destination.braze;
+
+import java.io.IOException;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import io.github.cohortsync.connect.config.CohortSyncConfig;
+import io.github.cohortsync.connect.config.DestinationKeys;
+import io.github.cohortsync.connect.destination.DeliveryResult;
+import io.github.cohortsync.connect.destination.Destination;
+import io.github.cohortsync.connect.destination.Page;
+import io.github.cohortsync.connect.destination.PageAction;
+import io.github.cohortsync.connect.destination.PermanentDeliveryException;
+import io.github.cohortsync.connect.destination.Rejection;
+import io.github.cohortsync.connect.destination.TransientDeliveryException;
+import io.github.cohortsync.connect.http.HttpClients;
+import io.github.cohortsync.connect.http.HttpFailures;
+import io.github.cohortsync.connect.http.PersonalData;
+import io.github.cohortsync.connect.record.MembershipChange;
+import okhttp3.HttpUrl;
+import okhttp3.MediaType;
+import okhttp3.OkHttpClient;
+import okhttp3.Request;
+import okhttp3.RequestBody;
+import okhttp3.Response;
+
+/**
+ * Braze's partner cohort import: a cohort is named through {@code /partners/<partner>/cohorts} the first time this
+ * task sends it (and again when its name changes), then its members are added or removed by external_id through
+ * {@code /partners/<partner>/cohorts/users}, at most 1000 ids per call. Both keys travel in the body, none in a
+ * header, as Braze documents.
+ */
+public final class BrazeCohortImport implements Destination {
+    /** Braze's documented maximum of user ids per /cohorts/users request. */
+    public static final int MAX_USER_IDS_PER_REQUEST = 1000;
+
+    private static final String AUTH_HINT = "check braze.partner.api.key (the key Braze issued for this instance's"
+            + " cluster: US and EU keys differ), braze.data.import.key (the workspace's Data Import Key) and"
+            + " braze.partner.name";
+    private static final MediaType JSON_TYPE = MediaType.get("application/json; charset=utf-8");
+    private static final ObjectMapper MAPPER = new ObjectMapper();
+
+    private final OkHttpClient client;
+    private final HttpUrl cohortsUrl;
+    private final HttpUrl usersUrl;
+    private final String partnerApiKey;
+    private final String dataImportKey;
+    private final String userIdField;
+    /** Cohort id to the name Braze last accepted from this task. */
+    private final Map<String, String> namedCohorts = new ConcurrentHashMap<>();
+
+    public BrazeCohortImport(CohortSyncConfig config) {
+        this(HttpClients.create(config.httpTimeoutMs()),
+                DestinationKeys.endpointOr(config, BrazeKeys.ENDPOINT,
+                        () -> BrazeKeys.baseUrl(config.getString(BrazeKeys.INSTANCE))),
+                config.getString(BrazeKeys.PARTNER_NAME), config.getPassword(BrazeKeys.PARTNER_API_KEY).value(),
+                config.getPassword(BrazeKeys.DATA_IMPORT_KEY).value(), config.getString(BrazeKeys.USER_ID_FIELD));
+    }
+
+    BrazeCohortImport(OkHttpClient client, String baseUrl, String partnerName, String partnerApiKey,
+                      String dataImportKey, String userIdField) {
+        this.client = client;
+        HttpUrl partner = HttpClients.url(baseUrl, "partners").newBuilder().addPathSegment(partnerName.trim()).build();
+        this.cohortsUrl = partner.newBuilder().addPathSegment("cohorts").build();
+        this.usersUrl = partner.newBuilder().addPathSegments("cohorts/users").build();
+        this.partnerApiKey = partnerApiKey.trim();
+        this.dataImportKey = dataImportKey.trim();
+        this.userIdField = userIdField.trim();
+    }
+
+    @Override
+    public DeliveryResult send(Page page) throws TransientDeliveryException, PermanentDeliveryException {
+        if (page.members().size() > MAX_USER_IDS_PER_REQUEST) {
+            // batch.max.size is validated against this; a larger page is a programming error, not Braze's.
+            throw new IllegalArgumentException("A Braze cohort import page holds at most " + MAX_USER_IDS_PER_REQUEST
+                    + " members, got " + page.members().size());
+        }
+        List<Rejection> rejections = new ArrayList<>();
+        ArrayNode userIds = MAPPER.createArrayNode();
+        for (MembershipChange member : page.members()) {
+            String externalId = BrazeDestination.externalId(member, userIdField);
+            if (externalId == null) {
+                rejections.add(new Rejection(member, "no Braze user id: the record's properties have neither "
+                        + userIdField + " nor " + BrazeDestination.FALLBACK_USER_ID_FIELD + " (a tombstone carries"
+                        + " none; Braze's cohort import matches users by external_id only)"));
+                continue;
+            }
+            userIds.add(externalId);
+        }
+        if (userIds.isEmpty()) {
+            return new DeliveryResult(rejections);
+        }
+        nameCohortIfNew(page);
+        ObjectNode body = withKeys(page.cohort().id());
+        ObjectNode change = body.putArray("cohort_changes").addObject();
+        change.set("user_ids", userIds);
+        change.put("should_remove", page.action() == PageAction.REMOVE_MEMBERS);
+        post("Braze POST " + usersUrl.host() + usersUrl.encodedPath() + " with " + page.describe(), usersUrl, body);
+        return rejections.isEmpty() ? DeliveryResult.allAccepted() : new DeliveryResult(rejections);
+    }
+
+    /**
+     * Names the cohort in Braze when this task has not yet done so under its current name. A cohort known only
+     * from tombstones has no name: its members are still changed by cohort id, and it is named when a record
+     * that carries its name arrives.
+     */
+    private void nameCohortIfNew(Page page) throws TransientDeliveryException, PermanentDeliveryException {
+        String id = page.cohort().id();
+        String name = page.cohort().name();
+        if (name == null || name.equals(namedCohorts.get(id))) {
+            return;
+        }
+        ObjectNode body = withKeys(id);
+        body.put("name", name);
+        body.put("created_at", createdAt(page));
+        post("Braze POST " + cohortsUrl.host() + cohortsUrl.encodedPath() + " naming cohort " + id, cohortsUrl, body);
+        namedCohorts.put(id, name);
+    }
+
+    /** The earliest change time of the page, as ISO-8601: stable across retries of the page. */
+    private static String createdAt(Page page) {
+        long earliest = page.members().stream().mapToLong(MembershipChange::timestampMillis).min().orElseThrow();
+        return Instant.ofEpochMilli(earliest).toString();
+    }
+
+    private ObjectNode withKeys(String cohortId) {
+        ObjectNode body = MAPPER.createObjectNode();
+        body.put("partner_api_key", partnerApiKey);
+        body.put("client_secret", dataImportKey);
+        body.put("cohort_id", cohortId);
+        return body;
+    }
+
+    /** Braze documents no per-user outcome here (ids matching no user are ignored): any 2xx accepts the call. */
+    private void post(String what, HttpUrl url, ObjectNode body)
+            throws TransientDeliveryException, PermanentDeliveryException {
+        Request request = new Request.Builder().url(url).post(RequestBody.create(body.toString(), JSON_TYPE)).build();
+        try (Response response = client.newCall(request).execute()) {
+            String answer = HttpClients.readBody(response);
+            if (!response.isSuccessful()) {
+                // Braze's 401 text quotes the client secret ("Partner not enabled for client with client secret").
+                HttpFailures.throwForStatus(what, response.code(), response.header("Retry-After"),
+                        PersonalData.mask(PersonalData.mask(answer, partnerApiKey), dataImportKey), AUTH_HINT);
+            }
+        } catch (IOException e) {
+            throw HttpFailures.forIoError(what, e);
+        }
+    }
+
+    @Override
+    public void cancelInFlight() {
+        client.dispatcher().cancelAll();
+    }
+
+    @Override
+    public void close() {
+        HttpClients.close(client);
+    }
+}
