@@ -43,13 +43,29 @@ public final class SyncBuffer {
         this.defaultProjectId = defaultProjectId;
     }
 
-    /** Adds a change; a later change of the same user in the same cohort replaces an earlier one. */
+    /**
+     * Adds a change; a later change of the same user in the same cohort replaces an earlier one. A removal that
+     * carries no user data (a tombstone) keeps the email, names, phone and properties of the change it replaces,
+     * so destinations that match users by those can still remove the user.
+     */
     public void add(MembershipChange change, long nowMs) {
         CohortRef ref = change.cohort().orElse(knownCohorts.get(change.cohort().id()));
         knownCohorts.put(ref.id(), ref);
-        entries.put(new MemberKey(ref.id(), change.distinctId()), change);
+        MemberKey key = new MemberKey(ref.id(), change.distinctId());
+        entries.put(key, withIdentityOf(entries.get(key), change));
         changesAbsorbed++;
         absorbOffset(new TopicPartition(change.topic(), change.partition()), change.offset(), nowMs);
+    }
+
+    private static MembershipChange withIdentityOf(MembershipChange earlier, MembershipChange change) {
+        boolean anonymousRemoval = change.action() == Action.REMOVE && change.email() == null
+                && change.phoneNumber() == null && change.properties().isEmpty();
+        if (earlier == null || !anonymousRemoval) {
+            return change;
+        }
+        return new MembershipChange(change.cohort(), change.distinctId(), change.action(), earlier.email(),
+                earlier.firstName(), earlier.lastName(), earlier.phoneNumber(), earlier.properties(),
+                change.timestampMillis(), change.topic(), change.partition(), change.offset());
     }
 
     /** Counts a record that carries no change to send (filtered out or reported as bad) as handled. */

@@ -3,6 +3,7 @@ package io.github.cohortsync.connect.sync;
 import static io.github.cohortsync.connect.Records.change;
 import static io.github.cohortsync.connect.Records.tombstone;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.tuple;
 
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -21,6 +22,7 @@ import org.junit.jupiter.api.Test;
 import io.github.cohortsync.connect.Records;
 import io.github.cohortsync.connect.destination.Page;
 import io.github.cohortsync.connect.destination.PageAction;
+import io.github.cohortsync.connect.record.Action;
 import io.github.cohortsync.connect.record.MembershipChange;
 import io.github.cohortsync.connect.record.RecordParser;
 
@@ -94,6 +96,38 @@ class SyncBufferTest {
     }
 
     @Test
+    void aTombstoneKeepsTheUserDataOfTheChangeItReplacesInTheSameBuffer() {
+        add(change("c", "u1").with("email", "u1@example.com").with("phone_number", "+15550001")
+                .with("properties", Map.of("$braze_external_id", "ext-1")));
+        add(tombstone("c", "u1"));
+        add(change("c", "u2").with("email", "u2@example.com"));
+        add(change("c", "u2").remove().with("email", "other@example.com"));
+        add(tombstone("c", "u3"));
+
+        List<MembershipChange> removed = buffer.drain(1000).pages().get(0).members();
+
+        assertThat(removed).extracting(MembershipChange::distinctId, MembershipChange::email,
+                        MembershipChange::phoneNumber, m -> m.properties().get("$braze_external_id"),
+                        MembershipChange::offset)
+                .containsExactlyInAnyOrder(
+                        tuple("u1", "u1@example.com", "+15550001", "ext-1", 1L),
+                        tuple("u2", "other@example.com", null, null, 3L),
+                        tuple("u3", null, null, null, 4L));
+        assertThat(removed).allSatisfy(m -> assertThat(m.action()).isEqualTo(
+                Action.REMOVE));
+    }
+
+    @Test
+    void aTombstoneAfterASyncHasNoUserDataToKeep() {
+        add(change("c", "u1").with("email", "u1@example.com"));
+        buffer.drain(1000);
+        add(tombstone("c", "u1"));
+
+        assertThat(buffer.drain(1000).pages().get(0).members()).singleElement()
+                .satisfies(m -> assertThat(m.email()).isNull());
+    }
+
+    @Test
     void tombstonesCarryTheCohortNameAndProjectSeenEarlier() {
         add(change("c", "u1").with("cohort_name", "Churn risk").with("project_id", "proj-7"));
         buffer.drain(1000);
@@ -128,10 +162,10 @@ class SyncBufferTest {
 
         assertThat(job.pages()).extracting(Page::action, Page::pageNumber, Page::totalPages, p -> p.members().size())
                 .containsExactly(
-                        org.assertj.core.groups.Tuple.tuple(PageAction.ADD_MEMBERS, 1, 3, 10),
-                        org.assertj.core.groups.Tuple.tuple(PageAction.ADD_MEMBERS, 2, 3, 10),
-                        org.assertj.core.groups.Tuple.tuple(PageAction.ADD_MEMBERS, 3, 3, 5),
-                        org.assertj.core.groups.Tuple.tuple(PageAction.REMOVE_MEMBERS, 1, 1, 3));
+                        tuple(PageAction.ADD_MEMBERS, 1, 3, 10),
+                        tuple(PageAction.ADD_MEMBERS, 2, 3, 10),
+                        tuple(PageAction.ADD_MEMBERS, 3, 3, 5),
+                        tuple(PageAction.REMOVE_MEMBERS, 1, 1, 3));
         assertThat(job.pages()).extracting(Page::sessionId).containsOnly("session-1");
         assertThat(job.pages()).extracting(Page::idempotencyKey).doesNotHaveDuplicates();
     }

@@ -81,6 +81,15 @@ public final class CleverTapDestination implements Destination {
     @Override
     public DeliveryResult send(Page page) throws TransientDeliveryException, PermanentDeliveryException {
         List<Rejection> rejections = new ArrayList<>();
+        if (page.cohort().name() == null) {
+            // An event without "Partner Segment Name" would not reach the CleverTap segment the adds built.
+            for (MembershipChange member : page.members()) {
+                rejections.add(new Rejection(member, "the name of cohort " + page.cohort().id() + " is unknown"
+                        + " (only tombstones of it were read since the task started), and CleverTap's Partner Sync"
+                        + " event needs it as 'Partner Segment Name'"));
+            }
+            return new DeliveryResult(rejections);
+        }
         List<List<Upload>> calls = split(uploads(page));
         for (int i = 0; i < calls.size(); i++) {
             String what = "CleverTap POST " + url.host() + url.encodedPath() + " with " + page.describe()

@@ -138,6 +138,21 @@ class CleverTapDestinationTest {
     }
 
     @Test
+    void membersOfACohortWhoseNameIsUnknownAreRejectedWithoutACall() throws Exception {
+        MembershipChange gone = parser.parse(tombstone(777, "gone").build());
+        Page page = new Page(new CohortRef("777", null, null, null), PageAction.REMOVE_MEMBERS, "s", 1, 1,
+                List.of(gone));
+
+        DeliveryResult result = clevertap.send(page);
+
+        assertThat(result.rejections()).singleElement().satisfies(r -> {
+            assertThat(r.member()).isEqualTo(gone);
+            assertThat(r.reason()).contains("name of cohort 777 is unknown").contains("Partner Segment Name");
+        });
+        assertThat(server.getRequestCount()).isZero();
+    }
+
+    @Test
     void aFullPageOfTheDefaultBatchSizeIsOneCallOfAtMost1000Records() throws Exception {
         List<MembershipChange> members = new ArrayList<>();
         for (int i = 0; i < CleverTapDestination.MAX_MEMBERS_PER_PAGE; i++) {
