@@ -24,9 +24,14 @@ import okhttp3.Headers;
  * Plays Braze's /users/track on 127.0.0.1: checks the bearer key and the attribute objects (each problem is a
  * violation), keeps the array attribute per external_id, and answers success; an external_id starting with
  * {@code bad-} is refused with an item error at its index, as Braze reports non-fatal errors.
+ *
+ * <p>Also plays the partner cohort import ({@link #startCohortImport}): {@code /partners/<partner>/cohorts} names a
+ * cohort, {@code /partners/<partner>/cohorts/users} adds or removes external ids; both check the partner API key
+ * and the client secret in the body (401 otherwise, as Braze documents) and the documented fields.
  */
 final class BrazeReceiver implements AutoCloseable {
     static final int MAX_OBJECTS = 75;
+    static final int MAX_COHORT_USER_IDS = 1000;
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final MockWebServer server = new MockWebServer();
@@ -36,10 +41,55 @@ final class BrazeReceiver implements AutoCloseable {
     private final Map<String, Set<String>> attributes = new TreeMap<>();
     private final List<String> violations = new ArrayList<>();
     private final List<Integer> objectsPerRequest = new ArrayList<>();
+    private String partner;
+    private String partnerApiKey;
+    private String clientSecret;
+    private final Map<String, String> cohortNames = new TreeMap<>();
+    private final List<String> namingCalls = new ArrayList<>();
+    private final Map<String, Set<String>> cohortMembers = new TreeMap<>();
 
     private BrazeReceiver(String apiKey, String attribute) {
         this.apiKey = apiKey;
         this.attribute = attribute;
+    }
+
+    /** A stand-in for the partner cohort import of partner {@code partner}. */
+    static BrazeReceiver startCohortImport(String partner, String partnerApiKey, String clientSecret)
+            throws IOException {
+        BrazeReceiver receiver = new BrazeReceiver(null, null);
+        receiver.partner = partner;
+        receiver.partnerApiKey = partnerApiKey;
+        receiver.clientSecret = clientSecret;
+        receiver.server.setDispatcher(receiver.new Handler());
+        receiver.server.start(InetAddress.getByName("127.0.0.1"), 0);
+        return receiver;
+    }
+
+    /** Cohort id to the name it was last given. */
+    Map<String, String> cohortNames() {
+        synchronized (lock) {
+            return new TreeMap<>(cohortNames);
+        }
+    }
+
+    /** The cohort id of every naming call, in order. */
+    List<String> namingCalls() {
+        synchronized (lock) {
+            return List.copyOf(namingCalls);
+        }
+    }
+
+    /** Cohort id to the external ids in it; empty cohorts are left out. */
+    Map<String, Set<String>> cohortMembers() {
+        synchronized (lock) {
+            Map<String, Set<String>> copy = new TreeMap<>();
+            cohortMembers.forEach((id, members) -> {
+                if (!members.isEmpty()) {
+                    copy.put(id, new TreeSet<>(members));
+                }
+            });
+            return copy;
+        }
     }
 
     static BrazeReceiver start(String apiKey, String attribute) throws IOException {
@@ -89,6 +139,9 @@ final class BrazeReceiver implements AutoCloseable {
         public MockResponse dispatch(RecordedRequest request) {
             synchronized (lock) {
                 check("POST".equals(request.getMethod()), "method " + request.getMethod());
+                if (partner != null) {
+                    return cohortImport(request);
+                }
                 check("/users/track".equals(request.getUrl().encodedPath()), "path " + request.getUrl().encodedPath());
                 if (!("Bearer " + apiKey).equals(request.getHeaders().get("Authorization"))) {
                     return new MockResponse(401, Headers.of(), "{\"message\": \"Invalid API key\"}");
@@ -130,6 +183,63 @@ final class BrazeReceiver implements AutoCloseable {
                 }
                 return new MockResponse(201, Headers.of("Content-Type", "application/json"), answer.toString());
             }
+        }
+
+        private MockResponse cohortImport(RecordedRequest request) {
+            String path = request.getUrl().encodedPath();
+            boolean naming = ("/partners/" + partner + "/cohorts").equals(path);
+            boolean users = ("/partners/" + partner + "/cohorts/users").equals(path);
+            if (!naming && !users) {
+                violations.add("path " + path);
+                return new MockResponse(404, Headers.of(), "");
+            }
+            JsonNode body;
+            try {
+                body = JSON.readTree(request.getBody().utf8());
+            } catch (IOException e) {
+                violations.add("unparsable body");
+                return new MockResponse(400, Headers.of(), "{\"message\": \"Invalid JSON\"}");
+            }
+            if (!partnerApiKey.equals(body.path("partner_api_key").asText())) {
+                return new MockResponse(401, Headers.of(), "{\"message\": \"Invalid Partner API key\"}");
+            }
+            if (!clientSecret.equals(body.path("client_secret").asText())) {
+                return new MockResponse(401, Headers.of(), "{\"message\": \"Invalid client secret\"}");
+            }
+            String cohortId = body.path("cohort_id").asText("");
+            check(body.path("cohort_id").isTextual() && !cohortId.isEmpty(), "cohort_id must be a valid string");
+            if (naming) {
+                check(body.path("name").isTextual() && !body.path("name").asText().isEmpty(), "name");
+                try {
+                    java.time.OffsetDateTime.parse(body.path("created_at").asText());
+                } catch (java.time.format.DateTimeParseException e) {
+                    violations.add("created_at " + body.path("created_at"));
+                }
+                cohortNames.put(cohortId, body.path("name").asText());
+                namingCalls.add(cohortId);
+            } else {
+                JsonNode changes = body.path("cohort_changes");
+                check(changes.isArray() && changes.size() > 0, "cohort_changes must be an array of objects");
+                int ids = 0;
+                for (JsonNode change : changes) {
+                    check(change.path("user_ids").isArray(), "user_ids");
+                    check(change.path("should_remove").isMissingNode() || change.path("should_remove").isBoolean(),
+                            "should_remove");
+                    Set<String> members = cohortMembers.computeIfAbsent(cohortId, k -> new TreeSet<>());
+                    for (JsonNode id : change.path("user_ids")) {
+                        ids++;
+                        if (change.path("should_remove").asBoolean(false)) {
+                            members.remove(id.asText());
+                        } else {
+                            members.add(id.asText());
+                        }
+                    }
+                }
+                objectsPerRequest.add(ids);
+                check(ids <= MAX_COHORT_USER_IDS, "user ids per request " + ids);
+            }
+            return new MockResponse(201, Headers.of("Content-Type", "application/json"),
+                    "{\"message\": \"success\"}");
         }
 
         private void check(boolean ok, String what) {

@@ -115,6 +115,104 @@ class BrazeSyncIT {
         }
     }
 
+    /**
+     * braze.mode=cohort_import through the REST API: each cohort is named once, then its members are added and
+     * removed by external_id in calls of at most 1000 ids, both keys in the body; tombstones (no external_id) go
+     * to the dead letter queue, named by coordinates and never by email.
+     */
+    @Test
+    void cohortImportKeepsEachBrazeCohortExactly() throws Exception {
+        String connector = ConnectHarness.uniqueName("braze-import");
+        String topic = harness.createTopic("braze-import-membership", 1);
+        String dlq = ConnectHarness.uniqueName("braze-import-dlq");
+        try (BrazeReceiver receiver = BrazeReceiver.startCohortImport("acme", "partner-key", "import-key")) {
+            List<MembershipRecord> cohortA = new ArrayList<>();
+            for (int i = 0; i < 2100; i++) {
+                cohortA.add(withBrazeId(add("101", user("u", i)), i));
+            }
+            List<MembershipRecord> cohortB = new ArrayList<>();
+            for (int i = 100; i < 180; i++) {
+                cohortB.add(add("202", user("u", i)).with("properties", Map.of("$user_id", "ext-" + i)));
+            }
+            List<MembershipRecord> records = new ArrayList<>(Interleave.randomly(31, cohortA, cohortB));
+            List<MembershipRecord> leave = new ArrayList<>();
+            for (int i = 0; i < 40; i++) {
+                leave.add(withBrazeId(remove("101", user("u", i)), i));
+            }
+            for (int i = 40; i < 50; i++) {
+                leave.add(tombstone("101", user("u", i))); // rejected: no external_id
+            }
+            for (int i = 100; i < 110; i++) {
+                leave.add(remove("202", user("u", i)).with("properties", Map.of("$user_id", "ext-" + i)));
+            }
+            for (int i = 0; i < 5; i++) {
+                leave.add(withBrazeId(add("101", user("u", i)), i)); // back again
+            }
+            harness.produce(topic, records);
+
+            Map<String, String> config = ConnectHarness.webhookConnectorConfig(topic, "http://unused.invalid");
+            config.remove("webhook.url");
+            config.put("destination", "braze");
+            config.put("braze.mode", "cohort_import");
+            config.put("braze.partner.name", "acme");
+            config.put("braze.partner.api.key", "partner-key");
+            config.put("braze.data.import.key", "import-key");
+            config.put("braze.instance", "EU-01");
+            config.put("braze.endpoint", receiver.url());
+            config.put("sync.interval.ms", "1000");
+            config.put("errors.tolerance", "all");
+            config.put("errors.deadletterqueue.topic.name", dlq);
+            config.put("errors.deadletterqueue.topic.replication.factor", "1");
+            config.put("errors.deadletterqueue.context.headers.enable", "true");
+            harness.startConnector(connector, config, 1);
+            harness.awaitCommittedToEnd(connector, topic);
+
+            harness.produce(topic, leave);
+            records.addAll(leave);
+            harness.awaitCommittedToEnd(connector, topic);
+
+            assertThat(receiver.violations()).isEmpty();
+            assertThat(receiver.cohortMembers()).isEqualTo(expectedCohortMembers(records));
+            assertThat(receiver.cohortNames()).containsOnly(
+                    Map.entry("101", MembershipRecord.cohortName("101")),
+                    Map.entry("202", MembershipRecord.cohortName("202")));
+            assertThat(receiver.namingCalls()).as("one task names each cohort once").hasSize(2);
+            assertThat(receiver.objectsPerRequest()).allSatisfy(n -> assertThat(n).isLessThanOrEqualTo(1000))
+                    .contains(1000);
+
+            ConsumerRecords<byte[], byte[]> dead = harness.connect().kafka()
+                    .consume(10, ConnectHarness.TIMEOUT.toMillis(), dlq);
+            List<String> messages = new ArrayList<>();
+            for (ConsumerRecord<byte[], byte[]> record : dead) {
+                messages.add(header(record, "__connect.errors.exception.message"));
+            }
+            assertThat(messages).hasSize(10).allMatch(m -> m.contains("no Braze user id"))
+                    .noneMatch(m -> m.contains("@example.com"));
+            harness.assertAllRunning(connector);
+        } finally {
+            harness.deleteConnectorQuietly(connector);
+        }
+    }
+
+    /** External ids per cohort id: tombstones (no id) leave Braze unchanged. */
+    private static Map<String, Set<String>> expectedCohortMembers(List<MembershipRecord> records) {
+        Map<String, Set<String>> expected = new TreeMap<>();
+        for (MembershipRecord r : records) {
+            if (r.valueJson() == null) {
+                continue;
+            }
+            String id = "ext-" + Integer.parseInt(r.user().substring(2));
+            Set<String> members = expected.computeIfAbsent(r.cohortId(), k -> new TreeSet<>());
+            if (r.isAdd()) {
+                members.add(id);
+            } else {
+                members.remove(id);
+            }
+        }
+        expected.values().removeIf(Set::isEmpty);
+        return expected;
+    }
+
     private static MembershipRecord withBrazeId(MembershipRecord record, int i) {
         return record.with("properties", Map.of("$braze_external_id", "ext-" + i));
     }
