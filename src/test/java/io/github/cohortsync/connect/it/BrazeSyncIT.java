@@ -194,6 +194,38 @@ class BrazeSyncIT {
         }
     }
 
+    /**
+     * A Data Import Key Braze does not know: the task fails with a hint naming the keys to check, without the key,
+     * and commits nothing past the undelivered change.
+     */
+    @Test
+    void aWrongDataImportKeyFailsTheTaskWithAHint() throws Exception {
+        String connector = ConnectHarness.uniqueName("braze-wrong-key");
+        String topic = harness.createTopic("braze-wrong-key", 1);
+        try (BrazeReceiver receiver = BrazeReceiver.startCohortImport("acme", "partner-key", "import-key")) {
+            harness.produce(topic, withBrazeId(add("101", user("u", 1)), 1));
+            Map<String, String> config = ConnectHarness.webhookConnectorConfig(topic, "http://unused.invalid");
+            config.remove("webhook.url");
+            config.put("destination", "braze");
+            config.put("braze.mode", "cohort_import");
+            config.put("braze.partner.name", "acme");
+            config.put("braze.partner.api.key", "partner-key");
+            config.put("braze.data.import.key", "not-the-import-key");
+            config.put("braze.endpoint", receiver.url());
+            config.put("sync.interval.ms", "500");
+            harness.startConnector(connector, config, 1);
+
+            String trace = harness.awaitTaskFailed(connector);
+
+            assertThat(trace).contains("HTTP 401", "check braze.partner.api.key", "braze.data.import.key")
+                    .doesNotContain("not-the-import-key");
+            assertThat(harness.committedTotal(connector, topic)).isZero();
+            assertThat(receiver.cohortMembers()).isEmpty();
+        } finally {
+            harness.deleteConnectorQuietly(connector);
+        }
+    }
+
     /** External ids per cohort id: tombstones (no id) leave Braze unchanged. */
     private static Map<String, Set<String>> expectedCohortMembers(List<MembershipRecord> records) {
         Map<String, Set<String>> expected = new TreeMap<>();

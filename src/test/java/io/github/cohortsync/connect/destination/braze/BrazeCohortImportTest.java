@@ -242,4 +242,16 @@ class BrazeCohortImportTest {
         assertThat(paths).containsExactly("/braze/partners/acme/cohorts", "/braze/partners/acme/cohorts",
                 "/braze/partners/acme/cohorts/users", "/braze/partners/acme/cohorts/users");
     }
+
+    @Test
+    void aRefusedConnectionIsTransient() {
+        String url = server.url("/").toString();
+        server.close();
+        BrazeCohortImport unreachable = new BrazeCohortImport(HttpClients.create(500), url, "acme", PARTNER_KEY,
+                IMPORT_KEY, "$braze_external_id");
+
+        assertThatThrownBy(() -> unreachable.send(page(PageAction.ADD_MEMBERS, withId("bob", "ext-2"))))
+                .isInstanceOf(TransientDeliveryException.class).hasMessageContaining("/partners/acme/cohorts");
+        unreachable.close();
+    }
 }

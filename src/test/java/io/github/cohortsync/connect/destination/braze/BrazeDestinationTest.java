@@ -285,6 +285,18 @@ class BrazeDestinationTest {
     }
 
     @Test
+    void aRefusedConnectionIsTransient() {
+        String url = server.url("/").toString();
+        server.close();
+        BrazeDestination unreachable = new BrazeDestination(HttpClients.create(500), url, API_KEY, "mixpanel_cohorts",
+                "$braze_external_id", true);
+
+        assertThatThrownBy(() -> unreachable.send(page(PageAction.ADD_MEMBERS, withId("user-1", "ext-1"))))
+                .isInstanceOf(TransientDeliveryException.class).hasMessageContaining("/users/track");
+        unreachable.close();
+    }
+
+    @Test
     void instancesMapToTheirHosts() {
         assertThat(BrazeKeys.baseUrl("US-01")).isEqualTo("https://rest.iad-01.braze.com");
         assertThat(BrazeKeys.baseUrl("us-05")).isEqualTo("https://rest.iad-05.braze.com");

@@ -264,6 +264,18 @@ class IterableDestinationTest {
     }
 
     @Test
+    void aRefusedConnectionIsTransient() {
+        String url = server.url("/").toString();
+        server.close();
+        IterableDestination unreachable = new IterableDestination(HttpClients.create(500), url, API_KEY,
+                "mixpanel_${cohort_name}_${cohort_id}");
+
+        assertThatThrownBy(() -> unreachable.send(page(PageAction.ADD_MEMBERS, byEmail("ada"))))
+                .isInstanceOf(TransientDeliveryException.class);
+        unreachable.close();
+    }
+
+    @Test
     void regionsMapToTheirHosts() {
         assertThat(IterableDestination.regionHost("us")).isEqualTo("https://api.iterable.com");
         assertThat(IterableDestination.regionHost("eu")).isEqualTo("https://api.eu.iterable.com");
