@@ -42,6 +42,8 @@ import okhttp3.Response;
 public final class BrazeDestination implements Destination {
     /** Braze's documented maximum of attribute objects per /users/track request. */
     public static final int MAX_ATTRIBUTES_PER_REQUEST = 75;
+    /** Braze's documented maximum length of a custom attribute value, in characters. */
+    static final int MAX_VALUE_CHARACTERS = 255;
 
     static final String FALLBACK_USER_ID_FIELD = "$user_id";
     private static final String AUTH_HINT = "check braze.api.key (it needs the users.track permission)";
@@ -103,6 +105,13 @@ public final class BrazeDestination implements Destination {
             if (cohortName == null) {
                 rejections.add(new Rejection(member, "the name of cohort " + page.cohort().id()
                         + " is unknown (no record of it carried cohort_name)"));
+                continue;
+            }
+            int nameLength = cohortName.codePointCount(0, cohortName.length());
+            if (nameLength > MAX_VALUE_CHARACTERS) {
+                rejections.add(new Rejection(member, "the name of cohort " + page.cohort().id() + " is "
+                        + nameLength + " characters, over Braze's limit of " + MAX_VALUE_CHARACTERS
+                        + " for a custom attribute value"));
                 continue;
             }
             ObjectNode attribute = attributes.addObject();

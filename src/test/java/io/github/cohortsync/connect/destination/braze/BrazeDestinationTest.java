@@ -140,6 +140,23 @@ class BrazeDestinationTest {
     }
 
     @Test
+    void aCohortNameOverBrazesValueLimitRejectsTheMembersWithoutACall() throws Exception {
+        MembershipChange member = withId("user-1", "ext-1");
+        String limit = "✓".repeat(BrazeDestination.MAX_VALUE_CHARACTERS);
+        server.enqueue(success());
+
+        DeliveryResult atLimit = braze.send(new Page(new CohortRef("9", limit, null, null), PageAction.ADD_MEMBERS,
+                "s", 1, 1, List.of(member)));
+        DeliveryResult over = braze.send(new Page(new CohortRef("9", limit + "x", null, null), PageAction.ADD_MEMBERS,
+                "s", 1, 1, List.of(member)));
+
+        assertThat(atLimit.rejections()).isEmpty();
+        assertThat(over.rejections()).singleElement().satisfies(r -> assertThat(r.reason())
+                .contains("256 characters, over Braze's limit of 255"));
+        assertThat(server.getRequestCount()).isEqualTo(1);
+    }
+
+    @Test
     void aPageOfMembersWithoutIdsMakesNoCall() throws Exception {
         DeliveryResult result = braze.send(page(PageAction.ADD_MEMBERS, parser.parse(change(1234, "anon").build())));
 
