@@ -459,10 +459,14 @@ public class CohortSyncSinkTask extends SinkTask {
             log.info("Snapshot read up to its boundaries and netted in {} ms ({} spill files so far): sending it",
                     (System.nanoTime() - start) / 1_000_000, stats.snapshotSpillFiles.get());
         }
-        while (currentJob == null) {
-            if (sender.isBusy()) {
-                return;
+        if (currentJob != null) {
+            if (!sender.isBusy()) {
+                // A part cancelled on its own (a rebalance restarts the snapshot instead): send it again.
+                sender.submit(currentJob);
             }
+            return;
+        }
+        while (!sender.isBusy()) {
             Optional<SyncJob> next = snapshot.nextJob(Math.max(config.bufferMaxChanges(), config.batchMaxSize()));
             if (next.isEmpty()) {
                 completeSnapshot();
@@ -470,15 +474,11 @@ public class CohortSyncSinkTask extends SinkTask {
             }
             SyncJob job = next.get();
             stats.changesNettedAway.addAndGet(job.changesRead() - job.changesSent());
-            if (job.pages().isEmpty()) {
-                tracker.completed(job.offsets());
-            } else {
+            if (!job.pages().isEmpty()) {
                 submit(job);
+                return;
             }
-        }
-        if (!sender.isBusy()) {
-            // A part cancelled on its own (never by a rebalance, which restarts the snapshot): send it again.
-            sender.submit(currentJob);
+            tracker.completed(job.offsets());
         }
     }
 
