@@ -452,12 +452,11 @@ public class CohortSyncSinkTask extends SinkTask {
     /** Once the snapshot is read, nets it and hands it to the sender part by part; diffs wait until it is done. */
     private void advanceSnapshot() {
         if (snapshot.isReading()) {
-            long start = System.nanoTime();
             if (!snapshot.tryFinishReading()) {
                 return;
             }
-            log.info("Snapshot read up to its boundaries and netted in {} ms ({} spill files so far): sending it",
-                    (System.nanoTime() - start) / 1_000_000, stats.snapshotSpillFiles.get());
+            log.info("Snapshot read up to its boundaries and netted ({} changes spilled to {} files): sending it",
+                    stats.snapshotChangesSpilled.get(), stats.snapshotSpillFiles.get());
         }
         if (currentJob != null) {
             if (!sender.isBusy()) {

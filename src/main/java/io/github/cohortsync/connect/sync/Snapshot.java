@@ -8,6 +8,8 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.function.Supplier;
 
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
@@ -35,6 +37,8 @@ public final class Snapshot implements AutoCloseable {
     private long changesRead;
     private long membersSent;
     private NettedSnapshot netted;
+    /** The merge of spill files, run off the task thread so that a large snapshot never stalls the consumer. */
+    private CompletableFuture<NettedSnapshot> merging;
     private SnapshotPages pages;
     private boolean lastJobHandedOut;
 
@@ -114,10 +118,31 @@ public final class Snapshot implements AutoCloseable {
         if (pages != null) {
             return true;
         }
-        if (!stillReading().isEmpty()) {
+        if (merging == null) {
+            if (!stillReading().isEmpty()) {
+                return false;
+            }
+            if (!store.needsMerge()) {
+                return startPages(store.finish(), sessionIds);
+            }
+            merging = CompletableFuture.supplyAsync(store::finish, runnable -> {
+                Thread thread = new Thread(runnable, "cohort-sync-snapshot-merge");
+                thread.setDaemon(true);
+                thread.start();
+            });
+        }
+        if (!merging.isDone()) {
             return false;
         }
-        netted = store.finish();
+        try {
+            return startPages(merging.join(), sessionIds);
+        } catch (CompletionException e) {
+            throw e.getCause() instanceof RuntimeException cause ? cause : e;
+        }
+    }
+
+    private boolean startPages(NettedSnapshot nettedSnapshot, Supplier<String> sessionIds) {
+        netted = nettedSnapshot;
         pages = new SnapshotPages(netted, knownCohorts, defaultProjectId, withLeavers, batchSize, sessionIds);
         return true;
     }

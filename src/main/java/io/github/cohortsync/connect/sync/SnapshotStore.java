@@ -43,6 +43,8 @@ public final class SnapshotStore implements AutoCloseable {
     private final SyncStats stats;
     private final List<Path> runs = new ArrayList<>();
     private final List<Closeable> openReaders = new ArrayList<>();
+    /** Set by {@link #close()}: a merge in progress on another thread stops at its next change. */
+    private volatile boolean closed;
 
     /** @param dir this task's own spill directory: created when first needed, deleted on close */
     public SnapshotStore(int maxInMemory, Path dir, SyncStats stats) {
@@ -69,8 +71,16 @@ public final class SnapshotStore implements AutoCloseable {
         return runs.size();
     }
 
-    /** Nets everything added, in memory when nothing was spilled, else by merging the runs into two files. */
-    public NettedSnapshot finish() {
+    /** True when {@link #finish()} has runs to merge, which takes a while for a large snapshot. */
+    public boolean needsMerge() {
+        return !runs.isEmpty();
+    }
+
+    /**
+     * Nets everything added, in memory when nothing was spilled, else by merging the runs into two files. May run on
+     * another thread than {@link #add}, once adding is over.
+     */
+    public synchronized NettedSnapshot finish() {
         if (runs.isEmpty()) {
             List<MembershipChange> sorted = new ArrayList<>(entries.values());
             entries.clear();
@@ -129,6 +139,9 @@ public final class SnapshotStore implements AutoCloseable {
                 }
             }
             while (!heads.isEmpty()) {
+                if (closed) {
+                    throw new ConnectException("The snapshot was given up while its spill files were merged");
+                }
                 Head head = heads.poll();
                 MembershipChange latest = head.change();
                 head.pushNext(heads);
@@ -178,6 +191,13 @@ public final class SnapshotStore implements AutoCloseable {
     /** Deletes this task's spill directory and everything in it. */
     @Override
     public void close() {
+        closed = true;
+        synchronized (this) {
+            deleteAll();
+        }
+    }
+
+    private void deleteAll() {
         entries.clear();
         synchronized (openReaders) {
             openReaders.forEach(reader -> {
