@@ -201,6 +201,49 @@ class SnapshotSyncIT {
     }
 
     /**
+     * Iterable with iterable.snapshot.mirror (the default): a list pre-filled with strangers and with some of the
+     * cohort's members ends with exactly the cohort's members.
+     */
+    @Test
+    void anIterableListPreFilledWithStrangersEndsEqualToTheCohort() throws Exception {
+        String topic = compactedTopic("iterable-mirror");
+        List<MembershipRecord> records = new ArrayList<>();
+        for (int i = 0; i < 1_500; i++) {
+            records.add(add("55", user("mirror", i)));
+        }
+        for (int i = 0; i < 100; i++) {
+            records.add(tombstone("55", user("mirror", i)));
+        }
+        harness.produce(topic, records);
+        Set<String> expected = ExpectedMembership.of(records).of("55").stream()
+                .map(u -> "email:" + MembershipRecord.email(u)).collect(Collectors.toCollection(java.util.TreeSet::new));
+        List<String> prefilled = new ArrayList<>();
+        for (int i = 0; i < 700; i++) {
+            prefilled.add(MembershipRecord.email(user("stranger", i)));
+        }
+        for (int i = 0; i < 200; i++) {
+            // Members already on the list, and users of the snapshot who left (tombstoned) but are still on it.
+            prefilled.add(MembershipRecord.email(user("mirror", i)));
+        }
+        String listName = "mixpanel_" + MembershipRecord.cohortName("55") + "_55";
+
+        try (IterableSyncIT.IterableStandIn iterable = IterableSyncIT.IterableStandIn.start()) {
+            iterable.prefill(listName, prefilled);
+            Map<String, String> config = snapshotConfig(topic);
+            config.remove("webhook.url");
+            config.put("destination", "iterable");
+            config.put("iterable.api.key", "iterable-s3cret-key");
+            config.put("iterable.endpoint", iterable.url());
+            harness.startConnector(connector, config, 1);
+            harness.awaitCommittedToEnd(connector, topic);
+
+            assertThat(iterable.membership()).containsOnlyKeys(listName);
+            assertThat(iterable.membership().get(listName)).hasSize(1_400).isEqualTo(expected);
+            assertThat(iterable.violations()).isEmpty();
+        }
+    }
+
+    /**
      * The receiver fails permanently after 4 pages of the first snapshot; once the task is restarted it starts
      * the snapshot over (nothing was committed) and no diff is sent before it is delivered.
      */
