@@ -67,8 +67,24 @@ public final class IterableDestination implements Destination {
 
     public IterableDestination(CohortSyncConfig config) {
         this(HttpClients.create(config.httpTimeoutMs()), baseUrl(config), config.getPassword(IterableKeys.API_KEY).value(),
-                config.getString(IterableKeys.LIST_NAME_TEMPLATE), config.getBoolean(IterableKeys.SNAPSHOT_MIRROR),
-                config.batchMaxSize());
+                config.getString(IterableKeys.LIST_NAME_TEMPLATE), mirrorSnapshots(config), config.batchMaxSize());
+    }
+
+    /**
+     * A task sees only its partitions' members: with several tasks, mirroring one task's snapshot would unsubscribe
+     * the members another task read, so the mirror needs tasks.max=1.
+     */
+    private static boolean mirrorSnapshots(CohortSyncConfig config) {
+        if (!config.getBoolean(IterableKeys.SNAPSHOT_MIRROR)) {
+            return false;
+        }
+        Object tasksMax = config.originals().get("tasks.max");
+        if (tasksMax != null && !"1".equals(tasksMax.toString().trim())) {
+            log.warn("iterable.snapshot.mirror is ignored with tasks.max={}: each task sees only part of a cohort,"
+                    + " so lists are not mirrored (set tasks.max=1 to mirror them)", tasksMax);
+            return false;
+        }
+        return true;
     }
 
     IterableDestination(OkHttpClient client, String baseUrl, String apiKey, String listNameTemplate) {

@@ -52,7 +52,8 @@ public final class IterableKeys implements DestinationKeys {
                         + " members, unsubscribe the list's other subscribers so that the list equals the cohort."
                         + " The list is read with Iterable's list export (GET /api/lists/getUsers), which names"
                         + " subscribers by email: a cohort with members known only by $iterable_user_id is not"
-                        + " mirrored (a WARN says so).",
+                        + " mirrored (a WARN says so). Needs tasks.max=1 (each task sees only part of a cohort);"
+                        + " ignored otherwise.",
                 GROUP, ++order, Width.SHORT, "Mirror the list on a snapshot");
         def.define(ENDPOINT, Type.STRING, null, new HttpUrlValidator(), Importance.LOW,
                 "Base URL of the Iterable API, overriding the region's host (a proxy, or tests); /api/lists... is"

@@ -15,6 +15,7 @@ import org.junit.jupiter.api.Test;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 
+import io.github.cohortsync.connect.config.CohortSyncConfig;
 import io.github.cohortsync.connect.destination.Page;
 import io.github.cohortsync.connect.destination.PageAction;
 import io.github.cohortsync.connect.destination.TransientDeliveryException;
@@ -114,6 +115,18 @@ class IterableListMirrorTest {
         iterable.send(members("s1", 1, 1, member("ada"), userIdOnly));
 
         assertThat(server.getRequestCount()).as("no list export: it could not name eve").isEqualTo(2);
+    }
+
+    @Test
+    void withSeveralTasksTheMirrorIsIgnoredBecauseEachTaskSeesOnlyPartOfACohort() throws Exception {
+        iterable = new IterableDestination(new CohortSyncConfig(Map.of("destination", "iterable",
+                "iterable.api.key", "key", "iterable.endpoint", server.url("/").toString(), "tasks.max", "2")));
+        server.enqueue(json(LISTS));
+        server.enqueue(json(BULK_OK));
+
+        iterable.send(members("s1", 1, 1, member("ada")));
+
+        assertThat(server.getRequestCount()).as("subscribed, but no list export").isEqualTo(2);
     }
 
     @Test
