@@ -1,9 +1,16 @@
 package io.github.cohortsync.connect;
 
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Collection;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
+import java.util.function.BiFunction;
+import java.util.stream.Collectors;
 
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.TopicPartition;
@@ -16,6 +23,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import io.github.cohortsync.connect.config.CohortSyncConfig;
+import io.github.cohortsync.connect.destination.Destination;
 import io.github.cohortsync.connect.destination.Destinations;
 import io.github.cohortsync.connect.destination.Rejection;
 import io.github.cohortsync.connect.http.RetryPolicy;
@@ -24,7 +32,14 @@ import io.github.cohortsync.connect.metrics.TaskMetrics;
 import io.github.cohortsync.connect.record.BadRecordException;
 import io.github.cohortsync.connect.record.MembershipChange;
 import io.github.cohortsync.connect.record.RecordParser;
+import io.github.cohortsync.connect.sync.AdminOffsetsLookup;
+import io.github.cohortsync.connect.sync.NettedSnapshot.CohortCount;
 import io.github.cohortsync.connect.sync.OffsetTracker;
+import io.github.cohortsync.connect.sync.OffsetsLookup;
+import io.github.cohortsync.connect.sync.Snapshot;
+import io.github.cohortsync.connect.sync.SnapshotPlan;
+import io.github.cohortsync.connect.sync.SnapshotPlan.Range;
+import io.github.cohortsync.connect.sync.SnapshotStore;
 import io.github.cohortsync.connect.sync.SyncBuffer;
 import io.github.cohortsync.connect.sync.SyncJob;
 import io.github.cohortsync.connect.sync.SyncSender;
@@ -37,6 +52,12 @@ public class CohortSyncSinkTask extends SinkTask {
     private static final Logger log = LoggerFactory.getLogger(CohortSyncSinkTask.class);
     /** How often the framework is asked to call back while a sync is in flight, to collect its outcome. */
     private static final long IN_FLIGHT_POLL_MS = 200;
+    /** The bound of each admin call that decides and bounds a snapshot (at start and on assignment only). */
+    private static final Duration SNAPSHOT_LOOKUP_TIMEOUT = Duration.ofSeconds(30);
+    /** Cohorts named in the INFO line of a delivered snapshot; the rest are counted. */
+    private static final int COHORTS_LOGGED = 20;
+
+    private final BiFunction<CohortSyncConfig, String, OffsetsLookup> offsetsLookups;
 
     private CohortSyncConfig config;
     private RecordParser parser;
@@ -51,8 +72,25 @@ public class CohortSyncSinkTask extends SinkTask {
     private boolean tolerateErrors;
     /** The sync handed to the sender, or waiting to be handed to it again; null when none. */
     private SyncJob currentJob;
-    private boolean paused;
+    /** Partitions this task paused: for backpressure, while a snapshot is read or sent, or once a one-time export is done. */
+    private final Set<TopicPartition> paused = new HashSet<>();
     private ConnectException failure;
+    /** Reads committed and end offsets to decide and bound snapshots; null when snapshots are disabled. */
+    private OffsetsLookup offsetsLookup;
+    /** The snapshot being read or sent; while there is one, no diff is sent. */
+    private Snapshot snapshot;
+    private Path spillDir;
+    private boolean snapshotIncludesLeavers;
+
+    public CohortSyncSinkTask() {
+        this((config, groupId) -> AdminOffsetsLookup.create(config.snapshotAdminConfig(), groupId,
+                SNAPSHOT_LOOKUP_TIMEOUT));
+    }
+
+    /** With another way to read offsets, for tests. */
+    CohortSyncSinkTask(BiFunction<CohortSyncConfig, String, OffsetsLookup> offsetsLookups) {
+        this.offsetsLookups = offsetsLookups;
+    }
 
     @Override
     public String version() {
@@ -71,10 +109,21 @@ public class CohortSyncSinkTask extends SinkTask {
         reporter = errantRecordReporter();
         String name = props.getOrDefault("name", "cohort-sync");
         metrics = TaskMetrics.register(stats, name, props.getOrDefault(CohortSyncSinkConnector.TASK_ID, "0"));
-        sender = new SyncSender("cohort-sync-sender-" + name, Destinations.create(config, name),
+        String taskId = props.getOrDefault(CohortSyncSinkConnector.TASK_ID, "0");
+        Destination destination = Destinations.create(config, name);
+        snapshotIncludesLeavers = destination.snapshotIncludesLeavers();
+        sender = new SyncSender("cohort-sync-sender-" + name, destination,
                 RetryPolicy.fromConfig(name, config), config.syncIntervalMs(), stats);
-        log.info("Cohort sync task started: destination={}, sync.interval.ms={}, buffer.max.changes={},"
-                        + " batch.max.size={}, cohorts.include={}", config.destination().configValue(),
+        if (config.snapshotBootstrapServers() != null) {
+            offsetsLookup = offsetsLookups.apply(config, props.getOrDefault("consumer.override.group.id",
+                    "connect-" + name));
+            spillDir = config.snapshotSpillDir()
+                    .resolve("cohort-sync-" + name.replaceAll("[^A-Za-z0-9._-]", "_") + "-task-" + taskId);
+        }
+        log.info("Cohort sync task started: destination={}, sync.mode={}, snapshots={}, sync.interval.ms={},"
+                        + " buffer.max.changes={}, batch.max.size={}, cohorts.include={}",
+                config.destination().configValue(), config.oneTime() ? "one_time" : "dynamic",
+                offsetsLookup == null ? "off (snapshot.bootstrap.servers not set)" : "on first run",
                 config.syncIntervalMs(), config.bufferMaxChanges(), config.batchMaxSize(),
                 cohortsInclude.isEmpty() ? "(all)" : cohortsInclude);
     }
@@ -94,17 +143,27 @@ public class CohortSyncSinkTask extends SinkTask {
         for (SinkRecord record : records) {
             stats.recordsRead.incrementAndGet();
             TopicPartition partition = new TopicPartition(record.topic(), record.kafkaPartition());
+            boolean inSnapshot = snapshot != null && snapshot.covers(partition)
+                    && snapshot.read(partition, record.kafkaOffset());
+            if (!inSnapshot && config.oneTime()) {
+                // A one-time export sends its snapshot only: later records are neither sent nor committed.
+                continue;
+            }
             MembershipChange change;
             try {
                 change = parser.parse(record);
             } catch (BadRecordException e) {
                 handleBadRecord(record, e);
-                buffer.absorbOffset(partition, record.kafkaOffset(), now);
+                absorbOffset(partition, record, inSnapshot, now);
                 continue;
             }
             if (!cohortsInclude.isEmpty() && !cohortsInclude.contains(change.cohort().id())) {
                 stats.recordsFiltered.incrementAndGet();
-                buffer.absorbOffset(partition, record.kafkaOffset(), now);
+                absorbOffset(partition, record, inSnapshot, now);
+                continue;
+            }
+            if (inSnapshot) {
+                snapshot.add(change);
                 continue;
             }
             buffer.add(change, now);
@@ -115,9 +174,19 @@ public class CohortSyncSinkTask extends SinkTask {
         advance(now);
     }
 
+    /** A record with nothing to send: a snapshot's boundary covers it, else the buffer counts it as handled. */
+    private void absorbOffset(TopicPartition partition, SinkRecord record, boolean inSnapshot, long now) {
+        if (!inSnapshot) {
+            buffer.absorbOffset(partition, record.kafkaOffset(), now);
+        }
+    }
+
     @Override
     public Map<TopicPartition, OffsetAndMetadata> preCommit(Map<TopicPartition, OffsetAndMetadata> currentOffsets) {
         try {
+            if (snapshot != null) {
+                snapshot.observePositions(currentOffsets);
+            }
             if (failure == null) {
                 advance(System.currentTimeMillis());
             }
@@ -133,32 +202,49 @@ public class CohortSyncSinkTask extends SinkTask {
     private void advance(long now) {
         sender.takeOutcome().ifPresent(this::onOutcome);
         throwIfFailed();
-        boolean full = buffer.size() >= config.bufferMaxChanges();
-        if (currentJob == null && !buffer.isEmpty() && (full || buffer.isDue(now, config.syncIntervalMs()))) {
-            SyncJob job = buffer.drain(config.batchMaxSize());
-            stats.changesNettedAway.addAndGet(job.changesRead() - job.changesSent());
-            if (job.pages().isEmpty()) {
-                tracker.completed(job.offsets());
-            } else {
-                currentJob = job;
-                jobStartedNanos = System.nanoTime();
-                sender.submit(job);
-            }
-        } else if (currentJob != null && !sender.isBusy()) {
-            // A sync cancelled by a rebalance that still holds changes of kept partitions.
-            sender.submit(currentJob);
+        if (snapshot != null) {
+            advanceSnapshot();
+        } else if (!config.oneTime()) {
+            advanceDiffs(now);
         }
         stats.bufferSize.set(buffer.size());
-        applyBackpressure();
-        if (currentJob != null) {
+        applyPauses(Set.of());
+        if (currentJob != null || snapshot != null) {
             context.timeout(IN_FLIGHT_POLL_MS);
         } else if (!buffer.isEmpty()) {
             context.timeout(Math.max(1, config.syncIntervalMs()));
         }
     }
 
+    private void advanceDiffs(long now) {
+        boolean full = buffer.size() >= config.bufferMaxChanges();
+        if (currentJob == null && !sender.isBusy() && !buffer.isEmpty()
+                && (full || buffer.isDue(now, config.syncIntervalMs()))) {
+            SyncJob job = buffer.drain(config.batchMaxSize());
+            stats.changesNettedAway.addAndGet(job.changesRead() - job.changesSent());
+            if (job.pages().isEmpty()) {
+                tracker.completed(job.offsets());
+            } else {
+                submit(job);
+            }
+        } else if (currentJob != null && !sender.isBusy()) {
+            // A sync cancelled by a rebalance that still holds changes of kept partitions.
+            sender.submit(currentJob);
+        }
+    }
+
+    private void submit(SyncJob job) {
+        currentJob = job;
+        jobStartedNanos = System.nanoTime();
+        sender.submit(job);
+    }
+
     private void onOutcome(SyncSender.Outcome outcome) {
         SyncJob job = outcome.job();
+        if (job != currentJob) {
+            // A part of an abandoned snapshot that ended after it was given up: its offsets must not move.
+            return;
+        }
         if (outcome instanceof SyncSender.Delivered) {
             reportRejections(job);
             tracker.completed(job.offsets());
@@ -193,20 +279,45 @@ public class CohortSyncSinkTask extends SinkTask {
         }
     }
 
-    /** Pauses consumption while the buffer is full and a sync is still in flight; resumes once it is drained. */
-    private void applyBackpressure() {
+    /**
+     * Pauses or resumes partitions so that exactly the wanted ones are paused: while a snapshot is read, the
+     * partitions not being read (diffs wait until the snapshot is delivered); while it is sent, all; after a
+     * one-time export, all; otherwise all while the buffer is full, none when it is not. Newly assigned
+     * partitions are paused or resumed whatever this task last asked.
+     */
+    private void applyPauses(Collection<TopicPartition> assignedNow) {
+        Set<TopicPartition> assigned = context.assignment();
+        Set<TopicPartition> wanted = new HashSet<>();
         boolean full = buffer.size() >= config.bufferMaxChanges();
-        if (full && !paused) {
-            TopicPartition[] assigned = context.assignment().toArray(new TopicPartition[0]);
-            context.pause(assigned);
-            paused = true;
-            log.info("Buffer full ({} changes) while a sync is in flight: pausing consumption of {} partitions",
-                    buffer.size(), assigned.length);
-        } else if (!full && paused) {
-            context.resume(context.assignment().toArray(new TopicPartition[0]));
-            paused = false;
-            log.info("Sync caught up: resuming consumption");
+        if (snapshot != null) {
+            wanted.addAll(assigned);
+            wanted.removeAll(snapshot.stillReading());
+        } else if (config.oneTime() || full) {
+            wanted.addAll(assigned);
         }
+        Set<TopicPartition> toPause = new HashSet<>(wanted);
+        toPause.removeAll(paused);
+        toPause.addAll(assignedNow.stream().filter(wanted::contains).toList());
+        Set<TopicPartition> toResume = new HashSet<>(paused);
+        toResume.retainAll(assigned);
+        toResume.addAll(assignedNow);
+        toResume.removeAll(wanted);
+        if (!toPause.isEmpty()) {
+            context.pause(toPause.toArray(new TopicPartition[0]));
+            if (snapshot == null && !config.oneTime()) {
+                log.info("Buffer full ({} changes) while a sync is in flight: pausing consumption of {} partitions",
+                        buffer.size(), toPause.size());
+            }
+        }
+        if (!toResume.isEmpty()) {
+            context.resume(toResume.toArray(new TopicPartition[0]));
+            long wasPaused = toResume.stream().filter(paused::contains).count();
+            if (wasPaused > 0) {
+                log.info("Resuming consumption of {} partitions", wasPaused);
+            }
+        }
+        paused.clear();
+        paused.addAll(wanted);
     }
 
     private void handleBadRecord(SinkRecord record, BadRecordException e) {
@@ -234,9 +345,8 @@ public class CohortSyncSinkTask extends SinkTask {
     @Override
     public void open(Collection<TopicPartition> partitions) {
         log.info("Assigned {} partitions", partitions.size());
-        if (paused) {
-            context.pause(partitions.toArray(new TopicPartition[0]));
-        }
+        planSnapshot(partitions);
+        applyPauses(partitions);
     }
 
     /**
@@ -248,7 +358,11 @@ public class CohortSyncSinkTask extends SinkTask {
         if (sender == null) {
             return;
         }
-        if (currentJob != null) {
+        if (snapshot != null) {
+            if (snapshot.coversAny(partitions)) {
+                restartSnapshot(partitions, Map.of());
+            }
+        } else if (currentJob != null) {
             Duration wait = Duration.ofMillis(Math.min(30_000, config.httpTimeoutMs()));
             if (!sender.awaitIdle(wait)) {
                 log.warn("Sync still in flight after {} ms while partitions are revoked: cancelling it; its"
@@ -266,12 +380,144 @@ public class CohortSyncSinkTask extends SinkTask {
         }
         buffer.forget(partitions);
         tracker.forget(partitions);
+        paused.removeAll(partitions);
+    }
+
+    // ---- Snapshots (full sync on a first run, and sync.mode=one_time) ----
+
+    /** Decides which newly assigned partitions start with a snapshot, and adds them to it. */
+    private void planSnapshot(Collection<TopicPartition> partitions) {
+        if (offsetsLookup == null || partitions.isEmpty()) {
+            return;
+        }
+        SnapshotPlan plan = SnapshotPlan.decide(config.oneTime(), offsetsLookup.offsets(partitions));
+        if (!plan.alreadyExported().isEmpty()) {
+            log.info("The one-time export of {} of the assigned partitions was already delivered (their offsets are"
+                    + " committed): they stay paused. To export again, stop the connector, reset its offsets and"
+                    + " resume it.", plan.alreadyExported().size());
+        }
+        if (plan.snapshot().isEmpty()) {
+            if (config.oneTime() && snapshot == null) {
+                stats.oneTimeExportComplete.set(1);
+            }
+            return;
+        }
+        stats.oneTimeExportComplete.set(0);
+        if (snapshot == null) {
+            snapshot = newSnapshot(plan.snapshot());
+        } else if (snapshot.isReading()) {
+            snapshot.extend(plan.snapshot());
+        } else {
+            restartSnapshot(Set.of(), plan.snapshot());
+        }
+        log.info("Snapshot of {} partitions on their first run: the records below offsets {} are netted and sent"
+                + " as one full sync before any diff", plan.snapshot().size(), boundaries(plan.snapshot()));
+    }
+
+    private Snapshot newSnapshot(Map<TopicPartition, Range> ranges) {
+        return new Snapshot(ranges, new SnapshotStore(config.bufferMaxChanges(), spillDir, stats),
+                config.projectId(), snapshotIncludesLeavers, config.batchMaxSize());
+    }
+
+    /**
+     * Gives up the snapshot in progress (revoked partitions, or new first-run partitions once it is being sent)
+     * and starts one over the partitions it still owns plus {@code added}: what it sent is superseded by the new
+     * full sync, and nothing of it was committed.
+     */
+    private void restartSnapshot(Collection<TopicPartition> revoked, Map<TopicPartition, Range> added) {
+        Map<TopicPartition, Range> kept = new HashMap<>(snapshot.ranges());
+        kept.keySet().removeAll(revoked);
+        kept.keySet().retainAll(context.assignment());
+        if (currentJob != null) {
+            sender.cancel(Duration.ofSeconds(5));
+            sender.takeOutcome();
+            currentJob = null;
+        }
+        snapshot.close();
+        snapshot = null;
+        Map<TopicPartition, Long> rewind = new HashMap<>();
+        kept.forEach((partition, range) -> rewind.put(partition, range.start()));
+        if (!rewind.isEmpty()) {
+            context.offset(rewind);
+            buffer.forget(rewind.keySet());
+        }
+        kept.putAll(added);
+        log.info("The snapshot in progress is started over for {} partitions after a rebalance; nothing of it was"
+                + " committed", kept.size());
+        if (!kept.isEmpty()) {
+            snapshot = newSnapshot(kept);
+        }
+    }
+
+    /** Once the snapshot is read, nets it and hands it to the sender part by part; diffs wait until it is done. */
+    private void advanceSnapshot() {
+        if (snapshot.isReading()) {
+            if (!snapshot.tryFinishReading()) {
+                return;
+            }
+            log.info("Snapshot read up to its boundaries and netted ({} changes spilled to {} files): sending it",
+                    stats.snapshotChangesSpilled.get(), stats.snapshotSpillFiles.get());
+        }
+        if (currentJob != null) {
+            if (!sender.isBusy()) {
+                // A part cancelled on its own (a rebalance restarts the snapshot instead): send it again.
+                sender.submit(currentJob);
+            }
+            return;
+        }
+        while (!sender.isBusy()) {
+            Optional<SyncJob> next = snapshot.nextJob(Math.max(config.bufferMaxChanges(), config.batchMaxSize()));
+            if (next.isEmpty()) {
+                completeSnapshot();
+                return;
+            }
+            SyncJob job = next.get();
+            stats.changesNettedAway.addAndGet(job.changesRead() - job.changesSent());
+            if (!job.pages().isEmpty()) {
+                submit(job);
+                return;
+            }
+            tracker.completed(job.offsets());
+        }
+    }
+
+    private void completeSnapshot() {
+        List<CohortCount> counts = snapshot.counts();
+        int partitions = snapshot.ranges().size();
+        snapshot.close();
+        snapshot = null;
+        stats.snapshotsCompleted.incrementAndGet();
+        String perCohort = counts.stream().limit(COHORTS_LOGGED)
+                .map(c -> "cohort " + c.cohortId() + ": " + c.members() + " members, " + c.leavers() + " left")
+                .collect(Collectors.joining("; "))
+                + (counts.size() > COHORTS_LOGGED ? "; and " + (counts.size() - COHORTS_LOGGED) + " more cohorts" : "");
+        if (config.oneTime()) {
+            stats.oneTimeExportComplete.set(1);
+            log.info("One-time export delivered from {} partitions ({}); the task stays idle with its partitions"
+                    + " paused until it is restarted or deleted", partitions, counts.isEmpty() ? "no cohorts" : perCohort);
+        } else {
+            log.info("Snapshot delivered from {} partitions ({}); continuing with diffs", partitions,
+                    counts.isEmpty() ? "no cohorts" : perCohort);
+        }
+        context.requestCommit();
+    }
+
+    private static String boundaries(Map<TopicPartition, Range> ranges) {
+        return ranges.entrySet().stream().map(e -> e.getKey() + "@" + e.getValue().end())
+                .sorted().collect(Collectors.joining(", "));
     }
 
     @Override
     public void stop() {
         if (sender != null) {
             sender.close();
+        }
+        if (snapshot != null) {
+            snapshot.close();
+            snapshot = null;
+        }
+        if (offsetsLookup != null) {
+            offsetsLookup.close();
         }
         if (metrics != null) {
             metrics.close();

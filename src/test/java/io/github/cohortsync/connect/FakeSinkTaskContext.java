@@ -37,12 +37,21 @@ public final class FakeSinkTaskContext implements SinkTaskContext {
         return Map.of();
     }
 
+    private final Map<TopicPartition, Long> rewinds = new java.util.concurrent.ConcurrentHashMap<>();
+
     @Override
     public void offset(Map<TopicPartition, Long> offsets) {
+        rewinds.putAll(offsets);
     }
 
     @Override
     public void offset(TopicPartition tp, long offset) {
+        rewinds.put(tp, offset);
+    }
+
+    /** The offsets the task asked the consumer to rewind to. */
+    public Map<TopicPartition, Long> rewinds() {
+        return Map.copyOf(rewinds);
     }
 
     @Override

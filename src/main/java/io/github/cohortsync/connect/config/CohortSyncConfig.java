@@ -28,6 +28,10 @@ public final class CohortSyncConfig extends AbstractConfig {
     public static final String RETRY_BACKOFF_INITIAL_MS = "retry.backoff.initial.ms";
     public static final String RETRY_BACKOFF_MAX_MS = "retry.backoff.max.ms";
     public static final String HTTP_TIMEOUT_MS = "http.timeout.ms";
+    public static final String SNAPSHOT_BOOTSTRAP_SERVERS = "snapshot.bootstrap.servers";
+    /** Prefix of the admin client settings (security, SASL, SSL) used to read offsets for a snapshot. */
+    public static final String SNAPSHOT_ADMIN_PREFIX = "snapshot.admin.";
+    public static final String SNAPSHOT_SPILL_DIR = "snapshot.spill.dir";
 
     public static final String SYNC_MODE_DYNAMIC = "dynamic";
     public static final String SYNC_MODE_ONE_TIME = "one_time";
@@ -35,6 +39,7 @@ public final class CohortSyncConfig extends AbstractConfig {
     static final String GROUP_CONNECTOR = "Connector";
     static final String GROUP_SYNC = "Sync";
     static final String GROUP_RETRY = "Retries and HTTP";
+    static final String GROUP_SNAPSHOT = "Snapshots (full sync)";
 
     public static final ConfigDef CONFIG_DEF = configDef();
 
@@ -67,13 +72,16 @@ public final class CohortSyncConfig extends AbstractConfig {
 
         order = 0;
         def.define(SYNC_MODE, Type.STRING, SYNC_MODE_DYNAMIC,
-                new OneOf(List.of(SYNC_MODE_DYNAMIC)),
+                new OneOf(List.of(SYNC_MODE_DYNAMIC, SYNC_MODE_ONE_TIME)),
                 Importance.MEDIUM,
-                "How cohorts are synced. 'dynamic': changes are netted for sync.interval.ms and sent as"
-                        + " add_members / remove_members diffs. ('one_time' snapshots are planned and not"
-                        + " accepted by this version.)",
+                "How cohorts are synced (Mixpanel's 'dynamic' and 'one-time' syncs). 'dynamic': changes are netted"
+                        + " for sync.interval.ms and sent as add_members / remove_members diffs; on a first run"
+                        + " (no committed offsets) the topic's current content is first sent as one snapshot"
+                        + " ('members' pages) when snapshot.bootstrap.servers is set. 'one_time': the topic's"
+                        + " current content is sent once as a snapshot, then the task stays idle (requires"
+                        + " snapshot.bootstrap.servers).",
                 GROUP_SYNC, ++order, Width.SHORT, "Sync mode",
-                new ListRecommender(List.of(SYNC_MODE_DYNAMIC)));
+                new ListRecommender(List.of(SYNC_MODE_DYNAMIC, SYNC_MODE_ONE_TIME)));
         def.define(SYNC_INTERVAL_MS, Type.LONG, 10_000L, Range.between(100L, Duration.ofHours(24).toMillis()),
                 Importance.MEDIUM,
                 "How long membership changes are buffered and netted before a sync. Only the latest change of"
@@ -111,6 +119,22 @@ public final class CohortSyncConfig extends AbstractConfig {
         def.define(HTTP_TIMEOUT_MS, Type.INT, 30_000, Range.between(100, 600_000), Importance.LOW,
                 "Connect, read and write timeout of each destination call.",
                 GROUP_RETRY, ++order, Width.SHORT, "HTTP timeout (ms)");
+
+        order = 0;
+        def.define(SNAPSHOT_BOOTSTRAP_SERVERS, Type.STRING, "", Importance.MEDIUM,
+                "The Kafka cluster the connector reads from, as host:port pairs: used at start and on each"
+                        + " partition assignment to read the consumer group's committed offsets and the topic's"
+                        + " end offsets, which bound a snapshot. Required for sync.mode=one_time; with"
+                        + " sync.mode=dynamic, leaving it empty disables the first-run snapshot (only diffs are"
+                        + " sent). Admin client settings such as security.protocol or sasl.jaas.config are"
+                        + " given with the prefix " + SNAPSHOT_ADMIN_PREFIX + " (e.g."
+                        + " snapshot.admin.security.protocol=SASL_SSL).",
+                GROUP_SNAPSHOT, ++order, Width.LONG, "Snapshot bootstrap servers");
+        def.define(SNAPSHOT_SPILL_DIR, Type.STRING, "", Importance.LOW,
+                "Where a snapshot larger than buffer.max.changes is spilled to disk, in sorted netted runs that"
+                        + " are merged when it is sent. Each task uses its own subdirectory, deleted when the"
+                        + " snapshot is delivered or the task stops. Empty means the JVM's java.io.tmpdir.",
+                GROUP_SNAPSHOT, ++order, Width.LONG, "Snapshot spill directory");
 
         for (DestinationType destination : DestinationType.values()) {
             destination.keys().define(def);
@@ -167,6 +191,28 @@ public final class CohortSyncConfig extends AbstractConfig {
 
     public int httpTimeoutMs() {
         return getInt(HTTP_TIMEOUT_MS);
+    }
+
+    public boolean oneTime() {
+        return SYNC_MODE_ONE_TIME.equalsIgnoreCase(getString(SYNC_MODE).trim());
+    }
+
+    /** The bootstrap servers for the snapshot's admin client; null when snapshots are disabled. */
+    public String snapshotBootstrapServers() {
+        String servers = getString(SNAPSHOT_BOOTSTRAP_SERVERS);
+        return servers == null || servers.isBlank() ? null : servers.trim();
+    }
+
+    /** The admin client's settings: the bootstrap servers plus every {@code snapshot.admin.*} key. */
+    public Map<String, Object> snapshotAdminConfig() {
+        Map<String, Object> admin = new java.util.HashMap<>(originalsWithPrefix(SNAPSHOT_ADMIN_PREFIX));
+        admin.put("bootstrap.servers", snapshotBootstrapServers());
+        return admin;
+    }
+
+    public java.nio.file.Path snapshotSpillDir() {
+        String dir = getString(SNAPSHOT_SPILL_DIR);
+        return java.nio.file.Path.of(dir == null || dir.isBlank() ? System.getProperty("java.io.tmpdir") : dir.trim());
     }
 
     /** Prints the configuration reference as Markdown; used to generate docs/configuration.md. */

@@ -56,6 +56,12 @@ public final class ConfigValidator {
             add(problems, CohortSyncConfig.RETRY_BACKOFF_MAX_MS, "retry.backoff.max.ms (" + m
                     + ") must not be smaller than retry.backoff.initial.ms (" + i + ")");
         }
+        Object mode = values.get(CohortSyncConfig.SYNC_MODE);
+        Object servers = values.get(CohortSyncConfig.SNAPSHOT_BOOTSTRAP_SERVERS);
+        if (mode != null && CohortSyncConfig.SYNC_MODE_ONE_TIME.equalsIgnoreCase(mode.toString().trim()) && (servers == null || servers.toString().isBlank())) {
+            add(problems, CohortSyncConfig.SNAPSHOT_BOOTSTRAP_SERVERS, "sync.mode=one_time needs"
+                    + " snapshot.bootstrap.servers (the Kafka cluster of the topics) to find where the snapshot ends");
+        }
         destination.get().keys().check(values, (key, message) -> add(problems, key, message));
         return problems;
     }

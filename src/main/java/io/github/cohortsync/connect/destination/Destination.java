@@ -12,6 +12,15 @@ public interface Destination extends AutoCloseable {
      */
     DeliveryResult send(Page page) throws TransientDeliveryException, PermanentDeliveryException;
 
+    /**
+     * How a snapshot reaches this destination: its members always go as {@code members} pages; when this is true,
+     * users whose latest change in the snapshot is a removal (tombstones included) also go, as removals, because
+     * the destination keeps per-user state that only an explicit removal resets. Default: members only.
+     */
+    default boolean snapshotIncludesLeavers() {
+        return false;
+    }
+
     /** Aborts calls in flight, so a stopping task does not wait for a slow destination. */
     void cancelInFlight();
 

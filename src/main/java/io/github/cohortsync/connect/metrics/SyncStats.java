@@ -22,6 +22,13 @@ public final class SyncStats {
     public final AtomicLong syncsCompleted = new AtomicLong();
     public final AtomicLong lastSyncLatencyMs = new AtomicLong();
     public final AtomicLong bufferSize = new AtomicLong();
+    /** Netted snapshot changes written to spill files, and the number of those files. */
+    public final AtomicLong snapshotChangesSpilled = new AtomicLong();
+    public final AtomicLong snapshotSpillFiles = new AtomicLong();
+    /** Snapshots delivered by this task; with sync.mode=one_time, 1 once its export is done. */
+    public final AtomicLong snapshotsCompleted = new AtomicLong();
+    /** With sync.mode=one_time: 1 once every assigned partition's export is delivered (the task is idle), else 0. */
+    public final AtomicLong oneTimeExportComplete = new AtomicLong();
 
     /** Counts a delivered page: one request (retries are counted apart), its members by action. */
     public void pageDelivered(Page page, long nanos, int rejected) {
@@ -37,6 +44,7 @@ public final class SyncStats {
         return "read=" + recordsRead + " filtered=" + recordsFiltered + " bad=" + badRecords
                 + " nettedAway=" + changesNettedAway + " added=" + membersAdded + " removed=" + membersRemoved
                 + " requests=" + requests + " retries=" + retries + " rejections=" + rejections
-                + " failedSyncs=" + failedSyncs + " failures=" + failures;
+                + " failedSyncs=" + failedSyncs + " failures=" + failures + " snapshotMembers=" + membersFull
+                + " snapshotsCompleted=" + snapshotsCompleted;
     }
 }

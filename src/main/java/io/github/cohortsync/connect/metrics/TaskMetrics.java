@@ -129,4 +129,29 @@ public final class TaskMetrics implements TaskMetricsMBean, AutoCloseable {
     public long getBufferSize() {
         return stats.bufferSize.get();
     }
+
+    @Override
+    public long getSnapshotMembersSent() {
+        return stats.membersFull.get();
+    }
+
+    @Override
+    public long getSnapshotChangesSpilled() {
+        return stats.snapshotChangesSpilled.get();
+    }
+
+    @Override
+    public long getSnapshotSpillFiles() {
+        return stats.snapshotSpillFiles.get();
+    }
+
+    @Override
+    public long getSnapshotsCompleted() {
+        return stats.snapshotsCompleted.get();
+    }
+
+    @Override
+    public long getOneTimeExportComplete() {
+        return stats.oneTimeExportComplete.get();
+    }
 }

@@ -29,4 +29,14 @@ public interface TaskMetricsMBean {
     long getLastSyncLatencyMs();
 
     long getBufferSize();
+
+    long getSnapshotMembersSent();
+
+    long getSnapshotChangesSpilled();
+
+    long getSnapshotSpillFiles();
+
+    long getSnapshotsCompleted();
+
+    long getOneTimeExportComplete();
 }

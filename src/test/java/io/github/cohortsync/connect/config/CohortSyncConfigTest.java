@@ -105,10 +105,30 @@ class CohortSyncConfigTest {
     }
 
     @Test
-    void oneTimeModeIsNotAcceptedYet() {
+    void oneTimeModeNeedsTheSnapshotBootstrapServers() {
         Map<String, String> props = webhook();
         props.put("sync.mode", "one_time");
-        assertThat(errors(props)).containsKey("sync.mode");
+        assertThat(errors(props).get("snapshot.bootstrap.servers")).singleElement().asString()
+                .contains("sync.mode=one_time needs snapshot.bootstrap.servers");
+
+        props.put("snapshot.bootstrap.servers", "kafka-1:9092");
+        props.put("snapshot.admin.security.protocol", "SASL_SSL");
+        assertThat(errors(props)).isEmpty();
+        CohortSyncConfig config = new CohortSyncConfig(props);
+        assertThat(config.oneTime()).isTrue();
+        assertThat(config.snapshotAdminConfig()).containsEntry("bootstrap.servers", "kafka-1:9092")
+                .containsEntry("security.protocol", "SASL_SSL");
+
+        props.put("sync.mode", "once");
+        assertThat(errors(props).get("sync.mode")).singleElement().asString().contains("one_time");
+    }
+
+    @Test
+    void dynamicModeRunsWithoutSnapshotsWhenNoBootstrapServersAreGiven() {
+        CohortSyncConfig config = new CohortSyncConfig(webhook());
+        assertThat(config.oneTime()).isFalse();
+        assertThat(config.snapshotBootstrapServers()).isNull();
+        assertThat(config.snapshotSpillDir()).isEqualTo(Path.of(System.getProperty("java.io.tmpdir")));
     }
 
     @Test

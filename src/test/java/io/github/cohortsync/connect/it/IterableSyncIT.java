@@ -10,6 +10,7 @@ import java.io.IOException;
 import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -220,6 +221,7 @@ class IterableSyncIT {
                         case "POST /api/lists" -> create(body.path("name").asText());
                         case "POST /api/lists/subscribe" -> bulk(body, true);
                         case "POST /api/lists/unsubscribe" -> bulk(body, false);
+                        case "GET /api/lists/getUsers" -> export(request.getUrl().queryParameter("listId"));
                         default -> {
                             violations.add("unexpected " + call);
                             yield answer(404, JSON.createObjectNode());
@@ -246,6 +248,28 @@ class IterableSyncIT {
             names.put(id, name);
             members.put(id, new TreeSet<>());
             return answer(200, JSON.createObjectNode().put("listId", id));
+        }
+
+        /** The list export: one subscriber email per line (subscribers known by user id only are left out). */
+        private MockResponse export(String listId) {
+            Set<String> subscribers = listId == null ? null : members.get(Long.parseLong(listId));
+            if (subscribers == null) {
+                violations.add("list export of unknown list " + listId);
+                return answer(400, JSON.createObjectNode().put("code", "BadParams"));
+            }
+            StringBuilder lines = new StringBuilder();
+            subscribers.stream().filter(s -> s.startsWith("email:"))
+                    .forEach(s -> lines.append(s.substring("email:".length())).append('\n'));
+            return new MockResponse.Builder().code(200).addHeader("Content-Type", "text/plain")
+                    .body(lines.toString()).build();
+        }
+
+        /** Creates the list {@code name} with these subscribers, as if another tool had filled it. */
+        synchronized void prefill(String name, Collection<String> emails) {
+            long id = nextId++;
+            names.put(id, name);
+            members.put(id, new TreeSet<>());
+            emails.forEach(email -> members.get(id).add("email:" + email));
         }
 
         private MockResponse bulk(JsonNode body, boolean subscribe) {

@@ -9,6 +9,9 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -35,6 +38,7 @@ import okhttp3.Request;
 import okhttp3.RequestBody;
 import okhttp3.Response;
 import okhttp3.ResponseBody;
+import okio.BufferedSource;
 
 /**
  * Iterable static lists: each cohort is a list (found by name, created when missing), adds subscribe its members and
@@ -42,6 +46,7 @@ import okhttp3.ResponseBody;
  * invalid and not-found emails and user ids become rejections of exactly those members.
  */
 public final class IterableDestination implements Destination {
+    private static final Logger log = LoggerFactory.getLogger(IterableDestination.class);
     /** The {@code properties} key that holds a member's Iterable user id. */
     public static final String USER_ID_PROPERTY = "$iterable_user_id";
 
@@ -56,17 +61,44 @@ public final class IterableDestination implements Destination {
     private final CohortNameTemplate listName;
     /** List ids by name, for the life of the task: lists are looked up once. */
     private final Map<String, Long> listIds = new ConcurrentHashMap<>();
+    /** The members of snapshots in progress, when lists are mirrored; null when they are not. */
+    private final ListMirror mirror;
+    private final int batchSize;
 
     public IterableDestination(CohortSyncConfig config) {
         this(HttpClients.create(config.httpTimeoutMs()), baseUrl(config), config.getPassword(IterableKeys.API_KEY).value(),
-                config.getString(IterableKeys.LIST_NAME_TEMPLATE));
+                config.getString(IterableKeys.LIST_NAME_TEMPLATE), mirrorSnapshots(config), config.batchMaxSize());
+    }
+
+    /**
+     * A task sees only its partitions' members: with several tasks, mirroring one task's snapshot would unsubscribe
+     * the members another task read, so the mirror needs tasks.max=1.
+     */
+    private static boolean mirrorSnapshots(CohortSyncConfig config) {
+        if (!config.getBoolean(IterableKeys.SNAPSHOT_MIRROR)) {
+            return false;
+        }
+        Object tasksMax = config.originals().get("tasks.max");
+        if (tasksMax != null && !"1".equals(tasksMax.toString().trim())) {
+            log.warn("iterable.snapshot.mirror is ignored with tasks.max={}: each task sees only part of a cohort,"
+                    + " so lists are not mirrored (set tasks.max=1 to mirror them)", tasksMax);
+            return false;
+        }
+        return true;
     }
 
     IterableDestination(OkHttpClient client, String baseUrl, String apiKey, String listNameTemplate) {
+        this(client, baseUrl, apiKey, listNameTemplate, false, 1000);
+    }
+
+    IterableDestination(OkHttpClient client, String baseUrl, String apiKey, String listNameTemplate,
+                        boolean mirrorSnapshots, int batchSize) {
         this.client = client;
         this.base = HttpUrl.get(baseUrl.trim());
         this.apiKey = apiKey;
         this.listName = new CohortNameTemplate(listNameTemplate);
+        this.mirror = mirrorSnapshots ? new ListMirror() : null;
+        this.batchSize = batchSize;
     }
 
     /** The API host of an Iterable data center ({@code us} or {@code eu}). */
@@ -128,7 +160,73 @@ public final class IterableDestination implements Destination {
         String path = subscribe ? "api/lists/subscribe" : "api/lists/unsubscribe";
         JsonNode answer = call("POST", path, body, page);
         rejections.addAll(rejectionsIn(answer, byEmail, byUserId));
+        if (mirror != null && page.action() == PageAction.MEMBERS) {
+            ListMirror.Members members = mirror.record(page);
+            if (page.pageNumber() == page.totalPages()) {
+                unsubscribeStrangers(listId, members, page);
+                mirror.forget(page);
+            }
+        }
         return new DeliveryResult(rejections);
+    }
+
+    /**
+     * Once a snapshot subscribed every member of a cohort, unsubscribes the list's other subscribers, read from the
+     * list export one line (one email) at a time and unsubscribed in batches, so memory stays bounded.
+     */
+    private void unsubscribeStrangers(long listId, ListMirror.Members members, Page page)
+            throws TransientDeliveryException, PermanentDeliveryException {
+        if (members.withoutEmail() > 0) {
+            log.warn("The Iterable list of cohort {} is not mirrored: {} of its members are known by"
+                    + " $iterable_user_id only, and the list export names subscribers by email", page.cohort().id(),
+                    members.withoutEmail());
+            return;
+        }
+        HttpUrl url = base.newBuilder().addPathSegments("api/lists/getUsers")
+                .addQueryParameter("listId", Long.toString(listId)).build();
+        String what = "Iterable GET " + base.newBuilder().addPathSegments("api/lists/getUsers").build()
+                + " (list " + listId + ") to mirror cohort " + page.cohort().id();
+        Request request = new Request.Builder().url(url).header("Api-Key", apiKey).get().build();
+        long unsubscribed = 0;
+        try (Response response = client.newCall(request).execute()) {
+            if (!response.isSuccessful()) {
+                HttpFailures.throwForStatus(what, response.code(), response.header("Retry-After"),
+                        PersonalData.mask(HttpClients.readBody(response), apiKey), AUTH_HINT);
+            }
+            BufferedSource lines = response.body().source();
+            ArrayNode strangers = JSON.createArrayNode();
+            String line;
+            while ((line = lines.readUtf8Line()) != null) {
+                String email = line.trim();
+                if (email.isEmpty() || members.contains(email)) {
+                    continue;
+                }
+                strangers.addObject().put("email", email);
+                if (strangers.size() >= batchSize) {
+                    unsubscribed += unsubscribe(listId, strangers, page);
+                    strangers = JSON.createArrayNode();
+                }
+            }
+            unsubscribed += unsubscribe(listId, strangers, page);
+        } catch (IOException e) {
+            throw HttpFailures.forIoError(what, e);
+        }
+        if (unsubscribed > 0) {
+            log.info("Mirrored the Iterable list of cohort {}: unsubscribed {} subscribers not in the snapshot",
+                    page.cohort().id(), unsubscribed);
+        }
+    }
+
+    private int unsubscribe(long listId, ArrayNode subscribers, Page page)
+            throws TransientDeliveryException, PermanentDeliveryException {
+        if (subscribers.isEmpty()) {
+            return 0;
+        }
+        ObjectNode body = JSON.createObjectNode();
+        body.put("listId", listId);
+        body.set("subscribers", subscribers);
+        call("POST", "api/lists/unsubscribe", body, page);
+        return subscribers.size();
     }
 
     /** The members the answer names as invalid or not found, each once, with the first reason that names it. */

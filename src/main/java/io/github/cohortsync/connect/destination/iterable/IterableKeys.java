@@ -20,6 +20,7 @@ public final class IterableKeys implements DestinationKeys {
     public static final String REGION = "iterable.region";
     public static final String LIST_NAME_TEMPLATE = "iterable.list.name.template";
     public static final String ENDPOINT = "iterable.endpoint";
+    public static final String SNAPSHOT_MIRROR = "iterable.snapshot.mirror";
 
     /** Region to API host; an API key belongs to one region. */
     static final RegionHosts HOSTS = RegionHosts.of("Iterable region",
@@ -46,6 +47,14 @@ public final class IterableKeys implements DestinationKeys {
                         + " Placeholders: ${cohort_name}, ${cohort_id}, ${project_id}. The default matches"
                         + " Mixpanel's own Iterable cohort sync.",
                 GROUP, ++order, Width.LONG, "List name template");
+        def.define(SNAPSHOT_MIRROR, Type.BOOLEAN, true, Importance.MEDIUM,
+                "After a snapshot (a first run's full sync, or sync.mode=one_time) has subscribed a cohort's"
+                        + " members, unsubscribe the list's other subscribers so that the list equals the cohort."
+                        + " The list is read with Iterable's list export (GET /api/lists/getUsers), which names"
+                        + " subscribers by email: a cohort with members known only by $iterable_user_id is not"
+                        + " mirrored (a WARN says so). Needs tasks.max=1 (each task sees only part of a cohort);"
+                        + " ignored otherwise.",
+                GROUP, ++order, Width.SHORT, "Mirror the list on a snapshot");
         def.define(ENDPOINT, Type.STRING, null, new HttpUrlValidator(), Importance.LOW,
                 "Base URL of the Iterable API, overriding the region's host (a proxy, or tests); /api/lists... is"
                         + " appended.",

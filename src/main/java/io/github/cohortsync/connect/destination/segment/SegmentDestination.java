@@ -86,6 +86,12 @@ public final class SegmentDestination implements Destination {
                 () -> regionHost(config.getString(SegmentKeys.REGION)));
     }
 
+    /** A snapshot sets the trait to false for users who left: their profile may still carry it as true. */
+    @Override
+    public boolean snapshotIncludesLeavers() {
+        return true;
+    }
+
     @Override
     public DeliveryResult send(Page page) throws TransientDeliveryException, PermanentDeliveryException {
         List<Rejection> rejections = new ArrayList<>();

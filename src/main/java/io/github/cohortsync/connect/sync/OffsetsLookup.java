@@ -1,0 +1,18 @@
+package io.github.cohortsync.connect.sync;
+
+import java.util.Collection;
+import java.util.Map;
+
+import org.apache.kafka.common.TopicPartition;
+
+import io.github.cohortsync.connect.sync.SnapshotPlan.PartitionOffsets;
+
+/** Reads, for a snapshot decision, the consumer group's committed offsets and the partitions' log offsets. */
+public interface OffsetsLookup extends AutoCloseable {
+
+    /** The offsets of every given partition; fails with a message saying what to check when they cannot be read. */
+    Map<TopicPartition, PartitionOffsets> offsets(Collection<TopicPartition> partitions);
+
+    @Override
+    void close();
+}

@@ -1,0 +1,69 @@
+package io.github.cohortsync.connect.sync;
+
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Map;
+import java.util.Set;
+
+import org.apache.kafka.common.TopicPartition;
+
+/**
+ * Decides, per assigned partition, whether it starts with a snapshot: a partition the consumer group never
+ * committed is on its first run, and everything below its end offset at assignment time is the snapshot.
+ */
+public final class SnapshotPlan {
+
+    /**
+     * What the cluster says about one partition.
+     *
+     * @param committed the consumer group's committed offset, or null when it has none
+     * @param start     the partition's log start offset (where a first run starts reading)
+     * @param end       the partition's end offset now
+     */
+    public record PartitionOffsets(Long committed, long start, long end) {
+    }
+
+    /** A snapshot's records in one partition: offsets from {@code start} up to, not including, {@code end}. */
+    public record Range(long start, long end) {
+        public boolean isEmpty() {
+            return end <= start;
+        }
+    }
+
+    private final Map<TopicPartition, Range> snapshot;
+    private final Set<TopicPartition> alreadyExported;
+
+    private SnapshotPlan(Map<TopicPartition, Range> snapshot, Set<TopicPartition> alreadyExported) {
+        this.snapshot = Collections.unmodifiableMap(snapshot);
+        this.alreadyExported = Collections.unmodifiableSet(alreadyExported);
+    }
+
+    /**
+     * Partitions without a committed offset are snapshotted up to their end offset. With {@code oneTime}, a
+     * partition with a committed offset was already exported (only a delivered snapshot is ever committed in that
+     * mode) and stays idle; with dynamic syncs it continues with diffs.
+     */
+    public static SnapshotPlan decide(boolean oneTime, Map<TopicPartition, PartitionOffsets> offsets) {
+        Map<TopicPartition, Range> snapshot = new HashMap<>();
+        Set<TopicPartition> exported = new HashSet<>();
+        offsets.forEach((partition, o) -> {
+            if (o.committed() == null) {
+                snapshot.put(partition, new Range(o.start(), o.end()));
+            } else if (oneTime) {
+                exported.add(partition);
+            }
+        });
+        return new SnapshotPlan(snapshot, exported);
+    }
+
+    /** The partitions on their first run, with the range that forms their snapshot. */
+    public Map<TopicPartition, Range> snapshot() {
+        return snapshot;
+    }
+
+    /** With sync.mode=one_time: partitions whose export was delivered and committed by an earlier run. */
+    public Set<TopicPartition> alreadyExported() {
+        return alreadyExported;
+    }
+}
