@@ -44,10 +44,11 @@ public final class RecordParser {
     /** Year 9999, the end of what ISO-8601 timestamps in the wild express. */
     private static final long MAX_TIMESTAMP_MILLIS = 253_402_300_799_999L;
     /**
-     * The longest text field accepted. Far above any real name, id or email; a longer value is a producer bug that
-     * would otherwise be copied into every page of a sync and break the destination's request size limits.
+     * The longest text field accepted (64 Ki characters). Far above any real name, id or email; a longer value is a
+     * producer bug that would otherwise be copied into every page of a sync. Shorter values that are still too
+     * long for a destination are that destination's per-member rejections.
      */
-    public static final int MAX_TEXT_LENGTH = 10_000;
+    public static final int MAX_TEXT_LENGTH = 65_536;
     private static final ObjectMapper JSON = new ObjectMapper();
 
     public MembershipChange parse(SinkRecord record) {
