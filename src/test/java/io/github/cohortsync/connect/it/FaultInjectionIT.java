@@ -7,9 +7,15 @@ import static io.github.cohortsync.connect.it.MembershipRecord.user;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
+
+import org.apache.log4j.AppenderSkeleton;
+import org.apache.log4j.Logger;
+import org.apache.log4j.spi.LoggingEvent;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
@@ -25,10 +31,18 @@ import io.github.cohortsync.connect.it.WebhookReceiver.Reply;
  * Faults injected at a real webhook receiver while a real Connect worker runs the connector: a long 503 outage,
  * 429 with Retry-After, connection resets, read timeouts and silence, and a permanent failure in the middle of a
  * sync. Each test checks the receiver's final state per cohort, that nothing is lost, the committed offsets, and
- * the task's JMX counters; each prints a {@code RELIABILITY} line that docs/reliability.md quotes.
+ * the task's JMX counters; each prints a {@code RELIABILITY} line that docs/reliability.md quotes. The webhook
+ * is called with HTTP Basic credentials, and everything logged during a test (worker and connector) is checked
+ * for the password, the members' emails and their phone numbers.
  */
 class FaultInjectionIT {
+    private static final String USER = "fault-user";
+    private static final String PASSWORD = "fault-pa55-XYZ";
+    private static final Pattern PERSONAL_DATA = Pattern.compile("@example\\.com|\\+1555\\d|" + PASSWORD);
+
     private static ConnectHarness harness;
+
+    private final LogCapture logs = new LogCapture();
 
     private WebhookReceiver receiver;
     private String connector;
@@ -47,14 +61,50 @@ class FaultInjectionIT {
 
     @BeforeEach
     void startReceiver(TestInfo test) throws Exception {
+        Logger.getRootLogger().addAppender(logs);
         receiver = WebhookReceiver.start();
+        receiver.expectBasicAuth(USER, PASSWORD);
         connector = ConnectHarness.uniqueName(test.getTestMethod().orElseThrow().getName());
     }
 
     @AfterEach
-    void stopReceiver() {
+    void stopReceiverAndCheckLogs() {
         harness.deleteConnectorQuietly(connector);
         receiver.close();
+        Logger.getRootLogger().removeAppender(logs);
+        assertThat(logs.lines).as("log lines of the run").isNotEmpty()
+                .noneMatch(line -> PERSONAL_DATA.matcher(line).find());
+    }
+
+    /** The webhook config of these tests: short backoffs from the harness, and HTTP Basic credentials. */
+    private Map<String, String> config(String topic) {
+        Map<String, String> config = ConnectHarness.webhookConnectorConfig(topic, receiver.url());
+        config.put("webhook.auth.username", USER);
+        config.put("webhook.auth.password", PASSWORD);
+        return config;
+    }
+
+    /** Keeps every log line and trace rendered while a test runs. */
+    private static final class LogCapture extends AppenderSkeleton {
+        final List<String> lines = Collections.synchronizedList(new ArrayList<>());
+
+        @Override
+        protected void append(LoggingEvent event) {
+            lines.add(event.getRenderedMessage());
+            String[] trace = event.getThrowableStrRep();
+            if (trace != null) {
+                lines.addAll(List.of(trace));
+            }
+        }
+
+        @Override
+        public boolean requiresLayout() {
+            return false;
+        }
+
+        @Override
+        public void close() {
+        }
     }
 
     /**
@@ -68,7 +118,7 @@ class FaultInjectionIT {
         List<MembershipRecord> records = cohortsWithLeavers(List.of("201", "202", "203"), 300, 20);
         harness.produce(topic, records);
         receiver.answerByDefault(Reply.httpStatus(503).withBody("{\"error\":\"maintenance\"}"));
-        Map<String, String> config = ConnectHarness.webhookConnectorConfig(topic, receiver.url());
+        Map<String, String> config = config(topic);
         config.put("batch.max.size", "100");
         config.put("buffer.max.changes", "200");
         config.put("retry.max.attempts", "2");
@@ -119,7 +169,7 @@ class FaultInjectionIT {
         List<MembershipRecord> records = cohortsWithLeavers(List.of("301"), 50, 5);
         harness.produce(topic, records);
         receiver.enqueue(Reply.httpStatus(429).withRetryAfter("2"), Reply.httpStatus(429).withRetryAfter("1"));
-        Map<String, String> config = ConnectHarness.webhookConnectorConfig(topic, receiver.url());
+        Map<String, String> config = config(topic);
         config.put("retry.backoff.max.ms", "200");
 
         harness.startConnector(connector, config, 1);
@@ -154,7 +204,7 @@ class FaultInjectionIT {
         harness.produce(topic, records);
         receiver.enqueue(Reply.connectionReset(), Reply.connectionReset(), Reply.lateAnswer(3000),
                 Reply.noAnswer());
-        Map<String, String> config = ConnectHarness.webhookConnectorConfig(topic, receiver.url());
+        Map<String, String> config = config(topic);
         config.put("http.timeout.ms", "1000");
         config.put("retry.max.attempts", "5");
         config.put("batch.max.size", "100");
@@ -196,7 +246,7 @@ class FaultInjectionIT {
         }
         harness.produce(topic, records);
         receiver.enqueue(Reply.success(), Reply.httpStatus(400).withBody("{\"error\":\"member list malformed\"}"));
-        Map<String, String> config = ConnectHarness.webhookConnectorConfig(topic, receiver.url());
+        Map<String, String> config = config(topic);
         config.put("batch.max.size", "100");
 
         harness.startConnector(connector, config, 1);
