@@ -231,11 +231,19 @@ public class CohortSyncSinkTask extends SinkTask {
         }
     }
 
+    /**
+     * New partitions follow the task's current backpressure state either way: the worker re-pauses a partition the
+     * task paused before a rebalance, even when the task resumed while it owned nothing (between revocation and
+     * assignment), which would otherwise leave that partition paused for good.
+     */
     @Override
     public void open(Collection<TopicPartition> partitions) {
         log.info("Assigned {} partitions", partitions.size());
+        TopicPartition[] assigned = partitions.toArray(new TopicPartition[0]);
         if (paused) {
-            context.pause(partitions.toArray(new TopicPartition[0]));
+            context.pause(assigned);
+        } else {
+            context.resume(assigned);
         }
     }
 

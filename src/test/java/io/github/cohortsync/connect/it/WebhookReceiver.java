@@ -286,33 +286,36 @@ public final class WebhookReceiver implements AutoCloseable {
         /** A network fault instead of a normal answer; null for a normal answer. */
         private final Fault fault;
 
+        private final long delayMs;
+
         private Reply(int code, String body, String retryAfter, String failureMessage, String failureCode) {
-            this(code, body, retryAfter, failureMessage, failureCode, null);
+            this(code, body, retryAfter, failureMessage, failureCode, null, 0);
         }
 
         private Reply(int code, String body, String retryAfter, String failureMessage, String failureCode,
-                      Fault fault) {
+                      Fault fault, long delayMs) {
             this.code = code;
             this.body = body;
             this.retryAfter = retryAfter;
             this.failureMessage = failureMessage;
             this.failureCode = failureCode;
             this.fault = fault;
+            this.delayMs = delayMs;
         }
 
         /** Reads the request, then closes the connection without answering (the client sees a reset). */
         public static Reply connectionReset() {
-            return new Reply(0, null, null, null, null, Fault.RESET);
+            return new Reply(0, null, null, null, null, Fault.RESET, 0);
         }
 
         /** Reads the request and answers 200 only after {@code delayMs}: longer than the client's read timeout. */
         public static Reply lateAnswer(long delayMs) {
-            return new Reply(0, null, null, null, null, Fault.late(delayMs));
+            return new Reply(0, null, null, null, null, Fault.late(delayMs), 0);
         }
 
         /** Reads the request and never answers; the connection stays open until the client gives up. */
         public static Reply noAnswer() {
-            return new Reply(0, null, null, null, null, Fault.STALL);
+            return new Reply(0, null, null, null, null, Fault.STALL, 0);
         }
 
         /** HTTP 200 {@code {"action": <same>, "status": "success"}}. */
@@ -331,11 +334,16 @@ public final class WebhookReceiver implements AutoCloseable {
         }
 
         public Reply withBody(String text) {
-            return new Reply(code, text, retryAfter, failureMessage, failureCode);
+            return new Reply(code, text, retryAfter, failureMessage, failureCode, fault, delayMs);
         }
 
         public Reply withRetryAfter(String header) {
-            return new Reply(code, body, header, failureMessage, failureCode);
+            return new Reply(code, body, header, failureMessage, failureCode, fault, delayMs);
+        }
+
+        /** The same answer, sent {@code delayMs} after the request was read: a slow but working receiver. */
+        public Reply withDelay(long delayMs) {
+            return new Reply(code, body, retryAfter, failureMessage, failureCode, fault, delayMs);
         }
 
         boolean accepts() {
@@ -362,6 +370,9 @@ public final class WebhookReceiver implements AutoCloseable {
                     .setHeader("Content-Type", "application/json").body(text);
             if (retryAfter != null) {
                 response.setHeader("Retry-After", retryAfter);
+            }
+            if (delayMs > 0) {
+                response.headersDelay(delayMs, TimeUnit.MILLISECONDS);
             }
             return response.build();
         }
