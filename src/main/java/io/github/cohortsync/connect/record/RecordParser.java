@@ -171,15 +171,21 @@ public final class RecordParser {
                 return;
             }
             Fields fields = fields(key, "key");
-            String keyCohort = optionalId(fields, COHORT_ID);
-            if (keyCohort != null && !keyCohort.equals(cohortId)) {
-                throw bad("key." + COHORT_ID, "names cohort " + abbreviate(keyCohort) + " but the value names cohort "
-                        + abbreviate(cohortId));
+            Object keyCohort = fields.get(COHORT_ID);
+            if (keyCohort != null && !idText(keyCohort).equals(cohortId)) {
+                throw bad("key." + COHORT_ID, "names cohort " + abbreviate(idText(keyCohort))
+                        + " but the value names cohort " + abbreviate(cohortId));
             }
             Object keyUser = fields.get(DISTINCT_ID);
             if (keyUser != null && !String.valueOf(keyUser).equals(distinctId)) {
+                // Distinct ids may be emails: not quoted.
                 throw bad("key." + DISTINCT_ID, "differs from the value's distinct_id");
             }
+        }
+
+        /** An id of the key as text, compared with the value's: {@code 7} and {@code "7"} are the same id. */
+        private static String idText(Object id) {
+            return id instanceof String text ? text.trim() : String.valueOf(id);
         }
 
         String requiredId(Fields fields, String name) {

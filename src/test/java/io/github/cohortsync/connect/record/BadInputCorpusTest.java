@@ -89,6 +89,8 @@ class BadInputCorpusTest {
                         "key.cohort_id"),
                 rejected("key names another user", valid().key("{\"cohort_id\": 7, \"distinct_id\": \"u-2\"}"),
                         "key.distinct_id"),
+                rejected("key with a boolean cohort_id", valid().key("{\"cohort_id\": true, \"distinct_id\": \"u-1\"}"),
+                        "key.cohort_id"),
                 rejected("1 MB cohort_name", valid().with("cohort_name", "n".repeat(1 << 20)), "cohort_name"),
                 rejected("cohort_name one over the limit",
                         valid().with("cohort_name", "n".repeat(RecordParser.MAX_TEXT_LENGTH + 1)), "cohort_name"),
