@@ -64,6 +64,8 @@ public final class ForkedWorker implements AutoCloseable {
         command.add(config.toString());
         Process process = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile())
                 .start();
+        // A test JVM that dies before close() must not leave a worker running.
+        Runtime.getRuntime().addShutdownHook(new Thread(process::destroyForcibly));
         return new ForkedWorker(process, log);
     }
 
