@@ -342,6 +342,11 @@ public class CohortSyncSinkTask extends SinkTask {
         }
     }
 
+    /**
+     * Newly assigned partitions are paused or resumed explicitly, never left to the worker: it re-pauses a partition
+     * the task paused before a rebalance, even when the task resumed while it owned nothing (between revocation and
+     * assignment), which would otherwise leave that partition paused for good.
+     */
     @Override
     public void open(Collection<TopicPartition> partitions) {
         log.info("Assigned {} partitions", partitions.size());

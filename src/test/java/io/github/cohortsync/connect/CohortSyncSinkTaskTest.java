@@ -208,6 +208,32 @@ class CohortSyncSinkTaskTest {
         assertThat(context.lastTimeout).as("asks to be called back to collect the sync").isBetween(1L, 1_000L);
     }
 
+    /**
+     * The stall of docs/benchmarks.md, reproduced by WorkerLossIT: paused with a full buffer and a sync in flight
+     * when a rebalance revokes every partition. A poll between revocation and the new assignment lets the task
+     * resume, but nothing is assigned then; the worker re-applies the old pause to the partition assigned next, which
+     * the task must therefore resume itself, or it never reads again.
+     */
+    @Test
+    void resumesThePartitionsAssignedAfterARebalanceThatInterruptedAPause() {
+        start(false, "buffer.max.changes", "2");
+        receiver.delayMs = 60_000;
+        task.put(List.of(record(change("c1", "a0")), record(change("c1", "a1"))));
+        task.put(List.of(record(change("c1", "a2")), record(change("c1", "a3"))));
+        assertThat(context.paused()).as("full buffer, sync in flight").containsExactlyInAnyOrder(P0, P1);
+        receiver.released.countDown();
+
+        preCommit();
+        task.close(List.of(P0, P1));
+        context.revokeAll();
+        task.put(List.of());
+        context.assign(P0);
+        task.open(List.of(P0));
+        task.put(List.of());
+
+        assertThat(context.paused()).as("paused after the rebalance").isEmpty();
+    }
+
     @Test
     void aDestinationOutageKeepsTheTaskRunningPausesConsumptionAndLosesNothing() {
         start(false, "buffer.max.changes", "5");

@@ -74,8 +74,25 @@ public final class FakeSinkTaskContext implements SinkTaskContext {
         paused.removeAll(List.of(partitions));
     }
 
+    /** The partitions paused in the consumer: those the task asked to pause and still owns. */
     public Set<TopicPartition> paused() {
-        return Set.copyOf(paused);
+        Set<TopicPartition> owned = new HashSet<>(paused);
+        owned.retainAll(assignment);
+        return owned;
+    }
+
+    /** A rebalance takes every partition away; like the worker, the context still remembers the pause requests. */
+    public void revokeAll() {
+        assignment.clear();
+    }
+
+    /**
+     * A rebalance hands out these partitions; like the worker, the context pauses again those of them the task
+     * had asked to pause before the rebalance and forgets the others.
+     */
+    public void assign(TopicPartition... partitions) {
+        assignment.addAll(List.of(partitions));
+        paused.retainAll(assignment);
     }
 
     @Override

@@ -43,6 +43,12 @@ public final class RecordParser {
 
     /** Year 9999, the end of what ISO-8601 timestamps in the wild express. */
     private static final long MAX_TIMESTAMP_MILLIS = 253_402_300_799_999L;
+    /**
+     * The longest text field accepted (64 Ki characters). Far above any real name, id or email; a longer value is a
+     * producer bug that would otherwise be copied into every page of a sync. Shorter values that are still too
+     * long for a destination are that destination's per-member rejections.
+     */
+    public static final int MAX_TEXT_LENGTH = 65_536;
     private static final ObjectMapper JSON = new ObjectMapper();
 
     public MembershipChange parse(SinkRecord record) {
@@ -56,6 +62,7 @@ public final class RecordParser {
         String description = src.optionalString(value, COHORT_DESCRIPTION);
         String projectId = src.optionalId(value, PROJECT_ID);
         String distinctId = src.requiredString(value, DISTINCT_ID);
+        src.checkKeyAgrees(record.key(), cohortId, distinctId);
         return new MembershipChange(
                 new CohortRef(cohortId, cohortName, description, projectId),
                 distinctId,
@@ -137,10 +144,48 @@ public final class RecordParser {
 
         String optionalString(Fields fields, String name) {
             Object value = fields.get(name);
-            if (value == null || value instanceof String) {
-                return (String) value;
+            if (value == null) {
+                return null;
+            }
+            if (value instanceof String text) {
+                return checkLength(name, text);
             }
             throw bad(name, "must be a string, but is " + describeType(value));
+        }
+
+        private String checkLength(String name, String text) {
+            if (text.length() > MAX_TEXT_LENGTH) {
+                throw bad(name, "is " + text.length() + " characters long, more than the " + MAX_TEXT_LENGTH
+                        + " accepted");
+            }
+            return text;
+        }
+
+        /**
+         * A key that carries the ids (a map or struct, as on the recommended compacted topic) must name the same
+         * member as the value: compaction keeps the latest value per key, so a disagreeing key would make a later
+         * record silently replace the wrong member's state.
+         */
+        void checkKeyAgrees(Object key, String cohortId, String distinctId) {
+            if (!(key instanceof Map<?, ?>) && !(key instanceof Struct)) {
+                return;
+            }
+            Fields fields = fields(key, "key");
+            Object keyCohort = fields.get(COHORT_ID);
+            if (keyCohort != null && !idText(keyCohort).equals(cohortId)) {
+                throw bad("key." + COHORT_ID, "names cohort " + abbreviate(idText(keyCohort))
+                        + " but the value names cohort " + abbreviate(cohortId));
+            }
+            Object keyUser = fields.get(DISTINCT_ID);
+            if (keyUser != null && !String.valueOf(keyUser).equals(distinctId)) {
+                // Distinct ids may be emails: not quoted.
+                throw bad("key." + DISTINCT_ID, "differs from the value's distinct_id");
+            }
+        }
+
+        /** An id of the key as text, compared with the value's: {@code 7} and {@code "7"} are the same id. */
+        private static String idText(Object id) {
+            return id instanceof String text ? text.trim() : String.valueOf(id);
         }
 
         String requiredId(Fields fields, String name) {
@@ -161,10 +206,15 @@ public final class RecordParser {
                 if (text.isBlank()) {
                     throw bad(name, "must not be empty");
                 }
-                return text.trim();
+                return checkLength(name, text).trim();
             }
             if (value instanceof Long || value instanceof Integer || value instanceof Short || value instanceof Byte
                     || value instanceof BigInteger) {
+                long sign = value instanceof BigInteger big ? big.signum() : Long.signum(((Number) value).longValue());
+                if (sign < 0) {
+                    // Also what schemaless JsonConverter makes of integers beyond 2^63: it wraps them around.
+                    throw bad(name, "is a negative integer (" + value + "); send ids beyond 2^63 as strings");
+                }
                 return value.toString();
             }
             if (value instanceof BigDecimal decimal) {

@@ -24,6 +24,8 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInfo;
 
+import io.github.cohortsync.connect.record.RecordParser;
+
 /**
  * Bad records are never dropped silently: with {@code errors.tolerance=all} they go to the dead letter queue with
  * an error naming the field while the good ones are delivered; without it the task fails naming topic, partition,
@@ -81,6 +83,14 @@ class BadRecordsIT {
         badFields.put((long) records.size(), "'cohort_id'");
         records.add(raw("{\"distinct_id\":\"bad-4\"}", null)); // a tombstone whose key lacks the cohort
         records.add(remove("101", "good-1"));
+        badFields.put((long) records.size(), "'cohort_name'");
+        records.add(add("202", "bad-5").with("cohort_name", "n".repeat(RecordParser.MAX_TEXT_LENGTH + 1)));
+        badFields.put((long) records.size(), "'key.distinct_id'");
+        records.add(raw("{\"cohort_id\":\"202\",\"distinct_id\":\"someone-else\"}",
+                add("202", "bad-6").valueJson()));
+        // Not JSON: the worker's JsonConverter refuses it before the connector sees it; the DLQ takes it too.
+        long notJson = records.size();
+        records.add(raw("{\"cohort_id\":\"202\",\"distinct_id\":\"bad-7\"}", "{\"cohort_id\": 202, "));
         records.add(add("202", "good-4"));
         harness.produce(topic, records);
 
@@ -99,16 +109,21 @@ class BadRecordsIT {
                 .noneMatch(id -> id.startsWith("bad-"));
 
         ConsumerRecords<byte[], byte[]> dead = harness.connect().kafka()
-                .consume(badFields.size(), ConnectHarness.TIMEOUT.toMillis(), dlq);
-        assertThat(dead.count()).isEqualTo(badFields.size());
+                .consume(badFields.size() + 1, ConnectHarness.TIMEOUT.toMillis(), dlq);
+        assertThat(dead.count()).isEqualTo(badFields.size() + 1);
         Map<Long, String> messages = new HashMap<>();
+        Map<Long, String> stages = new HashMap<>();
         for (ConsumerRecord<byte[], byte[]> record : dead) {
             assertThat(header(record, "__connect.errors.topic")).isEqualTo(topic);
             assertThat(header(record, "__connect.errors.partition")).isEqualTo("0");
-            messages.put(Long.parseLong(header(record, "__connect.errors.offset")),
-                    header(record, "__connect.errors.exception.message"));
+            long offset = Long.parseLong(header(record, "__connect.errors.offset"));
+            messages.put(offset, header(record, "__connect.errors.exception.message"));
+            stages.put(offset, header(record, "__connect.errors.stage"));
         }
+        assertThat(stages.remove(notJson)).as("stage of the record that is not JSON").isEqualTo("VALUE_CONVERTER");
+        messages.remove(notJson);
         assertThat(messages).containsOnlyKeys(badFields.keySet());
+        assertThat(stages.values()).containsOnly("TASK_PUT");
         badFields.forEach((offset, field) -> assertThat(messages.get(offset)).as("DLQ message of offset %d", offset)
                 .contains("field " + field, "topic " + topic, "offset " + offset));
         harness.assertAllRunning(connector);

@@ -14,6 +14,7 @@ import java.util.Objects;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 
@@ -25,6 +26,7 @@ import mockwebserver3.Dispatcher;
 import mockwebserver3.MockResponse;
 import mockwebserver3.MockWebServer;
 import mockwebserver3.RecordedRequest;
+import mockwebserver3.SocketEffect;
 import okhttp3.Credentials;
 
 /**
@@ -198,7 +200,8 @@ public final class WebhookReceiver implements AutoCloseable {
 
     /** One request as received, with the reply it got. */
     public record Delivery(int index, String method, String path, String contentType, String idempotencyKey,
-                           String authorization, JsonNode body, int replyCode, boolean accepted) {
+                           String authorization, JsonNode body, int replyCode, boolean accepted,
+                           long receivedNanos) {
 
         public String action() {
             return text(body == null ? null : body.get("action"));
@@ -280,13 +283,39 @@ public final class WebhookReceiver implements AutoCloseable {
         private final String retryAfter;
         private final String failureMessage;
         private final String failureCode;
+        /** A network fault instead of a normal answer; null for a normal answer. */
+        private final Fault fault;
+
+        private final long delayMs;
 
         private Reply(int code, String body, String retryAfter, String failureMessage, String failureCode) {
+            this(code, body, retryAfter, failureMessage, failureCode, null, 0);
+        }
+
+        private Reply(int code, String body, String retryAfter, String failureMessage, String failureCode,
+                      Fault fault, long delayMs) {
             this.code = code;
             this.body = body;
             this.retryAfter = retryAfter;
             this.failureMessage = failureMessage;
             this.failureCode = failureCode;
+            this.fault = fault;
+            this.delayMs = delayMs;
+        }
+
+        /** Reads the request, then closes the connection without answering (the client sees a reset). */
+        public static Reply connectionReset() {
+            return new Reply(0, null, null, null, null, Fault.RESET, 0);
+        }
+
+        /** Reads the request and answers 200 only after {@code delayMs}: longer than the client's read timeout. */
+        public static Reply lateAnswer(long delayMs) {
+            return new Reply(0, null, null, null, null, Fault.late(delayMs), 0);
+        }
+
+        /** Reads the request and never answers; the connection stays open until the client gives up. */
+        public static Reply noAnswer() {
+            return new Reply(0, null, null, null, null, Fault.STALL, 0);
         }
 
         /** HTTP 200 {@code {"action": <same>, "status": "success"}}. */
@@ -305,18 +334,26 @@ public final class WebhookReceiver implements AutoCloseable {
         }
 
         public Reply withBody(String text) {
-            return new Reply(code, text, retryAfter, failureMessage, failureCode);
+            return new Reply(code, text, retryAfter, failureMessage, failureCode, fault, delayMs);
         }
 
         public Reply withRetryAfter(String header) {
-            return new Reply(code, body, header, failureMessage, failureCode);
+            return new Reply(code, body, header, failureMessage, failureCode, fault, delayMs);
+        }
+
+        /** The same answer, sent {@code delayMs} after the request was read: a slow but working receiver. */
+        public Reply withDelay(long delayMs) {
+            return new Reply(code, body, retryAfter, failureMessage, failureCode, fault, delayMs);
         }
 
         boolean accepts() {
-            return code >= 200 && code < 300 && failureMessage == null && body == null;
+            return fault == null && code >= 200 && code < 300 && failureMessage == null && body == null;
         }
 
         MockResponse toResponse(String action) {
+            if (fault != null) {
+                return fault.response(action);
+            }
             String text = body;
             if (text == null) {
                 ObjectNode answer = JSON.createObjectNode();
@@ -334,13 +371,46 @@ public final class WebhookReceiver implements AutoCloseable {
             if (retryAfter != null) {
                 response.setHeader("Retry-After", retryAfter);
             }
+            if (delayMs > 0) {
+                response.headersDelay(delayMs, TimeUnit.MILLISECONDS);
+            }
             return response.build();
         }
 
         @Override
         public String toString() {
+            if (fault != null) {
+                return "Reply[" + fault + "]";
+            }
             return "Reply[" + code + (failureMessage != null ? " failure " + failureMessage : "")
                     + (retryAfter != null ? " Retry-After " + retryAfter : "") + "]";
+        }
+    }
+
+    /** A network-level fault; the receiver never applies the page it was sent with. */
+    private record Fault(String name, long delayMs) {
+        static final Fault RESET = new Fault("connection reset", 0);
+        static final Fault STALL = new Fault("no answer", 0);
+
+        static Fault late(long delayMs) {
+            return new Fault("answer after " + delayMs + " ms", delayMs);
+        }
+
+        MockResponse response(String action) {
+            if (this == RESET) {
+                return new MockResponse.Builder().onResponseStart(new SocketEffect.CloseSocket()).build();
+            }
+            if (this == STALL) {
+                return new MockResponse.Builder().onResponseStart(SocketEffect.Stall.INSTANCE).build();
+            }
+            return new MockResponse.Builder().code(200).setHeader("Content-Type", "application/json")
+                    .body("{\"action\":\"" + action + "\",\"status\":\"success\"}")
+                    .headersDelay(delayMs, TimeUnit.MILLISECONDS).build();
+        }
+
+        @Override
+        public String toString() {
+            return name;
         }
     }
 
@@ -367,7 +437,7 @@ public final class WebhookReceiver implements AutoCloseable {
                 boolean accepted = reply.accepts();
                 Delivery delivery = new Delivery(index, request.getMethod(), request.getUrl().encodedPath(),
                         request.getHeaders().get("Content-Type"), request.getHeaders().get("Idempotency-Key"),
-                        request.getHeaders().get("Authorization"), body, reply.code, accepted);
+                        request.getHeaders().get("Authorization"), body, reply.code, accepted, System.nanoTime());
                 deliveries.add(delivery);
                 problems.forEach(p -> violations.add("request #" + index + " (" + action + " of cohort "
                         + delivery.cohortId() + "): " + p));

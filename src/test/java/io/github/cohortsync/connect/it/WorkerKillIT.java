@@ -1,0 +1,115 @@
+package io.github.cohortsync.connect.it;
+
+import static io.github.cohortsync.connect.it.MembershipRecord.add;
+import static io.github.cohortsync.connect.it.MembershipRecord.remove;
+import static io.github.cohortsync.connect.it.MembershipRecord.user;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
+
+import org.apache.kafka.connect.runtime.rest.entities.ConnectorStateInfo;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import io.github.cohortsync.connect.it.WebhookReceiver.Reply;
+
+/**
+ * A worker killed with SIGKILL in the middle of a sync, then started again: one in-JVM worker plus a worker in its
+ * own JVM, two tasks, one on each. Nothing is lost; only changes not yet committed at the kill are sent again.
+ */
+class WorkerKillIT {
+    private static final String CLUSTER = "worker-kill-it";
+    /** Short group timeouts, so that the killed worker and its consumer are noticed in seconds. */
+    private static final Map<String, String> WORKER_PROPS = Map.of(
+            "session.timeout.ms", "6000",
+            "heartbeat.interval.ms", "1000",
+            "scheduled.rebalance.max.delay.ms", "1000",
+            "consumer.session.timeout.ms", "6000",
+            "consumer.heartbeat.interval.ms", "1000",
+            "offset.flush.interval.ms", "1000",
+            "offset.flush.timeout.ms", "5000");
+
+    private static ConnectHarness harness;
+
+    @BeforeAll
+    static void startCluster() {
+        harness = ConnectHarness.start(CLUSTER, 1, WORKER_PROPS);
+    }
+
+    @AfterAll
+    static void stopCluster() {
+        if (harness != null) {
+            harness.close();
+        }
+    }
+
+    @Test
+    void workerKilledMidSyncAndRestartedLosesNothing() throws Exception {
+        String topic = harness.createTopic("kill", 2);
+        String connector = ConnectHarness.uniqueName("kill");
+        List<MembershipRecord> records = new ArrayList<>();
+        for (int i = 0; i < 400; i++) {
+            records.add(add("1001", user("k", i)).inPartition(0));
+            records.add(add("1002", user("k", i)).inPartition(1));
+        }
+        for (int i = 0; i < 400; i += 5) {
+            records.add(remove("1001", user("k", i)).inPartition(0));
+            records.add(remove("1002", user("k", i)).inPartition(1));
+        }
+        try (WebhookReceiver receiver = WebhookReceiver.start();
+             ForkedWorker first = ForkedWorker.start(harness, CLUSTER, WORKER_PROPS)) {
+            receiver.answerByDefault(Reply.success().withDelay(150));
+            Map<String, String> config = ConnectHarness.webhookConnectorConfig(topic, receiver.url());
+            config.put("tasks.max", "2");
+            config.put("batch.max.size", "40");
+            config.put("sync.interval.ms", "300");
+            config.put("consumer.override.max.poll.records", "100");
+            harness.connect().configureConnector(connector, config);
+            slowAwait().alias("one task on each worker").until(() -> runningWorkers(connector).size() == 2);
+            assertThat(runningWorkers(connector)).anyMatch(w -> w.startsWith(ForkedWorker.HOST + ":"));
+
+            harness.produce(topic, records);
+            slowAwait().until(() -> receiver.accepted().stream().map(WebhookReceiver.Delivery::cohortId)
+                    .collect(Collectors.toSet()).size() == 2 && receiver.accepted().size() >= 6);
+            long committedAtKill = harness.committedTotal(connector, topic);
+            int acceptedAtKill = receiver.accepted().size();
+            first.kill();
+            assertThat(harness.committedTotal(connector, topic)).as("changes committed at the kill")
+                    .isLessThan(records.size());
+
+            try (ForkedWorker second = ForkedWorker.start(harness, CLUSTER, WORKER_PROPS)) {
+                slowAwait().alias("committed offsets reach the end").until(() ->
+                        harness.committedOffsets(connector, topic).equals(harness.endOffsets(topic)));
+                slowAwait().alias("two tasks running").until(() -> runningWorkers(connector).size() >= 1
+                        && harness.tasks(connector).stream().allMatch(t -> "RUNNING".equals(t.state())));
+
+                assertThat(receiver.membership()).isEqualTo(ExpectedMembership.of(records).asMap());
+                DeliveryTally tally = DeliveryTally.of(records, receiver).print("worker-sigkill-mid-sync",
+                        "uncommittedAtKill=" + (records.size() - committedAtKill) + " pagesAcceptedAtKill="
+                                + acceptedAtKill);
+                assertThat(tally.lost()).isZero();
+                assertThat(tally.duplicates()).as("only changes not committed at the kill are sent again")
+                        .isLessThanOrEqualTo((int) (records.size() - committedAtKill));
+                assertThat(receiver.violations()).isEmpty();
+                harness.deleteConnectorQuietly(connector);
+            }
+        }
+    }
+
+    /** Workers that run a RUNNING task of the connector. */
+    private static Set<String> runningWorkers(String connector) {
+        return harness.tasks(connector).stream().filter(t -> "RUNNING".equals(t.state()))
+                .map(ConnectorStateInfo.TaskState::workerId).collect(Collectors.toSet());
+    }
+
+    private static org.awaitility.core.ConditionFactory slowAwait() {
+        return ConnectHarness.await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(250))
+                .ignoreExceptions();
+    }
+}
