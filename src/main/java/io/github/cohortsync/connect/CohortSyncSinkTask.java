@@ -16,6 +16,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import io.github.cohortsync.connect.config.CohortSyncConfig;
+import io.github.cohortsync.connect.destination.Destination;
 import io.github.cohortsync.connect.destination.Destinations;
 import io.github.cohortsync.connect.destination.Rejection;
 import io.github.cohortsync.connect.http.RetryPolicy;
@@ -64,14 +65,15 @@ public class CohortSyncSinkTask extends SinkTask {
         config = new CohortSyncConfig(props);
         parser = new RecordParser();
         cohortsInclude = config.cohortsInclude();
-        buffer = new SyncBuffer(config.projectId());
         tracker = new OffsetTracker();
         stats = new SyncStats();
         tolerateErrors = "all".equalsIgnoreCase(props.getOrDefault("errors.tolerance", "none").trim());
         reporter = errantRecordReporter();
         String name = props.getOrDefault("name", "cohort-sync");
         metrics = TaskMetrics.register(stats, name, props.getOrDefault(CohortSyncSinkConnector.TASK_ID, "0"));
-        sender = new SyncSender("cohort-sync-sender-" + name, Destinations.create(config, name),
+        Destination destination = Destinations.create(config, name);
+        buffer = new SyncBuffer(config.projectId(), destination::readsProperty);
+        sender = new SyncSender("cohort-sync-sender-" + name, destination,
                 RetryPolicy.fromConfig(name, config), config.syncIntervalMs(), stats);
         log.info("Cohort sync task started: destination={}, sync.interval.ms={}, buffer.max.changes={},"
                         + " batch.max.size={}, cohorts.include={}", config.destination().configValue(),

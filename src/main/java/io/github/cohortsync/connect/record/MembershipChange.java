@@ -1,6 +1,8 @@
 package io.github.cohortsync.connect.record;
 
+import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.function.Predicate;
 
 /**
  * One membership change of one user in one cohort, parsed from one Kafka record.
@@ -22,6 +24,29 @@ public record MembershipChange(
 
     public MembershipChange {
         properties = properties == null ? Map.of() : properties;
+    }
+
+    /**
+     * This change as a buffer keeps it: with the given (shared) cohort instead of its own copy of the cohort's
+     * fields, and only the properties a destination reads. Returns this change when nothing is dropped.
+     */
+    public MembershipChange retaining(CohortRef sharedCohort, Predicate<String> keptProperty) {
+        Map<String, Object> kept = properties;
+        if (!properties.isEmpty()) {
+            for (String key : properties.keySet()) {
+                if (!keptProperty.test(key)) {
+                    kept = new LinkedHashMap<>(properties);
+                    kept.keySet().removeIf(keptProperty.negate());
+                    kept = kept.isEmpty() ? Map.of() : kept;
+                    break;
+                }
+            }
+        }
+        if (kept == properties && sharedCohort == cohort) {
+            return this;
+        }
+        return new MembershipChange(sharedCohort, distinctId, action, email, firstName, lastName, phoneNumber, kept,
+                timestampMillis, topic, partition, offset);
     }
 
     /** Where the change was read, for logs and errors: never carries user data. */

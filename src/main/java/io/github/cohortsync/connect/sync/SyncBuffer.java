@@ -7,6 +7,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.function.Predicate;
 import java.util.function.Supplier;
 
 import org.apache.kafka.common.TopicPartition;
@@ -35,19 +36,36 @@ public final class SyncBuffer {
     /** The latest descriptive fields per cohort, kept across syncs so tombstones can be named. */
     private final Map<String, CohortRef> knownCohorts = new HashMap<>();
     private final String defaultProjectId;
+    private final Predicate<String> keptProperty;
     private long changesAbsorbed;
     private long startedAtMs = -1;
 
     /** @param defaultProjectId the project of cohorts whose records never named one; may be null */
     public SyncBuffer(String defaultProjectId) {
-        this.defaultProjectId = defaultProjectId;
+        this(defaultProjectId, key -> true);
     }
 
-    /** Adds a change; a later change of the same user in the same cohort replaces an earlier one. */
+    /**
+     * @param defaultProjectId the project of cohorts whose records never named one; may be null
+     * @param keptProperty     which keys of a change's properties to keep: the ones the destination reads
+     */
+    public SyncBuffer(String defaultProjectId, Predicate<String> keptProperty) {
+        this.defaultProjectId = defaultProjectId;
+        this.keptProperty = keptProperty;
+    }
+
+    /**
+     * Adds a change; a later change of the same user in the same cohort replaces an earlier one. The change is kept
+     * lean: its cohort's fields are shared with the other changes of that cohort, and only kept properties stay.
+     */
     public void add(MembershipChange change, long nowMs) {
-        CohortRef ref = change.cohort().orElse(knownCohorts.get(change.cohort().id()));
-        knownCohorts.put(ref.id(), ref);
-        entries.put(new MemberKey(ref.id(), change.distinctId()), change);
+        CohortRef known = knownCohorts.get(change.cohort().id());
+        CohortRef ref = change.cohort().orElse(known);
+        if (!ref.equals(known)) {
+            knownCohorts.put(ref.id(), ref);
+            known = ref;
+        }
+        entries.put(new MemberKey(known.id(), change.distinctId()), change.retaining(known, keptProperty));
         changesAbsorbed++;
         absorbOffset(new TopicPartition(change.topic(), change.partition()), change.offset(), nowMs);
     }

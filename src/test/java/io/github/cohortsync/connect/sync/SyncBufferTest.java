@@ -115,6 +115,36 @@ class SyncBufferTest {
     }
 
     @Test
+    void keepsOnlyThePropertiesTheDestinationReads() {
+        SyncBuffer lean = new SyncBuffer(null, "$user_id"::equals);
+        lean.add(parser.parse(change("c", "u1").with("properties", Map.of("$user_id", "x1", "plan", "pro"))
+                .at(0, 1).build()), 0);
+        lean.add(parser.parse(change("c", "u2").with("properties", Map.of("plan", "pro")).at(0, 2).build()), 0);
+
+        List<MembershipChange> members = lean.drain(1000).pages().get(0).members();
+
+        assertThat(members).extracting(MembershipChange::properties)
+                .containsExactlyInAnyOrder(Map.of("$user_id", "x1"), Map.of());
+    }
+
+    @Test
+    void changesOfOneCohortShareOneCohortRefWithItsLatestFields() {
+        add(change("c", "u1").with("cohort_name", "Old name"));
+        add(change("c", "u2").with("cohort_name", "New name"));
+        add(tombstone("c", "u3"));
+        add(change("c", "u4").with("cohort_name", "New name"));
+
+        List<Page> pages = buffer.drain(1000).pages();
+
+        Map<String, MembershipChange> byUser = new HashMap<>();
+        pages.forEach(page -> page.members().forEach(m -> byUser.put(m.distinctId(), m)));
+        assertThat(byUser.get("u1").cohort().name()).isEqualTo("Old name");
+        assertThat(byUser.get("u2").cohort().name()).isEqualTo("New name");
+        assertThat(byUser.get("u2").cohort()).isSameAs(byUser.get("u3").cohort()).isSameAs(byUser.get("u4").cohort());
+        assertThat(pages).allSatisfy(page -> assertThat(page.cohort().name()).isEqualTo("New name"));
+    }
+
+    @Test
     void pagesHoldAtMostTheBatchSizeAndNumberFromOne() {
         for (int i = 0; i < 25; i++) {
             add(change("c", "u" + i));
