@@ -137,7 +137,7 @@ public class CohortSyncSinkTask extends SinkTask {
         throwIfFailed();
         boolean full = buffer.size() >= config.bufferMaxChanges();
         if (currentJob == null && !buffer.isEmpty() && (full || buffer.isDue(now, config.syncIntervalMs()))) {
-            SyncJob job = buffer.drain(config.batchMaxSize());
+            SyncJob job = buffer.drain(config.batchMaxSize(), now, config.syncIntervalMs());
             stats.changesNettedAway.addAndGet(job.changesRead() - job.changesSent());
             if (job.pages().isEmpty()) {
                 tracker.completed(job.offsets());
