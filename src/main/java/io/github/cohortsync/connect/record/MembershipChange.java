@@ -32,15 +32,15 @@ public record MembershipChange(
      */
     public MembershipChange retaining(CohortRef sharedCohort, Predicate<String> keptProperty) {
         Map<String, Object> kept = properties;
-        if (!properties.isEmpty()) {
-            for (String key : properties.keySet()) {
-                if (!keptProperty.test(key)) {
-                    kept = new LinkedHashMap<>(properties);
-                    kept.keySet().removeIf(keptProperty.negate());
-                    kept = kept.isEmpty() ? Map.of() : kept;
-                    break;
+        if (!properties.keySet().stream().allMatch(keptProperty)) {
+            Map<String, Object> copy = null;
+            for (Map.Entry<String, Object> entry : properties.entrySet()) {
+                if (keptProperty.test(entry.getKey())) {
+                    copy = copy == null ? new LinkedHashMap<>() : copy;
+                    copy.put(entry.getKey(), entry.getValue());
                 }
             }
+            kept = copy == null ? Map.of() : copy;
         }
         if (kept == properties && sharedCohort == cohort) {
             return this;
