@@ -8,7 +8,8 @@
 #   --records N (BENCH_RECORDS, 1000000)        --rounds N (BENCH_ROUNDS, 3; 0 = backlog case only)
 #   --destinations a,b (BENCH_DESTINATIONS, webhook,segment,iterable,clevertap)
 #   --backlog N (BENCH_BACKLOG_RECORDS, 0 = skip) --backlog-seconds S (BENCH_BACKLOG_SECONDS, 60), with the
-#   connector's default sync.interval.ms (BENCH_BACKLOG_SYNC_INTERVAL_MS, 10000)
+#   connector's default sync.interval.ms (BENCH_BACKLOG_SYNC_INTERVAL_MS, 10000); then the destination comes back
+#   and the drain is watched for up to BENCH_BACKLOG_DRAIN_SECONDS (120)
 #   --quick: 100000 records, 1 round, no backlog
 # Other settings (environment): BENCH_COHORTS (10), BENCH_CHURN (0.1), BENCH_PARTITIONS (2), BENCH_TASKS (2),
 # BENCH_SYNC_INTERVAL_MS (1000), BENCH_BUFFER_MAX_CHANGES (100000), BENCH_OFFSET_FLUSH_INTERVAL_MS (1000),

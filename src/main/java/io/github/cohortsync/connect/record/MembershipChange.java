@@ -31,8 +31,15 @@ public record MembershipChange(
      * fields, and only the properties a destination reads. Returns this change when nothing is dropped.
      */
     public MembershipChange retaining(CohortRef sharedCohort, Predicate<String> keptProperty) {
+        boolean dropsSome = false;
+        for (String key : properties.keySet()) {
+            if (!keptProperty.test(key)) {
+                dropsSome = true;
+                break;
+            }
+        }
         Map<String, Object> kept = properties;
-        if (!properties.keySet().stream().allMatch(keptProperty)) {
+        if (dropsSome) {
             Map<String, Object> copy = null;
             for (Map.Entry<String, Object> entry : properties.entrySet()) {
                 if (keptProperty.test(entry.getKey())) {
