@@ -318,7 +318,8 @@ public final class EndToEndBenchmark {
     /** What the backlog case saw: per sample time, records read, buffered changes, lag, live heap. */
     record Backlog(int records, long seconds, long recordsRead, long bufferSize, long lag, long liveHeapBaseline,
                    long liveHeapPeak, long usedHeapPeak, long requests, List<String> samples, double drainSeconds,
-                   long drained, boolean drainedAll, long drainRequests, long drainMembers, long drainPartialPages) {
+                   long drained, boolean drainedAll, long drainRequests, long drainMembers, long drainPartialPages,
+                   long steadyRequests, long steadyMembers, long steadyPartialPages) {
     }
 
     /**
@@ -376,8 +377,14 @@ public final class EndToEndBenchmark {
             long drainDeadline = drainStart + TimeUnit.SECONDS.toNanos(settings.backlogDrainSeconds());
             long committed = harness.committedTotal(name, topic);
             long committedAtStart = committed;
+            // After the syncs that were already due when the destination came back: the steady state.
+            long steadyFrom = drainStart + TimeUnit.SECONDS.toNanos(STEADY_AFTER_SECONDS);
+            long[] atSteady = null;
             while (committed < total && System.nanoTime() < drainDeadline) {
                 usedPeak = Math.max(usedPeak, memory.getHeapMemoryUsage().getUsed());
+                if (atSteady == null && System.nanoTime() >= steadyFrom) {
+                    atSteady = new long[] {receiver.requests(), receiver.members(), receiver.partialWebhookPages()};
+                }
                 Thread.sleep(200);
                 committed = harness.committedTotal(name, topic);
             }
@@ -387,12 +394,16 @@ public final class EndToEndBenchmark {
             long partial = receiver.partialWebhookPages();
             return new Backlog(settings.backlogRecords(), settings.backlogSeconds(), read, buffered, lag, baseline,
                     livePeak, usedPeak, requestsWhileDown, samples, (System.nanoTime() - drainStart) / 1e9,
-                    committed - committedAtStart, committed == total, requests, members, partial);
+                    committed - committedAtStart, committed == total, requests, members, partial,
+                    atSteady == null ? 0 : requests - atSteady[0], atSteady == null ? 0 : members - atSteady[1],
+                    atSteady == null ? 0 : partial - atSteady[2]);
         } finally {
             harness.deleteConnectorQuietly(name);
             receiver.answerStatus(200);
         }
     }
+
+    private static final long STEADY_AFTER_SECONDS = 30;
 
     private static long liveHeap(MemoryMXBean memory) {
         System.gc();
@@ -622,6 +633,11 @@ public final class EndToEndBenchmark {
                     backlog.drained(), backlog.drained() / backlog.drainSeconds(), backlog.drainRequests(),
                     backlog.drainRequests() == 0 ? 0.0 : (double) backlog.drainMembers() / backlog.drainRequests(),
                     backlog.drainPartialPages()));
+            out.append(String.format(Locale.ROOT, "Steady state (from %d s after the destination came back to the"
+                            + " window's end): %,d requests, %.1f members per request, %d pages of fewer than 1000"
+                            + " members.%n", STEADY_AFTER_SECONDS, backlog.steadyRequests(),
+                    backlog.steadyRequests() == 0 ? 0.0 : (double) backlog.steadyMembers() / backlog.steadyRequests(),
+                    backlog.steadyPartialPages()));
         }
         return out.toString();
     }
