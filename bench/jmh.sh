@@ -4,6 +4,7 @@
 # Needs org.openjdk.jmh:jmh-core and jmh-generator-annprocess 1.37 in ~/.m2 (fetch once with
 # `mvn dependency:get -Dartifact=org.openjdk.jmh:jmh-core:1.37` and the same for jmh-generator-annprocess).
 # Extra arguments go to JMH, e.g. bench/jmh.sh -p timestamp=iso
+# `bench/jmh.sh footprint [changes]` instead reports the retained heap of a full buffer (BufferFootprint).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=target/bench
@@ -17,5 +18,9 @@ CP="target/classes:target/test-classes:$(cat "$OUT/classpath.txt"):$JMH"
 rm -rf "$OUT/jmh-classes" && mkdir -p "$OUT/jmh-classes"
 javac --release 17 -cp "$CP" -processorpath "$PROC" -d "$OUT/jmh-classes" \
   $(find bench/jmh/src -name '*.java')
+if [[ "${1:-}" == "footprint" ]]; then
+  shift
+  exec java -Xmx1g -XX:+UseG1GC -cp "$OUT/jmh-classes:$CP" io.github.cohortsync.connect.bench.jmh.BufferFootprint "$@"
+fi
 STAMP=$(date -u +%Y%m%dT%H%M%SZ)
 java -cp "$OUT/jmh-classes:$CP" org.openjdk.jmh.Main -rf text -rff "$OUT/jmh-$STAMP.txt" "$@" 2>&1 | tee "$OUT/jmh-$STAMP.log"

@@ -1,12 +1,32 @@
 #!/usr/bin/env bash
 # End-to-end benchmark: one KRaft broker + one Connect worker in one JVM, N membership changes, the framework
-# ceiling (FileStreamSink to /dev/null) against this connector's webhook destination. See docs/benchmarks.md.
+# ceiling (FileStreamSink to /dev/null) against this connector with each destination (webhook, Segment, Iterable,
+# CleverTap) into instant local stand-ins, after a warm-up round; optionally the backlog case (destination down,
+# many changes waiting). Ends with a markdown report ready to paste into docs/benchmarks.md. See docs/benchmarks.md.
 #
-# Settings (environment): BENCH_RECORDS (1000000), BENCH_COHORTS (10), BENCH_CHURN (0.1), BENCH_PARTITIONS (2),
-# BENCH_ROUNDS (3), BENCH_TASKS (2), BENCH_SYNC_INTERVAL_MS (1000), BENCH_OFFSET_FLUSH_INTERVAL_MS (1000),
-# BENCH_TIMEOUT_SECONDS (600 per connector run), BENCH_HEAP (2g), BENCH_JFR=1 to record a JFR profile,
-# MVN_OFFLINE (-o; set to empty to let Maven download).
+# Flags (each sets the environment variable named after it):
+#   --records N (BENCH_RECORDS, 1000000)        --rounds N (BENCH_ROUNDS, 3; 0 = backlog case only)
+#   --destinations a,b (BENCH_DESTINATIONS, webhook,segment,iterable,clevertap)
+#   --backlog N (BENCH_BACKLOG_RECORDS, 0 = skip) --backlog-seconds S (BENCH_BACKLOG_SECONDS, 60), with the
+#   connector's default sync.interval.ms (BENCH_BACKLOG_SYNC_INTERVAL_MS, 10000); then the destination comes back
+#   and the drain is watched for up to BENCH_BACKLOG_DRAIN_SECONDS (120)
+#   --quick: 100000 records, 1 round, no backlog
+# Other settings (environment): BENCH_COHORTS (10), BENCH_CHURN (0.1), BENCH_PARTITIONS (2), BENCH_TASKS (2),
+# BENCH_SYNC_INTERVAL_MS (1000), BENCH_BUFFER_MAX_CHANGES (100000), BENCH_OFFSET_FLUSH_INTERVAL_MS (1000),
+# BENCH_WARMUP (1), BENCH_TIMEOUT_SECONDS (180 per connector run), BENCH_HEAP (2g), BENCH_JFR=1 to record a JFR
+# profile, MVN_OFFLINE (-o; set to empty to let Maven download).
 set -euo pipefail
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --records) export BENCH_RECORDS="$2"; shift 2 ;;
+    --rounds) export BENCH_ROUNDS="$2"; shift 2 ;;
+    --destinations) export BENCH_DESTINATIONS="$2"; shift 2 ;;
+    --backlog) export BENCH_BACKLOG_RECORDS="$2"; shift 2 ;;
+    --backlog-seconds) export BENCH_BACKLOG_SECONDS="$2"; shift 2 ;;
+    --quick) export BENCH_RECORDS=100000 BENCH_ROUNDS=1 BENCH_BACKLOG_RECORDS=0; shift ;;
+    *) echo "unknown flag $1 (see the comment at the top of $0)" >&2; exit 64 ;;
+  esac
+done
 cd "$(dirname "$0")/.."
 OUT=target/bench
 mkdir -p "$OUT"

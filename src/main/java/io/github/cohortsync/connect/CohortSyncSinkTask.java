@@ -102,7 +102,6 @@ public class CohortSyncSinkTask extends SinkTask {
         config = new CohortSyncConfig(props);
         parser = new RecordParser();
         cohortsInclude = config.cohortsInclude();
-        buffer = new SyncBuffer(config.projectId());
         tracker = new OffsetTracker();
         stats = new SyncStats();
         tolerateErrors = "all".equalsIgnoreCase(props.getOrDefault("errors.tolerance", "none").trim());
@@ -112,6 +111,7 @@ public class CohortSyncSinkTask extends SinkTask {
         String taskId = props.getOrDefault(CohortSyncSinkConnector.TASK_ID, "0");
         Destination destination = Destinations.create(config, name);
         snapshotIncludesLeavers = destination.snapshotIncludesLeavers();
+        buffer = new SyncBuffer(config.projectId(), destination::readsProperty);
         sender = new SyncSender("cohort-sync-sender-" + name, destination,
                 RetryPolicy.fromConfig(name, config), config.syncIntervalMs(), stats);
         if (config.snapshotBootstrapServers() != null) {
@@ -220,7 +220,7 @@ public class CohortSyncSinkTask extends SinkTask {
         boolean full = buffer.size() >= config.bufferMaxChanges();
         if (currentJob == null && !sender.isBusy() && !buffer.isEmpty()
                 && (full || buffer.isDue(now, config.syncIntervalMs()))) {
-            SyncJob job = buffer.drain(config.batchMaxSize());
+            SyncJob job = buffer.drain(config.batchMaxSize(), now, config.syncIntervalMs());
             stats.changesNettedAway.addAndGet(job.changesRead() - job.changesSent());
             if (job.pages().isEmpty()) {
                 tracker.completed(job.offsets());

@@ -171,6 +171,19 @@ class CohortSyncSinkTaskTest {
     }
 
     @Test
+    void exportsTheConfiguredPropertiesThroughTheLeanBuffer() {
+        start(false, "webhook.properties", "plan, $city");
+        task.put(List.of(record(change("c1", "u1")
+                .with("properties", Map.of("plan", "pro", "$city", "Berlin", "country", "DE")))));
+
+        pollUntil(() -> assertThat(receiver.accepted).hasSize(1));
+        JsonNode member = receiver.accepted.get(0).path("parameters").path("members").get(0);
+        assertThat(member.path("plan").asText()).isEqualTo("pro");
+        assertThat(member.path("$city").asText()).isEqualTo("Berlin");
+        assertThat(member.has("country")).as("not exported, so not kept").isFalse();
+    }
+
+    @Test
     void publishesItsCountersOverJmxWhileItRuns() throws Exception {
         start(false, "cohort.sync.task.id", "3");
         task.put(List.of(record(change("c1", "u1")), record(change("c1", "u1").remove()),

@@ -21,6 +21,14 @@ public interface Destination extends AutoCloseable {
         return false;
     }
 
+    /**
+     * Whether this destination's pages read the member property {@code key}. The sync buffer keeps only the
+     * properties read, so a destination that starts reading another property must say so here. Default: all.
+     */
+    default boolean readsProperty(String key) {
+        return true;
+    }
+
     /** Aborts calls in flight, so a stopping task does not wait for a slow destination. */
     void cancelInFlight();
 

@@ -3,11 +3,6 @@ package io.github.cohortsync.connect.record;
 import java.math.BigDecimal;
 import java.math.BigInteger;
 import java.time.DateTimeException;
-import java.time.Instant;
-import java.time.LocalDateTime;
-import java.time.ZoneOffset;
-import java.time.format.DateTimeFormatter;
-import java.time.temporal.TemporalAccessor;
 import java.util.Date;
 import java.util.LinkedHashMap;
 import java.util.Locale;
@@ -290,12 +285,7 @@ public final class RecordParser {
 
         private long parseIso(String text) {
             try {
-                TemporalAccessor parsed = DateTimeFormatter.ISO_DATE_TIME.parse(text.trim());
-                if (parsed.isSupported(java.time.temporal.ChronoField.OFFSET_SECONDS)) {
-                    return Instant.from(parsed).toEpochMilli();
-                }
-                // No zone given: the contract reads such timestamps as UTC.
-                return LocalDateTime.from(parsed).toInstant(ZoneOffset.UTC).toEpochMilli();
+                return IsoTimestamps.toEpochMillis(text.trim());
             } catch (DateTimeException | ArithmeticException e) {
                 throw bad(TIMESTAMP, "is not an ISO-8601 date-time: \"" + abbreviate(text) + "\"");
             }

@@ -3,10 +3,13 @@ package io.github.cohortsync.connect.sync;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.UUID;
+import java.util.function.Predicate;
 import java.util.function.Supplier;
 
 import org.apache.kafka.common.TopicPartition;
@@ -24,35 +27,62 @@ import io.github.cohortsync.connect.record.MembershipChange;
  * A user who enters and leaves within one buffer is therefore sent once, as removed, rather than not at all: after
  * a crash or rebalance the changes since the last commit are read again, and the first of them may already have
  * reached the destination, so cancelling an add against a later remove could leave a stale member there.
+ *
+ * <p>A sync forced by a full buffer before the interval is up sends only whole pages: the partial last page of a
+ * cohort's adds or removes stays for the next sync, where it fills a page with newer changes of that cohort. It
+ * never waits longer than it would have anyway: once the oldest buffered change has waited an interval, the sync
+ * is due and sends everything. Offsets are committed only up to the oldest change kept back.
  */
 public final class SyncBuffer {
 
     private record MemberKey(String cohortId, String distinctId) {
     }
 
-    private final Map<MemberKey, MembershipChange> entries = new HashMap<>();
+    /** A netted change and when its (cohort, user) was first read into this buffer. */
+    private record Buffered(MembershipChange change, long readAtMs) {
+    }
+
+    /** In the order (cohort, user)s were first read: oldest first. */
+    private final Map<MemberKey, Buffered> entries = new LinkedHashMap<>();
     private final Map<TopicPartition, Long> nextOffsets = new HashMap<>();
     /** The latest descriptive fields per cohort, kept across syncs so tombstones can be named. */
     private final Map<String, CohortRef> knownCohorts = new HashMap<>();
     private final String defaultProjectId;
+    private final Predicate<String> keptProperty;
     private long changesAbsorbed;
     private long startedAtMs = -1;
 
     /** @param defaultProjectId the project of cohorts whose records never named one; may be null */
     public SyncBuffer(String defaultProjectId) {
-        this.defaultProjectId = defaultProjectId;
+        this(defaultProjectId, key -> true);
     }
 
     /**
-     * Adds a change; a later change of the same user in the same cohort replaces an earlier one. A removal that
-     * carries no user data (a tombstone) keeps the email, names, phone and properties of the change it replaces,
-     * so destinations that match users by those can still remove the user.
+     * @param defaultProjectId the project of cohorts whose records never named one; may be null
+     * @param keptProperty     which keys of a change's properties to keep: the ones the destination reads
+     */
+    public SyncBuffer(String defaultProjectId, Predicate<String> keptProperty) {
+        this.defaultProjectId = defaultProjectId;
+        this.keptProperty = keptProperty;
+    }
+
+    /**
+     * Adds a change; a later change of the same user in the same cohort replaces an earlier one. The change is kept
+     * lean: its cohort's fields are shared with the other changes of that cohort, and only kept properties stay. A
+     * removal that carries no user data (a tombstone) keeps the email, names, phone and properties of the change it
+     * replaces, so destinations that match users by those can still remove the user.
      */
     public void add(MembershipChange change, long nowMs) {
-        CohortRef ref = change.cohort().orElse(knownCohorts.get(change.cohort().id()));
-        knownCohorts.put(ref.id(), ref);
-        MemberKey key = new MemberKey(ref.id(), change.distinctId());
-        entries.put(key, withIdentityOf(entries.get(key), change));
+        CohortRef known = knownCohorts.get(change.cohort().id());
+        CohortRef ref = change.cohort().orElse(known);
+        if (!ref.equals(known)) {
+            knownCohorts.put(ref.id(), ref);
+            known = ref;
+        }
+        // A replaced change keeps its place and read time: its user has been waiting since then.
+        entries.merge(new MemberKey(known.id(), change.distinctId()),
+                new Buffered(change.retaining(known, keptProperty), nowMs),
+                (older, newer) -> new Buffered(withIdentityOf(older.change(), newer.change()), older.readAtMs()));
         changesAbsorbed++;
         absorbOffset(new TopicPartition(change.topic(), change.partition()), change.offset(), nowMs);
     }
@@ -92,26 +122,43 @@ public final class SyncBuffer {
 
     /** Forgets everything read from these partitions: it is uncommitted and their next owner reads it again. */
     public void forget(Collection<TopicPartition> partitions) {
-        entries.values().removeIf(change -> partitions.contains(
-                new TopicPartition(change.topic(), change.partition())));
+        entries.values().removeIf(entry -> partitions.contains(
+                new TopicPartition(entry.change().topic(), entry.change().partition())));
         nextOffsets.keySet().removeAll(partitions);
         if (isEmpty()) {
             startedAtMs = -1;
+        } else if (!entries.isEmpty()) {
+            startedAtMs = entries.values().iterator().next().readAtMs();
         }
     }
 
     /** Hands everything over as a job of pages of at most {@code batchSize} members, and starts empty. */
     public SyncJob drain(int batchSize) {
-        return drain(batchSize, () -> UUID.randomUUID().toString());
+        return drain(batchSize, false, () -> UUID.randomUUID().toString());
+    }
+
+    /**
+     * Hands a sync over as a job of pages of at most {@code batchSize} members. When the sync is not yet due (the
+     * buffer filled up first), partial last pages stay in the buffer, unless that would keep back more than half of
+     * it or leave nothing to send.
+     */
+    public SyncJob drain(int batchSize, long nowMs, long intervalMs) {
+        return drain(batchSize, !isDue(nowMs, intervalMs), () -> UUID.randomUUID().toString());
     }
 
     SyncJob drain(int batchSize, Supplier<String> sessionIds) {
+        return drain(batchSize, false, sessionIds);
+    }
+
+    SyncJob drain(int batchSize, boolean keepPartialPages, Supplier<String> sessionIds) {
         Map<String, List<MembershipChange>> adds = new LinkedHashMap<>();
         Map<String, List<MembershipChange>> removes = new LinkedHashMap<>();
-        for (MembershipChange change : entries.values()) {
+        for (Buffered entry : entries.values()) {
+            MembershipChange change = entry.change();
             (change.action() == Action.ADD ? adds : removes)
                     .computeIfAbsent(change.cohort().id(), id -> new ArrayList<>()).add(change);
         }
+        List<MembershipChange> keptBack = keepPartialPages ? partialPages(adds, removes, batchSize) : List.of();
         List<Page> pages = new ArrayList<>();
         List<String> cohortIds = new ArrayList<>(adds.keySet());
         removes.keySet().stream().filter(id -> !adds.containsKey(id)).forEach(cohortIds::add);
@@ -124,12 +171,56 @@ public final class SyncBuffer {
             changesSent += addPages(pages, cohort, sessionId, PageAction.REMOVE_MEMBERS, removes.get(cohortId),
                     batchSize);
         }
-        SyncJob job = new SyncJob(pages, new HashMap<>(nextOffsets), changesAbsorbed, changesSent);
-        entries.clear();
-        nextOffsets.clear();
-        changesAbsorbed = 0;
-        startedAtMs = -1;
+        if (keptBack.isEmpty()) {
+            SyncJob job = new SyncJob(pages, new HashMap<>(nextOffsets), changesAbsorbed, changesSent);
+            entries.clear();
+            nextOffsets.clear();
+            changesAbsorbed = 0;
+            startedAtMs = -1;
+            return job;
+        }
+        // Commit only below the oldest change kept back; the rest of each partition is committed by a later sync.
+        Map<TopicPartition, Long> offsets = new HashMap<>(nextOffsets);
+        Set<MemberKey> kept = new HashSet<>();
+        for (MembershipChange change : keptBack) {
+            offsets.merge(new TopicPartition(change.topic(), change.partition()), change.offset(), Math::min);
+            kept.add(new MemberKey(change.cohort().id(), change.distinctId()));
+        }
+        SyncJob job = new SyncJob(pages, offsets, changesAbsorbed - keptBack.size(), changesSent);
+        entries.keySet().retainAll(kept);
+        nextOffsets.keySet().removeIf(partition -> offsets.get(partition).equals(nextOffsets.get(partition)));
+        changesAbsorbed = keptBack.size();
+        startedAtMs = entries.values().iterator().next().readAtMs();
         return job;
+    }
+
+    /**
+     * Takes the partial last page of each cohort's adds and removes out of the lists and returns them, or returns
+     * nothing (and leaves the lists) when that would keep back more than half of the changes or send none.
+     */
+    private static List<MembershipChange> partialPages(Map<String, List<MembershipChange>> adds,
+                                                       Map<String, List<MembershipChange>> removes,
+                                                       int batchSize) {
+        List<List<MembershipChange>> groups = new ArrayList<>(adds.values());
+        groups.addAll(removes.values());
+        long total = 0;
+        long partial = 0;
+        for (List<MembershipChange> group : groups) {
+            total += group.size();
+            partial += group.size() % batchSize;
+        }
+        if (partial == 0 || partial == total || partial > total / 2) {
+            return List.of();
+        }
+        List<MembershipChange> keptBack = new ArrayList<>();
+        for (List<MembershipChange> group : groups) {
+            List<MembershipChange> tail = group.subList(group.size() - group.size() % batchSize, group.size());
+            keptBack.addAll(tail);
+            tail.clear();
+        }
+        adds.values().removeIf(List::isEmpty);
+        removes.values().removeIf(List::isEmpty);
+        return keptBack;
     }
 
     private static int addPages(List<Page> pages, CohortRef cohort, String sessionId, PageAction action,

@@ -37,10 +37,12 @@ import io.github.cohortsync.connect.metrics.TaskMetrics;
 
 /**
  * End-to-end drain benchmark (docs/benchmarks.md; run with {@code bench/run.sh}, never by Maven's test phases).
- * One KRaft broker and one Connect worker in this JVM; N schemaless JSON membership changes produced once; then,
- * per round and in alternating order, the framework ceiling (FileStreamSink to /dev/null) and this connector with
- * the webhook destination into an instant local receiver, each under a fresh connector name (fresh consumer group).
- * Drain time = from the connector's creation until its group's committed offsets equal the topic's end offsets.
+ * One KRaft broker and one Connect worker in this JVM; N schemaless JSON membership changes produced once; then a
+ * warm-up round and, per round, the framework ceiling (FileStreamSink to /dev/null) and this connector with each
+ * destination (webhook, Segment, Iterable, CleverTap) into instant local stand-ins, in rotating order, each under
+ * a fresh connector name (fresh consumer group). Drain time = from the connector's creation until its group's
+ * committed offsets equal the topic's end offsets. Optionally a backlog case: a destination that answers 503 and
+ * a topic of many changes; the task must pause and keep its heap bounded.
  *
  * <p>Settings come from system properties or environment variables (property {@code bench.records} or env
  * {@code BENCH_RECORDS}, and so on); see {@link Settings}.
@@ -54,7 +56,7 @@ public final class EndToEndBenchmark {
     /** What one run of one connector measured. */
     record Result(String kind, int round, long records, double seconds, double firstCommitSeconds, long requests,
                   long members, long nettedAway, long membersAdded, long membersRemoved, long heapPeakBytes,
-                  long gcCount, long gcMillis) {
+                  long gcCount, long gcMillis, long churnedWithinSync, long churnedAcrossSyncs, long partialPages) {
         double recordsPerSecond() {
             return records / seconds;
         }
@@ -65,7 +67,9 @@ public final class EndToEndBenchmark {
     }
 
     record Settings(int records, int cohorts, double churn, int partitions, int rounds, int tasks,
-                    long syncIntervalMs, long flushIntervalMs, long timeoutSeconds, long seed) {
+                    long syncIntervalMs, long flushIntervalMs, long timeoutSeconds, long seed, boolean warmup,
+                    List<String> destinations, long bufferMaxChanges, int backlogRecords, long backlogSeconds,
+                    long backlogSyncIntervalMs, long backlogDrainSeconds) {
         static Settings load() {
             return new Settings(
                     (int) number("records", 1_000_000),
@@ -77,7 +81,14 @@ public final class EndToEndBenchmark {
                     number("sync.interval.ms", 1000),
                     number("offset.flush.interval.ms", 1000),
                     number("timeout.seconds", 180),
-                    number("seed", 42));
+                    number("seed", 42),
+                    number("warmup", 1) != 0,
+                    List.of(text("destinations", "webhook,segment,iterable,clevertap").split("\\s*,\\s*")),
+                    number("buffer.max.changes", 100_000),
+                    (int) number("backlog.records", 0),
+                    number("backlog.seconds", 60),
+                    number("backlog.sync.interval.ms", 10_000),
+                    number("backlog.drain.seconds", 120));
         }
 
         private static long number(String name, long fallback) {
@@ -103,34 +114,45 @@ public final class EndToEndBenchmark {
         System.out.println("settings: " + settings);
         int status = 0;
         List<Result> results = new ArrayList<>();
+        Backlog backlog = null;
         try (ConnectHarness harness = ConnectHarness.start("bench", 1,
                 Map.of("offset.flush.interval.ms", Long.toString(settings.flushIntervalMs())));
-             InstantWebhookReceiver receiver = InstantWebhookReceiver.start(2)) {
-            String topic = harness.createTopic("bench-changes", settings.partitions());
-            long produceStart = System.nanoTime();
-            long bytes = produce(harness, topic, settings);
-            Map<TopicPartition, Long> end = harness.endOffsets(topic);
-            System.out.printf(Locale.ROOT, "produced %d records (%.1f MB of values and keys) in %.1f s; end offsets %s%n",
-                    settings.records(), bytes / 1e6, (System.nanoTime() - produceStart) / 1e9, end);
-            for (int round = 1; round <= settings.rounds(); round++) {
-                boolean ceilingFirst = round % 2 == 1;
-                for (int i = 0; i < 2; i++) {
-                    boolean ceiling = (i == 0) == ceilingFirst;
-                    try {
-                        Result result = ceiling ? runCeiling(harness, topic, end, round, settings)
-                                : runWebhook(harness, receiver, topic, end, round, settings);
-                        results.add(result);
-                        System.out.println(line(result));
-                    } catch (DrainTimeout e) {
-                        // A run that never drains is a finding, not a reason to stop the others.
-                        System.out.println("round " + round + " " + (ceiling ? "ceiling" : "webhook")
-                                + " DID NOT DRAIN: " + e.getMessage());
-                        status = 2;
+             InstantReceiver receiver = InstantReceiver.start(2)) {
+            if (settings.rounds() > 0) {
+                String topic = harness.createTopic("bench-changes", settings.partitions());
+                long produceStart = System.nanoTime();
+                long bytes = produce(harness, topic, settings.records(), settings);
+                Map<TopicPartition, Long> end = harness.endOffsets(topic);
+                System.out.printf(Locale.ROOT, "produced %d records (%.1f MB of values and keys) in %.1f s;"
+                                + " end offsets %s%n", settings.records(), bytes / 1e6,
+                        (System.nanoTime() - produceStart) / 1e9, end);
+                List<String> kinds = new ArrayList<>();
+                kinds.add(CEILING);
+                kinds.addAll(settings.destinations());
+                for (int round = settings.warmup() ? 0 : 1; round <= settings.rounds(); round++) {
+                    // Round 0 warms the JIT up (its first connector run is always the slowest) and is not reported.
+                    List<String> order = round == 0 ? List.of(CEILING, "webhook") : rotated(kinds, round - 1);
+                    for (String kind : order) {
+                        try {
+                            Result result = kind.equals(CEILING) ? runCeiling(harness, topic, end, round, settings)
+                                    : runDestination(harness, receiver, kind, topic, end, round, settings);
+                            System.out.println((round == 0 ? "warm-up " : "") + line(result));
+                            if (round > 0) {
+                                results.add(result);
+                            }
+                        } catch (DrainTimeout e) {
+                            // A run that never drains is a finding, not a reason to stop the others.
+                            System.out.println("round " + round + " " + kind + " DID NOT DRAIN: " + e.getMessage());
+                            status = 2;
+                        }
                     }
                 }
             }
+            if (settings.backlogRecords() > 0) {
+                backlog = runBacklog(harness, receiver, settings);
+            }
             System.out.println();
-            System.out.println(report(results, settings));
+            System.out.println(report(results, settings, backlog));
         } catch (Exception e) {
             e.printStackTrace();
             status = 1;
@@ -148,7 +170,7 @@ public final class EndToEndBenchmark {
      * among the last 20,000 adds), which netting may absorb. Keyed by (cohort, user), so each key's changes share a
      * partition. Field sizes follow a Mixpanel cohort export: about 400 bytes per value.
      */
-    static long produce(ConnectHarness harness, String topic, Settings settings) throws Exception {
+    static long produce(ConnectHarness harness, String topic, int records, Settings settings) throws Exception {
         Map<String, Object> props = new HashMap<>();
         props.put(ProducerConfig.ACKS_CONFIG, "1");
         props.put(ProducerConfig.LINGER_MS_CONFIG, 20);
@@ -162,7 +184,7 @@ public final class EndToEndBenchmark {
         AtomicLong failures = new AtomicLong();
         AtomicReference<Exception> firstFailure = new AtomicReference<>();
         try (KafkaProducer<byte[], byte[]> producer = harness.connect().kafka().createProducer(props)) {
-            for (int i = 0; i < settings.records(); i++) {
+            for (int i = 0; i < records; i++) {
                 String cohort;
                 String user;
                 String action;
@@ -236,18 +258,51 @@ public final class EndToEndBenchmark {
         config.put("connector.class", FileStreamSinkConnector.class.getName());
         config.put("file", "/dev/null");
         Measured m = drain(harness, name, config, topic, end, settings);
-        return new Result("ceiling", round, total(end), m.seconds, m.firstCommitSeconds, 0, 0, 0, 0, 0, m.heapPeak,
-                m.gcCount, m.gcMillis);
+        return new Result(CEILING, round, total(end), m.seconds, m.firstCommitSeconds, 0, 0, 0, 0, 0, m.heapPeak,
+                m.gcCount, m.gcMillis, 0, 0, 0);
     }
 
-    static Result runWebhook(ConnectHarness harness, InstantWebhookReceiver receiver, String topic,
-                             Map<TopicPartition, Long> end, int round, Settings settings) throws Exception {
-        String name = ConnectHarness.uniqueName("webhook-r" + round);
+    private static final String CEILING = "ceiling";
+
+    private static List<String> rotated(List<String> kinds, int by) {
+        List<String> order = new ArrayList<>(kinds);
+        java.util.Collections.rotate(order, -(by % kinds.size()));
+        return order;
+    }
+
+    /** This connector's config for a destination whose stand-in is {@code receiver}. */
+    static Map<String, String> connectorConfig(String destination, InstantReceiver receiver, String topic,
+                                               Settings settings) {
         Map<String, String> config = common(topic, settings.tasks());
         config.put("connector.class", CohortSyncSinkConnector.class.getName());
-        config.put("destination", "webhook");
-        config.put("webhook.url", receiver.url());
+        config.put("destination", destination);
         config.put("sync.interval.ms", Long.toString(settings.syncIntervalMs()));
+        config.put("buffer.max.changes", Long.toString(settings.bufferMaxChanges()));
+        switch (destination) {
+            case "webhook" -> config.put("webhook.url", receiver.baseUrl() + "/hook");
+            case "segment" -> {
+                config.put("segment.write.key", "bench-write-key");
+                config.put("segment.endpoint", receiver.baseUrl());
+            }
+            case "iterable" -> {
+                config.put("iterable.api.key", "bench-api-key");
+                config.put("iterable.endpoint", receiver.baseUrl());
+            }
+            case "clevertap" -> {
+                config.put("clevertap.account.id", "BENCH-1");
+                config.put("clevertap.passcode", "bench-passcode");
+                config.put("clevertap.endpoint", receiver.baseUrl());
+            }
+            default -> throw new IllegalArgumentException("no stand-in for destination " + destination
+                    + " (BENCH_DESTINATIONS takes webhook, segment, iterable, clevertap)");
+        }
+        return config;
+    }
+
+    static Result runDestination(ConnectHarness harness, InstantReceiver receiver, String destination, String topic,
+                                 Map<TopicPartition, Long> end, int round, Settings settings) throws Exception {
+        String name = ConnectHarness.uniqueName(destination + "-r" + round);
+        Map<String, String> config = connectorConfig(destination, receiver, topic, settings);
         receiver.reset();
         long[] metrics = new long[3];
         Measured m = drain(harness, name, config, topic, end, settings, () -> {
@@ -255,8 +310,104 @@ public final class EndToEndBenchmark {
             metrics[1] = sumTaskMetric(name, "MembersAdded");
             metrics[2] = sumTaskMetric(name, "MembersRemoved");
         });
-        return new Result("webhook", round, total(end), m.seconds, m.firstCommitSeconds, receiver.requests(),
-                receiver.members(), metrics[0], metrics[1], metrics[2], m.heapPeak, m.gcCount, m.gcMillis);
+        return new Result(destination, round, total(end), m.seconds, m.firstCommitSeconds, receiver.requests(),
+                receiver.members(), metrics[0], metrics[1], metrics[2], m.heapPeak, m.gcCount, m.gcMillis,
+                receiver.removesWithoutAdd(), receiver.removesAfterAdd(), receiver.partialWebhookPages());
+    }
+
+    /** What the backlog case saw: per sample time, records read, buffered changes, lag, live heap. */
+    record Backlog(int records, long seconds, long recordsRead, long bufferSize, long lag, long liveHeapBaseline,
+                   long liveHeapPeak, long usedHeapPeak, long requests, List<String> samples, double drainSeconds,
+                   long drained, boolean drainedAll, long drainRequests, long drainMembers, long drainPartialPages,
+                   long steadyRequests, long steadyMembers, long steadyPartialPages) {
+    }
+
+    /**
+     * The destination is down (every call answered 503) while {@code backlog.records} changes wait: the tasks
+     * fill their buffers, pause, and must not read on. Samples every 5 s the records read, the buffered changes,
+     * the group's lag, and the live heap (used heap right after a full collection) against its value before the
+     * connector started: that difference is what the tasks hold, plus the consumers' fetch buffers.
+     */
+    static Backlog runBacklog(ConnectHarness harness, InstantReceiver receiver, Settings settings)
+            throws Exception {
+        String topic = harness.createTopic("bench-backlog", settings.partitions());
+        long produceStart = System.nanoTime();
+        long bytes = produce(harness, topic, settings.backlogRecords(), settings);
+        long total = harness.endTotal(topic);
+        System.out.printf(Locale.ROOT, "backlog: produced %d records (%.1f MB) in %.1f s%n", total, bytes / 1e6,
+                (System.nanoTime() - produceStart) / 1e9);
+        receiver.reset();
+        receiver.answerStatus(503);
+        String name = ConnectHarness.uniqueName("backlog");
+        MemoryMXBean memory = ManagementFactory.getMemoryMXBean();
+        long baseline = liveHeap(memory);
+        long livePeak = 0;
+        long usedPeak = 0;
+        List<String> samples = new ArrayList<>();
+        Map<String, String> config = connectorConfig("webhook", receiver, topic, settings);
+        config.put("sync.interval.ms", Long.toString(settings.backlogSyncIntervalMs()));
+        harness.connect().configureConnector(name, config);
+        long start = System.nanoTime();
+        long read = 0;
+        long buffered = 0;
+        long lag = total;
+        try {
+            long nextSample = start + TimeUnit.SECONDS.toNanos(5);
+            long end = start + TimeUnit.SECONDS.toNanos(settings.backlogSeconds());
+            while (System.nanoTime() < end) {
+                usedPeak = Math.max(usedPeak, memory.getHeapMemoryUsage().getUsed());
+                if (System.nanoTime() >= nextSample) {
+                    nextSample += TimeUnit.SECONDS.toNanos(5);
+                    long live = liveHeap(memory) - baseline;
+                    livePeak = Math.max(livePeak, live);
+                    read = sumTaskMetric(name, "RecordsRead");
+                    buffered = sumTaskMetric(name, "BufferSize");
+                    lag = total - harness.committedTotal(name, topic);
+                    String sample = String.format(Locale.ROOT, "| %.0f | %,d | %,d | %,d | %.0f |",
+                            (System.nanoTime() - start) / 1e9, read, buffered, lag, live / 1e6);
+                    samples.add(sample);
+                    System.out.println("backlog sample " + sample);
+                }
+                Thread.sleep(100);
+            }
+            long requestsWhileDown = receiver.requests();
+            // The destination comes back: the backlog drains with full buffers, the steady state of large cohorts.
+            receiver.reset();
+            long drainStart = System.nanoTime();
+            long drainDeadline = drainStart + TimeUnit.SECONDS.toNanos(settings.backlogDrainSeconds());
+            long committed = harness.committedTotal(name, topic);
+            long committedAtStart = committed;
+            // After the syncs that were already due when the destination came back: the steady state.
+            long steadyFrom = drainStart + TimeUnit.SECONDS.toNanos(STEADY_AFTER_SECONDS);
+            long[] atSteady = null;
+            while (committed < total && System.nanoTime() < drainDeadline) {
+                usedPeak = Math.max(usedPeak, memory.getHeapMemoryUsage().getUsed());
+                if (atSteady == null && System.nanoTime() >= steadyFrom) {
+                    atSteady = new long[] {receiver.requests(), receiver.members(), receiver.partialWebhookPages()};
+                }
+                Thread.sleep(200);
+                committed = harness.committedTotal(name, topic);
+            }
+            // Counted before the connector stops, so that a last sync of a partial window is not included.
+            long requests = receiver.requests();
+            long members = receiver.members();
+            long partial = receiver.partialWebhookPages();
+            return new Backlog(settings.backlogRecords(), settings.backlogSeconds(), read, buffered, lag, baseline,
+                    livePeak, usedPeak, requestsWhileDown, samples, (System.nanoTime() - drainStart) / 1e9,
+                    committed - committedAtStart, committed == total, requests, members, partial,
+                    atSteady == null ? 0 : requests - atSteady[0], atSteady == null ? 0 : members - atSteady[1],
+                    atSteady == null ? 0 : partial - atSteady[2]);
+        } finally {
+            harness.deleteConnectorQuietly(name);
+            receiver.answerStatus(200);
+        }
+    }
+
+    private static final long STEADY_AFTER_SECONDS = 30;
+
+    private static long liveHeap(MemoryMXBean memory) {
+        System.gc();
+        return memory.getHeapMemoryUsage().getUsed();
     }
 
     static final class DrainTimeout extends RuntimeException {
@@ -377,49 +528,133 @@ public final class EndToEndBenchmark {
 
     static String line(Result r) {
         return String.format(Locale.ROOT,
-                "round %d %-8s drain %6.2f s  %9.0f records/s  first commit %5.2f s  requests %6d  members %8d"
+                "round %d %-9s drain %6.2f s  %9.0f records/s  first commit %5.2f s  requests %6d  members %8d"
                         + "  members/request %7.1f  netted away %8d (sent: %d adds, %d removes)  JVM heap peak %5d MB"
-                        + "  GC %d (%d ms)",
+                        + "  GC %d (%d ms)%s",
                 r.round(), r.kind(), r.seconds(), r.recordsPerSecond(), r.firstCommitSeconds(), r.requests(),
                 r.members(), r.membersPerRequest(), r.nettedAway(), r.membersAdded(), r.membersRemoved(),
-                r.heapPeakBytes() >> 20, r.gcCount(),
-                r.gcMillis());
+                r.heapPeakBytes() >> 20, r.gcCount(), r.gcMillis(),
+                r.kind().equals("webhook") ? "  partial pages " + r.partialPages() + "  churned within one sync "
+                        + r.churnedWithinSync() + ", across syncs " + r.churnedAcrossSyncs() : "");
     }
 
-    static String report(List<Result> results, Settings settings) {
-        List<Result> ceiling = results.stream().filter(r -> r.kind().equals("ceiling")).toList();
-        List<Result> webhook = results.stream().filter(r -> r.kind().equals("webhook")).toList();
+    static String loadAverage() {
+        try {
+            return Files.readString(Path.of("/proc/loadavg")).trim();
+        } catch (IOException e) {
+            return "unknown";
+        }
+    }
+
+    /** The report as markdown, ready to paste into docs/benchmarks.md. */
+    static String report(List<Result> results, Settings settings, Backlog backlog) {
         StringBuilder out = new StringBuilder();
-        out.append(String.format(Locale.ROOT, "Medians of %d ceiling and %d webhook runs that drained (of %d rounds),"
-                        + " %d records, %d cohorts, churn %.2f, %d partitions,"
-                        + " tasks.max=%d, sync.interval.ms=%d, offset.flush.interval.ms=%d%n%n",
-                ceiling.size(), webhook.size(), settings.rounds(), settings.records(), settings.cohorts(), settings.churn(), settings.partitions(),
-                settings.tasks(), settings.syncIntervalMs(), settings.flushIntervalMs()));
-        out.append("| run | drain s | records/s | ratio to ceiling | requests | members/request | netted away |"
-                + " JVM heap peak MB |\n");
-        out.append("|---|---|---|---|---|---|---|---|\n");
-        double ceilingRate = median(ceiling, Result::recordsPerSecond);
-        out.append(String.format(Locale.ROOT, "| ceiling (FileStreamSink to /dev/null) | %.2f | %.0f | 1.00 | – | – | – | %.0f |%n",
-                median(ceiling, Result::seconds), ceilingRate, median(ceiling, r -> r.heapPeakBytes() >> 20)));
-        double webhookRate = median(webhook, Result::recordsPerSecond);
-        out.append(String.format(Locale.ROOT, "| cohort-sync, webhook | %.2f | %.0f | %.2f | %.0f | %.1f | %.0f | %.0f |%n",
-                median(webhook, Result::seconds), webhookRate, webhookRate / ceilingRate,
-                median(webhook, r -> r.requests()), median(webhook, Result::membersPerRequest),
-                median(webhook, r -> r.nettedAway()), median(webhook, r -> r.heapPeakBytes() >> 20)));
-        out.append("\nPer round (ratio = webhook records/s over the same round's ceiling records/s):\n");
-        for (int round = 1; round <= settings.rounds(); round++) {
-            final int n = round;
-            Result c = ceiling.stream().filter(r -> r.round() == n).findFirst().orElse(null);
-            Result w = webhook.stream().filter(r -> r.round() == n).findFirst().orElse(null);
-            if (c == null || w == null) {
-                out.append("round ").append(round).append(": incomplete (a run did not drain, see above)\n");
-                continue;
+        out.append("Machine: ").append(machine().substring("machine: ".length())).append("; load average at the")
+                .append(" end (1, 5, 15 min): ").append(loadAverage()).append(".\n\n");
+        List<Result> ceiling = of(results, CEILING);
+        if (!ceiling.isEmpty()) {
+            out.append(String.format(Locale.ROOT, "Medians of %d rounds%s; %,d records, %d cohorts, churn %.2f,"
+                            + " %d partitions, tasks.max=%d, sync.interval.ms=%d, buffer.max.changes=%d,"
+                            + " offset.flush.interval.ms=%d. Ratio = the median over rounds of the destination's"
+                            + " records/s over the same round's ceiling.%n%n",
+                    settings.rounds(), settings.warmup() ? " after a warm-up round" : "", settings.records(),
+                    settings.cohorts(), settings.churn(), settings.partitions(), settings.tasks(),
+                    settings.syncIntervalMs(), settings.bufferMaxChanges(), settings.flushIntervalMs()));
+            out.append("| run | drain s | records/s | ratio to ceiling | requests | members/request | members sent |"
+                    + " netted away | JVM heap peak MB |\n");
+            out.append("|---|---|---|---|---|---|---|---|---|\n");
+            out.append(String.format(Locale.ROOT, "| ceiling (FileStreamSink to /dev/null) | %.2f | %,.0f | 1.00 |"
+                            + " – | – | – | – | %.0f |%n", median(ceiling, Result::seconds),
+                    median(ceiling, Result::recordsPerSecond), median(ceiling, r -> r.heapPeakBytes() >> 20)));
+            for (String destination : settings.destinations()) {
+                List<Result> runs = of(results, destination);
+                if (runs.isEmpty()) {
+                    continue;
+                }
+                out.append(String.format(Locale.ROOT, "| cohort-sync, %s | %.2f | %,.0f | **%.2f** | %,.0f | %.1f |"
+                                + " %,.0f | %,.0f | %.0f |%n", destination, median(runs, Result::seconds),
+                        median(runs, Result::recordsPerSecond), medianRatio(runs, ceiling),
+                        median(runs, r -> r.requests()), median(runs, Result::membersPerRequest),
+                        median(runs, r -> r.members()), median(runs, r -> r.nettedAway()),
+                        median(runs, r -> r.heapPeakBytes() >> 20)));
             }
-            out.append(String.format(Locale.ROOT, "round %d (%s first): ceiling %.2f s, webhook %.2f s, ratio %.2f%n",
-                    round, round % 2 == 1 ? "ceiling" : "webhook", c.seconds(), w.seconds(),
-                    w.recordsPerSecond() / c.recordsPerSecond()));
+            out.append("\nPer round (drain seconds; ratio to the same round's ceiling):\n\n| round | order |");
+            settings.destinations().forEach(d -> out.append(' ').append(d).append(" s (ratio) |"));
+            out.append(" ceiling s |\n|---|---|");
+            settings.destinations().forEach(d -> out.append("---|"));
+            out.append("---|\n");
+            List<String> kinds = new ArrayList<>();
+            kinds.add(CEILING);
+            kinds.addAll(settings.destinations());
+            for (int round = 1; round <= settings.rounds(); round++) {
+                final int n = round;
+                Result c = ceiling.stream().filter(r -> r.round() == n).findFirst().orElse(null);
+                out.append("| ").append(round).append(" | ").append(String.join(", ", rotated(kinds, round - 1)))
+                        .append(" |");
+                for (String destination : settings.destinations()) {
+                    Result w = of(results, destination).stream().filter(r -> r.round() == n).findFirst().orElse(null);
+                    out.append(w == null ? " did not drain |" : c == null
+                            ? String.format(Locale.ROOT, " %.2f |", w.seconds())
+                            : String.format(Locale.ROOT, " %.2f (%.2f) |", w.seconds(),
+                                    w.recordsPerSecond() / c.recordsPerSecond()));
+                }
+                out.append(c == null ? " did not drain |\n" : String.format(Locale.ROOT, " %.2f |%n", c.seconds()));
+            }
+            List<Result> webhook = of(results, "webhook");
+            if (!webhook.isEmpty()) {
+                out.append(String.format(Locale.ROOT, "%nChurn, webhook (medians): %,.0f users entered and left"
+                                + " within one sync and were sent once, as a remove (the SPEC's ideal: no call;"
+                                + " %,.0f member slots, about %.0f requests of 1000); %,.0f users left after their add"
+                                + " had been sent (add and remove sent: needed under any rule).%n",
+                        median(webhook, r -> r.churnedWithinSync()), median(webhook, r -> r.churnedWithinSync()),
+                        median(webhook, r -> r.churnedWithinSync()) / 1000.0,
+                        median(webhook, r -> r.churnedAcrossSyncs())));
+                out.append(String.format(Locale.ROOT, "%nWebhook pages of fewer than 1000 members (median): %,.0f"
+                        + " of %,.0f requests.%n", median(webhook, r -> r.partialPages()),
+                        median(webhook, r -> r.requests())));
+            }
+        }
+        if (backlog != null) {
+            out.append(String.format(Locale.ROOT, "%nBacklog: %,d changes waiting, webhook answering 503, observed %d s,"
+                            + " tasks.max=%d, buffer.max.changes=%d. Live heap = used heap after a full GC minus"
+                            + " its value before the connector started (%.0f MB): the tasks' buffers and pages plus"
+                            + " the consumers' fetch buffers.%n%n| s | records read | buffered changes | lag |"
+                            + " live heap delta MB |%n|---|---|---|---|---|%n", backlog.records(), backlog.seconds(),
+                    settings.tasks(), settings.bufferMaxChanges(), backlog.liveHeapBaseline() / 1e6));
+            backlog.samples().forEach(sample -> out.append(sample).append('\n'));
+            out.append(String.format(Locale.ROOT, "%nPeak live heap delta %.0f MB (%.0f MB per task); whole-JVM used"
+                            + " heap peak %.0f MB; destination calls tried while down: %d.%n",
+                    backlog.liveHeapPeak() / 1e6, backlog.liveHeapPeak() / 1e6 / settings.tasks(),
+                    backlog.usedHeapPeak() / 1e6, backlog.requests()));
+            out.append(String.format(Locale.ROOT, "%nThen the destination answers again (sync.interval.ms=%d): in"
+                            + " %.1f s %s %,d records were committed (%,.0f records/s) with %,d requests, %.1f members"
+                            + " per request, %d pages of fewer than 1000 members.%n", settings.backlogSyncIntervalMs(),
+                    backlog.drainSeconds(), backlog.drainedAll() ? "the whole backlog," : "(the window's end)",
+                    backlog.drained(), backlog.drained() / backlog.drainSeconds(), backlog.drainRequests(),
+                    backlog.drainRequests() == 0 ? 0.0 : (double) backlog.drainMembers() / backlog.drainRequests(),
+                    backlog.drainPartialPages()));
+            out.append(String.format(Locale.ROOT, "Steady state (from %d s after the destination came back to the"
+                            + " window's end): %,d requests, %.1f members per request, %d pages of fewer than 1000"
+                            + " members.%n", STEADY_AFTER_SECONDS, backlog.steadyRequests(),
+                    backlog.steadyRequests() == 0 ? 0.0 : (double) backlog.steadyMembers() / backlog.steadyRequests(),
+                    backlog.steadyPartialPages()));
         }
         return out.toString();
+    }
+
+    private static List<Result> of(List<Result> results, String kind) {
+        return results.stream().filter(r -> r.kind().equals(kind)).toList();
+    }
+
+    /** The median over rounds of a run's records/s over the same round's ceiling. */
+    private static double medianRatio(List<Result> runs, List<Result> ceiling) {
+        double[] ratios = runs.stream().flatMapToDouble(r -> ceiling.stream().filter(c -> c.round() == r.round())
+                .mapToDouble(c -> r.recordsPerSecond() / c.recordsPerSecond())).sorted().toArray();
+        if (ratios.length == 0) {
+            return Double.NaN;
+        }
+        int mid = ratios.length / 2;
+        return ratios.length % 2 == 1 ? ratios[mid] : (ratios[mid - 1] + ratios[mid]) / 2;
     }
 
     private static double median(List<Result> results, ToDoubleFunction<Result> metric) {

@@ -52,8 +52,13 @@ public class ParserBenchmark {
     }
 
     static SinkRecord record(int i, String timestamp) {
+        return record(i, timestamp, i % (CHANGES * 9 / 10));
+    }
+
+    /** Record {@code i} of the benchmark's shape for the given user number. */
+    static SinkRecord record(int i, String timestamp, int userNumber) {
         String cohort = Integer.toString(1000 + i % 10);
-        String user = String.format("u%010d", i % (CHANGES * 9 / 10));
+        String user = String.format("u%010d", userNumber);
         Map<String, Object> key = new HashMap<>();
         key.put("cohort_id", cohort);
         key.put("distinct_id", user);

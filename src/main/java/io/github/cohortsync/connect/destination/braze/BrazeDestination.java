@@ -246,6 +246,11 @@ public final class BrazeDestination implements Destination {
     }
 
     @Override
+    public boolean readsProperty(String key) {
+        return userIdField.equals(key) || FALLBACK_USER_ID_FIELD.equals(key);
+    }
+
+    @Override
     public void cancelInFlight() {
         client.dispatcher().cancelAll();
     }

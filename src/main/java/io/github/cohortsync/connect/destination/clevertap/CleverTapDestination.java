@@ -253,6 +253,11 @@ public final class CleverTapDestination implements Destination {
     }
 
     @Override
+    public boolean readsProperty(String key) {
+        return USER_ID_PROPERTY.equals(key);
+    }
+
+    @Override
     public void cancelInFlight() {
         client.dispatcher().cancelAll();
     }

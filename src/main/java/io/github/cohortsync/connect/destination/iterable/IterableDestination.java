@@ -349,6 +349,11 @@ public final class IterableDestination implements Destination {
     }
 
     @Override
+    public boolean readsProperty(String key) {
+        return USER_ID_PROPERTY.equals(key);
+    }
+
+    @Override
     public void cancelInFlight() {
         client.dispatcher().cancelAll();
     }

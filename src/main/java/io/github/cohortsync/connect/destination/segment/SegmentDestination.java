@@ -216,6 +216,11 @@ public final class SegmentDestination implements Destination {
     }
 
     @Override
+    public boolean readsProperty(String key) {
+        return userIdField.equals(key);
+    }
+
+    @Override
     public void cancelInFlight() {
         client.dispatcher().cancelAll();
     }

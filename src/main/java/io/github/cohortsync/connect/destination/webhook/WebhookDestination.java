@@ -164,6 +164,11 @@ public final class WebhookDestination implements Destination {
     }
 
     @Override
+    public boolean readsProperty(String key) {
+        return exportedProperties.contains(key);
+    }
+
+    @Override
     public void cancelInFlight() {
         client.dispatcher().cancelAll();
     }

@@ -248,4 +248,20 @@ class WebhookDestinationTest {
                 .isInstanceOf(TransientDeliveryException.class);
         unreachable.close();
     }
+
+    @Test
+    void reusesOneConnectionForConsecutivePages() throws Exception {
+        for (int i = 0; i < 3; i++) {
+            server.enqueue(success("add_members"));
+        }
+        for (int i = 1; i <= 3; i++) {
+            webhook.send(page(PageAction.ADD_MEMBERS, i, 3, ada()));
+        }
+
+        for (int i = 0; i < 3; i++) {
+            RecordedRequest request = server.takeRequest(5, TimeUnit.SECONDS);
+            assertThat(request.getConnectionIndex()).as("request %d", i).isZero();
+            assertThat(request.getExchangeIndex()).isEqualTo(i);
+        }
+    }
 }

@@ -1,0 +1,267 @@
+package io.github.cohortsync.connect.bench;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.BitSet;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+
+/**
+ * Stand-ins for the webhook and the SaaS APIs for benchmarks on 127.0.0.1 that answer at once with success. They
+ * read the body and count requests and members (occurrences of a per-API key such as {@code "mixpanel_distinct_id"}),
+ * and check nothing else: correctness is the integration tests' job. Paths: {@code /hook} (webhook),
+ * {@code /v1/batch} (Segment), {@code /api/lists...} (Iterable), {@code /1/upload} (CleverTap). With
+ * {@link #answerStatus(int)} other than 200 every call is answered with that status (a destination that is down).
+ *
+ * <p>For the webhook it also tells apart the removes of users whose add it received earlier from removes of users
+ * it never saw added: those entered and left within one sync, and the SPEC's ideal sends nothing for them.
+ */
+final class InstantReceiver implements AutoCloseable {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    /** The webhook's page size (batch.max.size default). */
+    private static final int FULL_PAGE = 1000;
+    private static final byte[] ACTION_KEY = "\"action\":\"".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] WEBHOOK_MEMBER = "\"mixpanel_distinct_id\":\"".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] SEGMENT_MEMBER = "\"userId\"".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] ITERABLE_MEMBER = "\"email\"".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] CLEVERTAP_MEMBER = "\"evtName\"".getBytes(StandardCharsets.US_ASCII);
+
+    private final HttpServer server;
+    private final ExecutorService executor;
+    private final AtomicLong requests = new AtomicLong();
+    private final AtomicLong members = new AtomicLong();
+    private final AtomicLong bytes = new AtomicLong();
+    private final AtomicLong partialWebhookPages = new AtomicLong();
+    private final AtomicLong removesAfterAdd = new AtomicLong();
+    private final AtomicLong removesWithoutAdd = new AtomicLong();
+    /** Users ("u" + number) received in webhook add pages. */
+    private final BitSet added = new BitSet();
+    private final Map<String, Long> iterableLists = new ConcurrentHashMap<>();
+    private volatile int answerStatus = 200;
+
+    private InstantReceiver(HttpServer server, ExecutorService executor) {
+        this.server = server;
+        this.executor = executor;
+    }
+
+    static InstantReceiver start(int threads) throws IOException {
+        HttpServer server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 64);
+        ExecutorService executor = Executors.newFixedThreadPool(threads, r -> {
+            Thread t = new Thread(r, "bench-receiver");
+            t.setDaemon(true);
+            return t;
+        });
+        InstantReceiver receiver = new InstantReceiver(server, executor);
+        server.createContext("/", receiver::handle);
+        server.setExecutor(executor);
+        server.start();
+        return receiver;
+    }
+
+    /** The base URL: the webhook is {@code baseUrl() + "/hook"}, the SaaS stand-ins take it as their endpoint. */
+    String baseUrl() {
+        return "http://127.0.0.1:" + server.getAddress().getPort();
+    }
+
+    void answerStatus(int status) {
+        answerStatus = status;
+    }
+
+    private void handle(HttpExchange exchange) throws IOException {
+        byte[] body;
+        try (InputStream in = exchange.getRequestBody()) {
+            body = in.readAllBytes();
+        }
+        requests.incrementAndGet();
+        bytes.addAndGet(body.length);
+        if (answerStatus != 200) {
+            answer(exchange, answerStatus, "{\"error\":\"down for the benchmark\"}");
+            return;
+        }
+        String path = exchange.getRequestURI().getPath();
+        switch (path) {
+            case "/hook" -> answer(exchange, 200, webhook(body));
+            case "/v1/batch" -> {
+                members.addAndGet(count(body, SEGMENT_MEMBER));
+                answer(exchange, 200, "{\"success\":true}");
+            }
+            case "/api/lists" -> answer(exchange, 200, iterableLists(exchange.getRequestMethod(), body));
+            case "/api/lists/subscribe", "/api/lists/unsubscribe" -> {
+                long n = count(body, ITERABLE_MEMBER);
+                members.addAndGet(n);
+                answer(exchange, 200, "{\"successCount\":" + n + ",\"failCount\":0,\"invalidEmails\":[],"
+                        + "\"invalidUserIds\":[],\"notFoundEmails\":[],\"notFoundUserIds\":[]}");
+            }
+            case "/1/upload" -> {
+                long n = count(body, CLEVERTAP_MEMBER);
+                members.addAndGet(n);
+                answer(exchange, 200, "{\"status\":\"success\",\"processed\":" + n + ",\"unprocessed\":[]}");
+            }
+            default -> answer(exchange, 404, "{}");
+        }
+    }
+
+    private String webhook(byte[] body) {
+        String action = valueAfter(body, ACTION_KEY, 0);
+        boolean add = "add_members".equals(action);
+        long n = 0;
+        int from = 0;
+        while ((from = indexOf(body, WEBHOOK_MEMBER, from)) >= 0) {
+            n++;
+            from += WEBHOOK_MEMBER.length;
+            int user = userNumber(body, from);
+            if (user >= 0) {
+                synchronized (added) {
+                    if (add) {
+                        added.set(user);
+                    } else if (added.get(user)) {
+                        removesAfterAdd.incrementAndGet();
+                    } else {
+                        removesWithoutAdd.incrementAndGet();
+                    }
+                }
+            }
+        }
+        members.addAndGet(n);
+        if (n < FULL_PAGE) {
+            partialWebhookPages.incrementAndGet();
+        }
+        return "{\"action\":\"" + action + "\",\"status\":\"success\"}";
+    }
+
+    /** The benchmark's users are "u" and ten digits; -1 for any other id. */
+    private static int userNumber(byte[] body, int at) {
+        if (at + 11 > body.length || body[at] != 'u') {
+            return -1;
+        }
+        long n = 0;
+        for (int i = at + 1; i < at + 11; i++) {
+            if (body[i] < '0' || body[i] > '9') {
+                return -1;
+            }
+            n = n * 10 + (body[i] - '0');
+        }
+        return n > Integer.MAX_VALUE ? -1 : (int) n;
+    }
+
+    private String iterableLists(String method, byte[] body) throws IOException {
+        if ("POST".equals(method)) {
+            String name = JSON.readTree(body).path("name").asText();
+            long id = iterableLists.computeIfAbsent(name, n -> (long) iterableLists.size() + 1);
+            return "{\"listId\":" + id + "}";
+        }
+        var lists = JSON.createObjectNode();
+        var array = lists.putArray("lists");
+        iterableLists.forEach((name, id) -> array.addObject().put("id", id).put("name", name));
+        return JSON.writeValueAsString(lists);
+    }
+
+    private static void answer(HttpExchange exchange, int status, String text) throws IOException {
+        byte[] answer = text.getBytes(StandardCharsets.UTF_8);
+        exchange.getResponseHeaders().set("Content-Type", "application/json");
+        exchange.sendResponseHeaders(status, answer.length);
+        try (OutputStream out = exchange.getResponseBody()) {
+            out.write(answer);
+        }
+    }
+
+    private static String valueAfter(byte[] body, byte[] key, int from) {
+        int at = indexOf(body, key, from);
+        if (at < 0) {
+            return "";
+        }
+        int start = at + key.length;
+        int end = start;
+        while (end < body.length && body[end] != '"') {
+            end++;
+        }
+        return new String(body, start, end - start, StandardCharsets.UTF_8);
+    }
+
+    private static long count(byte[] body, byte[] needle) {
+        long n = 0;
+        int from = 0;
+        while ((from = indexOf(body, needle, from)) >= 0) {
+            n++;
+            from += needle.length;
+        }
+        return n;
+    }
+
+    private static int indexOf(byte[] hay, byte[] needle, int from) {
+        outer:
+        for (int i = from; i <= hay.length - needle.length; i++) {
+            for (int j = 0; j < needle.length; j++) {
+                if (hay[i + j] != needle[j]) {
+                    continue outer;
+                }
+            }
+            return i;
+        }
+        return -1;
+    }
+
+    long requests() {
+        return requests.get();
+    }
+
+    long members() {
+        return members.get();
+    }
+
+    long bytes() {
+        return bytes.get();
+    }
+
+    /** Webhook pages of fewer than 1000 members. */
+    long partialWebhookPages() {
+        return partialWebhookPages.get();
+    }
+
+    /** Webhook removes of users whose add this receiver got earlier: churn across syncs (two members, unavoidable). */
+    long removesAfterAdd() {
+        return removesAfterAdd.get();
+    }
+
+    /** Webhook removes of users never received as added: they entered and left within one sync. */
+    long removesWithoutAdd() {
+        return removesWithoutAdd.get();
+    }
+
+    void reset() {
+        requests.set(0);
+        members.set(0);
+        bytes.set(0);
+        partialWebhookPages.set(0);
+        removesAfterAdd.set(0);
+        removesWithoutAdd.set(0);
+        synchronized (added) {
+            added.clear();
+        }
+        iterableLists.clear();
+        answerStatus = 200;
+    }
+
+    @Override
+    public void close() {
+        server.stop(0);
+        executor.shutdownNow();
+        try {
+            executor.awaitTermination(5, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}
