@@ -191,7 +191,10 @@ public class CohortSyncSinkTask extends SinkTask {
                 advance(System.currentTimeMillis());
             }
         } catch (ConnectException e) {
-            // Kept in failure and thrown by the next put(), which fails the task; commit what is safe.
+            // Thrown by the next put(), which fails the task; commit what is safe.
+            if (failure == null) {
+                failure = e;
+            }
         }
         return tracker.safeOffsets(currentOffsets.keySet());
     }
