@@ -25,6 +25,7 @@ import io.github.cohortsync.connect.it.WebhookReceiver.Reply;
  */
 class WorkerKillIT {
     private static final String CLUSTER = "worker-kill-it";
+    private static final int OWNER_CHANGES_AFTER_THE_KILL = 3;
     /** Short group timeouts, so that the killed worker and its consumer are noticed in seconds. */
     private static final Map<String, String> WORKER_PROPS = Map.of(
             "session.timeout.ms", "6000",
@@ -94,8 +95,13 @@ class WorkerKillIT {
                         "uncommittedAtKill=" + (records.size() - committedAtKill) + " pagesAcceptedAtKill="
                                 + acceptedAtKill);
                 assertThat(tally.lost()).isZero();
-                assertThat(tally.duplicates()).as("only changes not committed at the kill are sent again")
-                        .isLessThanOrEqualTo((int) (records.size() - committedAtKill));
+                // Each change of owner re-reads a partition from its last commit, so a change not committed at
+                // the kill can be sent again once per change of owner. After the kill a partition changes owner
+                // up to three times: to the surviving task, to the killed task restarted on the surviving worker,
+                // and to that task moved to the restarted worker.
+                assertThat(tally.duplicates()).as("only changes not committed at the kill are sent again, at most"
+                        + " once per change of owner").isLessThanOrEqualTo(OWNER_CHANGES_AFTER_THE_KILL
+                        * (int) (records.size() - committedAtKill));
                 assertThat(receiver.violations()).isEmpty();
                 harness.deleteConnectorQuietly(connector);
             }
