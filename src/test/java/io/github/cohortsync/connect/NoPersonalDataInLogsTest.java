@@ -7,8 +7,6 @@ import static org.awaitility.Awaitility.await;
 
 import java.io.IOException;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -16,10 +14,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.connect.sink.SinkRecord;
-import org.apache.log4j.AppenderSkeleton;
 import org.apache.log4j.Level;
 import org.apache.log4j.Logger;
-import org.apache.log4j.spi.LoggingEvent;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -38,30 +34,7 @@ class NoPersonalDataInLogsTest {
     private static final String PHONE = "+15550199887";
     private static final TopicPartition P0 = new TopicPartition(Records.TOPIC, 0);
 
-    /** Keeps every rendered log line, including exception traces. */
-    private static final class Capture extends AppenderSkeleton {
-        final List<String> lines = Collections.synchronizedList(new ArrayList<>());
-
-        @Override
-        protected void append(LoggingEvent event) {
-            lines.add(event.getRenderedMessage());
-            String[] trace = event.getThrowableStrRep();
-            if (trace != null) {
-                lines.addAll(List.of(trace));
-            }
-        }
-
-        @Override
-        public boolean requiresLayout() {
-            return false;
-        }
-
-        @Override
-        public void close() {
-        }
-    }
-
-    private final Capture capture = new Capture();
+    private final LogCapture capture = new LogCapture();
     private final Logger connectorLogger = Logger.getLogger("io.github.cohortsync");
     private Level previousLevel;
     private final MockWebServer server = new MockWebServer();

@@ -7,15 +7,12 @@ import static io.github.cohortsync.connect.it.MembershipRecord.user;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
 
-import org.apache.log4j.AppenderSkeleton;
 import org.apache.log4j.Logger;
-import org.apache.log4j.spi.LoggingEvent;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
@@ -24,6 +21,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInfo;
 
+import io.github.cohortsync.connect.LogCapture;
 import io.github.cohortsync.connect.it.WebhookReceiver.Delivery;
 import io.github.cohortsync.connect.it.WebhookReceiver.Reply;
 
@@ -82,29 +80,6 @@ class FaultInjectionIT {
         config.put("webhook.auth.username", USER);
         config.put("webhook.auth.password", PASSWORD);
         return config;
-    }
-
-    /** Keeps every log line and trace rendered while a test runs. */
-    private static final class LogCapture extends AppenderSkeleton {
-        final List<String> lines = Collections.synchronizedList(new ArrayList<>());
-
-        @Override
-        protected void append(LoggingEvent event) {
-            lines.add(event.getRenderedMessage());
-            String[] trace = event.getThrowableStrRep();
-            if (trace != null) {
-                lines.addAll(List.of(trace));
-            }
-        }
-
-        @Override
-        public boolean requiresLayout() {
-            return false;
-        }
-
-        @Override
-        public void close() {
-        }
     }
 
     /**
