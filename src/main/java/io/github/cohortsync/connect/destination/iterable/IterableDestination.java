@@ -22,6 +22,7 @@ import io.github.cohortsync.connect.config.DestinationKeys;
 import io.github.cohortsync.connect.destination.CohortNameTemplate;
 import io.github.cohortsync.connect.destination.DeliveryResult;
 import io.github.cohortsync.connect.destination.Destination;
+import io.github.cohortsync.connect.destination.MemberValues;
 import io.github.cohortsync.connect.destination.Page;
 import io.github.cohortsync.connect.destination.PageAction;
 import io.github.cohortsync.connect.destination.PermanentDeliveryException;
@@ -128,8 +129,8 @@ public final class IterableDestination implements Destination {
         Map<String, List<MembershipChange>> byEmail = new LinkedHashMap<>();
         Map<String, List<MembershipChange>> byUserId = new LinkedHashMap<>();
         for (MembershipChange member : page.members()) {
-            String userId = text(member.properties().get(USER_ID_PROPERTY));
-            String email = text(member.email());
+            String userId = MemberValues.idText(member.properties().get(USER_ID_PROPERTY));
+            String email = MemberValues.idText(member.email());
             ObjectNode subscriber = JSON.createObjectNode();
             if (userId != null) {
                 subscriber.put("userId", userId);
@@ -339,13 +340,6 @@ public final class IterableDestination implements Destination {
         } catch (IOException e) {
             throw HttpFailures.forIoError(what, e);
         }
-    }
-
-    private static String text(Object value) {
-        if (value instanceof String s) {
-            return s.isBlank() ? null : s;
-        }
-        return value instanceof Number || value instanceof Boolean ? value.toString() : null;
     }
 
     @Override

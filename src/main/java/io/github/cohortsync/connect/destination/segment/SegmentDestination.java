@@ -17,6 +17,7 @@ import io.github.cohortsync.connect.config.DestinationKeys;
 import io.github.cohortsync.connect.destination.CohortNameTemplate;
 import io.github.cohortsync.connect.destination.DeliveryResult;
 import io.github.cohortsync.connect.destination.Destination;
+import io.github.cohortsync.connect.destination.MemberValues;
 import io.github.cohortsync.connect.destination.Page;
 import io.github.cohortsync.connect.destination.PageAction;
 import io.github.cohortsync.connect.destination.PermanentDeliveryException;
@@ -168,13 +169,7 @@ public final class SegmentDestination implements Destination {
             case "phone_number" -> change.phoneNumber();
             default -> change.properties().get(userIdField);
         };
-        if (value instanceof String text) {
-            return text.isBlank() ? null : text;
-        }
-        if (value instanceof Number || value instanceof Boolean) {
-            return value.toString();
-        }
-        return null;
+        return MemberValues.idText(value);
     }
 
     /** Deterministic per record (connector, topic, partition, offset): a resent change is deduplicated. */
