@@ -7,9 +7,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.core.JsonGenerator;
 
 import io.github.cohortsync.connect.config.CohortSyncConfig;
 import io.github.cohortsync.connect.config.DestinationKeys;
@@ -22,6 +20,7 @@ import io.github.cohortsync.connect.destination.Rejection;
 import io.github.cohortsync.connect.destination.TransientDeliveryException;
 import io.github.cohortsync.connect.http.HttpClients;
 import io.github.cohortsync.connect.http.HttpFailures;
+import io.github.cohortsync.connect.http.JsonBodies;
 import io.github.cohortsync.connect.http.PersonalData;
 import io.github.cohortsync.connect.record.MembershipChange;
 import okhttp3.HttpUrl;
@@ -45,7 +44,6 @@ public final class BrazeCohortImport implements Destination {
             + " cluster: US and EU keys differ), braze.data.import.key (the workspace's Data Import Key) and"
             + " braze.partner.name";
     private static final MediaType JSON_TYPE = MediaType.get("application/json; charset=utf-8");
-    private static final ObjectMapper MAPPER = new ObjectMapper();
 
     private final OkHttpClient client;
     private final HttpUrl cohortsUrl;
@@ -83,7 +81,7 @@ public final class BrazeCohortImport implements Destination {
                     + " members, got " + page.members().size());
         }
         List<Rejection> rejections = new ArrayList<>();
-        ArrayNode userIds = MAPPER.createArrayNode();
+        List<String> userIds = new ArrayList<>(page.members().size());
         for (MembershipChange member : page.members()) {
             String externalId = BrazeDestination.externalId(member, userIdField);
             if (externalId == null) {
@@ -98,10 +96,23 @@ public final class BrazeCohortImport implements Destination {
             return new DeliveryResult(rejections);
         }
         nameCohortIfNew(page);
-        ObjectNode body = withKeys(page.cohort().id());
-        ObjectNode change = body.putArray("cohort_changes").addObject();
-        change.set("user_ids", userIds);
-        change.put("should_remove", page.action() == PageAction.REMOVE_MEMBERS);
+        boolean remove = page.action() == PageAction.REMOVE_MEMBERS;
+        RequestBody body = JsonBodies.write(JSON_TYPE, 256 + userIds.size() * 40, "a Braze cohort import call",
+                json -> {
+                    json.writeStartObject();
+                    writeKeys(json, page.cohort().id());
+                    json.writeArrayFieldStart("cohort_changes");
+                    json.writeStartObject();
+                    json.writeArrayFieldStart("user_ids");
+                    for (String userId : userIds) {
+                        json.writeString(userId);
+                    }
+                    json.writeEndArray();
+                    json.writeBooleanField("should_remove", remove);
+                    json.writeEndObject();
+                    json.writeEndArray();
+                    json.writeEndObject();
+                });
         post("Braze POST " + usersUrl.host() + usersUrl.encodedPath() + " with " + page.describe(), usersUrl, body);
         return rejections.isEmpty() ? DeliveryResult.allAccepted() : new DeliveryResult(rejections);
     }
@@ -117,9 +128,14 @@ public final class BrazeCohortImport implements Destination {
         if (name == null || name.equals(namedCohorts.get(id))) {
             return;
         }
-        ObjectNode body = withKeys(id);
-        body.put("name", name);
-        body.put("created_at", createdAt(page));
+        String createdAt = createdAt(page);
+        RequestBody body = JsonBodies.write(JSON_TYPE, 256 + name.length() * 3, "a Braze cohort naming call", json -> {
+            json.writeStartObject();
+            writeKeys(json, id);
+            json.writeStringField("name", name);
+            json.writeStringField("created_at", createdAt);
+            json.writeEndObject();
+        });
         post("Braze POST " + cohortsUrl.host() + cohortsUrl.encodedPath() + " naming cohort " + id, cohortsUrl, body);
         namedCohorts.put(id, name);
     }
@@ -130,18 +146,17 @@ public final class BrazeCohortImport implements Destination {
         return Instant.ofEpochMilli(earliest).toString();
     }
 
-    private ObjectNode withKeys(String cohortId) {
-        ObjectNode body = MAPPER.createObjectNode();
-        body.put("partner_api_key", partnerApiKey);
-        body.put("client_secret", dataImportKey);
-        body.put("cohort_id", cohortId);
-        return body;
+    /** The fields every partner call starts with: both keys (Braze reads them from the body) and the cohort. */
+    private void writeKeys(JsonGenerator json, String cohortId) throws IOException {
+        json.writeStringField("partner_api_key", partnerApiKey);
+        json.writeStringField("client_secret", dataImportKey);
+        json.writeStringField("cohort_id", cohortId);
     }
 
     /** Braze documents no per-user outcome here (ids matching no user are ignored): any 2xx accepts the call. */
-    private void post(String what, HttpUrl url, ObjectNode body)
+    private void post(String what, HttpUrl url, RequestBody body)
             throws TransientDeliveryException, PermanentDeliveryException {
-        Request request = new Request.Builder().url(url).post(RequestBody.create(body.toString(), JSON_TYPE)).build();
+        Request request = new Request.Builder().url(url).post(body).build();
         try (Response response = client.newCall(request).execute()) {
             String answer = HttpClients.readBody(response);
             if (!response.isSuccessful()) {

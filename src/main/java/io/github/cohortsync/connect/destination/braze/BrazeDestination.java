@@ -11,9 +11,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import io.github.cohortsync.connect.config.CohortSyncConfig;
 import io.github.cohortsync.connect.config.DestinationKeys;
@@ -26,6 +23,7 @@ import io.github.cohortsync.connect.destination.Rejection;
 import io.github.cohortsync.connect.destination.TransientDeliveryException;
 import io.github.cohortsync.connect.http.HttpClients;
 import io.github.cohortsync.connect.http.HttpFailures;
+import io.github.cohortsync.connect.http.JsonBodies;
 import io.github.cohortsync.connect.http.PersonalData;
 import io.github.cohortsync.connect.record.MembershipChange;
 import okhttp3.HttpUrl;
@@ -48,7 +46,6 @@ public final class BrazeDestination implements Destination {
     static final String FALLBACK_USER_ID_FIELD = "$user_id";
     private static final String AUTH_HINT = "check braze.api.key (it needs the users.track permission)";
     private static final MediaType JSON_TYPE = MediaType.get("application/json; charset=utf-8");
-    private static final ObjectMapper MAPPER = new ObjectMapper();
     private static final Logger log = LoggerFactory.getLogger(BrazeDestination.class);
 
     private final OkHttpClient client;
@@ -91,8 +88,7 @@ public final class BrazeDestination implements Destination {
         }
         List<Rejection> rejections = new ArrayList<>();
         List<MembershipChange> sent = new ArrayList<>();
-        ObjectNode body = MAPPER.createObjectNode();
-        ArrayNode attributes = body.putArray("attributes");
+        List<String> externalIds = new ArrayList<>();
         String operation = page.action() == PageAction.REMOVE_MEMBERS ? "remove" : "add";
         String cohortName = page.cohort().name();
         for (MembershipChange member : page.members()) {
@@ -114,17 +110,14 @@ public final class BrazeDestination implements Destination {
                         + " for a custom attribute value"));
                 continue;
             }
-            ObjectNode attribute = attributes.addObject();
-            attribute.put("external_id", externalId);
-            attribute.put("_update_existing_only", updateExistingOnly);
-            attribute.putObject(attributeName).putArray(operation).add(cohortName);
+            externalIds.add(externalId);
             sent.add(member);
         }
         if (sent.isEmpty()) {
             return new DeliveryResult(rejections);
         }
-        rejections.addAll(post("Braze POST " + url.host() + url.encodedPath() + " with " + page.describe(), body,
-                sent));
+        rejections.addAll(post("Braze POST " + url.host() + url.encodedPath() + " with " + page.describe(),
+                body(externalIds, operation, cohortName), sent));
         return rejections.isEmpty() ? DeliveryResult.allAccepted() : new DeliveryResult(rejections);
     }
 
@@ -145,12 +138,38 @@ public final class BrazeDestination implements Destination {
         return null;
     }
 
-    private List<Rejection> post(String what, ObjectNode body, List<MembershipChange> sent)
+    /**
+     * {@code {"attributes": [{"external_id": <id>, "_update_existing_only": <flag>, <attribute>: {<add|remove>:
+     * [<cohort name>]}}, ...]}}: one attribute object per member, in the order of {@code externalIds} (Braze's
+     * errors name an object by its index).
+     */
+    private RequestBody body(List<String> externalIds, String operation, String cohortName) {
+        int expectedBytes = 32 + externalIds.size() * (96 + attributeName.length() + 3 * cohortName.length());
+        return JsonBodies.write(JSON_TYPE, expectedBytes, "a Braze /users/track call", json -> {
+            json.writeStartObject();
+            json.writeArrayFieldStart("attributes");
+            for (String externalId : externalIds) {
+                json.writeStartObject();
+                json.writeStringField("external_id", externalId);
+                json.writeBooleanField("_update_existing_only", updateExistingOnly);
+                json.writeObjectFieldStart(attributeName);
+                json.writeArrayFieldStart(operation);
+                json.writeString(cohortName);
+                json.writeEndArray();
+                json.writeEndObject();
+                json.writeEndObject();
+            }
+            json.writeEndArray();
+            json.writeEndObject();
+        });
+    }
+
+    private List<Rejection> post(String what, RequestBody body, List<MembershipChange> sent)
             throws TransientDeliveryException, PermanentDeliveryException {
         Request request = new Request.Builder()
                 .url(url)
                 .header("Authorization", authorization)
-                .post(RequestBody.create(body.toString(), JSON_TYPE))
+                .post(body)
                 .build();
         try (Response response = client.newCall(request).execute()) {
             JsonNode answer = HttpClients.jsonOrNull(HttpClients.readBody(response));

@@ -11,10 +11,8 @@ import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import io.github.cohortsync.connect.config.CohortSyncConfig;
 import io.github.cohortsync.connect.config.DestinationKeys;
@@ -27,6 +25,7 @@ import io.github.cohortsync.connect.destination.Rejection;
 import io.github.cohortsync.connect.destination.TransientDeliveryException;
 import io.github.cohortsync.connect.http.HttpClients;
 import io.github.cohortsync.connect.http.HttpFailures;
+import io.github.cohortsync.connect.http.JsonBodies;
 import io.github.cohortsync.connect.http.PersonalData;
 import io.github.cohortsync.connect.record.MembershipChange;
 import okhttp3.HttpUrl;
@@ -50,7 +49,6 @@ public final class CleverTapDestination implements Destination {
     static final String EVENT_NAME = "Partner Sync";
     private static final String AUTH_HINT = "check clevertap.account.id and clevertap.passcode";
     private static final MediaType JSON_TYPE = MediaType.get("application/json; charset=utf-8");
-    private static final ObjectMapper MAPPER = new ObjectMapper();
     private static final Logger log = LoggerFactory.getLogger(CleverTapDestination.class);
 
     private final OkHttpClient client;
@@ -94,51 +92,81 @@ public final class CleverTapDestination implements Destination {
         for (int i = 0; i < calls.size(); i++) {
             String what = "CleverTap POST " + url.host() + url.encodedPath() + " with " + page.describe()
                     + (calls.size() > 1 ? " (call " + (i + 1) + " of " + calls.size() + ")" : "");
-            rejections.addAll(upload(what, calls.get(i)));
+            rejections.addAll(upload(what, page, calls.get(i)));
         }
         return rejections.isEmpty() ? DeliveryResult.allAccepted() : new DeliveryResult(rejections);
     }
 
-    /** One member's records: its event and, when email or phone is known, its profile. */
-    record Upload(MembershipChange member, String identity, List<ObjectNode> records) {
+    /**
+     * One member's records: its event and, when email or phone is known, its profile.
+     *
+     * @param email whether the profile carries the member's email
+     * @param phone whether the profile carries the member's phone number
+     */
+    record Upload(MembershipChange member, String identity, boolean email, boolean phone) {
+        /** 1 (the event) or 2 (the event and the profile). */
+        int records() {
+            return email || phone ? 2 : 1;
+        }
     }
 
     private static List<Upload> uploads(Page page) {
         List<Upload> uploads = new ArrayList<>(page.members().size());
-        String action = page.action() == PageAction.REMOVE_MEMBERS ? "Removed" : "Added";
         for (MembershipChange member : page.members()) {
-            String identity = identity(member);
-            List<ObjectNode> records = new ArrayList<>(2);
-            ObjectNode event = MAPPER.createObjectNode();
-            event.put("identity", identity);
-            event.put("type", "event");
-            event.put("evtName", EVENT_NAME);
-            ObjectNode data = event.putObject("evtData");
-            data.put("Partner Segment Name", page.cohort().name());
-            data.put("Action", action);
-            data.put("Partner Segment ID", page.cohort().id());
-            data.put("CT Source", "Mixpanel");
-            data.put("Partner Name", "Mixpanel");
-            event.put("ts", Math.floorDiv(member.timestampMillis(), 1000L));
-            records.add(event);
-            boolean email = !isBlank(member.email());
-            boolean phone = !isBlank(member.phoneNumber());
-            if (email || phone) {
-                ObjectNode profile = MAPPER.createObjectNode();
-                profile.put("identity", identity);
-                profile.put("type", "profile");
-                ObjectNode profileData = profile.putObject("profileData");
-                if (email) {
-                    profileData.put("Email", member.email());
-                }
-                if (phone) {
-                    profileData.put("Phone", member.phoneNumber());
-                }
-                records.add(profile);
-            }
-            uploads.add(new Upload(member, identity, records));
+            uploads.add(new Upload(member, identity(member), !isBlank(member.email()),
+                    !isBlank(member.phoneNumber())));
         }
         return uploads;
+    }
+
+    /** {@code {"d": [<event>, <profile>?, ...]}} with each member's records, in page order. */
+    private static RequestBody body(Page page, List<Upload> call) {
+        String action = page.action() == PageAction.REMOVE_MEMBERS ? "Removed" : "Added";
+        return JsonBodies.write(JSON_TYPE, 64 + call.size() * 400, "a CleverTap upload", json -> {
+            json.writeStartObject();
+            json.writeArrayFieldStart("d");
+            for (Upload upload : call) {
+                writeEvent(json, page, action, upload);
+                if (upload.records() == 2) {
+                    writeProfile(json, upload);
+                }
+            }
+            json.writeEndArray();
+            json.writeEndObject();
+        });
+    }
+
+    /** The Partner Sync event, as Mixpanel's own CleverTap sync sends it. */
+    private static void writeEvent(JsonGenerator json, Page page, String action, Upload upload) throws IOException {
+        json.writeStartObject();
+        json.writeStringField("identity", upload.identity());
+        json.writeStringField("type", "event");
+        json.writeStringField("evtName", EVENT_NAME);
+        json.writeObjectFieldStart("evtData");
+        json.writeStringField("Partner Segment Name", page.cohort().name());
+        json.writeStringField("Action", action);
+        json.writeStringField("Partner Segment ID", page.cohort().id());
+        json.writeStringField("CT Source", "Mixpanel");
+        json.writeStringField("Partner Name", "Mixpanel");
+        json.writeEndObject();
+        json.writeNumberField("ts", Math.floorDiv(upload.member().timestampMillis(), 1000L));
+        json.writeEndObject();
+    }
+
+    /** The profile record with the member's Email and Phone, whichever are known. */
+    private static void writeProfile(JsonGenerator json, Upload upload) throws IOException {
+        json.writeStartObject();
+        json.writeStringField("identity", upload.identity());
+        json.writeStringField("type", "profile");
+        json.writeObjectFieldStart("profileData");
+        if (upload.email()) {
+            json.writeStringField("Email", upload.member().email());
+        }
+        if (upload.phone()) {
+            json.writeStringField("Phone", upload.member().phoneNumber());
+        }
+        json.writeEndObject();
+        json.writeEndObject();
     }
 
     /** $CleverTap_user_id from the member's properties when set, else the distinct id. */
@@ -153,13 +181,13 @@ public final class CleverTapDestination implements Destination {
         List<Upload> call = new ArrayList<>();
         int records = 0;
         for (Upload upload : uploads) {
-            if (records + upload.records().size() > maxRecordsPerCall && !call.isEmpty()) {
+            if (records + upload.records() > maxRecordsPerCall && !call.isEmpty()) {
                 calls.add(call);
                 call = new ArrayList<>();
                 records = 0;
             }
             call.add(upload);
-            records += upload.records().size();
+            records += upload.records();
         }
         if (!call.isEmpty()) {
             calls.add(call);
@@ -167,16 +195,13 @@ public final class CleverTapDestination implements Destination {
         return calls;
     }
 
-    private List<Rejection> upload(String what, List<Upload> call)
+    private List<Rejection> upload(String what, Page page, List<Upload> call)
             throws TransientDeliveryException, PermanentDeliveryException {
-        ObjectNode body = MAPPER.createObjectNode();
-        ArrayNode d = body.putArray("d");
-        call.forEach(upload -> d.addAll(upload.records()));
         Request request = new Request.Builder()
                 .url(url)
                 .header("X-CleverTap-Account-Id", accountId)
                 .header("X-CleverTap-Passcode", passcode)
-                .post(RequestBody.create(body.toString(), JSON_TYPE))
+                .post(body(page, call))
                 .build();
         try (Response response = client.newCall(request).execute()) {
             JsonNode answer = HttpClients.jsonOrNull(HttpClients.readBody(response));

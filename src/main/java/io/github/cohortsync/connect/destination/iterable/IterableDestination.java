@@ -12,10 +12,9 @@ import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import io.github.cohortsync.connect.config.CohortSyncConfig;
 import io.github.cohortsync.connect.config.DestinationKeys;
@@ -30,6 +29,7 @@ import io.github.cohortsync.connect.destination.Rejection;
 import io.github.cohortsync.connect.destination.TransientDeliveryException;
 import io.github.cohortsync.connect.http.HttpClients;
 import io.github.cohortsync.connect.http.HttpFailures;
+import io.github.cohortsync.connect.http.JsonBodies;
 import io.github.cohortsync.connect.http.PersonalData;
 import io.github.cohortsync.connect.record.MembershipChange;
 import okhttp3.HttpUrl;
@@ -125,27 +125,21 @@ public final class IterableDestination implements Destination {
             return new DeliveryResult(rejections);
         }
         boolean subscribe = page.action() != PageAction.REMOVE_MEMBERS;
-        ArrayNode subscribers = JSON.createArrayNode();
+        List<Subscriber> subscribers = new ArrayList<>(page.members().size());
         Map<String, List<MembershipChange>> byEmail = new LinkedHashMap<>();
         Map<String, List<MembershipChange>> byUserId = new LinkedHashMap<>();
         for (MembershipChange member : page.members()) {
             String userId = MemberValues.idText(member.properties().get(USER_ID_PROPERTY));
             String email = MemberValues.idText(member.email());
-            ObjectNode subscriber = JSON.createObjectNode();
             if (userId != null) {
-                subscriber.put("userId", userId);
-                if (subscribe) {
-                    subscriber.put("preferUserId", true);
-                }
+                subscribers.add(new Subscriber(userId, null));
                 byUserId.computeIfAbsent(userId, k -> new ArrayList<>()).add(member);
             } else if (email != null) {
-                subscriber.put("email", email);
+                subscribers.add(new Subscriber(null, email));
                 byEmail.computeIfAbsent(email.toLowerCase(Locale.ROOT), k -> new ArrayList<>()).add(member);
             } else {
                 rejections.add(new Rejection(member, "Iterable needs an email or $iterable_user_id"));
-                continue;
             }
-            subscribers.add(subscriber);
         }
         if (subscribers.isEmpty()) {
             return new DeliveryResult(rejections);
@@ -155,11 +149,8 @@ public final class IterableDestination implements Destination {
             // Nobody can leave a list that does not exist: nothing to send.
             return new DeliveryResult(rejections);
         }
-        ObjectNode body = JSON.createObjectNode();
-        body.put("listId", listId);
-        body.set("subscribers", subscribers);
         String path = subscribe ? "api/lists/subscribe" : "api/lists/unsubscribe";
-        JsonNode answer = call("POST", path, body, page);
+        JsonNode answer = call("POST", path, subscribersBody(listId, subscribers, subscribe), page);
         rejections.addAll(rejectionsIn(answer, byEmail, byUserId));
         if (mirror != null && page.action() == PageAction.MEMBERS) {
             ListMirror.Members members = mirror.record(page);
@@ -195,17 +186,17 @@ public final class IterableDestination implements Destination {
                         PersonalData.mask(HttpClients.readBody(response), apiKey), AUTH_HINT);
             }
             BufferedSource lines = response.body().source();
-            ArrayNode strangers = JSON.createArrayNode();
+            List<Subscriber> strangers = new ArrayList<>();
             String line;
             while ((line = lines.readUtf8Line()) != null) {
                 String email = line.trim();
                 if (email.isEmpty() || members.contains(email)) {
                     continue;
                 }
-                strangers.addObject().put("email", email);
+                strangers.add(new Subscriber(null, email));
                 if (strangers.size() >= batchSize) {
                     unsubscribed += unsubscribe(listId, strangers, page);
-                    strangers = JSON.createArrayNode();
+                    strangers = new ArrayList<>();
                 }
             }
             unsubscribed += unsubscribe(listId, strangers, page);
@@ -218,16 +209,48 @@ public final class IterableDestination implements Destination {
         }
     }
 
-    private int unsubscribe(long listId, ArrayNode subscribers, Page page)
+    private int unsubscribe(long listId, List<Subscriber> subscribers, Page page)
             throws TransientDeliveryException, PermanentDeliveryException {
         if (subscribers.isEmpty()) {
             return 0;
         }
-        ObjectNode body = JSON.createObjectNode();
-        body.put("listId", listId);
-        body.set("subscribers", subscribers);
-        call("POST", "api/lists/unsubscribe", body, page);
+        call("POST", "api/lists/unsubscribe", subscribersBody(listId, subscribers, false), page);
         return subscribers.size();
+    }
+
+    /** One entry of a subscribe or unsubscribe call: a member by Iterable user id, or else by email. */
+    private record Subscriber(String userId, String email) {
+    }
+
+    /**
+     * {@code {"listId": <id>, "subscribers": [{"userId": ..., "preferUserId": true} | {"email": ...}, ...]}}, where
+     * preferUserId (subscribe only) lets Iterable create a user known by id alone.
+     */
+    private static RequestBody subscribersBody(long listId, List<Subscriber> subscribers, boolean subscribe) {
+        return JsonBodies.write(JSON_TYPE, 64 + subscribers.size() * 64, "an Iterable list call", json -> {
+            json.writeStartObject();
+            json.writeNumberField("listId", listId);
+            json.writeArrayFieldStart("subscribers");
+            for (Subscriber subscriber : subscribers) {
+                writeSubscriber(json, subscriber, subscribe);
+            }
+            json.writeEndArray();
+            json.writeEndObject();
+        });
+    }
+
+    private static void writeSubscriber(JsonGenerator json, Subscriber subscriber, boolean subscribe)
+            throws IOException {
+        json.writeStartObject();
+        if (subscriber.userId() != null) {
+            json.writeStringField("userId", subscriber.userId());
+            if (subscribe) {
+                json.writeBooleanField("preferUserId", true);
+            }
+        } else {
+            json.writeStringField("email", subscriber.email());
+        }
+        json.writeEndObject();
     }
 
     /** The members the answer names as invalid or not found, each once, with the first reason that names it. */
@@ -281,8 +304,11 @@ public final class IterableDestination implements Destination {
         if (existing != null) {
             return existing;
         }
-        ObjectNode request = JSON.createObjectNode();
-        request.put("name", name);
+        RequestBody request = JsonBodies.write(JSON_TYPE, 32 + 3 * name.length(), "an Iterable list", json -> {
+            json.writeStartObject();
+            json.writeStringField("name", name);
+            json.writeEndObject();
+        });
         JsonNode created = call("POST", "api/lists", request, page);
         if (!created.path("listId").canConvertToLong()) {
             throw new PermanentDeliveryException("Iterable POST /api/lists for " + page.describe()
@@ -306,20 +332,11 @@ public final class IterableDestination implements Destination {
         return lowest;
     }
 
-    private JsonNode call(String method, String path, JsonNode body, Page page)
+    private JsonNode call(String method, String path, RequestBody body, Page page)
             throws TransientDeliveryException, PermanentDeliveryException {
         HttpUrl url = base.newBuilder().addPathSegments(path).build();
         String what = "Iterable " + method + " " + url + " for " + page.describe();
-        Request.Builder request = new Request.Builder().url(url).header("Api-Key", apiKey);
-        if (body != null) {
-            try {
-                request.method(method, RequestBody.create(JSON.writeValueAsBytes(body), JSON_TYPE));
-            } catch (IOException e) {
-                throw new IllegalStateException("Could not write an Iterable request as JSON", e);
-            }
-        } else {
-            request.method(method, null);
-        }
+        Request.Builder request = new Request.Builder().url(url).header("Api-Key", apiKey).method(method, body);
         try (Response response = client.newCall(request.build()).execute()) {
             ResponseBody responseBody = response.body();
             String answer = responseBody == null ? "" : responseBody.string();

@@ -17,12 +17,14 @@ import org.junit.jupiter.api.Test;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import io.github.cohortsync.connect.destination.DeliveryResult;
 import io.github.cohortsync.connect.destination.Page;
 import io.github.cohortsync.connect.destination.PageAction;
 import io.github.cohortsync.connect.destination.PermanentDeliveryException;
 import io.github.cohortsync.connect.destination.TransientDeliveryException;
+import io.github.cohortsync.connect.destination.TrickyJson;
 import io.github.cohortsync.connect.http.HttpClients;
 import io.github.cohortsync.connect.record.CohortRef;
 import io.github.cohortsync.connect.record.MembershipChange;
@@ -253,5 +255,50 @@ class BrazeCohortImportTest {
         assertThatThrownBy(() -> unreachable.send(page(PageAction.ADD_MEMBERS, withId("bob", "ext-2"))))
                 .isInstanceOf(TransientDeliveryException.class).hasMessageContaining("/partners/acme/cohorts");
         unreachable.close();
+    }
+
+    /**
+     * The bodies are the JSON the tree-building code produced (byte for byte through Jackson's UTF-8 writer; as
+     * JSON, the same as the trees' text it sent), with values that need escaping in the ids and the cohort's name,
+     * a numeric id and a member rejected before the call.
+     */
+    @Test
+    void streamedBodiesAreTheJsonOfTheTreesTheyReplacedWithTrickyValues() throws Exception {
+        CohortRef cohort = new CohortRef("1001", TrickyJson.text(9), null, "p-9");
+        List<MembershipChange> members = List.of(
+                withId("u-0", TrickyJson.text(0)),
+                parser.parse(tombstone(1001, "u-1").build()),
+                parser.parse(change(1001, "u-2").with("timestamp", 1_700_000_000_123L)
+                        .with("properties", Map.of("$braze_external_id", 12_345_678_901_234L)).build()));
+        server.enqueue(success());
+        server.enqueue(success());
+        server.enqueue(success());
+
+        for (PageAction action : List.of(PageAction.ADD_MEMBERS, PageAction.REMOVE_MEMBERS)) {
+            DeliveryResult result = braze.send(page(cohort, action, members));
+            assertThat(result.rejections()).extracting(r -> r.member()).containsExactly(members.get(1));
+        }
+
+        ObjectNode naming = keys().put("name", TrickyJson.text(9)).put("created_at", java.time.Instant.ofEpochMilli(
+                members.stream().mapToLong(MembershipChange::timestampMillis).min().orElseThrow()).toString());
+        TrickyJson.assertSameJson(take().getBody().toByteArray(), naming);
+        for (boolean remove : new boolean[] {false, true}) {
+            ObjectNode reference = keys();
+            ObjectNode change = reference.putArray("cohort_changes").addObject();
+            change.putArray("user_ids").add(TrickyJson.text(0)).add("12345678901234");
+            change.put("should_remove", remove);
+            byte[] body = take().getBody().toByteArray();
+            TrickyJson.assertSameJson(body, reference);
+            assertThat(body(body).at("/cohort_changes/0/user_ids/0").asText()).isEqualTo(TrickyJson.text(0));
+        }
+    }
+
+    private static ObjectNode keys() {
+        return JSON.createObjectNode().put("partner_api_key", PARTNER_KEY).put("client_secret", IMPORT_KEY)
+                .put("cohort_id", "1001");
+    }
+
+    private static JsonNode body(byte[] body) throws IOException {
+        return JSON.readTree(body);
     }
 }

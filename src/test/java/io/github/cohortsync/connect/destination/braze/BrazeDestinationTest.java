@@ -18,12 +18,15 @@ import org.junit.jupiter.api.Test;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import io.github.cohortsync.connect.destination.DeliveryResult;
 import io.github.cohortsync.connect.destination.Page;
 import io.github.cohortsync.connect.destination.PageAction;
 import io.github.cohortsync.connect.destination.PermanentDeliveryException;
 import io.github.cohortsync.connect.destination.TransientDeliveryException;
+import io.github.cohortsync.connect.destination.TrickyJson;
 import io.github.cohortsync.connect.http.HttpClients;
 import io.github.cohortsync.connect.record.CohortRef;
 import io.github.cohortsync.connect.record.MembershipChange;
@@ -324,5 +327,46 @@ class BrazeDestinationTest {
         assertThat(BrazeKeys.HOSTS.names()).hasSize(11);
         assertThatThrownBy(() -> BrazeKeys.baseUrl("US-09")).hasMessageContaining("US-01")
                 .hasMessageContaining("AU-01");
+    }
+
+    /**
+     * The body is the JSON the tree-building code produced (byte for byte through Jackson's UTF-8 writer; as JSON,
+     * the same as the tree's text it sent), with values that need escaping in the ids, the attribute's name and the
+     * cohort's name, a numeric id, the $user_id fallback and a member rejected before the call (the indexes of
+     * the attribute objects must still match the members sent).
+     */
+    @Test
+    void streamedBodyIsTheJsonOfTheTreeItReplacedWithTrickyValues() throws Exception {
+        braze.close();
+        String attribute = "cohorts \"x\" ✓ \\ 😀";
+        braze = destination(attribute, "$braze_external_id", false);
+        CohortRef cohort = new CohortRef("1234", TrickyJson.text(9), null, "p-9");
+        List<MembershipChange> members = List.of(
+                withId("u-0", TrickyJson.text(0)),
+                parser.parse(tombstone(1234, "u-1").build()),
+                parser.parse(change(1234, "u-2").with("properties", Map.of("$braze_external_id",
+                        12_345_678_901_234L)).build()),
+                withUserId("u-3", TrickyJson.text(3)));
+
+        for (PageAction action : List.of(PageAction.ADD_MEMBERS, PageAction.REMOVE_MEMBERS)) {
+            server.enqueue(success());
+            DeliveryResult result = braze.send(new Page(cohort, action, "session-1", 1, 1, members));
+            assertThat(result.rejections()).extracting(r -> r.member()).containsExactly(members.get(1));
+
+            ObjectNode reference = JSON.createObjectNode();
+            ArrayNode attributes = reference.putArray("attributes");
+            for (String id : List.of(TrickyJson.text(0), "12345678901234", TrickyJson.text(3))) {
+                ObjectNode object = attributes.addObject();
+                object.put("external_id", id);
+                object.put("_update_existing_only", false);
+                object.putObject(attribute).putArray(action == PageAction.REMOVE_MEMBERS ? "remove" : "add")
+                        .add(TrickyJson.text(9));
+            }
+            RecordedRequest request = take();
+            assertThat(request.getHeaders().get("Content-Type")).isEqualTo("application/json; charset=utf-8");
+            byte[] body = request.getBody().toByteArray();
+            TrickyJson.assertSameJson(body, reference);
+            assertThat(JSON.readTree(body).at("/attributes/0/external_id").asText()).isEqualTo(TrickyJson.text(0));
+        }
     }
 }

@@ -17,12 +17,15 @@ import org.junit.jupiter.api.Test;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import io.github.cohortsync.connect.destination.DeliveryResult;
 import io.github.cohortsync.connect.destination.Page;
 import io.github.cohortsync.connect.destination.PageAction;
 import io.github.cohortsync.connect.destination.PermanentDeliveryException;
 import io.github.cohortsync.connect.destination.TransientDeliveryException;
+import io.github.cohortsync.connect.destination.TrickyJson;
 import io.github.cohortsync.connect.http.HttpClients;
 import io.github.cohortsync.connect.record.CohortRef;
 import io.github.cohortsync.connect.record.MembershipChange;
@@ -307,5 +310,71 @@ class CleverTapDestinationTest {
         assertThat(CleverTapKeys.baseUrl("aps3")).isEqualTo("https://aps3.api.clevertap.com");
         assertThat(CleverTapKeys.baseUrl("mec1")).isEqualTo("https://mec1.api.clevertap.com");
         assertThatThrownBy(() -> CleverTapKeys.baseUrl("eu2")).hasMessageContaining("eu1, in1, sg1, us1, aps3, mec1");
+    }
+
+    /**
+     * The body is the JSON the tree-building code produced (byte for byte through Jackson's UTF-8 writer; as JSON,
+     * the same as the tree's text it sent), with values that need escaping, timestamps around the second and the
+     * three shapes of a member's records (email and phone, phone only, neither).
+     */
+    @Test
+    void streamedBodyIsTheJsonOfTheTreeItReplacedWithTrickyValues() throws Exception {
+        CohortRef cohort = new CohortRef("1234", TrickyJson.text(9), null, "p-9");
+        List<MembershipChange> members = List.of(
+                parser.parse(change(1234, "u-0").with("email", TrickyJson.text(0))
+                        .with("phone_number", TrickyJson.text(1)).with("timestamp", 4_102_444_800_999L)
+                        .with("properties", Map.of("$CleverTap_user_id", TrickyJson.text(2))).build()),
+                parser.parse(change(1234, TrickyJson.text(3)).with("phone_number", "+49 30 1234567")
+                        .with("timestamp", 999L).build()),
+                parser.parse(change(1234, "u-2").with("email", "  ").with("timestamp", 1_000L)
+                        .with("properties", Map.of("$CleverTap_user_id", 42)).build()));
+
+        for (PageAction action : List.of(PageAction.ADD_MEMBERS, PageAction.REMOVE_MEMBERS)) {
+            server.enqueue(success(5));
+            assertThat(clevertap.send(new Page(cohort, action, "session-1", 1, 1, members)).rejections()).isEmpty();
+
+            ObjectNode reference = JSON.createObjectNode();
+            ArrayNode d = reference.putArray("d");
+            String actionName = action == PageAction.REMOVE_MEMBERS ? "Removed" : "Added";
+            for (MembershipChange member : members) {
+                String identity = CleverTapDestination.identity(member);
+                ObjectNode event = d.addObject();
+                event.put("identity", identity);
+                event.put("type", "event");
+                event.put("evtName", "Partner Sync");
+                ObjectNode data = event.putObject("evtData");
+                data.put("Partner Segment Name", TrickyJson.text(9));
+                data.put("Action", actionName);
+                data.put("Partner Segment ID", "1234");
+                data.put("CT Source", "Mixpanel");
+                data.put("Partner Name", "Mixpanel");
+                event.put("ts", Math.floorDiv(member.timestampMillis(), 1000L));
+                boolean email = member.email() != null && !member.email().isBlank();
+                boolean phone = member.phoneNumber() != null && !member.phoneNumber().isBlank();
+                if (email || phone) {
+                    ObjectNode profile = d.addObject();
+                    profile.put("identity", identity);
+                    profile.put("type", "profile");
+                    ObjectNode profileData = profile.putObject("profileData");
+                    if (email) {
+                        profileData.put("Email", member.email());
+                    }
+                    if (phone) {
+                        profileData.put("Phone", member.phoneNumber());
+                    }
+                }
+            }
+            byte[] body = take().getBody().toByteArray();
+            TrickyJson.assertSameJson(body, reference);
+            JsonNode sent = JSON.readTree(body);
+            assertThat(sent.path("d")).hasSize(5);
+            assertThat(sent.at("/d/0/identity").asText()).isEqualTo(TrickyJson.text(2));
+            assertThat(sent.at("/d/0/ts").asLong()).isEqualTo(4_102_444_800L);
+            assertThat(sent.at("/d/1/profileData/Email").asText()).isEqualTo(TrickyJson.text(0));
+            assertThat(sent.at("/d/2/identity").asText()).isEqualTo(TrickyJson.text(3));
+            assertThat(sent.at("/d/2/ts").asLong()).isZero();
+            assertThat(sent.at("/d/3/profileData").has("Email")).isFalse();
+            assertThat(sent.at("/d/4/identity").asText()).isEqualTo("42");
+        }
     }
 }

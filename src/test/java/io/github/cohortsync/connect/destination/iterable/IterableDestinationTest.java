@@ -16,6 +16,8 @@ import org.junit.jupiter.api.Test;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import io.github.cohortsync.connect.destination.DeliveryResult;
 import io.github.cohortsync.connect.destination.Page;
@@ -23,6 +25,7 @@ import io.github.cohortsync.connect.destination.PageAction;
 import io.github.cohortsync.connect.destination.PermanentDeliveryException;
 import io.github.cohortsync.connect.destination.Rejection;
 import io.github.cohortsync.connect.destination.TransientDeliveryException;
+import io.github.cohortsync.connect.destination.TrickyJson;
 import io.github.cohortsync.connect.http.HttpClients;
 import io.github.cohortsync.connect.record.CohortRef;
 import io.github.cohortsync.connect.record.MembershipChange;
@@ -280,5 +283,60 @@ class IterableDestinationTest {
         assertThat(IterableDestination.regionHost("us")).isEqualTo("https://api.iterable.com");
         assertThat(IterableDestination.regionHost("eu")).isEqualTo("https://api.eu.iterable.com");
         assertThatThrownBy(() -> IterableDestination.regionHost("apac")).hasMessageContaining("us, eu");
+    }
+
+    /**
+     * The bodies are the JSON the tree-building code produced (byte for byte), with values that need escaping, a
+     * numeric user id, a list id beyond a double's exact range and a member that is rejected before the call.
+     */
+    @Test
+    void streamedBodiesAreTheJsonOfTheTreesTheyReplacedWithTrickyValues() throws Exception {
+        CohortRef cohort = new CohortRef("1234", TrickyJson.text(9), null, "p-9");
+        String list = "mixpanel_" + TrickyJson.text(9) + "_1234";
+        long listId = 9_007_199_254_740_993L;
+        ObjectNode lists = JSON.createObjectNode();
+        lists.putArray("lists").addObject().put("id", listId).put("name", list);
+        server.enqueue(json(200, "{\"lists\": []}"));
+        server.enqueue(json(200, "{\"listId\": " + listId + "}"));
+        server.enqueue(json(200, lists.toString()));
+        server.enqueue(bulkOk(3));
+        server.enqueue(bulkOk(3));
+        List<MembershipChange> members = List.of(
+                parser.parse(change(1234, "u-0").with("email", TrickyJson.text(0)).build()),
+                parser.parse(change(1234, "u-1").with("email", TrickyJson.text(1))
+                        .with("properties", Map.of("$iterable_user_id", TrickyJson.text(11))).build()),
+                parser.parse(change(1234, "u-2").with("properties",
+                        Map.of("$iterable_user_id", 12_345_678_901_234_567L)).build()),
+                parser.parse(change(1234, "u-3").build()));
+
+        for (PageAction action : List.of(PageAction.ADD_MEMBERS, PageAction.REMOVE_MEMBERS)) {
+            DeliveryResult result = iterable.send(new Page(cohort, action, "session-1", 1, 1, members));
+            assertThat(result.rejections()).extracting(Rejection::member).containsExactly(members.get(3));
+        }
+
+        assertThat(next().getMethod()).isEqualTo("GET");
+        ObjectNode create = JSON.createObjectNode().put("name", list);
+        TrickyJson.assertSameJson(next().getBody().toByteArray(), create);
+        assertThat(next().getMethod()).isEqualTo("GET");
+        for (boolean subscribe : new boolean[] {true, false}) {
+            ObjectNode reference = JSON.createObjectNode();
+            ArrayNode subscribers = JSON.createArrayNode();
+            subscribers.addObject().put("email", TrickyJson.text(0));
+            ObjectNode byId = subscribers.addObject().put("userId", TrickyJson.text(11));
+            ObjectNode numeric = subscribers.addObject().put("userId", "12345678901234567");
+            if (subscribe) {
+                byId.put("preferUserId", true);
+                numeric.put("preferUserId", true);
+            }
+            reference.put("listId", listId);
+            reference.set("subscribers", subscribers);
+            RecordedRequest call = next();
+            assertThat(call.getUrl().encodedPath()).isEqualTo(subscribe ? "/api/lists/subscribe"
+                    : "/api/lists/unsubscribe");
+            assertThat(call.getHeaders().get("Content-Type")).isEqualTo("application/json");
+            byte[] body = call.getBody().toByteArray();
+            TrickyJson.assertSameJson(body, reference);
+            assertThat(JSON.readTree(body).at("/subscribers/0/email").asText()).isEqualTo(TrickyJson.text(0));
+        }
     }
 }
