@@ -39,8 +39,8 @@ import io.github.cohortsync.connect.metrics.TaskMetrics;
  * End-to-end drain benchmark (docs/benchmarks.md; run with {@code bench/run.sh}, never by Maven's test phases).
  * One KRaft broker and one Connect worker in this JVM; N schemaless JSON membership changes produced once; then a
  * warm-up round and, per round, the framework ceiling (FileStreamSink to /dev/null) and this connector with each
- * destination (webhook, Segment, Iterable, CleverTap) into instant local stand-ins, in rotating order, each under
- * a fresh connector name (fresh consumer group). Drain time = from the connector's creation until its group's
+ * destination (webhook, Segment, Iterable, CleverTap, Braze) into instant local stand-ins, in rotating order, each
+ * under a fresh connector name (fresh consumer group). Drain time = from the connector's creation until its group's
  * committed offsets equal the topic's end offsets. Optionally a backlog case: a destination that answers 503 and
  * a topic of many changes; the task must pause and keep its heap bounded.
  *
@@ -83,7 +83,7 @@ public final class EndToEndBenchmark {
                     number("timeout.seconds", 180),
                     number("seed", 42),
                     number("warmup", 1) != 0,
-                    List.of(text("destinations", "webhook,segment,iterable,clevertap").split("\\s*,\\s*")),
+                    List.of(text("destinations", "webhook,segment,iterable,clevertap,braze").split("\\s*,\\s*")),
                     number("buffer.max.changes", 100_000),
                     (int) number("backlog.records", 0),
                     number("backlog.seconds", 60),
@@ -233,7 +233,7 @@ public final class EndToEndBenchmark {
                 + ",\"last_name\":\"Lastname-" + (i % 991) + "\""
                 + ",\"phone_number\":\"+1415" + n.substring(n.length() - 7) + "\""
                 + ",\"properties\":{\"plan\":\"pro\",\"country\":\"DE\",\"$city\":\"Berlin\",\"sessions_7d\":"
-                + (3 + i % 20) + "}"
+                + (3 + i % 20) + ",\"$braze_external_id\":\"" + user + "\"}"
                 + ",\"timestamp\":\"2026-11-25T12:" + String.format(Locale.ROOT, "%02d:%02d", (i / 60) % 60, i % 60)
                 + "Z\"}";
     }
@@ -293,8 +293,12 @@ public final class EndToEndBenchmark {
                 config.put("clevertap.passcode", "bench-passcode");
                 config.put("clevertap.endpoint", receiver.baseUrl());
             }
+            case "braze" -> {
+                config.put("braze.api.key", "bench-api-key");
+                config.put("braze.endpoint", receiver.baseUrl());
+            }
             default -> throw new IllegalArgumentException("no stand-in for destination " + destination
-                    + " (BENCH_DESTINATIONS takes webhook, segment, iterable, clevertap)");
+                    + " (BENCH_DESTINATIONS takes webhook, segment, iterable, clevertap, braze)");
         }
         return config;
     }

@@ -22,7 +22,8 @@ import com.sun.net.httpserver.HttpServer;
  * Stand-ins for the webhook and the SaaS APIs for benchmarks on 127.0.0.1 that answer at once with success. They
  * read the body and count requests and members (occurrences of a per-API key such as {@code "mixpanel_distinct_id"}),
  * and check nothing else: correctness is the integration tests' job. Paths: {@code /hook} (webhook),
- * {@code /v1/batch} (Segment), {@code /api/lists...} (Iterable), {@code /1/upload} (CleverTap). With
+ * {@code /v1/batch} (Segment), {@code /api/lists...} (Iterable), {@code /1/upload} (CleverTap),
+ * {@code /users/track} (Braze, attribute mode). With
  * {@link #answerStatus(int)} other than 200 every call is answered with that status (a destination that is down).
  *
  * <p>For the webhook it also tells apart the removes of users whose add it received earlier from removes of users
@@ -37,6 +38,7 @@ final class InstantReceiver implements AutoCloseable {
     private static final byte[] SEGMENT_MEMBER = "\"userId\"".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] ITERABLE_MEMBER = "\"email\"".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] CLEVERTAP_MEMBER = "\"evtName\"".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] BRAZE_MEMBER = "\"external_id\"".getBytes(StandardCharsets.US_ASCII);
 
     private final HttpServer server;
     private final ExecutorService executor;
@@ -108,6 +110,11 @@ final class InstantReceiver implements AutoCloseable {
                 long n = count(body, CLEVERTAP_MEMBER);
                 members.addAndGet(n);
                 answer(exchange, 200, "{\"status\":\"success\",\"processed\":" + n + ",\"unprocessed\":[]}");
+            }
+            case "/users/track" -> {
+                long n = count(body, BRAZE_MEMBER);
+                members.addAndGet(n);
+                answer(exchange, 201, "{\"message\":\"success\",\"attributes_processed\":" + n + "}");
             }
             default -> answer(exchange, 404, "{}");
         }
