@@ -141,7 +141,8 @@ public final class BrazeDestination implements Destination {
     /**
      * {@code {"attributes": [{"external_id": <id>, "_update_existing_only": <flag>, <attribute>: {<add|remove>:
      * [<cohort name>]}}, ...]}}: one attribute object per member, in the order of {@code externalIds} (Braze's
-     * errors name an object by its index).
+     * errors name an object by its index). The attribute's name is never one of the object's other keys
+     * (BrazeKeys.RESERVED_ATTRIBUTE_KEYS is refused by the config), so no key is written twice.
      */
     private RequestBody body(List<String> externalIds, String operation, String cohortName) {
         int expectedBytes = 32 + externalIds.size() * (96 + attributeName.length() + 3 * cohortName.length());

@@ -31,6 +31,12 @@ public final class BrazeKeys implements DestinationKeys {
     public static final String ENDPOINT = "braze.endpoint";
 
     public static final String MODE_ATTRIBUTE = "attribute";
+    /**
+     * Keys of a /users/track attributes object that are not custom attributes: the cohort attribute must not reuse
+     * one (it would be written next to, or instead of, the member's external_id and the flag).
+     */
+    static final List<String> RESERVED_ATTRIBUTE_KEYS = List.of("external_id", "user_alias", "braze_id", "email",
+            "_update_existing_only");
     public static final String MODE_COHORT_IMPORT = "cohort_import";
 
     /** What Braze's partner endpoints accept in the partner-name path segment. */
@@ -88,7 +94,9 @@ public final class BrazeKeys implements DestinationKeys {
                 GROUP, ++order, Width.SHORT, "Mode");
         def.define(ATTRIBUTE_NAME, Type.STRING, "mixpanel_cohorts", new ConfigDef.NonEmptyString(),
                 Importance.MEDIUM,
-                "The array custom attribute that holds the names of the cohorts a user is in.",
+                "The array custom attribute that holds the names of the cohorts a user is in. Not one of the keys"
+                        + " /users/track reads from the same object: " + String.join(", ", RESERVED_ATTRIBUTE_KEYS)
+                        + ".",
                 GROUP, ++order, Width.MEDIUM, "Attribute name");
         def.define(USER_ID_FIELD, Type.STRING, "$braze_external_id", new ConfigDef.NonEmptyString(),
                 Importance.MEDIUM,
@@ -123,6 +131,12 @@ public final class BrazeKeys implements DestinationKeys {
         if (!isCohortImport(values)) {
             if (DestinationKeys.isBlank(values.get(API_KEY))) {
                 problem.accept(API_KEY, "braze.api.key is required when destination=braze and braze.mode=attribute");
+            }
+            Object attribute = values.get(ATTRIBUTE_NAME);
+            if (attribute != null && RESERVED_ATTRIBUTE_KEYS.contains(attribute.toString().trim())) {
+                problem.accept(ATTRIBUTE_NAME, "braze.attribute.name '" + attribute.toString().trim() + "' is a key"
+                        + " Braze reads as the user's identity or a flag in the same attributes object; choose a"
+                        + " custom attribute name other than " + String.join(", ", RESERVED_ATTRIBUTE_KEYS));
             }
             return;
         }

@@ -61,6 +61,23 @@ class BrazeKeysTest {
     }
 
     @Test
+    void anAttributeNameThatIsAKeyOfTheAttributesObjectIsRefused() {
+        for (String reserved : List.of("external_id", " _update_existing_only ", "email", "user_alias", "braze_id")) {
+            Map<String, String> props = braze();
+            props.put("braze.attribute.name", reserved);
+            assertThat(errors(props).get("braze.attribute.name")).as(reserved).singleElement().asString()
+                    .contains("'" + reserved.trim() + "' is a key Braze reads");
+        }
+        Map<String, String> props = braze();
+        props.put("braze.attribute.name", "external_ids");
+        assertThat(errors(props)).isEmpty();
+        // The cohort import sends no attributes object: the name is not read there.
+        Map<String, String> cohortImport = cohortImport();
+        cohortImport.put("braze.attribute.name", "external_id");
+        assertThat(errors(cohortImport)).isEmpty();
+    }
+
+    @Test
     void anUnknownModeListsTheValidOnes() {
         Map<String, String> props = braze();
         props.put("braze.mode", "cohorts");
