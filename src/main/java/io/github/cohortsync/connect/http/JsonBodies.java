@@ -14,7 +14,7 @@ import okhttp3.RequestBody;
  * as the webhook and Segment write theirs: no tree of nodes per member, and the bytes are handed to OkHttp without a
  * copy. Strings are escaped as Jackson always does (quotes, backslashes, control characters; characters outside the
  * Basic Multilingual Plane as a pair of {@code \}{@code uXXXX} escapes, which any JSON parser reads back as the
- * same character).
+ * same character; an unpaired surrogate as its escape too, where text encoded by OkHttp would turn it into '?').
  */
 public final class JsonBodies {
     private static final JsonFactory FACTORY = new JsonFactory();

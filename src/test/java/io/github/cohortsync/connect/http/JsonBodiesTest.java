@@ -1,0 +1,66 @@
+package io.github.cohortsync.connect.http;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+
+import org.junit.jupiter.api.Test;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import okhttp3.MediaType;
+import okhttp3.RequestBody;
+import okio.Buffer;
+
+class JsonBodiesTest {
+    private static final MediaType JSON_TYPE = MediaType.get("application/json; charset=utf-8");
+
+    private static String written(RequestBody body) throws IOException {
+        try (Buffer sink = new Buffer()) {
+            body.writeTo(sink);
+            return sink.readUtf8();
+        }
+    }
+
+    @Test
+    void writesTheGeneratorsJsonAsUtf8WithTheGivenTypeAndExactLength() throws IOException {
+        RequestBody body = JsonBodies.write(JSON_TYPE, 1, "a test body", json -> {
+            json.writeStartObject();
+            json.writeStringField("name", "Zoë \"Q\" 日本 😀\n");
+            json.writeNumberField("id", 9_007_199_254_740_993L);
+            json.writeNullField("none");
+            json.writeEndObject();
+        });
+
+        String text = written(body);
+        assertThat(body.contentType()).isEqualTo(JSON_TYPE);
+        assertThat(body.contentLength()).isEqualTo(text.getBytes(StandardCharsets.UTF_8).length);
+        assertThat(text).isEqualTo("{\"name\":\"Zoë \\\"Q\\\" 日本 \\uD83D\\uDE00\\n\",\"id\":9007199254740993,"
+                + "\"none\":null}");
+        assertThat(new ObjectMapper().readTree(text).path("name").asText()).isEqualTo("Zoë \"Q\" 日本 😀\n");
+        // A retry writes the same body again.
+        assertThat(written(body)).isEqualTo(text);
+    }
+
+    @Test
+    void anUnpairedSurrogateTravelsAsItsEscapeNotAsAQuestionMark() throws IOException {
+        RequestBody body = JsonBodies.write(JSON_TYPE, 16, "a test body", json -> json.writeString("a\uD800b"));
+
+        assertThat(written(body)).isEqualTo("\"a\\uD800b\"");
+    }
+
+    @Test
+    void aWriterThatFailsIsReportedWithWhatWasWrittenAndNoData() {
+        assertThatThrownBy(() -> JsonBodies.write(JSON_TYPE, 16, "a CleverTap upload", json -> {
+            json.writeStartObject();
+            json.writeStringField("Email", "ada@example.com");
+            json.writeStringField("x", "y");
+            json.writeEndArray();
+        }))
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessage("Could not write a CleverTap upload as JSON")
+                .hasCauseInstanceOf(IOException.class);
+    }
+}
