@@ -39,6 +39,8 @@ import okhttp3.Headers;
 
 /** The task's snapshot phase through its public lifecycle, with offsets given by a stand-in lookup. */
 class CohortSyncSinkTaskSnapshotTest {
+    @TempDir
+    Path journalDir;
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final TopicPartition P0 = new TopicPartition(Records.TOPIC, 0);
     private static final TopicPartition P1 = new TopicPartition(Records.TOPIC, 1);
@@ -133,6 +135,7 @@ class CohortSyncSinkTaskSnapshotTest {
         props.put("http.timeout.ms", "1000");
         props.put("snapshot.bootstrap.servers", "127.0.0.1:9");
         props.put("snapshot.spill.dir", spill.toString());
+        props.put("delivery.journal.dir", journalDir.toString());
         for (int i = 0; i < overrides.length; i += 2) {
             props.put(overrides[i], overrides[i + 1]);
         }
