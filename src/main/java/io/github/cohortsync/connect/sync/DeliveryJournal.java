@@ -5,7 +5,6 @@ import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.channels.OverlappingFileLockException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -32,7 +31,7 @@ import io.github.cohortsync.connect.record.MembershipChange;
  * task restarted on the same host sends again only what was not delivered. One file per (connector, partition).
  *
  * <p>What is kept per (cohort, user) of a partition is the <em>latest</em> event, in the order it was written:
- * "about to be sent" (written and forced to disk before any page of a sync goes out) or "delivered at offset o
+ * "about to be sent" (written before any page of a sync goes out) or "delivered at offset o
  * with action a" (written after the destination accepted the page). A change read again is skipped only when the
  * latest event of its (cohort, user) is its own delivery: same offset, same action. So:
  * <ul>
@@ -77,6 +76,8 @@ public final class DeliveryJournal implements AutoCloseable {
     private final long fingerprint;
     private final boolean enabled;
     private final Map<TopicPartition, PartitionFile> files = new HashMap<>();
+    /** A copy of {@link #files} for lookups without a lock, replaced whenever files are opened or closed. */
+    private volatile Map<TopicPartition, PartitionFile> view = Map.of();
     /** Partitions opened but not yet read from: their first record shows where consumption starts. */
     private final Set<TopicPartition> awaitingFirst = new HashSet<>();
 
@@ -118,7 +119,7 @@ public final class DeliveryJournal implements AutoCloseable {
     public static long memberHash(String cohortId, String distinctId) {
         long h = 0xcbf29ce484222325L;
         h = fnv(h, cohortId);
-        h = (h ^ 0xff) * 0x100000001b3L;
+        h = (h ^ 0x1_0000) * 0x100000001b3L;
         h = fnv(h, distinctId);
         // splitmix64 finalizer: spreads FNV's weak high bits.
         h = (h ^ (h >>> 30)) * 0xbf58476d1ce4e5b9L;
@@ -126,9 +127,13 @@ public final class DeliveryJournal implements AutoCloseable {
         return h ^ (h >>> 31);
     }
 
+    /** FNV-1a over the UTF-16 code units (a separator outside their range keeps fields apart). */
     private static long fnv(long h, String text) {
-        for (byte b : (text == null ? "" : text).getBytes(StandardCharsets.UTF_8)) {
-            h = (h ^ (b & 0xff)) * 0x100000001b3L;
+        if (text == null) {
+            return (h ^ 0x2_0000) * 0x100000001b3L;
+        }
+        for (int i = 0; i < text.length(); i++) {
+            h = (h ^ text.charAt(i)) * 0x100000001b3L;
         }
         return h;
     }
@@ -154,6 +159,7 @@ public final class DeliveryJournal implements AutoCloseable {
                 awaitingFirst.add(partition);
             }
         }
+        view = Map.copyOf(files);
     }
 
     /** Gives these partitions' files up: their next owner reads them. */
@@ -165,6 +171,7 @@ public final class DeliveryJournal implements AutoCloseable {
             }
             awaitingFirst.remove(partition);
         }
+        view = Map.copyOf(files);
     }
 
     @Override
@@ -200,20 +207,25 @@ public final class DeliveryJournal implements AutoCloseable {
                 change.offset(), kind(change.action()));
     }
 
-    /** Writes, and forces to disk, that these changes are about to be sent; call before any of them is sent. */
+    /**
+     * Writes that these changes are about to be sent; call before any of them is sent. Forced to disk when one of
+     * them is older than its member's journaled delivery (a restart re-sending an older change): only then could
+     * losing this entry in an operating system crash make that delivery look current.
+     */
     public void sending(Collection<MembershipChange> changes) {
-        Map<PartitionFile, List<long[]>> byFile = group(changes, null);
-        byFile.forEach((file, entries) -> file.append(entries, SENDING, true));
+        group(changes, null, true).forEach((file, block) -> file.append(block, true));
     }
 
-    /** Writes that the destination accepted a page; its rejected members are left out (they are sent again). */
+    /**
+     * Writes (to the operating system, not forced) that the destination accepted a page; its rejected members are
+     * left out (they are sent again).
+     */
     public void delivered(Page page, List<Rejection> rejections) {
         Set<MembershipChange> rejected = new HashSet<>();
         for (Rejection rejection : rejections) {
             rejected.add(rejection.member());
         }
-        Map<PartitionFile, List<long[]>> byFile = group(page.members(), rejected);
-        byFile.forEach((file, entries) -> file.append(entries, (byte) -1, false));
+        group(page.members(), rejected, false).forEach((file, block) -> file.append(block, false));
     }
 
     /** Offsets preCommit returned: entries below them are no longer needed. */
@@ -255,31 +267,56 @@ public final class DeliveryJournal implements AutoCloseable {
         files.get(partition).closeQuietly();
     }
 
-    private synchronized PartitionFile fileOf(MembershipChange change) {
-        if (files.isEmpty()) {
-            return null;
-        }
-        return files.get(new TopicPartition(change.topic(), change.partition()));
+    private PartitionFile fileOf(MembershipChange change) {
+        Map<TopicPartition, PartitionFile> current = view;
+        return current.isEmpty() ? null : current.get(new TopicPartition(change.topic(), change.partition()));
     }
 
-    /** Entries as {offset, memberHash, kind}, per file; members of partitions without a journal are left out. */
-    private Map<PartitionFile, List<long[]>> group(Collection<MembershipChange> changes,
-                                                   Set<MembershipChange> leftOut) {
-        Map<PartitionFile, List<long[]>> byFile = new HashMap<>();
-        if (!enabled) {
+    /** One block of entries per file; members of partitions without a journal are left out. */
+    private Map<PartitionFile, Block> group(Collection<MembershipChange> changes, Set<MembershipChange> leftOut,
+                                            boolean sending) {
+        Map<PartitionFile, Block> byFile = new HashMap<>();
+        if (!enabled || view.isEmpty()) {
             return byFile;
         }
         for (MembershipChange change : changes) {
-            if (leftOut != null && leftOut.contains(change)) {
+            if (leftOut != null && !leftOut.isEmpty() && leftOut.contains(change)) {
                 continue;
             }
             PartitionFile file = fileOf(change);
             if (file != null) {
-                byFile.computeIfAbsent(file, f -> new ArrayList<>()).add(new long[] {change.offset(),
-                        memberHash(change.cohort().id(), change.distinctId()), kind(change.action())});
+                byFile.computeIfAbsent(file, f -> new Block(changes.size())).add(change.offset(),
+                        memberHash(change.cohort().id(), change.distinctId()),
+                        sending ? SENDING : kind(change.action()));
             }
         }
         return byFile;
+    }
+
+    /** A block being built: room for its length and CRC, then entries. */
+    static final class Block {
+        private ByteBuffer buffer;
+        private int entries;
+
+        Block(int expectedEntries) {
+            buffer = ByteBuffer.allocate(BLOCK_OVERHEAD + Math.min(expectedEntries, 4096) * ENTRY_BYTES);
+            buffer.position(BLOCK_OVERHEAD);
+        }
+
+        void add(long offset, long member, byte kind) {
+            if (buffer.remaining() < ENTRY_BYTES) {
+                ByteBuffer bigger = ByteBuffer.allocate(buffer.capacity() * 2);
+                buffer.flip();
+                bigger.put(buffer);
+                buffer = bigger;
+            }
+            buffer.putLong(offset).putLong(member).put(kind);
+            entries++;
+        }
+
+        int entries() {
+            return entries;
+        }
     }
 
     private static byte kind(Action action) {
@@ -294,7 +331,7 @@ public final class DeliveryJournal implements AutoCloseable {
         private FileChannel channel;
         private FileLock lock;
         /** Member hash to (offset << 1 | 1 when removed), for members whose latest event is a delivery. */
-        private final Map<Long, Long> latest = new HashMap<>();
+        private final LongLongMap latest = new LongLongMap();
         /** The highest offset marker: where this journal's owners started reading, or what they committed. */
         private long mark = -1;
         private int fileEntries;
@@ -449,8 +486,7 @@ public final class DeliveryJournal implements AutoCloseable {
         }
 
         synchronized boolean isDelivered(long member, long offset, byte kind) {
-            Long entry = latest.get(member);
-            return !dead && entry != null && entry == (offset << 1 | (kind == REMOVED ? 1 : 0));
+            return !dead && latest.get(member, -1) == (offset << 1 | (kind == REMOVED ? 1 : 0));
         }
 
         synchronized int live() {
@@ -458,27 +494,28 @@ public final class DeliveryJournal implements AutoCloseable {
         }
 
         /**
-         * Appends one block of entries; {@code kind} -1 takes each entry's own. A write that fails stops the
-         * journal of this partition and deletes its file.
+         * Appends one block of entries, forced to disk when {@code forceIfOlder} and an entry is older than its
+         * member's live delivery. A write that fails stops the journal of this partition and deletes its file.
          */
-        synchronized void append(List<long[]> entries, byte kind, boolean force) {
-            if (dead || entries.isEmpty()) {
+        synchronized void append(Block block, boolean forceIfOlder) {
+            if (dead || block.entries() == 0) {
                 return;
             }
-            ByteBuffer block = ByteBuffer.allocate(BLOCK_OVERHEAD + entries.size() * ENTRY_BYTES);
-            block.position(BLOCK_OVERHEAD);
-            for (long[] entry : entries) {
-                byte k = kind >= 0 ? kind : (byte) entry[2];
-                block.putLong(entry[0]).putLong(entry[1]).put(k);
+            ByteBuffer buffer = block.buffer;
+            int end = buffer.position();
+            boolean force = false;
+            for (int at = BLOCK_OVERHEAD; forceIfOlder && !force && at < end; at += ENTRY_BYTES) {
+                long delivered = latest.get(buffer.getLong(at + 8), -1);
+                force = delivered >= 0 && (delivered >>> 1) > buffer.getLong(at);
             }
-            writeBlock(block, force);
+            writeBlock(buffer, force);
             if (dead) {
                 return;
             }
-            for (long[] entry : entries) {
-                apply(entry[0], entry[1], kind >= 0 ? kind : (byte) entry[2]);
+            for (int at = BLOCK_OVERHEAD; at < end; at += ENTRY_BYTES) {
+                apply(buffer.getLong(at), buffer.getLong(at + 8), buffer.get(at + 16));
             }
-            fileEntries += entries.size();
+            fileEntries += block.entries();
         }
 
         private void writeBlock(ByteBuffer block, boolean force) {
@@ -487,6 +524,8 @@ public final class DeliveryJournal implements AutoCloseable {
             crc.update(block.array(), BLOCK_OVERHEAD, length);
             block.putInt(0, length).putInt(4, (int) crc.getValue());
             block.flip();
+            // Written from a duplicate, so the block's own positions stay for reading its entries back.
+            block = block.duplicate();
             try {
                 writeFully(block);
                 if (force) {
@@ -521,7 +560,7 @@ public final class DeliveryJournal implements AutoCloseable {
             if (dead) {
                 return;
             }
-            if (mark >= 0 && offset > mark && !latest.isEmpty()) {
+            if (mark >= 0 && offset > mark && latest.size() > 0) {
                 // Consumption starts past every offset this journal's owners read or committed: another owner
                 // committed in between, and may have sent changes this journal does not know of.
                 log.info("Delivery journal of {}: another owner committed offsets since it was written; starting"
@@ -546,11 +585,13 @@ public final class DeliveryJournal implements AutoCloseable {
         }
 
         private void mark(long offset) {
-            append(List.<long[]>of(new long[] {offset, 0L, MARK}), MARK, false);
+            Block block = new Block(1);
+            block.add(offset, 0L, MARK);
+            append(block, false);
         }
 
         private void pruneBelow(long offset) {
-            latest.values().removeIf(entry -> (entry >>> 1) < offset);
+            latest.retain((member, entry) -> (entry >>> 1) < offset ? 0 : 1);
         }
 
         synchronized void reset() {
@@ -573,17 +614,18 @@ public final class DeliveryJournal implements AutoCloseable {
 
         /** Rewrites the file with its live entries only, in place (a torn rewrite only loses entries). */
         private void compact() {
-            Map<Long, Long> live = new HashMap<>(latest);
-            long keptMark = mark;
+            Block live = new Block(latest.size() + 1);
+            if (mark >= 0) {
+                live.add(mark, 0L, MARK);
+            }
+            latest.forEach((member, entry) -> {
+                live.add(entry >>> 1, member, (entry & 1) == 1 ? REMOVED : ADDED);
+                return 0;
+            });
             try {
                 writeHeader();
-                List<long[]> entries = new ArrayList<>(live.size() + 1);
-                if (keptMark >= 0) {
-                    entries.add(new long[] {keptMark, 0L, MARK});
-                }
-                live.forEach((member, entry) -> entries.add(new long[] {entry >>> 1, member,
-                        (entry & 1) == 1 ? REMOVED : ADDED}));
-                append(entries, (byte) -1, true);
+                // Not forced: a rewrite cut short keeps a subset of the live entries, which only causes resends.
+                append(live, false);
             } catch (IOException | RuntimeException e) {
                 fail(e);
             }
