@@ -259,6 +259,32 @@ class CohortSyncSinkTaskSnapshotTest {
         assertThat(task.stats().snapshotsCompleted.get()).isZero();
     }
 
+    /**
+     * A snapshot sets the destination's membership, so what the delivery journal holds as delivered before it is no
+     * longer current: a diff read after the snapshot is sent even when the journal holds its delivery.
+     */
+    @Test
+    void aSnapshotResetsTheDeliveryJournal() {
+        offsets.offsets.put(P0, new PartitionOffsets(10L, 0, 11));
+        offsets.offsets.put(P1, new PartitionOffsets(0L, 0, 0));
+        start();
+        task.put(List.of(at(0, 10, change("c1", "u1"))));
+        pollUntil(() -> assertThat(receiver.members("add_members")).containsExactly("u1"));
+        // Stopped before its offset was committed; then the group's offsets are reset to the beginning.
+        task.close(List.of(P0, P1));
+        task.stop();
+        offsets.offsets.put(P0, new PartitionOffsets(null, 0, 10));
+
+        start();
+        task.put(List.of(at(0, 0, change("c1", "u0")), at(0, 9, change("c1", "u9")),
+                at(0, 10, change("c1", "u1"))));
+
+        pollUntil(() -> assertThat(preCommit(11, 0)).containsEntry(P0, new OffsetAndMetadata(11)));
+        assertThat(receiver.members("members")).containsExactly("u0", "u9");
+        assertThat(receiver.members("add_members")).as("sent again after the snapshot").containsExactly("u1", "u1");
+        assertThat(task.stats().changesSkippedAsDelivered.get()).isZero();
+    }
+
     @Test
     void aRevokedPartitionStartsTheSnapshotOverForThePartitionsKept() {
         offsets.offsets.put(P0, new PartitionOffsets(null, 0, 3));
