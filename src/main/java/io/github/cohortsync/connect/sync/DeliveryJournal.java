@@ -572,11 +572,11 @@ public final class DeliveryJournal implements AutoCloseable {
         }
 
         synchronized void committing(long offset) {
-            if (dead || offset <= mark && fileEntries < COMPACT_MIN_ENTRIES) {
+            if (dead) {
                 return;
             }
-            pruneBelow(offset);
             if (offset > mark) {
+                pruneBelow(offset);
                 mark(offset);
             }
             if (!dead && fileEntries >= COMPACT_MIN_ENTRIES && fileEntries > 2 * latest.size()) {
