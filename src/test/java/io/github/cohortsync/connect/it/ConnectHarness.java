@@ -162,6 +162,11 @@ public final class ConnectHarness implements AutoCloseable {
         return config;
     }
 
+    /** The delivery journal directory of this test JVM's connectors. */
+    public static Path journalDirectory() {
+        return JOURNAL_DIR;
+    }
+
     private static Path journalDir() {
         try {
             Path dir = Files.createTempDirectory("cohort-sync-journal-");
