@@ -13,7 +13,8 @@
 #   --quick: 100000 records, 1 round, no backlog
 # Other settings (environment): BENCH_COHORTS (10), BENCH_CHURN (0.1), BENCH_PARTITIONS (2), BENCH_TASKS (2),
 # BENCH_SYNC_INTERVAL_MS (1000), BENCH_BUFFER_MAX_CHANGES (100000), BENCH_OFFSET_FLUSH_INTERVAL_MS (1000),
-# BENCH_WARMUP (1), BENCH_TIMEOUT_SECONDS (180 per connector run), BENCH_HEAP (2g), BENCH_JFR=1 to record a JFR
+# BENCH_WARMUP (1), BENCH_JOURNAL (true: the delivery journal), BENCH_TIMEOUT_SECONDS (180 per connector run),
+# BENCH_HEAP (2g), BENCH_JFR=1 to record a JFR
 # profile, MVN_OFFLINE (-o; set to empty to let Maven download).
 set -euo pipefail
 while [[ $# -gt 0 ]]; do

@@ -33,6 +33,7 @@ import io.github.cohortsync.connect.record.BadRecordException;
 import io.github.cohortsync.connect.record.MembershipChange;
 import io.github.cohortsync.connect.record.RecordParser;
 import io.github.cohortsync.connect.sync.AdminOffsetsLookup;
+import io.github.cohortsync.connect.sync.DeliveryJournal;
 import io.github.cohortsync.connect.sync.NettedSnapshot.CohortCount;
 import io.github.cohortsync.connect.sync.OffsetTracker;
 import io.github.cohortsync.connect.sync.OffsetsLookup;
@@ -81,6 +82,8 @@ public class CohortSyncSinkTask extends SinkTask {
     private Snapshot snapshot;
     private Path spillDir;
     private boolean snapshotIncludesLeavers;
+    /** Changes delivered but maybe not committed, so a restart on this host skips them; never null. */
+    private DeliveryJournal journal = DeliveryJournal.disabled();
 
     public CohortSyncSinkTask() {
         this((config, groupId) -> AdminOffsetsLookup.create(config.snapshotAdminConfig(), groupId,
@@ -112,8 +115,16 @@ public class CohortSyncSinkTask extends SinkTask {
         Destination destination = Destinations.create(config, name);
         snapshotIncludesLeavers = destination.snapshotIncludesLeavers();
         buffer = new SyncBuffer(config.projectId(), destination::readsProperty);
+        journal = config.deliveryJournalEnabled()
+                ? DeliveryJournal.open(config.deliveryJournalDir(name), config.destinationFingerprint())
+                : DeliveryJournal.disabled();
+        DeliveryJournal journaled = journal;
         sender = new SyncSender("cohort-sync-sender-" + name, destination,
-                RetryPolicy.fromConfig(name, config), config.syncIntervalMs(), stats);
+                RetryPolicy.fromConfig(name, config), config.syncIntervalMs(), stats, (job, page, rejections) -> {
+                    if (job.isDiff()) {
+                        journaled.delivered(page, rejections);
+                    }
+                });
         if (config.snapshotBootstrapServers() != null) {
             offsetsLookup = offsetsLookups.apply(config, props.getOrDefault("consumer.override.group.id",
                     "connect-" + name));
@@ -143,6 +154,7 @@ public class CohortSyncSinkTask extends SinkTask {
         for (SinkRecord record : records) {
             stats.recordsRead.incrementAndGet();
             TopicPartition partition = new TopicPartition(record.topic(), record.kafkaPartition());
+            journal.read(partition, record.kafkaOffset());
             boolean inSnapshot = snapshot != null && snapshot.covers(partition)
                     && snapshot.read(partition, record.kafkaOffset());
             if (!inSnapshot && config.oneTime()) {
@@ -196,7 +208,13 @@ public class CohortSyncSinkTask extends SinkTask {
                 failure = e;
             }
         }
-        return tracker.safeOffsets(currentOffsets.keySet());
+        Map<TopicPartition, OffsetAndMetadata> safe = tracker.safeOffsets(currentOffsets.keySet());
+        if (!safe.isEmpty()) {
+            Map<TopicPartition, Long> offsets = new HashMap<>();
+            safe.forEach((partition, offset) -> offsets.put(partition, offset.offset()));
+            journal.committing(offsets);
+        }
+        return safe;
     }
 
     /**
@@ -223,11 +241,22 @@ public class CohortSyncSinkTask extends SinkTask {
         boolean full = buffer.size() >= config.bufferMaxChanges();
         if (currentJob == null && !sender.isBusy() && !buffer.isEmpty()
                 && (full || buffer.isDue(now, config.syncIntervalMs()))) {
-            SyncJob job = buffer.drain(config.batchMaxSize(), now, config.syncIntervalMs());
-            stats.changesNettedAway.addAndGet(job.changesRead() - job.changesSent());
+            SyncJob job = buffer.drain(config.batchMaxSize(), now, config.syncIntervalMs(), journal::isDelivered);
+            stats.changesNettedAway.addAndGet(job.changesRead() - job.changesSent() - job.changesSkipped());
+            if (job.changesSkipped() > 0) {
+                stats.changesSkippedAsDelivered.addAndGet(job.changesSkipped());
+                log.info("Skipped {} changes the delivery journal shows were delivered before a restart or"
+                        + " rebalance; sending {}", job.changesSkipped(), job.changesSent());
+            }
             if (job.pages().isEmpty()) {
                 tracker.completed(job.offsets());
+                if (job.changesSkipped() > 0) {
+                    context.requestCommit();
+                }
             } else {
+                // Before any page goes out: a delivery the journal then misses cannot make an older entry look
+                // current.
+                journal.sending(job.undeliveredMembers());
                 submit(job);
             }
         } else if (currentJob != null && !sender.isBusy()) {
@@ -353,6 +382,7 @@ public class CohortSyncSinkTask extends SinkTask {
     @Override
     public void open(Collection<TopicPartition> partitions) {
         log.info("Assigned {} partitions", partitions.size());
+        journal.open(partitions);
         planSnapshot(partitions);
         applyPauses(partitions);
     }
@@ -388,6 +418,7 @@ public class CohortSyncSinkTask extends SinkTask {
         }
         buffer.forget(partitions);
         tracker.forget(partitions);
+        journal.close(partitions);
         paused.removeAll(partitions);
     }
 
@@ -411,6 +442,8 @@ public class CohortSyncSinkTask extends SinkTask {
             return;
         }
         stats.oneTimeExportComplete.set(0);
+        // A snapshot sets the destination's state of members the journal may hold as delivered.
+        journal.reset();
         if (snapshot == null) {
             snapshot = newSnapshot(plan.snapshot());
         } else if (snapshot.isReading()) {
@@ -530,6 +563,7 @@ public class CohortSyncSinkTask extends SinkTask {
         if (metrics != null) {
             metrics.close();
         }
+        journal.close();
         log.info("Cohort sync task stopped: {}", stats);
     }
 

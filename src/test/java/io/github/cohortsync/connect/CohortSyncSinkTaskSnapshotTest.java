@@ -39,6 +39,8 @@ import okhttp3.Headers;
 
 /** The task's snapshot phase through its public lifecycle, with offsets given by a stand-in lookup. */
 class CohortSyncSinkTaskSnapshotTest {
+    @TempDir
+    Path journalDir;
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final TopicPartition P0 = new TopicPartition(Records.TOPIC, 0);
     private static final TopicPartition P1 = new TopicPartition(Records.TOPIC, 1);
@@ -133,6 +135,7 @@ class CohortSyncSinkTaskSnapshotTest {
         props.put("http.timeout.ms", "1000");
         props.put("snapshot.bootstrap.servers", "127.0.0.1:9");
         props.put("snapshot.spill.dir", spill.toString());
+        props.put("delivery.journal.dir", journalDir.toString());
         for (int i = 0; i < overrides.length; i += 2) {
             props.put(overrides[i], overrides[i + 1]);
         }
@@ -254,6 +257,32 @@ class CohortSyncSinkTaskSnapshotTest {
         pollUntil(() -> assertThat(preCommit(11, 0)).containsEntry(P0, new OffsetAndMetadata(11)));
         assertThat(receiver.actions()).containsExactly("add_members");
         assertThat(task.stats().snapshotsCompleted.get()).isZero();
+    }
+
+    /**
+     * A snapshot sets the destination's membership, so what the delivery journal holds as delivered before it is no
+     * longer current: a diff read after the snapshot is sent even when the journal holds its delivery.
+     */
+    @Test
+    void aSnapshotResetsTheDeliveryJournal() {
+        offsets.offsets.put(P0, new PartitionOffsets(10L, 0, 11));
+        offsets.offsets.put(P1, new PartitionOffsets(0L, 0, 0));
+        start();
+        task.put(List.of(at(0, 10, change("c1", "u1"))));
+        pollUntil(() -> assertThat(receiver.members("add_members")).containsExactly("u1"));
+        // Stopped before its offset was committed; then the group's offsets are reset to the beginning.
+        task.close(List.of(P0, P1));
+        task.stop();
+        offsets.offsets.put(P0, new PartitionOffsets(null, 0, 10));
+
+        start();
+        task.put(List.of(at(0, 0, change("c1", "u0")), at(0, 9, change("c1", "u9")),
+                at(0, 10, change("c1", "u1"))));
+
+        pollUntil(() -> assertThat(preCommit(11, 0)).containsEntry(P0, new OffsetAndMetadata(11)));
+        assertThat(receiver.members("members")).containsExactly("u0", "u9");
+        assertThat(receiver.members("add_members")).as("sent again after the snapshot").containsExactly("u1", "u1");
+        assertThat(task.stats().changesSkippedAsDelivered.get()).isZero();
     }
 
     @Test

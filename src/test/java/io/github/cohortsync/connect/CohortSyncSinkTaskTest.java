@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -29,6 +30,7 @@ import org.apache.kafka.connect.sink.SinkRecord;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -52,6 +54,8 @@ class CohortSyncSinkTaskTest {
         volatile int status = 200;
         volatile String body;
         volatile long delayMs;
+        /** When not negative: pages are answered 400 once this many were accepted. */
+        volatile int refuseAfter = -1;
         /** Opened at teardown, so that no answer is still being delayed when the server closes. */
         final CountDownLatch released = new CountDownLatch(1);
         final AtomicInteger requests = new AtomicInteger();
@@ -66,6 +70,9 @@ class CohortSyncSinkTaskTest {
             }
             if (status != 200) {
                 return new MockResponse(status, Headers.of(), body == null ? "" : body);
+            }
+            if (refuseAfter >= 0 && accepted.size() >= refuseAfter) {
+                return new MockResponse(400, Headers.of(), "{\"error\": \"member list malformed\"}");
             }
             try {
                 JsonNode page = JSON.readTree(request.getBody().utf8());
@@ -94,6 +101,8 @@ class CohortSyncSinkTaskTest {
     private final Receiver receiver = new Receiver();
     private CohortSyncSinkTask task;
     private FakeSinkTaskContext context;
+    @TempDir
+    Path journalDir;
     private long offset;
 
     @BeforeEach
@@ -121,6 +130,7 @@ class CohortSyncSinkTaskTest {
         props.put("retry.backoff.initial.ms", "10");
         props.put("retry.backoff.max.ms", "20");
         props.put("http.timeout.ms", "1000");
+        props.put("delivery.journal.dir", journalDir.toString());
         for (int i = 0; i < overrides.length; i += 2) {
             props.put(overrides[i], overrides[i + 1]);
         }
@@ -319,6 +329,80 @@ class CohortSyncSinkTaskTest {
                 .hasMessageContaining("check webhook.auth.username and webhook.auth.password"));
         assertThat(preCommit()).isEmpty();
         assertThat(receiver.requests.get()).as("permanent failures are not retried").isEqualTo(1);
+    }
+
+    /** As the worker restarts a task: its partitions closed, the task stopped, a new one reading from the last commit. */
+    private void restart(String... overrides) {
+        task.close(List.of(P0, P1));
+        task.stop();
+        start(false, overrides);
+        offset = 0;
+    }
+
+    private List<SinkRecord> adds(int count) {
+        List<SinkRecord> records = new ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            records.add(record(change("c1", "u" + i)));
+        }
+        return records;
+    }
+
+    @Test
+    void afterAPermanentFailureARestartedTaskSendsOnlyTheUndeliveredPages() {
+        start(false, "batch.max.size", "2");
+        receiver.refuseAfter = 1;
+        task.put(adds(6));
+        await().atMost(WAIT).untilAsserted(() -> assertThatThrownBy(() -> task.put(List.of()))
+                .hasMessageContaining("HTTP 400").hasMessageContaining("1 of 3 pages"));
+        assertThat(preCommit()).isEmpty();
+        assertThat(receiver.members("add_members")).containsExactly("u0", "u1");
+
+        receiver.refuseAfter = -1;
+        restart("batch.max.size", "2");
+        task.put(adds(6));
+
+        pollUntil(() -> assertThat(preCommit()).containsEntry(P0, new OffsetAndMetadata(6)));
+        assertThat(receiver.members("add_members")).as("each member delivered once")
+                .containsExactlyInAnyOrder("u0", "u1", "u2", "u3", "u4", "u5");
+        assertThat(task.stats().changesSkippedAsDelivered.get()).isEqualTo(2);
+        assertThat(task.stats().membersAdded.get()).isEqualTo(4);
+    }
+
+    @Test
+    void aSyncDeliveredWhileItsPartitionsCloseIsNotSentAgainByTheNextTask() {
+        start(false);
+        receiver.delayMs = 300;
+        task.put(adds(5));
+        pollUntil(() -> assertThat(receiver.requests.get()).isPositive());
+
+        restart();
+        int requests = receiver.requests.get();
+        assertThat(receiver.accepted).as("delivered inside close(), so never committed").hasSize(1);
+        task.put(adds(5));
+
+        pollUntil(() -> assertThat(preCommit()).containsEntry(P0, new OffsetAndMetadata(5)));
+        assertThat(receiver.requests.get()).as("nothing sent again").isEqualTo(requests);
+        assertThat(task.stats().changesSkippedAsDelivered.get()).isEqualTo(5);
+        assertThat(context.commitRequests).as("commits what it skipped at once").isPositive();
+    }
+
+    @Test
+    void withoutTheJournalARestartedTaskSendsEverythingUncommittedAgain() {
+        start(false, "batch.max.size", "2", "delivery.journal.enabled", "false");
+        receiver.refuseAfter = 1;
+        task.put(adds(6));
+        await().atMost(WAIT).untilAsserted(() -> assertThatThrownBy(() -> task.put(List.of()))
+                .hasMessageContaining("HTTP 400"));
+
+        receiver.refuseAfter = -1;
+        restart("batch.max.size", "2", "delivery.journal.enabled", "false");
+        task.put(adds(6));
+
+        pollUntil(() -> assertThat(preCommit()).containsEntry(P0, new OffsetAndMetadata(6)));
+        assertThat(receiver.members("add_members")).as("the first page twice")
+                .containsExactlyInAnyOrder("u0", "u1", "u0", "u1", "u2", "u3", "u4", "u5");
+        assertThat(task.stats().changesSkippedAsDelivered.get()).isZero();
+        assertThat(journalDir).isEmptyDirectory();
     }
 
     @Test

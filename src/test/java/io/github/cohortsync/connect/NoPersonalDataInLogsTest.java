@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import java.io.IOException;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
@@ -19,6 +20,7 @@ import org.apache.log4j.Logger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 import mockwebserver3.Dispatcher;
 import mockwebserver3.MockResponse;
@@ -28,6 +30,8 @@ import okhttp3.Headers;
 
 /** Everything the connector logs through a run with retries, bad records and a failure: no secret, no PII. */
 class NoPersonalDataInLogsTest {
+    @TempDir
+    Path journalDir;
     private static final String PASSWORD = "pa55-w0rd-XYZ";
     private static final String TOKEN = "query-t0ken-XYZ";
     private static final String EMAIL = "ada.lovelace@example.com";
@@ -77,6 +81,7 @@ class NoPersonalDataInLogsTest {
         props.put("retry.backoff.initial.ms", "10");
         props.put("retry.backoff.max.ms", "10");
         props.put("errors.tolerance", "all");
+        props.put("delivery.journal.dir", journalDir.toString());
         FakeSinkTaskContext context = new FakeSinkTaskContext(true, P0);
         CohortSyncSinkTask task = new CohortSyncSinkTask();
         task.initialize(context);

@@ -32,6 +32,8 @@ public final class CohortSyncConfig extends AbstractConfig {
     /** Prefix of the admin client settings (security, SASL, SSL) used to read offsets for a snapshot. */
     public static final String SNAPSHOT_ADMIN_PREFIX = "snapshot.admin.";
     public static final String SNAPSHOT_SPILL_DIR = "snapshot.spill.dir";
+    public static final String DELIVERY_JOURNAL_ENABLED = "delivery.journal.enabled";
+    public static final String DELIVERY_JOURNAL_DIR = "delivery.journal.dir";
 
     public static final String SYNC_MODE_DYNAMIC = "dynamic";
     public static final String SYNC_MODE_ONE_TIME = "one_time";
@@ -99,6 +101,21 @@ public final class CohortSyncConfig extends AbstractConfig {
                                 .collect(java.util.stream.Collectors.joining(", "))
                         + "). Larger values than that maximum are rejected.",
                 GROUP_SYNC, ++order, Width.SHORT, "Batch size");
+        def.define(DELIVERY_JOURNAL_ENABLED, Type.BOOLEAN, true, Importance.LOW,
+                "Keep a local journal of the changes the destination accepted whose offsets are not committed"
+                        + " yet, so that a task restarted on the same host (task restart, worker restart, a"
+                        + " partition moving between tasks of one host) sends again only what was not delivered."
+                        + " On another host the uncommitted changes are all sent again, as without the journal."
+                        + " A change is recorded as delivered only after the destination accepted it, so losing"
+                        + " or deleting the journal only causes resends.",
+                GROUP_SYNC, ++order, Width.SHORT, "Delivery journal");
+        def.define(DELIVERY_JOURNAL_DIR, Type.STRING, "", Importance.LOW,
+                "Where the delivery journal is kept: one small file per topic partition, in a subdirectory"
+                        + " named after the connector. Empty means the JVM's java.io.tmpdir followed by"
+                        + " cohort-sync/journal. Use a directory that survives a"
+                        + " worker restart. When it cannot be written the task logs a WARN naming it and runs"
+                        + " without a journal.",
+                GROUP_SYNC, ++order, Width.LONG, "Delivery journal directory");
 
         order = 0;
         def.define(RETRY_MAX_ATTEMPTS, Type.INT, 5, Range.between(0, 100), Importance.LOW,
@@ -213,6 +230,42 @@ public final class CohortSyncConfig extends AbstractConfig {
     public java.nio.file.Path snapshotSpillDir() {
         String dir = getString(SNAPSHOT_SPILL_DIR);
         return java.nio.file.Path.of(dir == null || dir.isBlank() ? System.getProperty("java.io.tmpdir") : dir.trim());
+    }
+
+    public boolean deliveryJournalEnabled() {
+        return getBoolean(DELIVERY_JOURNAL_ENABLED);
+    }
+
+    /** The connector's journal directory: {@code <delivery.journal.dir>/<connector>}. */
+    public java.nio.file.Path deliveryJournalDir(String connector) {
+        String dir = getString(DELIVERY_JOURNAL_DIR);
+        java.nio.file.Path base = dir == null || dir.isBlank()
+                ? java.nio.file.Path.of(System.getProperty("java.io.tmpdir"), "cohort-sync", "journal")
+                : java.nio.file.Path.of(dir.trim());
+        return base.resolve(connector.replaceAll("[^A-Za-z0-9._-]", "_"));
+    }
+
+    /**
+     * A hash of what decides where and what is sent: the destination, the project id and the destination's own
+     * keys except credentials (a rotated key does not change what was delivered). Never stored in clear.
+     */
+    public long destinationFingerprint() {
+        String prefix = getString(DESTINATION).trim() + ".";
+        java.util.TreeMap<String, String> decisive = new java.util.TreeMap<>();
+        decisive.put(DESTINATION, getString(DESTINATION).trim());
+        decisive.put(PROJECT_ID, String.valueOf(projectId()));
+        CONFIG_DEF.configKeys().forEach((name, key) -> {
+            if (name.startsWith(prefix) && key.type != Type.PASSWORD) {
+                decisive.put(name, String.valueOf(values().get(name)));
+            }
+        });
+        try {
+            java.security.MessageDigest digest = java.security.MessageDigest.getInstance("SHA-256");
+            byte[] hash = digest.digest(decisive.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            return java.nio.ByteBuffer.wrap(hash).getLong();
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     /** Prints the configuration reference as Markdown; used to generate docs/configuration.md. */

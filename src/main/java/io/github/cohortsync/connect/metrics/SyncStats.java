@@ -11,6 +11,8 @@ public final class SyncStats {
     public final AtomicLong recordsFiltered = new AtomicLong();
     public final AtomicLong badRecords = new AtomicLong();
     public final AtomicLong changesNettedAway = new AtomicLong();
+    /** Changes not sent because the delivery journal shows they were delivered before a restart or rebalance. */
+    public final AtomicLong changesSkippedAsDelivered = new AtomicLong();
     public final AtomicLong membersAdded = new AtomicLong();
     public final AtomicLong membersRemoved = new AtomicLong();
     public final AtomicLong membersFull = new AtomicLong();
@@ -42,7 +44,8 @@ public final class SyncStats {
     @Override
     public String toString() {
         return "read=" + recordsRead + " filtered=" + recordsFiltered + " bad=" + badRecords
-                + " nettedAway=" + changesNettedAway + " added=" + membersAdded + " removed=" + membersRemoved
+                + " nettedAway=" + changesNettedAway + " skippedAsDelivered=" + changesSkippedAsDelivered
+                + " added=" + membersAdded + " removed=" + membersRemoved
                 + " requests=" + requests + " retries=" + retries + " rejections=" + rejections
                 + " failedSyncs=" + failedSyncs + " failures=" + failures + " snapshotMembers=" + membersFull
                 + " snapshotsCompleted=" + snapshotsCompleted;

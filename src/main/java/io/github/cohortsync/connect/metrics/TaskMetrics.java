@@ -81,6 +81,11 @@ public final class TaskMetrics implements TaskMetricsMBean, AutoCloseable {
     }
 
     @Override
+    public long getChangesSkippedAsDelivered() {
+        return stats.changesSkippedAsDelivered.get();
+    }
+
+    @Override
     public long getMembersAdded() {
         return stats.membersAdded.get();
     }

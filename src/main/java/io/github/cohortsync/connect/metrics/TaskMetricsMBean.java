@@ -10,6 +10,8 @@ public interface TaskMetricsMBean {
 
     long getChangesNettedAway();
 
+    long getChangesSkippedAsDelivered();
+
     long getMembersAdded();
 
     long getMembersRemoved();

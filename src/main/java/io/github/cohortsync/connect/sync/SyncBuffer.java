@@ -143,18 +143,36 @@ public final class SyncBuffer {
      * it or leave nothing to send.
      */
     public SyncJob drain(int batchSize, long nowMs, long intervalMs) {
-        return drain(batchSize, !isDue(nowMs, intervalMs), () -> UUID.randomUUID().toString());
+        return drain(batchSize, nowMs, intervalMs, change -> false);
+    }
+
+    /**
+     * As {@link #drain(int, long, long)}, leaving out the changes {@code alreadyDelivered} names (the delivery
+     * journal's): they count as settled, so their offsets are committed with the job's.
+     */
+    public SyncJob drain(int batchSize, long nowMs, long intervalMs, Predicate<MembershipChange> alreadyDelivered) {
+        return drain(batchSize, !isDue(nowMs, intervalMs), () -> UUID.randomUUID().toString(), alreadyDelivered);
     }
 
     SyncJob drain(int batchSize, Supplier<String> sessionIds) {
-        return drain(batchSize, false, sessionIds);
+        return drain(batchSize, false, sessionIds, change -> false);
     }
 
     SyncJob drain(int batchSize, boolean keepPartialPages, Supplier<String> sessionIds) {
+        return drain(batchSize, keepPartialPages, sessionIds, change -> false);
+    }
+
+    SyncJob drain(int batchSize, boolean keepPartialPages, Supplier<String> sessionIds,
+                  Predicate<MembershipChange> alreadyDelivered) {
         Map<String, List<MembershipChange>> adds = new LinkedHashMap<>();
         Map<String, List<MembershipChange>> removes = new LinkedHashMap<>();
+        long skipped = 0;
         for (Buffered entry : entries.values()) {
             MembershipChange change = entry.change();
+            if (alreadyDelivered.test(change)) {
+                skipped++;
+                continue;
+            }
             (change.action() == Action.ADD ? adds : removes)
                     .computeIfAbsent(change.cohort().id(), id -> new ArrayList<>()).add(change);
         }
@@ -172,7 +190,7 @@ public final class SyncBuffer {
                     batchSize);
         }
         if (keptBack.isEmpty()) {
-            SyncJob job = new SyncJob(pages, new HashMap<>(nextOffsets), changesAbsorbed, changesSent);
+            SyncJob job = new SyncJob(pages, new HashMap<>(nextOffsets), changesAbsorbed, changesSent, true, skipped);
             entries.clear();
             nextOffsets.clear();
             changesAbsorbed = 0;
@@ -186,7 +204,7 @@ public final class SyncBuffer {
             offsets.merge(new TopicPartition(change.topic(), change.partition()), change.offset(), Math::min);
             kept.add(new MemberKey(change.cohort().id(), change.distinctId()));
         }
-        SyncJob job = new SyncJob(pages, offsets, changesAbsorbed - keptBack.size(), changesSent);
+        SyncJob job = new SyncJob(pages, offsets, changesAbsorbed - keptBack.size(), changesSent, true, skipped);
         entries.keySet().retainAll(kept);
         nextOffsets.keySet().removeIf(partition -> offsets.get(partition).equals(nextOffsets.get(partition)));
         changesAbsorbed = keptBack.size();

@@ -22,13 +22,44 @@ public final class SyncJob {
     private final long changesRead;
     private final long changesSent;
     private final List<Rejection> rejections = new ArrayList<>();
+    private final boolean diff;
+    private final long changesSkipped;
 
+    /** A part of a snapshot. */
     SyncJob(List<Page> pages, Map<TopicPartition, Long> offsets, long changesRead, long changesSent) {
+        this(pages, offsets, changesRead, changesSent, false, 0);
+    }
+
+    SyncJob(List<Page> pages, Map<TopicPartition, Long> offsets, long changesRead, long changesSent, boolean diff,
+            long changesSkipped) {
         this.pages = new ArrayList<>(pages);
         this.delivered = new boolean[pages.size()];
         this.offsets = offsets;
         this.changesRead = changesRead;
         this.changesSent = changesSent;
+        this.diff = diff;
+        this.changesSkipped = changesSkipped;
+    }
+
+    /** True for a sync of diffs (add and remove pages), which the delivery journal records; false for a snapshot. */
+    public boolean isDiff() {
+        return diff;
+    }
+
+    /** Members left out because the delivery journal shows they were already delivered. */
+    public long changesSkipped() {
+        return changesSkipped;
+    }
+
+    /** Every member of the pages not yet delivered. */
+    public synchronized List<MembershipChange> undeliveredMembers() {
+        List<MembershipChange> members = new ArrayList<>();
+        for (int i = 0; i < pages.size(); i++) {
+            if (!delivered[i]) {
+                members.addAll(pages.get(i).members());
+            }
+        }
+        return members;
     }
 
     public List<Page> pages() {

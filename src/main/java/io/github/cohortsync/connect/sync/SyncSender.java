@@ -51,6 +51,7 @@ public final class SyncSender implements AutoCloseable {
     private final long retryLaterMs;
     private final ExecutorService executor;
     private final SyncStats stats;
+    private final DeliveryListener listener;
     private CompletableFuture<Outcome> inFlight;
     private volatile boolean cancelled;
     private volatile Thread worker;
@@ -60,6 +61,15 @@ public final class SyncSender implements AutoCloseable {
      */
     public SyncSender(String name, Destination destination, RetryPolicy retryPolicy, long retryLaterMs,
                       SyncStats stats) {
+        this(name, destination, retryPolicy, retryLaterMs, stats, DeliveryListener.NONE);
+    }
+
+    /**
+     * @param listener told of each delivered page before the job counts it as delivered (the delivery journal)
+     */
+    public SyncSender(String name, Destination destination, RetryPolicy retryPolicy, long retryLaterMs,
+                      SyncStats stats, DeliveryListener listener) {
+        this.listener = listener;
         this.destination = destination;
         this.retryPolicy = retryPolicy;
         this.retryLaterMs = retryLaterMs;
@@ -155,6 +165,7 @@ public final class SyncSender implements AutoCloseable {
                             return destination.send(page);
                         });
                         stats.pageDelivered(page, System.nanoTime() - start, result.rejections().size());
+                        listener.delivered(job, page, result.rejections());
                         job.markDelivered(i, result.rejections());
                     }
                     return new Delivered(job);

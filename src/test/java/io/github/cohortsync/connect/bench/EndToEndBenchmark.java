@@ -278,6 +278,9 @@ public final class EndToEndBenchmark {
         config.put("destination", destination);
         config.put("sync.interval.ms", Long.toString(settings.syncIntervalMs()));
         config.put("buffer.max.changes", Long.toString(settings.bufferMaxChanges()));
+        // BENCH_JOURNAL=false measures without the delivery journal; its files go to this run's own directory.
+        config.put("delivery.journal.enabled", Settings.text("journal", "true"));
+        config.put("delivery.journal.dir", ConnectHarness.journalDirectory().toString());
         switch (destination) {
             case "webhook" -> config.put("webhook.url", receiver.baseUrl() + "/hook");
             case "segment" -> {

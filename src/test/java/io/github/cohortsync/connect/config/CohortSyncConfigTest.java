@@ -143,6 +143,33 @@ class CohortSyncConfigTest {
     }
 
     @Test
+    void theDestinationFingerprintChangesWithWhereAndWhatIsSentButNotWithCredentials() {
+        Map<String, String> base = webhook();
+        long fingerprint = new CohortSyncConfig(base).destinationFingerprint();
+        Map<String, String> otherUrl = webhook();
+        otherUrl.put("webhook.url", "https://elsewhere.example.com/hook");
+        Map<String, String> otherProperties = webhook();
+        otherProperties.put("webhook.properties", "plan");
+        Map<String, String> otherProject = webhook();
+        otherProject.put("project.id", "42");
+        Map<String, String> rotatedPassword = webhook();
+        rotatedPassword.put("webhook.auth.username", "u");
+        rotatedPassword.put("webhook.auth.password", "first");
+        Map<String, String> rotatedAgain = new HashMap<>(rotatedPassword);
+        rotatedAgain.put("webhook.auth.password", "second");
+        Map<String, String> otherInterval = webhook();
+        otherInterval.put("sync.interval.ms", "999");
+
+        assertThat(new CohortSyncConfig(webhook()).destinationFingerprint()).isEqualTo(fingerprint);
+        assertThat(new CohortSyncConfig(otherUrl).destinationFingerprint()).isNotEqualTo(fingerprint);
+        assertThat(new CohortSyncConfig(otherProperties).destinationFingerprint()).isNotEqualTo(fingerprint);
+        assertThat(new CohortSyncConfig(otherProject).destinationFingerprint()).isNotEqualTo(fingerprint);
+        assertThat(new CohortSyncConfig(otherInterval).destinationFingerprint()).isEqualTo(fingerprint);
+        assertThat(new CohortSyncConfig(rotatedPassword).destinationFingerprint())
+                .isEqualTo(new CohortSyncConfig(rotatedAgain).destinationFingerprint());
+    }
+
+    @Test
     void secretsArePasswords() {
         assertThat(CohortSyncConfig.CONFIG_DEF.configKeys().get("webhook.auth.password").type)
                 .isEqualTo(ConfigDef.Type.PASSWORD);

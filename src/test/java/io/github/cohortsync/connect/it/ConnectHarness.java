@@ -2,7 +2,11 @@ package io.github.cohortsync.connect.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -42,6 +46,8 @@ public final class ConnectHarness implements AutoCloseable {
     public static final Duration TIMEOUT = Duration.ofSeconds(60);
 
     private static final AtomicInteger SEQUENCE = new AtomicInteger();
+    /** The delivery journal's directory for this test JVM, so that no journal outlives its run. */
+    private static final Path JOURNAL_DIR = journalDir();
     private static final Comparator<TopicPartition> PARTITION_ORDER =
             Comparator.comparing(TopicPartition::topic).thenComparingInt(TopicPartition::partition);
 
@@ -151,7 +157,24 @@ public final class ConnectHarness implements AutoCloseable {
         config.put("retry.backoff.initial.ms", "100");
         config.put("retry.backoff.max.ms", "500");
         config.put("http.timeout.ms", "10000");
+        // One directory per test JVM, shared by every worker of the host (the forked ones too), as in production.
+        config.put("delivery.journal.dir", JOURNAL_DIR.toString());
         return config;
+    }
+
+    /** The delivery journal directory of this test JVM's connectors. */
+    public static Path journalDirectory() {
+        return JOURNAL_DIR;
+    }
+
+    private static Path journalDir() {
+        try {
+            Path dir = Files.createTempDirectory("cohort-sync-journal-");
+            dir.toFile().deleteOnExit();
+            return dir;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     /** Creates the connector and waits until it and {@code tasks} tasks run. */

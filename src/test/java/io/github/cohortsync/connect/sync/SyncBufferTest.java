@@ -48,6 +48,38 @@ class SyncBufferTest {
     }
 
     @Test
+    void changesTheJournalShowsDeliveredAreLeftOutCountedAndCommitted() {
+        add(change("c", "u1"));
+        add(change("c", "u2"));
+        add(change("c", "u3"), 1);
+        add(change("c", "u2").remove());
+        Set<String> delivered = Set.of("u1", "u3");
+
+        SyncJob job = buffer.drain(1, 0, 1, member -> delivered.contains(member.distinctId()));
+
+        assertThat(job.changesSkipped()).isEqualTo(2);
+        assertThat(job.changesSent()).isEqualTo(1);
+        assertThat(job.isDiff()).isTrue();
+        assertThat(job.pages()).extracting(Page::action, SyncBufferTest::ids)
+                .containsExactly(tuple(PageAction.REMOVE_MEMBERS, List.of("u2")));
+        assertThat(job.offsets()).as("skipped changes are settled: their offsets are committed")
+                .containsExactlyInAnyOrderEntriesOf(Map.of(P0, 4L, P1, 3L));
+        assertThat(buffer.isEmpty()).isTrue();
+    }
+
+    @Test
+    void aSyncWhoseChangesWereAllDeliveredHasNoPagesAndCommitsTheirOffsets() {
+        add(change("c", "u1"));
+        add(change("c", "u2"));
+
+        SyncJob job = buffer.drain(10, 0, 1, member -> true);
+
+        assertThat(job.pages()).isEmpty();
+        assertThat(job.changesSkipped()).isEqualTo(2);
+        assertThat(job.offsets()).containsExactlyEntriesOf(Map.of(P0, 2L));
+    }
+
+    @Test
     void aUserWhoEntersAndLeavesWithinOneBufferIsSentOnceAsRemoved() {
         add(change("c", "u1"));
         add(change("c", "u1").remove());
