@@ -181,8 +181,9 @@ public final class DeliveryJournal implements AutoCloseable {
 
     /**
      * Called with each record read (before it is buffered). The first record of a partition after it was opened
-     * shows where consumption starts (the committed offset): older entries are dropped, and when it starts past
-     * every offset this journal knows (another owner committed in between) the journal of the partition is reset.
+     * shows where consumption starts (the committed offset): older entries are dropped, and when it does not start
+     * exactly at this journal's last mark (another owner committed in between, this journal's last commit never
+     * landed, or the offsets were reset) the journal of the partition is reset.
      */
     public void read(TopicPartition partition, long offset) {
         if (awaitingFirst.isEmpty()) {
@@ -560,11 +561,13 @@ public final class DeliveryJournal implements AutoCloseable {
             if (dead) {
                 return;
             }
-            if (mark >= 0 && offset > mark && latest.size() > 0) {
-                // Consumption starts past every offset this journal's owners read or committed: another owner
-                // committed in between, and may have sent changes this journal does not know of.
-                log.info("Delivery journal of {}: another owner committed offsets since it was written; starting"
-                        + " it afresh", partition);
+            if (mark >= 0 && offset != mark && latest.size() > 0) {
+                // Consumption does not start where this journal's owners last read or committed: another owner
+                // committed in between (it may have sent changes this journal does not know of, including older
+                // changes below where this session starts), or this journal's last commit never landed, or the
+                // offsets were reset. Only a start exactly at the mark shows that nobody else committed since.
+                log.info("Delivery journal of {}: consumption starts at another offset than its last known commit;"
+                        + " starting it afresh", partition);
                 resetLocked();
             }
             pruneBelow(offset);

@@ -38,8 +38,11 @@ public final class SyncBuffer {
     private record MemberKey(String cohortId, String distinctId) {
     }
 
-    /** A netted change and when its (cohort, user) was first read into this buffer. */
-    private record Buffered(MembershipChange change, long readAtMs) {
+    /**
+     * A netted change and when its (cohort, user) was first read into this buffer; {@code replacedEarlier} when it
+     * replaced an earlier change of its (cohort, user) in this buffer.
+     */
+    private record Buffered(MembershipChange change, long readAtMs, boolean replacedEarlier) {
     }
 
     /** In the order (cohort, user)s were first read: oldest first. */
@@ -81,8 +84,9 @@ public final class SyncBuffer {
         }
         // A replaced change keeps its place and read time: its user has been waiting since then.
         entries.merge(new MemberKey(known.id(), change.distinctId()),
-                new Buffered(change.retaining(known, keptProperty), nowMs),
-                (older, newer) -> new Buffered(withIdentityOf(older.change(), newer.change()), older.readAtMs()));
+                new Buffered(change.retaining(known, keptProperty), nowMs, false),
+                (older, newer) -> new Buffered(withIdentityOf(older.change(), newer.change()), older.readAtMs(),
+                        true));
         changesAbsorbed++;
         absorbOffset(new TopicPartition(change.topic(), change.partition()), change.offset(), nowMs);
     }
@@ -169,7 +173,10 @@ public final class SyncBuffer {
         long skipped = 0;
         for (Buffered entry : entries.values()) {
             MembershipChange change = entry.change();
-            if (alreadyDelivered.test(change)) {
+            // A change that replaced an earlier one of its user is always sent: another owner of the partition may
+            // have delivered that earlier change after this change's journaled delivery, which no local journal
+            // can know of, so the destination may hold the earlier state.
+            if (!entry.replacedEarlier() && alreadyDelivered.test(change)) {
                 skipped++;
                 continue;
             }

@@ -230,6 +230,23 @@ class DeliveryJournalTest {
     }
 
     @Test
+    void readingThatStartsBelowItsLastCommitResetsIt() {
+        // The commit of 4 never landed (or the offsets were reset, or another owner started at 2 and committed 3):
+        // another owner may have sent older changes of u1 below 4 after u1's delivery at 8, which this session will
+        // not read again, so the delivery at 8 no longer shows the destination's state.
+        DeliveryJournal journal = journal(FINGERPRINT, P0);
+        journal.read(P0, 2);
+        MembershipChange a = change(0, 8, "u1", Action.ADD);
+        deliver(journal, a);
+        journal.committing(Map.of(P0, 4L));
+
+        DeliveryJournal restarted = reopen(journal, 3, P0);
+
+        assertThat(restarted.isDelivered(a)).isFalse();
+        assertThat(restarted.liveEntries(P0)).isZero();
+    }
+
+    @Test
     void aLargeFileIsCompactedToItsLiveEntries() {
         DeliveryJournal journal = journal(FINGERPRINT, P0);
         journal.read(P0, 0);

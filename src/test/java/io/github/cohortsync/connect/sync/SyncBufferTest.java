@@ -68,6 +68,21 @@ class SyncBufferTest {
     }
 
     @Test
+    void aChangeThatReplacedAnEarlierOneIsSentEvenWhenTheJournalShowsItDelivered() {
+        // Another owner may have delivered the add after this host journaled the remove: only sending the remove
+        // again makes the destination's state right.
+        add(change("c", "u1"));
+        add(change("c", "u1").remove());
+        add(change("c", "u2").remove());
+
+        SyncJob job = buffer.drain(10, 0, 1, member -> true);
+
+        assertThat(job.changesSkipped()).isEqualTo(1);
+        assertThat(job.pages()).extracting(Page::action, SyncBufferTest::ids)
+                .containsExactly(tuple(PageAction.REMOVE_MEMBERS, List.of("u1")));
+    }
+
+    @Test
     void aSyncWhoseChangesWereAllDeliveredHasNoPagesAndCommitsTheirOffsets() {
         add(change("c", "u1"));
         add(change("c", "u2"));
