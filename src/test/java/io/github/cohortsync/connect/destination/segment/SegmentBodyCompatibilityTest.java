@@ -215,6 +215,7 @@ class SegmentBodyCompatibilityTest {
             this.traitName = new io.github.cohortsync.connect.destination.CohortNameTemplate(template);
             this.connectorName = connectorName;
             this.clock = clock;
+            // For identify() called before send(), to size members: an add to COHORT.
             this.trait = traitName.render(COHORT);
             this.value = true;
         }
