@@ -63,4 +63,35 @@ class JsonBodiesTest {
                 .hasMessage("Could not write a CleverTap upload as JSON")
                 .hasCauseInstanceOf(IOException.class);
     }
+
+    @Test
+    void aBufferGrowsResetsAndIsWrappedAsABodyOfExactlyItsBytes() throws IOException {
+        JsonBodies.Buffer piece = new JsonBodies.Buffer(0);
+        try (com.fasterxml.jackson.core.JsonGenerator json = JsonBodies.generator(piece)) {
+            json.writeString("Zoë \"Q\" 😀");
+        }
+        JsonBodies.Buffer body = new JsonBodies.Buffer(1);
+        body.write('[');
+        for (int i = 0; i < 100; i++) {
+            if (i > 0) {
+                body.write(',');
+            }
+            body.write(piece);
+        }
+        body.write(new byte[] {'x', ']', 'y'}, 1, 1);
+
+        String one = "\"Zoë \\\"Q\\\" \\uD83D\\uDE00\"";
+        String expected = "[" + String.join(",", java.util.Collections.nCopies(100, one)) + "]";
+        RequestBody request = body.body(JSON_TYPE);
+        assertThat(body.size()).isEqualTo(expected.getBytes(StandardCharsets.UTF_8).length);
+        assertThat(request.contentLength()).isEqualTo(body.size());
+        assertThat(written(request)).isEqualTo(expected);
+        assertThat(written(request)).isEqualTo(expected);
+        assertThat(new ObjectMapper().readTree(expected).get(99).asText()).isEqualTo("Zoë \"Q\" 😀");
+
+        piece.reset();
+        assertThat(piece.size()).isZero();
+        piece.write('1');
+        assertThat(written(piece.body(JSON_TYPE))).isEqualTo("1");
+    }
 }

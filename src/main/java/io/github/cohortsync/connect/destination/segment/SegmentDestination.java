@@ -1,16 +1,10 @@
 package io.github.cohortsync.connect.destination.segment;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.UUID;
-
-import com.fasterxml.jackson.core.JsonFactory;
-import com.fasterxml.jackson.core.JsonGenerator;
 
 import io.github.cohortsync.connect.config.CohortSyncConfig;
 import io.github.cohortsync.connect.config.DestinationKeys;
@@ -25,13 +19,13 @@ import io.github.cohortsync.connect.destination.Rejection;
 import io.github.cohortsync.connect.destination.TransientDeliveryException;
 import io.github.cohortsync.connect.http.HttpClients;
 import io.github.cohortsync.connect.http.HttpFailures;
+import io.github.cohortsync.connect.http.JsonBodies;
 import io.github.cohortsync.connect.record.MembershipChange;
 import okhttp3.Credentials;
 import okhttp3.HttpUrl;
 import okhttp3.MediaType;
 import okhttp3.OkHttpClient;
 import okhttp3.Request;
-import okhttp3.RequestBody;
 import okhttp3.Response;
 
 /**
@@ -46,11 +40,11 @@ public final class SegmentDestination implements Destination {
     static final int MAX_MESSAGE_BYTES = 32_000;
 
     private static final MediaType JSON_TYPE = MediaType.get("application/json");
-    private static final JsonFactory JSON_FACTORY = new JsonFactory();
     private static final String AUTH_HINT = "check segment.write.key (the write key of a Segment HTTP API source)"
             + " and segment.region";
     /** {"batch":[ ... ],"sentAt":"<ISO instant, at most 30 characters>"} around the messages. */
     private static final int ENVELOPE_BYTES = "{\"batch\":[],\"sentAt\":\"\"}".length() + 30;
+    private static final byte[] BATCH_START = "{\"batch\":[".getBytes(StandardCharsets.UTF_8);
 
     private final OkHttpClient client;
     private final HttpUrl batchUrl;
@@ -106,33 +100,48 @@ public final class SegmentDestination implements Destination {
             return new DeliveryResult(rejections);
         }
         boolean member = page.action() != PageAction.REMOVE_MEMBERS;
-        List<List<byte[]>> requests = new ArrayList<>();
-        List<byte[]> current = new ArrayList<>();
+        List<Batch> requests = new ArrayList<>();
+        JsonBodies.Buffer current = null;
+        int messages = 0;
         int currentBytes = ENVELOPE_BYTES;
-        for (MembershipChange change : page.members()) {
-            String userId = userId(change);
-            if (userId == null) {
-                rejections.add(new Rejection(change, "Segment needs a userId, but the member has no value in"
-                        + " the field '" + userIdField + "' (segment.user.id.field)"));
-                continue;
+        List<MembershipChange> members = page.members();
+        try (IdentifyMessages identify = new IdentifyMessages(new MessageIds(connectorName), trait, member)) {
+            for (int i = 0; i < members.size(); i++) {
+                MembershipChange change = members.get(i);
+                String userId = userId(change);
+                if (userId == null) {
+                    rejections.add(new Rejection(change, "Segment needs a userId, but the member has no value in"
+                            + " the field '" + userIdField + "' (segment.user.id.field)"));
+                    continue;
+                }
+                int length = identify.write(change, userId);
+                if (length > MAX_MESSAGE_BYTES) {
+                    rejections.add(new Rejection(change, "the identify message is " + length
+                            + " bytes, over Segment's limit of " + MAX_MESSAGE_BYTES + " bytes per message"));
+                    continue;
+                }
+                // One byte per message for the comma that separates it from the previous one.
+                if (messages > 0 && currentBytes + 1 + length > MAX_REQUEST_BYTES) {
+                    requests.add(new Batch(current, messages));
+                    current = null;
+                    messages = 0;
+                    currentBytes = ENVELOPE_BYTES;
+                }
+                if (current == null) {
+                    current = new JsonBodies.Buffer(expectedBytes(length, members.size() - i));
+                    current.write(BATCH_START, 0, BATCH_START.length);
+                } else {
+                    current.write(',');
+                }
+                currentBytes += (messages == 0 ? 0 : 1) + length;
+                identify.appendTo(current);
+                messages++;
             }
-            byte[] message = identify(change, userId, trait, member);
-            if (message.length > MAX_MESSAGE_BYTES) {
-                rejections.add(new Rejection(change, "the identify message is " + message.length
-                        + " bytes, over Segment's limit of " + MAX_MESSAGE_BYTES + " bytes per message"));
-                continue;
-            }
-            // One byte per message for the comma that separates it from the previous one.
-            if (!current.isEmpty() && currentBytes + 1 + message.length > MAX_REQUEST_BYTES) {
-                requests.add(current);
-                current = new ArrayList<>();
-                currentBytes = ENVELOPE_BYTES;
-            }
-            currentBytes += (current.isEmpty() ? 0 : 1) + message.length;
-            current.add(message);
+        } catch (IOException e) {
+            throw new IllegalStateException("Could not write a Segment identify call as JSON", e);
         }
-        if (!current.isEmpty()) {
-            requests.add(current);
+        if (messages > 0) {
+            requests.add(new Batch(current, messages));
         }
         for (int i = 0; i < requests.size(); i++) {
             post(page, i + 1, requests.size(), requests.get(i));
@@ -140,14 +149,30 @@ public final class SegmentDestination implements Destination {
         return new DeliveryResult(rejections);
     }
 
-    private void post(Page page, int request, int requests, List<byte[]> messages)
+    /**
+     * A request body's first capacity: the remaining members at about this message's size, with 1/16 to spare for
+     * longer user ids (growing the buffer would copy it), within the request limit.
+     */
+    private static int expectedBytes(int messageBytes, int remainingMembers) {
+        long perMessage = messageBytes + 1L;
+        long estimate = ENVELOPE_BYTES + perMessage * remainingMembers + perMessage * remainingMembers / 16;
+        return (int) Math.min(estimate, MAX_REQUEST_BYTES);
+    }
+
+    /** A request's body so far ({"batch":[ and its messages) and how many messages it holds. */
+    private record Batch(JsonBodies.Buffer body, int messages) {
+    }
+
+    private void post(Page page, int request, int requests, Batch batch)
             throws TransientDeliveryException, PermanentDeliveryException {
         String what = "Segment POST " + batchUrl + " (request " + request + "/" + requests + ", "
-                + messages.size() + " identify calls) for " + page.describe();
+                + batch.messages() + " identify calls) for " + page.describe();
+        byte[] end = ("],\"sentAt\":\"" + clock.instant() + "\"}").getBytes(StandardCharsets.UTF_8);
+        batch.body().write(end, 0, end.length);
         Request call = new Request.Builder()
                 .url(batchUrl)
                 .header("Authorization", authorization)
-                .post(RequestBody.create(batch(messages), JSON_TYPE))
+                .post(batch.body().body(JSON_TYPE))
                 .build();
         try (Response response = client.newCall(call).execute()) {
             if (!response.isSuccessful()) {
@@ -174,40 +199,7 @@ public final class SegmentDestination implements Destination {
 
     /** Deterministic per record (connector, topic, partition, offset): a resent change is deduplicated. */
     String messageId(MembershipChange change) {
-        String coordinates = connectorName + "\n" + change.topic() + "\n" + change.partition() + "\n"
-                + change.offset();
-        return UUID.nameUUIDFromBytes(coordinates.getBytes(StandardCharsets.UTF_8)).toString();
-    }
-
-    private byte[] identify(MembershipChange change, String userId, String trait, boolean value) {
-        ByteArrayOutputStream bytes = new ByteArrayOutputStream(200);
-        try (JsonGenerator json = JSON_FACTORY.createGenerator(bytes)) {
-            json.writeStartObject();
-            json.writeStringField("type", "identify");
-            json.writeStringField("userId", userId);
-            json.writeObjectFieldStart("traits");
-            json.writeBooleanField(trait, value);
-            json.writeEndObject();
-            json.writeStringField("messageId", messageId(change));
-            json.writeStringField("timestamp", Instant.ofEpochMilli(change.timestampMillis()).toString());
-            json.writeEndObject();
-        } catch (IOException e) {
-            throw new IllegalStateException("Could not write a Segment identify call as JSON", e);
-        }
-        return bytes.toByteArray();
-    }
-
-    private byte[] batch(List<byte[]> messages) {
-        ByteArrayOutputStream bytes = new ByteArrayOutputStream(MAX_REQUEST_BYTES / 4);
-        bytes.writeBytes("{\"batch\":[".getBytes(StandardCharsets.UTF_8));
-        for (int i = 0; i < messages.size(); i++) {
-            if (i > 0) {
-                bytes.write(',');
-            }
-            bytes.writeBytes(messages.get(i));
-        }
-        bytes.writeBytes(("],\"sentAt\":\"" + clock.instant() + "\"}").getBytes(StandardCharsets.UTF_8));
-        return bytes.toByteArray();
+        return new MessageIds(connectorName).messageId(change);
     }
 
     @Override
