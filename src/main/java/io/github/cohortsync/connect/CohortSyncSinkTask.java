@@ -140,6 +140,9 @@ public class CohortSyncSinkTask extends SinkTask {
     public void put(Collection<SinkRecord> records) {
         throwIfFailed();
         long now = System.currentTimeMillis();
+        if (records.isEmpty() && log.isDebugEnabled()) {
+            log.debug("put: no records, buffered: {}, sync in flight: {}", buffer.size(), currentJob != null);
+        }
         for (SinkRecord record : records) {
             stats.recordsRead.incrementAndGet();
             TopicPartition partition = new TopicPartition(record.topic(), record.kafkaPartition());
@@ -196,7 +199,14 @@ public class CohortSyncSinkTask extends SinkTask {
                 failure = e;
             }
         }
-        return tracker.safeOffsets(currentOffsets.keySet());
+        Map<TopicPartition, OffsetAndMetadata> safe = tracker.safeOffsets(currentOffsets.keySet());
+        if (log.isDebugEnabled()) {
+            log.debug("preCommit: safe {} of consumed {}, sync in flight: {}, buffered: {}",
+                    safe.values().stream().mapToLong(OffsetAndMetadata::offset).sum(),
+                    currentOffsets.values().stream().mapToLong(OffsetAndMetadata::offset).sum(),
+                    currentJob != null, buffer.size());
+        }
+        return safe;
     }
 
     /**
@@ -225,6 +235,10 @@ public class CohortSyncSinkTask extends SinkTask {
                 && (full || buffer.isDue(now, config.syncIntervalMs()))) {
             SyncJob job = buffer.drain(config.batchMaxSize(), now, config.syncIntervalMs());
             stats.changesNettedAway.addAndGet(job.changesRead() - job.changesSent());
+            if (log.isDebugEnabled()) {
+                log.debug("Sync started ({}): {} changes read, {} members in {} pages", full ? "buffer full" : "due",
+                        job.changesRead(), job.changesSent(), job.pages().size());
+            }
             if (job.pages().isEmpty()) {
                 tracker.completed(job.offsets());
             } else {
@@ -253,6 +267,7 @@ public class CohortSyncSinkTask extends SinkTask {
             tracker.completed(job.offsets());
             stats.syncsCompleted.incrementAndGet();
             stats.lastSyncLatencyMs.set((System.nanoTime() - jobStartedNanos) / 1_000_000);
+            log.debug("Sync delivered: {} pages in {} ms", job.pages().size(), stats.lastSyncLatencyMs.get());
             currentJob = null;
             // Commit soon: the fewer delivered-but-uncommitted changes, the fewer resends after a crash.
             context.requestCommit();

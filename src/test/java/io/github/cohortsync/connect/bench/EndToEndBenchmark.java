@@ -440,16 +440,29 @@ public final class EndToEndBenchmark {
         long deadline = start + TimeUnit.SECONDS.toNanos(settings.timeoutSeconds());
         long firstCommit = -1;
         long nextStatusCheck = start + TimeUnit.SECONDS.toNanos(5);
+        Map<String, Long> cpu0 = TIMELINE ? cpuByThreadGroup() : Map.of();
+        long processCpu0 = processCpuNanos();
+        if (TIMELINE) {
+            System.out.println("TL " + TIME.format(java.time.LocalTime.now()) + " " + name + " created");
+        }
         harness.connect().configureConnector(name, config);
         try {
             while (true) {
                 heapPeak = Math.max(heapPeak, memory.getHeapMemoryUsage().getUsed());
                 Map<TopicPartition, Long> committed = harness.committedOffsets(name, topic);
                 long now = System.nanoTime();
+                if (TIMELINE) {
+                    System.out.println("TL " + TIME.format(java.time.LocalTime.now()) + " " + name + " t="
+                            + (now - start) / 1_000_000 + " committed=" + total(committed) + " "
+                            + taskSamples(name));
+                }
                 if (firstCommit < 0 && committed.values().stream().anyMatch(o -> o > 0)) {
                     firstCommit = now;
                 }
                 if (committed.equals(end)) {
+                    if (TIMELINE) {
+                        printCpu(name, cpu0, processCpu0, now - start);
+                    }
                     long gcCount = gcCount() - gcCount0;
                     long gcMillis = gcMillis() - gcMillis0;
                     beforeDelete.run();
@@ -479,6 +492,70 @@ public final class EndToEndBenchmark {
         } finally {
             harness.deleteConnectorQuietly(name);
         }
+    }
+
+    /** BENCH_TIMELINE=1: a line per 100 ms sample for bench/timeline.py (see docs/benchmarks.md). */
+    private static final boolean TIMELINE = "1".equals(System.getenv("BENCH_TIMELINE"));
+    private static final java.time.format.DateTimeFormatter TIME =
+            java.time.format.DateTimeFormatter.ofPattern("HH:mm:ss,SSS");
+
+    private static long processCpuNanos() {
+        return ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean())
+                .getProcessCpuTime();
+    }
+
+    /** CPU time of the live threads, grouped by name with digits removed (threads that ended are not counted). */
+    private static Map<String, Long> cpuByThreadGroup() {
+        java.lang.management.ThreadMXBean threads = ManagementFactory.getThreadMXBean();
+        Map<String, Long> groups = new HashMap<>();
+        for (java.lang.management.ThreadInfo info : threads.getThreadInfo(threads.getAllThreadIds())) {
+            if (info == null) {
+                continue;
+            }
+            long cpu = threads.getThreadCpuTime(info.getThreadId());
+            String group = info.getThreadName().replaceAll("(ceiling|webhook|segment|iterable|clevertap)-r\\d+-\\d+",
+                    "$1").replaceAll("\\d+", "#");
+            if (cpu > 0) {
+                groups.merge(group, cpu, Long::sum);
+            }
+        }
+        return groups;
+    }
+
+    private static void printCpu(String name, Map<String, Long> before, long processBefore, long wallNanos) {
+        Map<String, Long> delta = new HashMap<>();
+        cpuByThreadGroup().forEach((group, cpu) -> {
+            long d = cpu - before.getOrDefault(group, 0L);
+            if (d > 0) {
+                delta.merge(group, d, Long::sum);
+            }
+        });
+        StringBuilder line = new StringBuilder(String.format(Locale.ROOT,
+                "TL %s cpu: wall %.2f s, process %.2f s; by thread group:", name, wallNanos / 1e9,
+                (processCpuNanos() - processBefore) / 1e9));
+        delta.entrySet().stream().sorted(Map.Entry.<String, Long>comparingByValue().reversed()).limit(14)
+                .forEach(e -> line.append(String.format(Locale.ROOT, " %s=%.2f", e.getKey(), e.getValue() / 1e9)));
+        System.out.println(line);
+    }
+
+    /** Per task: records read / buffered changes / syncs completed / requests. */
+    private static String taskSamples(String connector) {
+        StringBuilder line = new StringBuilder();
+        try {
+            ObjectName pattern = new ObjectName(TaskMetrics.DOMAIN + ":type=task-metrics,connector="
+                    + ObjectName.quote(connector) + ",*");
+            for (ObjectName task : new java.util.TreeSet<>(MBEANS.queryNames(pattern, null))) {
+                line.append(ObjectName.unquote(task.getKeyProperty("task"))).append('=');
+                for (String attribute : List.of("RecordsRead", "BufferSize", "SyncsCompleted", "Requests")) {
+                    line.append(((Number) MBEANS.getAttribute(task, attribute)).longValue()).append('/');
+                }
+                line.setLength(line.length() - 1);
+                line.append(' ');
+            }
+        } catch (Exception e) {
+            line.append("unavailable");
+        }
+        return line.toString().trim();
     }
 
     private static long sumTaskMetric(String connector, String attribute) {
