@@ -440,7 +440,7 @@ public final class EndToEndBenchmark {
         long deadline = start + TimeUnit.SECONDS.toNanos(settings.timeoutSeconds());
         long firstCommit = -1;
         long nextStatusCheck = start + TimeUnit.SECONDS.toNanos(5);
-        Map<String, Long> cpu0 = TIMELINE ? cpuByThreadGroup() : Map.of();
+        Map<Long, Long> cpu0 = TIMELINE ? cpuByThread() : Map.of();
         long processCpu0 = processCpuNanos();
         if (TIMELINE) {
             System.out.println("TL " + TIME.format(java.time.LocalTime.now()) + " " + name + " created");
@@ -504,30 +504,29 @@ public final class EndToEndBenchmark {
                 .getProcessCpuTime();
     }
 
-    /** CPU time of the live threads, grouped by name with digits removed (threads that ended are not counted). */
-    private static Map<String, Long> cpuByThreadGroup() {
+    /** CPU time per live thread id (threads that end during a run are not counted). */
+    private static Map<Long, Long> cpuByThread() {
         java.lang.management.ThreadMXBean threads = ManagementFactory.getThreadMXBean();
-        Map<String, Long> groups = new HashMap<>();
-        for (java.lang.management.ThreadInfo info : threads.getThreadInfo(threads.getAllThreadIds())) {
-            if (info == null) {
-                continue;
-            }
-            long cpu = threads.getThreadCpuTime(info.getThreadId());
-            String group = info.getThreadName().replaceAll("(ceiling|webhook|segment|iterable|clevertap)-r\\d+-\\d+",
-                    "$1").replaceAll("\\d+", "#");
-            if (cpu > 0) {
-                groups.merge(group, cpu, Long::sum);
+        Map<Long, Long> cpu = new HashMap<>();
+        for (long id : threads.getAllThreadIds()) {
+            long nanos = threads.getThreadCpuTime(id);
+            if (nanos > 0) {
+                cpu.put(id, nanos);
             }
         }
-        return groups;
+        return cpu;
     }
 
-    private static void printCpu(String name, Map<String, Long> before, long processBefore, long wallNanos) {
+    /** The CPU used since {@code before} by the live threads, grouped by name without run names and digits. */
+    private static void printCpu(String name, Map<Long, Long> before, long processBefore, long wallNanos) {
+        java.lang.management.ThreadMXBean threads = ManagementFactory.getThreadMXBean();
         Map<String, Long> delta = new HashMap<>();
-        cpuByThreadGroup().forEach((group, cpu) -> {
-            long d = cpu - before.getOrDefault(group, 0L);
-            if (d > 0) {
-                delta.merge(group, d, Long::sum);
+        cpuByThread().forEach((id, cpu) -> {
+            java.lang.management.ThreadInfo info = threads.getThreadInfo(id);
+            long used = cpu - before.getOrDefault(id, 0L);
+            if (info != null && used > 0) {
+                String group = info.getThreadName().replace(name, "<run>").replaceAll("\\d+", "#");
+                delta.merge(group, used, Long::sum);
             }
         });
         StringBuilder line = new StringBuilder(String.format(Locale.ROOT,
