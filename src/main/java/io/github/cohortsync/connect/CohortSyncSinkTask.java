@@ -171,10 +171,11 @@ public class CohortSyncSinkTask extends SinkTask {
             }
             buffer.add(change, now);
             if (buffer.size() >= config.bufferMaxChanges()) {
-                advance(now);
+                advance(now, false);
             }
         }
-        advance(now);
+        // No records: the poll found nothing new, this task has read everything there is for now.
+        advance(now, records.isEmpty());
     }
 
     /** A record with nothing to send: a snapshot's boundary covers it, else the buffer counts it as handled. */
@@ -191,7 +192,7 @@ public class CohortSyncSinkTask extends SinkTask {
                 snapshot.observePositions(currentOffsets);
             }
             if (failure == null) {
-                advance(System.currentTimeMillis());
+                advance(System.currentTimeMillis(), false);
             }
         } catch (ConnectException e) {
             // Thrown by the next put(), which fails the task; commit what is safe.
@@ -211,33 +212,40 @@ public class CohortSyncSinkTask extends SinkTask {
 
     /**
      * Collects a finished sync, starts the next one when due, and pauses or resumes consumption. Never blocks.
+     *
+     * @param idle the last poll returned no records (the task has caught up with its partitions)
      */
-    private void advance(long now) {
+    private void advance(long now, boolean idle) {
         sender.takeOutcome().ifPresent(this::onOutcome);
         throwIfFailed();
         if (snapshot != null) {
             advanceSnapshot();
         } else if (!config.oneTime()) {
-            advanceDiffs(now);
+            advanceDiffs(now, idle);
         }
         stats.bufferSize.set(buffer.size());
         applyPauses(Set.of());
         if (currentJob != null || snapshot != null) {
             context.timeout(IN_FLIGHT_POLL_MS);
         } else if (!buffer.isEmpty()) {
-            context.timeout(Math.max(1, config.syncIntervalMs()));
+            // Called back when the buffer is due, not a whole interval from now: no change waits longer than that.
+            context.timeout(Math.max(1, buffer.msUntilDue(now, config.syncIntervalMs())));
         }
     }
 
-    private void advanceDiffs(long now) {
+    private void advanceDiffs(long now, boolean idle) {
         boolean full = buffer.size() >= config.bufferMaxChanges();
-        if (currentJob == null && !sender.isBusy() && !buffer.isEmpty()
-                && (full || buffer.isDue(now, config.syncIntervalMs()))) {
-            SyncJob job = buffer.drain(config.batchMaxSize(), now, config.syncIntervalMs());
+        boolean due = buffer.isDue(now, config.syncIntervalMs());
+        boolean early = idle && config.syncOnIdle();
+        if (currentJob == null && !sender.isBusy() && !buffer.isEmpty() && (full || due || early)) {
+            // An idle sync sends everything, partial pages included: nothing more is coming to fill them now.
+            SyncJob job = early && !due ? buffer.drain(config.batchMaxSize())
+                    : buffer.drain(config.batchMaxSize(), now, config.syncIntervalMs());
             stats.changesNettedAway.addAndGet(job.changesRead() - job.changesSent());
             if (log.isDebugEnabled()) {
-                log.debug("Sync started ({}): {} changes read, {} members in {} pages", full ? "buffer full" : "due",
-                        job.changesRead(), job.changesSent(), job.pages().size());
+                log.debug("Sync started ({}): {} changes read, {} members in {} pages",
+                        due ? "due" : early ? "idle" : "buffer full", job.changesRead(), job.changesSent(),
+                        job.pages().size());
             }
             if (job.pages().isEmpty()) {
                 tracker.completed(job.offsets());

@@ -120,6 +120,11 @@ public final class SyncBuffer {
         return startedAtMs >= 0 && nowMs - startedAtMs >= intervalMs;
     }
 
+    /** Milliseconds until {@link #isDue} turns true (0 when it is); a whole interval when nothing is buffered. */
+    public long msUntilDue(long nowMs, long intervalMs) {
+        return startedAtMs < 0 ? intervalMs : Math.max(0, startedAtMs + intervalMs - nowMs);
+    }
+
     /** Forgets everything read from these partitions: it is uncommitted and their next owner reads it again. */
     public void forget(Collection<TopicPartition> partitions) {
         entries.values().removeIf(entry -> partitions.contains(
