@@ -280,6 +280,12 @@ public final class EndToEndBenchmark {
         config.put("buffer.max.changes", Long.toString(settings.bufferMaxChanges()));
         switch (destination) {
             case "webhook" -> config.put("webhook.url", receiver.baseUrl() + "/hook");
+            case "webhook-idle" -> {
+                // The webhook with sync.on.idle=true, to compare both in the same run.
+                config.put("destination", "webhook");
+                config.put("sync.on.idle", "true");
+                config.put("webhook.url", receiver.baseUrl() + "/hook");
+            }
             case "segment" -> {
                 config.put("segment.write.key", "bench-write-key");
                 config.put("segment.endpoint", receiver.baseUrl());
@@ -294,7 +300,7 @@ public final class EndToEndBenchmark {
                 config.put("clevertap.endpoint", receiver.baseUrl());
             }
             default -> throw new IllegalArgumentException("no stand-in for destination " + destination
-                    + " (BENCH_DESTINATIONS takes webhook, segment, iterable, clevertap)");
+                    + " (BENCH_DESTINATIONS takes webhook, webhook-idle, segment, iterable, clevertap)");
         }
         return config;
     }
@@ -610,7 +616,7 @@ public final class EndToEndBenchmark {
                 r.round(), r.kind(), r.seconds(), r.recordsPerSecond(), r.firstCommitSeconds(), r.requests(),
                 r.members(), r.membersPerRequest(), r.nettedAway(), r.membersAdded(), r.membersRemoved(),
                 r.heapPeakBytes() >> 20, r.gcCount(), r.gcMillis(),
-                r.kind().equals("webhook") ? "  partial pages " + r.partialPages() + "  churned within one sync "
+                r.kind().startsWith("webhook") ? "  partial pages " + r.partialPages() + "  churned within one sync "
                         + r.churnedWithinSync() + ", across syncs " + r.churnedAcrossSyncs() : "");
     }
 
