@@ -174,8 +174,9 @@ public class CohortSyncSinkTask extends SinkTask {
                 advance(now, false);
             }
         }
-        // No records: the poll found nothing new, this task has read everything there is for now.
-        advance(now, records.isEmpty());
+        // No records from a poll of unpaused partitions: this task has read everything there is for now. (A paused
+        // task's polls are always empty: that is backpressure, not idleness.)
+        advance(now, records.isEmpty() && paused.isEmpty());
     }
 
     /** A record with nothing to send: a snapshot's boundary covers it, else the buffer counts it as handled. */

@@ -266,6 +266,26 @@ class CohortSyncSinkTaskTest {
                 .containsExactly(2, 2, 1);
     }
 
+    @Test
+    void withSyncOnIdleTheEmptyPollsOfAPausedTaskAreNotIdle() {
+        start(false, "sync.interval.ms", "60000", "sync.on.idle", "true", "batch.max.size", "2",
+                "buffer.max.changes", "5");
+        receiver.delayMs = 60_000;
+        task.put(List.of(record(change("c1", "u1")), record(change("c1", "u2")), record(change("c1", "u3")),
+                record(change("c1", "u4")), record(change("c1", "u5"))));
+        pollUntil(() -> assertThat(receiver.requests.get()).isPositive());
+        task.put(List.of(record(change("c1", "u6")), record(change("c1", "u7")), record(change("c1", "u8")),
+                record(change("c1", "u9"))));
+        assertThat(context.paused()).as("full buffer, sync in flight").containsExactlyInAnyOrder(P0, P1);
+        receiver.released.countDown();
+
+        pollUntil(() -> assertThat(preCommit()).containsEntry(P0, new OffsetAndMetadata(9)));
+        assertThat(receiver.accepted).extracting(page -> page.path("parameters").path("page_info")
+                        .path("total_pages").asInt())
+                .as("the sync after the pause is forced by the full buffer (whole pages, u9 kept back), not idle")
+                .containsExactly(2, 2, 2, 2, 1);
+    }
+
     /**
      * The stall of docs/benchmarks.md, reproduced by WorkerLossIT: paused with a full buffer and a sync in flight
      * when a rebalance revokes every partition. A poll between revocation and the new assignment lets the task
