@@ -89,8 +89,8 @@ public final class CohortSyncConfig extends AbstractConfig {
                         + " a user in a cohort within one interval is sent, so churn costs at most one member slot.",
                 GROUP_SYNC, ++order, Width.SHORT, "Sync interval (ms)");
         def.define(SYNC_ON_IDLE, Type.BOOLEAN, false, Importance.LOW,
-                "Also sync as soon as the task has read everything there is (a poll of the topic returned no"
-                        + " records) instead of waiting for the rest of sync.interval.ms, which stays the upper"
+                "Also sync as soon as the task has read everything there is (a poll of its unpaused"
+                        + " partitions returned no records) instead of waiting for the rest of sync.interval.ms, which stays the upper"
                         + " bound. Lower latency after a burst or a backlog, but less netting: a user who enters and"
                         + " leaves with a quiet moment in between costs two member slots instead of one, and"
                         + " smaller syncs mean more, smaller calls.",
