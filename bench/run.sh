@@ -14,8 +14,8 @@
 # Other settings (environment): BENCH_COHORTS (10), BENCH_CHURN (0.1), BENCH_PARTITIONS (2), BENCH_TASKS (2),
 # BENCH_SYNC_INTERVAL_MS (1000), BENCH_BUFFER_MAX_CHANGES (100000), BENCH_OFFSET_FLUSH_INTERVAL_MS (1000),
 # BENCH_WARMUP (1), BENCH_JOURNAL (true: the delivery journal), BENCH_TIMEOUT_SECONDS (180 per connector run),
-# BENCH_HEAP (2g), BENCH_JFR=1 to record a JFR
-# profile, MVN_OFFLINE (-o; set to empty to let Maven download).
+# BENCH_HEAP (2g), BENCH_JFR=1 to record a JFR profile, BENCH_TIMELINE=1 to log a per-task timeline
+# (bench/timeline.py reads it), MVN_OFFLINE (-o; set to empty to let Maven download).
 set -euo pipefail
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -36,6 +36,10 @@ mvn -B -q ${MVN_OFFLINE--o} dependency:build-classpath -Dmdep.includeScope=test 
 JAVA_OPTS=(-Xmx"${BENCH_HEAP:-2g}" -XX:+UseG1GC)
 if [[ "${BENCH_JFR:-}" == "1" ]]; then
   JAVA_OPTS+=(-XX:StartFlightRecording=filename="$OUT/bench.jfr",settings=profile,dumponexit=true)
+fi
+if [[ "${BENCH_TIMELINE:-}" == "1" ]]; then
+  # DEBUG timeline of the tasks and the worker's commits, plus a sample line per 100 ms; see bench/timeline.py.
+  JAVA_OPTS+=(-Dlog4j.configuration=file:bench/log4j-timeline.properties)
 fi
 STAMP=$(date -u +%Y%m%dT%H%M%SZ)
 java "${JAVA_OPTS[@]}" -cp "target/test-classes:target/classes:$(cat "$OUT/classpath.txt")" \

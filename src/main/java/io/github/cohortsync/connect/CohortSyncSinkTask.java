@@ -151,6 +151,9 @@ public class CohortSyncSinkTask extends SinkTask {
     public void put(Collection<SinkRecord> records) {
         throwIfFailed();
         long now = System.currentTimeMillis();
+        if (records.isEmpty() && log.isDebugEnabled()) {
+            log.debug("put: no records, buffered: {}, sync in flight: {}", buffer.size(), currentJob != null);
+        }
         for (SinkRecord record : records) {
             stats.recordsRead.incrementAndGet();
             TopicPartition partition = new TopicPartition(record.topic(), record.kafkaPartition());
@@ -180,10 +183,12 @@ public class CohortSyncSinkTask extends SinkTask {
             }
             buffer.add(change, now);
             if (buffer.size() >= config.bufferMaxChanges()) {
-                advance(now);
+                advance(now, false);
             }
         }
-        advance(now);
+        // No records from a poll of unpaused partitions: this task has read everything there is for now. (A paused
+        // task's polls are always empty: that is backpressure, not idleness.)
+        advance(now, records.isEmpty() && paused.isEmpty());
     }
 
     /** A record with nothing to send: a snapshot's boundary covers it, else the buffer counts it as handled. */
@@ -200,7 +205,7 @@ public class CohortSyncSinkTask extends SinkTask {
                 snapshot.observePositions(currentOffsets);
             }
             if (failure == null) {
-                advance(System.currentTimeMillis());
+                advance(System.currentTimeMillis(), false);
             }
         } catch (ConnectException e) {
             // Thrown by the next put(), which fails the task; commit what is safe.
@@ -214,35 +219,52 @@ public class CohortSyncSinkTask extends SinkTask {
             safe.forEach((partition, offset) -> offsets.put(partition, offset.offset()));
             journal.committing(offsets);
         }
+        if (log.isDebugEnabled()) {
+            log.debug("preCommit: safe {} of consumed {}, sync in flight: {}, buffered: {}",
+                    safe.values().stream().mapToLong(OffsetAndMetadata::offset).sum(),
+                    currentOffsets.values().stream().mapToLong(OffsetAndMetadata::offset).sum(),
+                    currentJob != null, buffer.size());
+        }
         return safe;
     }
 
     /**
      * Collects a finished sync, starts the next one when due, and pauses or resumes consumption. Never blocks.
+     *
+     * @param idle the last poll returned no records (the task has caught up with its partitions)
      */
-    private void advance(long now) {
+    private void advance(long now, boolean idle) {
         sender.takeOutcome().ifPresent(this::onOutcome);
         throwIfFailed();
         if (snapshot != null) {
             advanceSnapshot();
         } else if (!config.oneTime()) {
-            advanceDiffs(now);
+            advanceDiffs(now, idle);
         }
         stats.bufferSize.set(buffer.size());
         applyPauses(Set.of());
         if (currentJob != null || snapshot != null) {
             context.timeout(IN_FLIGHT_POLL_MS);
         } else if (!buffer.isEmpty()) {
-            context.timeout(Math.max(1, config.syncIntervalMs()));
+            // Called back when the buffer is due, not a whole interval from now: no change waits longer than that.
+            context.timeout(Math.max(1, buffer.msUntilDue(now, config.syncIntervalMs())));
         }
     }
 
-    private void advanceDiffs(long now) {
+    private void advanceDiffs(long now, boolean idle) {
         boolean full = buffer.size() >= config.bufferMaxChanges();
-        if (currentJob == null && !sender.isBusy() && !buffer.isEmpty()
-                && (full || buffer.isDue(now, config.syncIntervalMs()))) {
-            SyncJob job = buffer.drain(config.batchMaxSize(), now, config.syncIntervalMs(), journal::isDelivered);
+        boolean due = buffer.isDue(now, config.syncIntervalMs());
+        boolean early = idle && config.syncOnIdle();
+        if (currentJob == null && !sender.isBusy() && !buffer.isEmpty() && (full || due || early)) {
+            // An idle sync sends everything, partial pages included: nothing more is coming to fill them now.
+            SyncJob job = early && !due ? buffer.drainAll(config.batchMaxSize(), journal::isDelivered)
+                    : buffer.drain(config.batchMaxSize(), now, config.syncIntervalMs(), journal::isDelivered);
             stats.changesNettedAway.addAndGet(job.changesRead() - job.changesSent() - job.changesSkipped());
+            if (log.isDebugEnabled()) {
+                log.debug("Sync started ({}): {} changes read, {} members in {} pages",
+                        due ? "due" : early ? "idle" : "buffer full", job.changesRead(), job.changesSent(),
+                        job.pages().size());
+            }
             if (job.changesSkipped() > 0) {
                 stats.changesSkippedAsDelivered.addAndGet(job.changesSkipped());
                 log.info("Skipped {} changes the delivery journal shows were delivered before a restart or"
@@ -282,6 +304,7 @@ public class CohortSyncSinkTask extends SinkTask {
             tracker.completed(job.offsets());
             stats.syncsCompleted.incrementAndGet();
             stats.lastSyncLatencyMs.set((System.nanoTime() - jobStartedNanos) / 1_000_000);
+            log.debug("Sync delivered: {} pages in {} ms", job.pages().size(), stats.lastSyncLatencyMs.get());
             currentJob = null;
             // Commit soon: the fewer delivered-but-uncommitted changes, the fewer resends after a crash.
             context.requestCommit();

@@ -231,6 +231,71 @@ class CohortSyncSinkTaskTest {
         assertThat(context.lastTimeout).as("asks to be called back to collect the sync").isBetween(1L, 1_000L);
     }
 
+    @Test
+    void byDefaultAnEmptyPollDoesNotSyncBeforeTheIntervalAndAsksToBeCalledBackWhenItIsDue() throws Exception {
+        start(false, "sync.interval.ms", "60000");
+        task.put(List.of(record(change("c1", "u1"))));
+        assertThat(context.lastTimeout).isBetween(1L, 60_000L);
+        Thread.sleep(20);
+
+        task.put(List.of());
+        task.put(List.of());
+
+        assertThat(preCommit()).as("not delivered, not committed").isEmpty();
+        assertThat(receiver.requests.get()).as("netting goes on for the whole interval").isZero();
+        assertThat(context.lastTimeout).as("the rest of the interval, not a whole one").isBetween(1L, 59_999L);
+    }
+
+    @Test
+    void withSyncOnIdleAnEmptyPollSyncsEverythingAtOnce() {
+        start(false, "sync.interval.ms", "60000", "sync.on.idle", "true", "batch.max.size", "2");
+        task.put(List.of(record(change("c1", "u1")), record(change("c1", "u2")), record(change("c1", "u3")),
+                record(change("c1", "u2").remove())));
+        assertThat(receiver.requests.get()).as("records keep coming: no sync yet").isZero();
+
+        pollUntil(() -> assertThat(preCommit()).containsEntry(P0, new OffsetAndMetadata(4)));
+
+        assertThat(receiver.members("add_members")).containsExactly("u1", "u3");
+        assertThat(receiver.members("remove_members")).as("still netted within the sync").containsExactly("u2");
+        assertThat(context.commitRequests).isPositive();
+    }
+
+    @Test
+    void withSyncOnIdleAFullBufferStillSendsOnlyWholePagesWhileRecordsKeepComing() {
+        start(false, "sync.interval.ms", "60000", "sync.on.idle", "true", "batch.max.size", "2",
+                "buffer.max.changes", "5");
+        receiver.delayMs = 60_000;
+        task.put(List.of(record(change("c1", "u1")), record(change("c1", "u2")), record(change("c1", "u3")),
+                record(change("c1", "u4")), record(change("c1", "u5"))));
+        pollUntil(() -> assertThat(receiver.requests.get()).isPositive());
+        receiver.released.countDown();
+
+        pollUntil(() -> assertThat(preCommit()).containsEntry(P0, new OffsetAndMetadata(5)));
+        assertThat(receiver.accepted).extracting(page -> page.path("parameters").path("members").size())
+                .as("whole pages first (u5 kept back), then the idle sync sends the partial page")
+                .containsExactly(2, 2, 1);
+    }
+
+    @Test
+    void withSyncOnIdleTheEmptyPollsOfAPausedTaskAreNotIdle() {
+        start(false, "sync.interval.ms", "60000", "sync.on.idle", "true", "batch.max.size", "2",
+                "buffer.max.changes", "5");
+        receiver.delayMs = 60_000;
+        task.put(List.of(record(change("c1", "u1")), record(change("c1", "u2")), record(change("c1", "u3")),
+                record(change("c1", "u4")), record(change("c1", "u5"))));
+        pollUntil(() -> assertThat(receiver.requests.get()).isPositive());
+        task.put(List.of(record(change("c1", "u6")), record(change("c1", "u7")), record(change("c1", "u8")),
+                record(change("c1", "u9"))));
+        assertThat(context.paused()).as("full buffer, sync in flight").containsExactlyInAnyOrder(P0, P1);
+        receiver.released.countDown();
+
+        pollUntil(() -> assertThat(preCommit()).containsEntry(P0, new OffsetAndMetadata(9)));
+        assertThat(receiver.accepted).extracting(page -> page.path("parameters").path("page_info")
+                        .path("total_pages").asInt())
+                .as("the sync after the pause is forced by the full buffer (whole pages, u9 kept back), not idle")
+                .containsExactly(2, 2, 2, 2, 1);
+    }
+
     /**
      * The stall of docs/benchmarks.md, reproduced by WorkerLossIT: paused with a full buffer and a sync in flight
      * when a rebalance revokes every partition. A poll between revocation and the new assignment lets the task

@@ -124,6 +124,11 @@ public final class SyncBuffer {
         return startedAtMs >= 0 && nowMs - startedAtMs >= intervalMs;
     }
 
+    /** Milliseconds until {@link #isDue} turns true (0 when it is); a whole interval when nothing is buffered. */
+    public long msUntilDue(long nowMs, long intervalMs) {
+        return startedAtMs < 0 ? intervalMs : Math.max(0, startedAtMs + intervalMs - nowMs);
+    }
+
     /** Forgets everything read from these partitions: it is uncommitted and their next owner reads it again. */
     public void forget(Collection<TopicPartition> partitions) {
         entries.values().removeIf(entry -> partitions.contains(
@@ -139,6 +144,11 @@ public final class SyncBuffer {
     /** Hands everything over as a job of pages of at most {@code batchSize} members, and starts empty. */
     public SyncJob drain(int batchSize) {
         return drain(batchSize, false, () -> UUID.randomUUID().toString());
+    }
+
+    /** As {@link #drain(int)}, leaving out the changes {@code alreadyDelivered} names (the delivery journal's). */
+    public SyncJob drainAll(int batchSize, Predicate<MembershipChange> alreadyDelivered) {
+        return drain(batchSize, false, () -> UUID.randomUUID().toString(), alreadyDelivered);
     }
 
     /**

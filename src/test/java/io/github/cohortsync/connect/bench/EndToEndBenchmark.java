@@ -283,6 +283,12 @@ public final class EndToEndBenchmark {
         config.put("delivery.journal.dir", ConnectHarness.journalDirectory().toString());
         switch (destination) {
             case "webhook" -> config.put("webhook.url", receiver.baseUrl() + "/hook");
+            case "webhook-idle" -> {
+                // The webhook with sync.on.idle=true, to compare both in the same run.
+                config.put("destination", "webhook");
+                config.put("sync.on.idle", "true");
+                config.put("webhook.url", receiver.baseUrl() + "/hook");
+            }
             case "segment" -> {
                 config.put("segment.write.key", "bench-write-key");
                 config.put("segment.endpoint", receiver.baseUrl());
@@ -301,7 +307,7 @@ public final class EndToEndBenchmark {
                 config.put("braze.endpoint", receiver.baseUrl());
             }
             default -> throw new IllegalArgumentException("no stand-in for destination " + destination
-                    + " (BENCH_DESTINATIONS takes webhook, segment, iterable, clevertap, braze)");
+                    + " (BENCH_DESTINATIONS takes webhook, webhook-idle, segment, iterable, clevertap, braze)");
         }
         return config;
     }
@@ -447,16 +453,29 @@ public final class EndToEndBenchmark {
         long deadline = start + TimeUnit.SECONDS.toNanos(settings.timeoutSeconds());
         long firstCommit = -1;
         long nextStatusCheck = start + TimeUnit.SECONDS.toNanos(5);
+        Map<Long, Long> cpu0 = TIMELINE ? cpuByThread() : Map.of();
+        long processCpu0 = processCpuNanos();
+        if (TIMELINE) {
+            System.out.println("TL " + TIME.format(java.time.LocalTime.now()) + " " + name + " created");
+        }
         harness.connect().configureConnector(name, config);
         try {
             while (true) {
                 heapPeak = Math.max(heapPeak, memory.getHeapMemoryUsage().getUsed());
                 Map<TopicPartition, Long> committed = harness.committedOffsets(name, topic);
                 long now = System.nanoTime();
+                if (TIMELINE) {
+                    System.out.println("TL " + TIME.format(java.time.LocalTime.now()) + " " + name + " t="
+                            + (now - start) / 1_000_000 + " committed=" + total(committed) + " "
+                            + taskSamples(name));
+                }
                 if (firstCommit < 0 && committed.values().stream().anyMatch(o -> o > 0)) {
                     firstCommit = now;
                 }
                 if (committed.equals(end)) {
+                    if (TIMELINE) {
+                        printCpu(name, cpu0, processCpu0, now - start);
+                    }
                     long gcCount = gcCount() - gcCount0;
                     long gcMillis = gcMillis() - gcMillis0;
                     beforeDelete.run();
@@ -486,6 +505,69 @@ public final class EndToEndBenchmark {
         } finally {
             harness.deleteConnectorQuietly(name);
         }
+    }
+
+    /** BENCH_TIMELINE=1: a line per 100 ms sample for bench/timeline.py (see docs/benchmarks.md). */
+    private static final boolean TIMELINE = "1".equals(System.getenv("BENCH_TIMELINE"));
+    private static final java.time.format.DateTimeFormatter TIME =
+            java.time.format.DateTimeFormatter.ofPattern("HH:mm:ss,SSS");
+
+    private static long processCpuNanos() {
+        return ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean())
+                .getProcessCpuTime();
+    }
+
+    /** CPU time per live thread id (threads that end during a run are not counted). */
+    private static Map<Long, Long> cpuByThread() {
+        java.lang.management.ThreadMXBean threads = ManagementFactory.getThreadMXBean();
+        Map<Long, Long> cpu = new HashMap<>();
+        for (long id : threads.getAllThreadIds()) {
+            long nanos = threads.getThreadCpuTime(id);
+            if (nanos > 0) {
+                cpu.put(id, nanos);
+            }
+        }
+        return cpu;
+    }
+
+    /** The CPU used since {@code before} by the live threads, grouped by name without run names and digits. */
+    private static void printCpu(String name, Map<Long, Long> before, long processBefore, long wallNanos) {
+        java.lang.management.ThreadMXBean threads = ManagementFactory.getThreadMXBean();
+        Map<String, Long> delta = new HashMap<>();
+        cpuByThread().forEach((id, cpu) -> {
+            java.lang.management.ThreadInfo info = threads.getThreadInfo(id);
+            long used = cpu - before.getOrDefault(id, 0L);
+            if (info != null && used > 0) {
+                String group = info.getThreadName().replace(name, "<run>").replaceAll("\\d+", "#");
+                delta.merge(group, used, Long::sum);
+            }
+        });
+        StringBuilder line = new StringBuilder(String.format(Locale.ROOT,
+                "TL %s cpu: wall %.2f s, process %.2f s; by thread group:", name, wallNanos / 1e9,
+                (processCpuNanos() - processBefore) / 1e9));
+        delta.entrySet().stream().sorted(Map.Entry.<String, Long>comparingByValue().reversed()).limit(14)
+                .forEach(e -> line.append(String.format(Locale.ROOT, " %s=%.2f", e.getKey(), e.getValue() / 1e9)));
+        System.out.println(line);
+    }
+
+    /** Per task: records read / buffered changes / syncs completed / requests. */
+    private static String taskSamples(String connector) {
+        StringBuilder line = new StringBuilder();
+        try {
+            ObjectName pattern = new ObjectName(TaskMetrics.DOMAIN + ":type=task-metrics,connector="
+                    + ObjectName.quote(connector) + ",*");
+            for (ObjectName task : new java.util.TreeSet<>(MBEANS.queryNames(pattern, null))) {
+                line.append(ObjectName.unquote(task.getKeyProperty("task"))).append('=');
+                for (String attribute : List.of("RecordsRead", "BufferSize", "SyncsCompleted", "Requests")) {
+                    line.append(((Number) MBEANS.getAttribute(task, attribute)).longValue()).append('/');
+                }
+                line.setLength(line.length() - 1);
+                line.append(' ');
+            }
+        } catch (Exception e) {
+            line.append("unavailable");
+        }
+        return line.toString().trim();
     }
 
     private static long sumTaskMetric(String connector, String attribute) {
@@ -541,7 +623,7 @@ public final class EndToEndBenchmark {
                 r.round(), r.kind(), r.seconds(), r.recordsPerSecond(), r.firstCommitSeconds(), r.requests(),
                 r.members(), r.membersPerRequest(), r.nettedAway(), r.membersAdded(), r.membersRemoved(),
                 r.heapPeakBytes() >> 20, r.gcCount(), r.gcMillis(),
-                r.kind().equals("webhook") ? "  partial pages " + r.partialPages() + "  churned within one sync "
+                r.kind().startsWith("webhook") ? "  partial pages " + r.partialPages() + "  churned within one sync "
                         + r.churnedWithinSync() + ", across syncs " + r.churnedAcrossSyncs() : "");
     }
 

@@ -283,6 +283,19 @@ class SyncBufferTest {
     }
 
     @Test
+    void msUntilDueCountsFromTheFirstBufferedRecord() {
+        assertThat(buffer.msUntilDue(10_000, 100)).as("nothing buffered: a whole interval").isEqualTo(100);
+        buffer.add(parser.parse(change("c", "u").build()), 1_000);
+        buffer.add(parser.parse(change("c", "v").build()), 1_050);
+
+        assertThat(buffer.msUntilDue(1_060, 100)).isEqualTo(40);
+        assertThat(buffer.msUntilDue(1_100, 100)).isZero();
+        assertThat(buffer.msUntilDue(5_000, 100)).as("overdue").isZero();
+        buffer.drain(10);
+        assertThat(buffer.msUntilDue(5_000, 100)).isEqualTo(100);
+    }
+
+    @Test
     void aSyncForcedByAFullBufferKeepsPartialPagesForTheNextSync() {
         for (int i = 1; i <= 6; i++) {
             add(change("c", "u" + i), 0);
