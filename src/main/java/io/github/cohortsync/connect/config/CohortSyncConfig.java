@@ -25,6 +25,7 @@ public final class CohortSyncConfig extends AbstractConfig {
     public static final String SYNC_ON_IDLE = "sync.on.idle";
     public static final String BUFFER_MAX_CHANGES = "buffer.max.changes";
     public static final String BATCH_MAX_SIZE = "batch.max.size";
+    public static final String SYNC_MAX_IN_FLIGHT_REQUESTS = "sync.max.in.flight.requests";
     public static final String RETRY_MAX_ATTEMPTS = "retry.max.attempts";
     public static final String RETRY_BACKOFF_INITIAL_MS = "retry.backoff.initial.ms";
     public static final String RETRY_BACKOFF_MAX_MS = "retry.backoff.max.ms";
@@ -109,6 +110,15 @@ public final class CohortSyncConfig extends AbstractConfig {
                                 .collect(java.util.stream.Collectors.joining(", "))
                         + "). Larger values than that maximum are rejected.",
                 GROUP_SYNC, ++order, Width.SHORT, "Batch size");
+        def.define(SYNC_MAX_IN_FLIGHT_REQUESTS, Type.INT, null, new InFlightOrNull(), Importance.LOW,
+                "Pages of one diff sync (add_members / remove_members) a task sends at once. Pages of one sync"
+                        + " hold distinct members, so their order does not matter; syncs still go one after the"
+                        + " other, and snapshot ('members') pages always go one at a time, in order. Default: "
+                        + java.util.Arrays.stream(DestinationType.values())
+                                .map(d -> d.configValue() + ": " + d.defaultMaxInFlight())
+                                .collect(java.util.stream.Collectors.joining(", "))
+                        + ". Each call counts against the destination's rate limit, for every task.",
+                GROUP_SYNC, ++order, Width.SHORT, "Pages in flight");
         def.define(DELIVERY_JOURNAL_ENABLED, Type.BOOLEAN, true, Importance.LOW,
                 "Keep a local journal of the changes the destination accepted whose offsets are not committed"
                         + " yet, so that a task restarted on the same host (task restart, worker restart, a"
@@ -204,6 +214,12 @@ public final class CohortSyncConfig extends AbstractConfig {
     public int batchMaxSize() {
         Integer configured = getInt(BATCH_MAX_SIZE);
         return configured != null ? configured : destination().maxBatchSize(values());
+    }
+
+    /** Pages of one diff sync sent at once: the configured value, or the destination's default. */
+    public int syncMaxInFlightRequests() {
+        Integer configured = getInt(SYNC_MAX_IN_FLIGHT_REQUESTS);
+        return configured != null ? configured : destination().defaultMaxInFlight();
     }
 
     public int retryMaxAttempts() {

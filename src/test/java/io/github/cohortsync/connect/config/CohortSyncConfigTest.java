@@ -83,6 +83,27 @@ class CohortSyncConfigTest {
     }
 
     @Test
+    void pagesInFlightDefaultPerDestinationAndAreBounded() {
+        Map<String, String> props = webhook();
+        assertThat(new CohortSyncConfig(props).syncMaxInFlightRequests()).isEqualTo(1);
+        assertThat(DestinationType.BRAZE.defaultMaxInFlight()).isEqualTo(4);
+        assertThat(DestinationType.SEGMENT.defaultMaxInFlight()).isEqualTo(4);
+        assertThat(DestinationType.ITERABLE.defaultMaxInFlight()).isEqualTo(4);
+        assertThat(DestinationType.CLEVERTAP.defaultMaxInFlight()).isEqualTo(4);
+
+        props.put("sync.max.in.flight.requests", "0");
+        assertThat(errors(props).get("sync.max.in.flight.requests")).singleElement().asString()
+                .contains("between 1 and 16");
+        props.put("sync.max.in.flight.requests", "17");
+        assertThat(errors(props).get("sync.max.in.flight.requests")).singleElement().asString()
+                .contains("between 1 and 16");
+
+        props.put("sync.max.in.flight.requests", "8");
+        assertThat(errors(props)).isEmpty();
+        assertThat(new CohortSyncConfig(props).syncMaxInFlightRequests()).isEqualTo(8);
+    }
+
+    @Test
     void basicAuthNeedsBothHalves() {
         Map<String, String> props = webhook();
         props.put("webhook.auth.username", "mixpanel");
