@@ -122,9 +122,10 @@ public class CohortSyncSinkTask extends SinkTask {
         sender = new SyncSender("cohort-sync-sender-" + name, destination,
                 RetryPolicy.fromConfig(name, config), config.syncIntervalMs(), stats, (job, page, rejections) -> {
                     if (job.isDiff()) {
+                        // Pages of a diff job may be delivered concurrently: the journal takes concurrent calls.
                         journaled.delivered(page, rejections);
                     }
-                });
+                }, config.syncMaxInFlightRequests());
         if (config.snapshotBootstrapServers() != null) {
             offsetsLookup = offsetsLookups.apply(config, props.getOrDefault("consumer.override.group.id",
                     "connect-" + name));
@@ -132,10 +133,12 @@ public class CohortSyncSinkTask extends SinkTask {
                     .resolve("cohort-sync-" + name.replaceAll("[^A-Za-z0-9._-]", "_") + "-task-" + taskId);
         }
         log.info("Cohort sync task started: destination={}, sync.mode={}, snapshots={}, sync.interval.ms={},"
-                        + " buffer.max.changes={}, batch.max.size={}, cohorts.include={}",
+                        + " buffer.max.changes={}, batch.max.size={}, sync.max.in.flight.requests={},"
+                        + " cohorts.include={}",
                 config.destination().configValue(), config.oneTime() ? "one_time" : "dynamic",
                 offsetsLookup == null ? "off (snapshot.bootstrap.servers not set)" : "on first run",
                 config.syncIntervalMs(), config.bufferMaxChanges(), config.batchMaxSize(),
+                config.syncMaxInFlightRequests(),
                 cohortsInclude.isEmpty() ? "(all)" : cohortsInclude);
     }
 
