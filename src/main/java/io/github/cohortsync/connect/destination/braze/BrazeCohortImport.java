@@ -6,6 +6,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.locks.ReentrantLock;
 
 import com.fasterxml.jackson.core.JsonGenerator;
 
@@ -13,6 +14,7 @@ import io.github.cohortsync.connect.config.CohortSyncConfig;
 import io.github.cohortsync.connect.config.DestinationKeys;
 import io.github.cohortsync.connect.destination.DeliveryResult;
 import io.github.cohortsync.connect.destination.Destination;
+import io.github.cohortsync.connect.destination.KeyLocks;
 import io.github.cohortsync.connect.destination.Page;
 import io.github.cohortsync.connect.destination.PageAction;
 import io.github.cohortsync.connect.destination.PermanentDeliveryException;
@@ -53,6 +55,8 @@ public final class BrazeCohortImport implements Destination {
     private final String userIdField;
     /** Cohort id to the name Braze last accepted from this task. */
     private final Map<String, String> namedCohorts = new ConcurrentHashMap<>();
+    /** Pages of one sync may go concurrently: one of them names a new cohort, the others wait for it. */
+    private final KeyLocks namingLocks = new KeyLocks();
 
     public BrazeCohortImport(CohortSyncConfig config) {
         this(HttpClients.create(config.httpTimeoutMs()),
@@ -128,6 +132,19 @@ public final class BrazeCohortImport implements Destination {
         if (name == null || name.equals(namedCohorts.get(id))) {
             return;
         }
+        ReentrantLock lock = namingLocks.lock(id, "Waiting for Braze cohort " + id
+                + " to be named");
+        try {
+            if (!name.equals(namedCohorts.get(id))) {
+                nameCohort(page, id, name);
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void nameCohort(Page page, String id, String name)
+            throws TransientDeliveryException, PermanentDeliveryException {
         String createdAt = createdAt(page);
         RequestBody body = JsonBodies.write(JSON_TYPE, 256 + name.length() * 3, "a Braze cohort naming call", json -> {
             json.writeStartObject();

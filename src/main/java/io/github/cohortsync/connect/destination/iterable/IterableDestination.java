@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.locks.ReentrantLock;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -22,6 +23,7 @@ import io.github.cohortsync.connect.destination.CohortNameTemplate;
 import io.github.cohortsync.connect.destination.DeliveryResult;
 import io.github.cohortsync.connect.destination.Destination;
 import io.github.cohortsync.connect.destination.MemberValues;
+import io.github.cohortsync.connect.destination.KeyLocks;
 import io.github.cohortsync.connect.destination.Page;
 import io.github.cohortsync.connect.destination.PageAction;
 import io.github.cohortsync.connect.destination.PermanentDeliveryException;
@@ -62,6 +64,8 @@ public final class IterableDestination implements Destination {
     private final CohortNameTemplate listName;
     /** List ids by name, for the life of the task: lists are looked up once. */
     private final Map<String, Long> listIds = new ConcurrentHashMap<>();
+    /** Pages of one sync may go concurrently: one of them looks up or creates a list, the others wait for it. */
+    private final KeyLocks listLocks = new KeyLocks();
     /** The members of snapshots in progress, when lists are mirrored; null when they are not. */
     private final ListMirror mirror;
     private final int batchSize;
@@ -299,6 +303,21 @@ public final class IterableDestination implements Destination {
      * because Iterable's list ids increase with creation, so a list created later never undercuts a cached one.
      */
     private Long listIdCreatingIfMissing(String name, Page page)
+            throws TransientDeliveryException, PermanentDeliveryException {
+        Long cached = listIds.get(name);
+        if (cached != null) {
+            return cached;
+        }
+        ReentrantLock lock = listLocks.lock(name, "Waiting for the Iterable list of "
+                + page.describe());
+        try {
+            return createListIfMissing(name, page);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private Long createListIfMissing(String name, Page page)
             throws TransientDeliveryException, PermanentDeliveryException {
         Long existing = existingListId(name, page);
         if (existing != null) {

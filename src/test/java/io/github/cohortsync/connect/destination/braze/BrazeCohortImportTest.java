@@ -11,6 +11,16 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
+import static org.awaitility.Awaitility.await;
+import java.time.Duration;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import mockwebserver3.Dispatcher;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -300,5 +310,51 @@ class BrazeCohortImportTest {
 
     private static JsonNode body(byte[] body) throws IOException {
         return JSON.readTree(body);
+    }
+
+    @Test
+    void concurrentPagesOfANewCohortNameItOnce() throws Exception {
+        CountDownLatch hold = new CountDownLatch(1);
+        AtomicInteger namings = new AtomicInteger();
+        AtomicInteger changes = new AtomicInteger();
+        server.setDispatcher(new Dispatcher() {
+            @Override
+            public MockResponse dispatch(RecordedRequest request) throws InterruptedException {
+                String path = request.getUrl().encodedPath();
+                if (path.equals("/braze/partners/acme/cohorts")) {
+                    namings.incrementAndGet();
+                    hold.await(20, TimeUnit.SECONDS);
+                    return success();
+                }
+                if (path.equals("/braze/partners/acme/cohorts/users")) {
+                    changes.incrementAndGet();
+                    return success();
+                }
+                return answer(404, "{}");
+            }
+        });
+        ExecutorService senders = Executors.newFixedThreadPool(2);
+        try {
+            Future<DeliveryResult> first = senders.submit(() -> braze.send(page(PageAction.ADD_MEMBERS,
+                    withId("ada", "ext-ada"))));
+            await().atMost(Duration.ofSeconds(20)).until(() -> namings.get() == 1);
+            AtomicReference<Thread> waiting = new AtomicReference<>();
+            Future<DeliveryResult> second = senders.submit(() -> {
+                waiting.set(Thread.currentThread());
+                return braze.send(page(PageAction.ADD_MEMBERS, withId("bob", "ext-bob")));
+            });
+            // The second page waits for the cohort to be named instead of naming it again.
+            await().atMost(Duration.ofSeconds(20))
+                    .until(() -> waiting.get() != null && waiting.get().getState() == Thread.State.WAITING);
+            hold.countDown();
+
+            assertThat(first.get(20, TimeUnit.SECONDS).rejections()).isEmpty();
+            assertThat(second.get(20, TimeUnit.SECONDS).rejections()).isEmpty();
+        } finally {
+            hold.countDown();
+            senders.shutdownNow();
+        }
+        assertThat(namings.get()).as("the cohort is named once").isEqualTo(1);
+        assertThat(changes.get()).isEqualTo(2);
     }
 }

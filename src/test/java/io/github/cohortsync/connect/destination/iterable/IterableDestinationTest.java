@@ -10,6 +10,16 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
+import static org.awaitility.Awaitility.await;
+import java.time.Duration;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import mockwebserver3.Dispatcher;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -338,5 +348,62 @@ class IterableDestinationTest {
             TrickyJson.assertSameJson(body, reference);
             assertThat(JSON.readTree(body).at("/subscribers/0/email").asText()).isEqualTo(TrickyJson.text(0));
         }
+    }
+
+    @Test
+    void concurrentPagesOfANewListCreateItOnce() throws Exception {
+        CountDownLatch hold = new CountDownLatch(1);
+        AtomicInteger lookups = new AtomicInteger();
+        AtomicInteger creates = new AtomicInteger();
+        List<String> subscribedTo = new CopyOnWriteArrayList<>();
+        server.setDispatcher(new Dispatcher() {
+            @Override
+            public MockResponse dispatch(RecordedRequest request) throws InterruptedException {
+                String path = request.getUrl().encodedPath();
+                if ("GET".equals(request.getMethod()) && path.equals("/api/lists")) {
+                    lookups.incrementAndGet();
+                    hold.await(20, TimeUnit.SECONDS);
+                    return json(200, creates.get() == 0 ? "{\"lists\": []}"
+                            : "{\"lists\": [{\"id\": 99, \"name\": \"" + LIST + "\"}]}");
+                }
+                if (path.equals("/api/lists")) {
+                    creates.incrementAndGet();
+                    return json(200, "{\"listId\": 99}");
+                }
+                if (path.equals("/api/lists/subscribe")) {
+                    try {
+                        subscribedTo.add(JSON.readTree(request.getBody().utf8()).path("listId").asText());
+                    } catch (IOException e) {
+                        return json(400, "{}");
+                    }
+                    return bulkOk(1);
+                }
+                return json(404, "{}");
+            }
+        });
+        ExecutorService senders = Executors.newFixedThreadPool(2);
+        try {
+            Future<DeliveryResult> first = senders.submit(() -> iterable.send(page(PageAction.ADD_MEMBERS,
+                    byEmail("ada"))));
+            await().atMost(Duration.ofSeconds(20)).until(() -> lookups.get() == 1);
+            AtomicReference<Thread> waiting = new AtomicReference<>();
+            Future<DeliveryResult> second = senders.submit(() -> {
+                waiting.set(Thread.currentThread());
+                return iterable.send(page(PageAction.ADD_MEMBERS, byEmail("bob")));
+            });
+            // The second page waits for the first one's lookup instead of looking up (and creating) on its own.
+            await().atMost(Duration.ofSeconds(20))
+                    .until(() -> waiting.get() != null && waiting.get().getState() == Thread.State.WAITING);
+            hold.countDown();
+
+            assertThat(first.get(20, TimeUnit.SECONDS).rejections()).isEmpty();
+            assertThat(second.get(20, TimeUnit.SECONDS).rejections()).isEmpty();
+        } finally {
+            hold.countDown();
+            senders.shutdownNow();
+        }
+        assertThat(creates.get()).as("the list is created once").isEqualTo(1);
+        assertThat(lookups.get()).as("looked up before and after creating it, then cached").isEqualTo(2);
+        assertThat(subscribedTo).containsExactly("99", "99");
     }
 }
