@@ -10,6 +10,11 @@ import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 
 import org.apache.kafka.common.TopicPartition;
 import org.apache.log4j.Logger;
@@ -350,5 +355,43 @@ class DeliveryJournalTest {
     void memberHashesDifferForSwappedFields() {
         assertThat(DeliveryJournal.memberHash("ab", "c")).isNotEqualTo(DeliveryJournal.memberHash("a", "bc"));
         assertThat(DeliveryJournal.memberHash("1", "u")).isEqualTo(DeliveryJournal.memberHash("1", "u"));
+    }
+
+    @Test
+    void pagesDeliveredConcurrentlyAreAllJournaled() throws Exception {
+        // The sender delivers the pages of one diff sync on several threads, each telling the journal.
+        DeliveryJournal journal = journal(FINGERPRINT, P0, P1);
+        journal.read(P0, 0);
+        journal.read(P1, 0);
+        List<MembershipChange> all = new ArrayList<>();
+        List<Page> pages = new ArrayList<>();
+        for (int i = 0; i < 400; i++) {
+            MembershipChange member = change(i % 2, i, "u" + i, i % 3 == 0 ? Action.REMOVE : Action.ADD);
+            all.add(member);
+            pages.add(page(member));
+        }
+        journal.sending(all);
+        ExecutorService threads = Executors.newFixedThreadPool(8);
+        CountDownLatch start = new CountDownLatch(1);
+        List<Future<?>> done = new ArrayList<>();
+        try {
+            for (Page page : pages) {
+                done.add(threads.submit(() -> {
+                    start.await();
+                    journal.delivered(page, List.of());
+                    return null;
+                }));
+            }
+            start.countDown();
+            for (Future<?> each : done) {
+                each.get(20, TimeUnit.SECONDS);
+            }
+        } finally {
+            threads.shutdownNow();
+        }
+
+        assertThat(all).allMatch(journal::isDelivered);
+        DeliveryJournal restarted = reopen(journal, 0, P0, P1);
+        assertThat(all).as("every block readable after a restart").allMatch(restarted::isDelivered);
     }
 }
