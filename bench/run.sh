@@ -15,7 +15,9 @@
 # BENCH_SYNC_INTERVAL_MS (1000), BENCH_BUFFER_MAX_CHANGES (100000), BENCH_OFFSET_FLUSH_INTERVAL_MS (1000),
 # BENCH_WARMUP (1), BENCH_JOURNAL (true: the delivery journal), BENCH_TIMEOUT_SECONDS (180 per connector run),
 # BENCH_HEAP (2g), BENCH_JFR=1 to record a JFR profile, BENCH_TIMELINE=1 to log a per-task timeline
-# (bench/timeline.py reads it), MVN_OFFLINE (-o; set to empty to let Maven download).
+# (bench/timeline.py reads it), MVN_OFFLINE (-o; set to empty to let Maven download),
+# BENCH_IN_FLIGHT (unset: each destination's default sync.max.in.flight.requests), BENCH_RECEIVER_THREADS (2) and
+# BENCH_RECEIVER_DELAY_MS (0: the stand-ins answer at once; e.g. 50 to stand in for a remote API's round trip).
 set -euo pipefail
 while [[ $# -gt 0 ]]; do
   case "$1" in

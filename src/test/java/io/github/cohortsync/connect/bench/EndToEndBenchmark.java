@@ -111,13 +111,18 @@ public final class EndToEndBenchmark {
         Settings settings = Settings.load();
         System.out.println("# End-to-end benchmark, " + Instant.now());
         System.out.println(machine());
-        System.out.println("settings: " + settings);
+        System.out.println("settings: " + settings + ", in.flight=" + Settings.text("in.flight", "(default)")
+                + ", receiver.threads=" + Settings.number("receiver.threads", 2) + ", receiver.delay.ms="
+                + Settings.number("receiver.delay.ms", 0));
         int status = 0;
         List<Result> results = new ArrayList<>();
         Backlog backlog = null;
         try (ConnectHarness harness = ConnectHarness.start("bench", 1,
                 Map.of("offset.flush.interval.ms", Long.toString(settings.flushIntervalMs())));
-             InstantReceiver receiver = InstantReceiver.start(2)) {
+             // BENCH_RECEIVER_DELAY_MS stands in for a remote API's round trip; give it enough threads
+             // (BENCH_RECEIVER_THREADS) for every request in flight (tasks x sync.max.in.flight.requests).
+             InstantReceiver receiver = InstantReceiver.start((int) Settings.number("receiver.threads", 2),
+                     Settings.number("receiver.delay.ms", 0))) {
             if (settings.rounds() > 0) {
                 String topic = harness.createTopic("bench-changes", settings.partitions());
                 long produceStart = System.nanoTime();
@@ -281,6 +286,11 @@ public final class EndToEndBenchmark {
         // BENCH_JOURNAL=false measures without the delivery journal; its files go to this run's own directory.
         config.put("delivery.journal.enabled", Settings.text("journal", "true"));
         config.put("delivery.journal.dir", ConnectHarness.journalDirectory().toString());
+        // BENCH_IN_FLIGHT sets sync.max.in.flight.requests for every destination; unset keeps each one's default.
+        String inFlight = Settings.text("in.flight", "");
+        if (!inFlight.isEmpty()) {
+            config.put("sync.max.in.flight.requests", inFlight);
+        }
         switch (destination) {
             case "webhook" -> config.put("webhook.url", receiver.baseUrl() + "/hook");
             case "webhook-idle" -> {

@@ -52,20 +52,28 @@ final class InstantReceiver implements AutoCloseable {
     private final BitSet added = new BitSet();
     private final Map<String, Long> iterableLists = new ConcurrentHashMap<>();
     private volatile int answerStatus = 200;
+    /** Added before each answer, to stand in for a remote API's round trip; 0 answers at once. */
+    private final long delayMs;
 
-    private InstantReceiver(HttpServer server, ExecutorService executor) {
+    private InstantReceiver(HttpServer server, ExecutorService executor, long delayMs) {
         this.server = server;
         this.executor = executor;
+        this.delayMs = delayMs;
     }
 
     static InstantReceiver start(int threads) throws IOException {
+        return start(threads, 0);
+    }
+
+    /** @param delayMs added before each answer (needs as many threads as requests in flight to overlap) */
+    static InstantReceiver start(int threads, long delayMs) throws IOException {
         HttpServer server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 64);
         ExecutorService executor = Executors.newFixedThreadPool(threads, r -> {
             Thread t = new Thread(r, "bench-receiver");
             t.setDaemon(true);
             return t;
         });
-        InstantReceiver receiver = new InstantReceiver(server, executor);
+        InstantReceiver receiver = new InstantReceiver(server, executor, delayMs);
         server.createContext("/", receiver::handle);
         server.setExecutor(executor);
         server.start();
@@ -88,6 +96,13 @@ final class InstantReceiver implements AutoCloseable {
         }
         requests.incrementAndGet();
         bytes.addAndGet(body.length);
+        if (delayMs > 0) {
+            try {
+                Thread.sleep(delayMs);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
         if (answerStatus != 200) {
             answer(exchange, answerStatus, "{\"error\":\"down for the benchmark\"}");
             return;
