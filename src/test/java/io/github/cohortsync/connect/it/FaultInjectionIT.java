@@ -255,11 +255,12 @@ class FaultInjectionIT {
         assertThat(receiver.violations()).isEmpty();
     }
 
-    /** Threads of this connector: its sender, and any OkHttp thread working for this receiver. */
+    /** Threads of this connector: its sender and page senders, and any OkHttp thread working for this receiver. */
     private List<String> connectorThreads() {
         String port = ":" + receiver.url().split(":")[2].split("/")[0];
         return Thread.getAllStackTraces().keySet().stream().filter(Thread::isAlive).map(Thread::getName)
                 .filter(name -> name.equals("cohort-sync-sender-" + connector)
+                        || name.startsWith("cohort-sync-sender-" + connector + "-page-")
                         || name.startsWith("OkHttp") && name.contains(port))
                 .toList();
     }
