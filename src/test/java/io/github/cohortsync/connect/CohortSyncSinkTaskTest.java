@@ -61,12 +61,27 @@ class CohortSyncSinkTaskTest {
         final AtomicInteger requests = new AtomicInteger();
         final List<JsonNode> accepted = new CopyOnWriteArrayList<>();
         final Map<String, Integer> deliveriesByKey = new ConcurrentHashMap<>();
+        /** When set, every request is held until it opens (or the teardown does). */
+        volatile CountDownLatch gate;
+        final AtomicInteger held = new AtomicInteger();
+        final AtomicInteger mostHeld = new AtomicInteger();
 
         @Override
         public MockResponse dispatch(RecordedRequest request) throws InterruptedException {
             requests.incrementAndGet();
             if (delayMs > 0) {
                 released.await(delayMs, TimeUnit.MILLISECONDS);
+            }
+            CountDownLatch holding = gate;
+            if (holding != null) {
+                mostHeld.accumulateAndGet(held.incrementAndGet(), Math::max);
+                try {
+                    while (!holding.await(10, TimeUnit.MILLISECONDS) && released.getCount() > 0) {
+                        // Held until the test or the teardown opens.
+                    }
+                } finally {
+                    held.decrementAndGet();
+                }
             }
             if (status != 200) {
                 return new MockResponse(status, Headers.of(), body == null ? "" : body);
@@ -178,6 +193,23 @@ class CohortSyncSinkTaskTest {
         assertThat(receiver.members("add_members")).containsExactlyInAnyOrder("u1", "u2", "u3");
         assertThat(preCommit()).doesNotContainKey(P1);
         assertThat(context.commitRequests).isPositive();
+    }
+
+    @Test
+    void thePagesOfOneSyncGoConcurrentlyAndItsOffsetsWaitForAllOfThem() {
+        start(false, "sync.max.in.flight.requests", "3", "batch.max.size", "1", "http.timeout.ms", "10000");
+        receiver.gate = new CountDownLatch(1);
+        task.put(List.of(record(change("c1", "u1")), record(change("c1", "u2")), record(change("c1", "u3")),
+                record(change("c1", "u4")), record(change("c1", "u5"))));
+
+        pollUntil(() -> assertThat(receiver.held.get()).isEqualTo(3));
+        assertThat(receiver.requests.get()).as("no fourth page while three are in flight").isEqualTo(3);
+        assertThat(preCommit()).as("a sync with pages in flight commits nothing").isEmpty();
+        receiver.gate.countDown();
+
+        pollUntil(() -> assertThat(preCommit()).containsEntry(P0, new OffsetAndMetadata(5)));
+        assertThat(receiver.members("add_members")).containsExactlyInAnyOrder("u1", "u2", "u3", "u4", "u5");
+        assertThat(receiver.mostHeld.get()).isEqualTo(3);
     }
 
     @Test
