@@ -13,6 +13,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -278,8 +279,15 @@ public final class SyncSender implements AutoCloseable {
         while (next < pending.size() || running > 0) {
             while (running < maxInFlight && next < pending.size() && permanent == null && other == null
                     && !cancelled && !interrupted) {
-                int page = pending.get(next++);
-                pageSenders.execute(() -> sendOnPageSender(job, page, done));
+                int page = pending.get(next);
+                try {
+                    pageSenders.execute(() -> sendOnPageSender(job, page, done));
+                } catch (RejectedExecutionException e) {
+                    // The sender is closing: start nothing more, but still wait for the pages in flight.
+                    other = e;
+                    break;
+                }
+                next++;
                 running++;
             }
             if (running == 0) {

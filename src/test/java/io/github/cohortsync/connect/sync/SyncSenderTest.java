@@ -26,8 +26,12 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 import io.github.cohortsync.connect.config.CohortSyncConfig;
+import io.github.cohortsync.connect.destination.DeliveryResult;
+import io.github.cohortsync.connect.destination.Destination;
 import io.github.cohortsync.connect.destination.Destinations;
 import io.github.cohortsync.connect.destination.Page;
+import io.github.cohortsync.connect.destination.PermanentDeliveryException;
+import io.github.cohortsync.connect.destination.TransientDeliveryException;
 import io.github.cohortsync.connect.http.RetryPolicy;
 import io.github.cohortsync.connect.metrics.SyncStats;
 import io.github.cohortsync.connect.record.RecordParser;
@@ -119,13 +123,40 @@ class SyncSenderTest {
     }
 
     private SyncSender sender(int maxInFlight, int retries) {
+        return new SyncSender(SENDER, webhook(), new RetryPolicy("test", retries, 1, 2),
+                10, stats, (job, page, rejections) -> journaled.add(page), maxInFlight);
+    }
+
+    private Destination webhook() {
         Map<String, String> props = new HashMap<>();
         props.put("destination", "webhook");
         props.put("webhook.url", server.url("/hook").toString());
         props.put("http.timeout.ms", "10000");
-        CohortSyncConfig config = new CohortSyncConfig(props);
-        return new SyncSender(SENDER, Destinations.create(config, "test"), new RetryPolicy("test", retries, 1, 2),
-                10, stats, (job, page, rejections) -> journaled.add(page), maxInFlight);
+        return Destinations.create(new CohortSyncConfig(props), "test");
+    }
+
+    /** The webhook, but a bug (a runtime exception) on the page of {@code buggy}. */
+    private Destination webhookWithABugOn(String buggy) {
+        Destination real = webhook();
+        return new Destination() {
+            @Override
+            public DeliveryResult send(Page page) throws TransientDeliveryException, PermanentDeliveryException {
+                if (id(page).equals(buggy)) {
+                    throw new IllegalStateException("a bug in the destination");
+                }
+                return real.send(page);
+            }
+
+            @Override
+            public void cancelInFlight() {
+                real.cancelInFlight();
+            }
+
+            @Override
+            public void close() {
+                real.close();
+            }
+        };
     }
 
     /** A diff job of one page per member. */
@@ -240,6 +271,24 @@ class SyncSenderTest {
         assertThat(receiver.accepted).as("every page accepted exactly once")
                 .containsExactlyInAnyOrderElementsOf(job.pages().stream().map(SyncSenderTest::id).toList());
         assertThat(job.isComplete()).isTrue();
+    }
+
+    @Test
+    void anUnexpectedErrorOfOnePageFailsTheJobAfterThePagesInFlight() {
+        SyncJob job = diffJob("u", 10);
+        sender = new SyncSender(SENDER, webhookWithABugOn(id(job.pages().get(0))), new RetryPolicy("test", 3, 1, 2),
+                10, stats, (j, page, rejections) -> journaled.add(page), 3);
+
+        sender.submit(job);
+        await().atMost(WAIT).until(() -> receiver.pending.get() == 2);
+        receiver.gate.countDown();
+
+        SyncSender.Outcome outcome = outcome();
+        assertThat(outcome).isInstanceOf(SyncSender.Failed.class);
+        assertThat(((SyncSender.Failed) outcome).cause().getMessage())
+                .contains("Unexpected error while syncing").contains("a bug in the destination");
+        assertThat(job.deliveredPages()).isEqualTo(2);
+        assertThat(receiver.requests.get()).as("no page started after the failure").isEqualTo(2);
     }
 
     @Test
