@@ -1,6 +1,5 @@
 package io.github.cohortsync.connect.http;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.util.Arrays;
@@ -37,7 +36,7 @@ public final class JsonBodies {
      * @param what          names the body in the error thrown if the writer fails (never a member's data)
      */
     public static RequestBody write(MediaType type, int expectedBytes, String what, Writer writer) {
-        Bytes bytes = new Bytes(expectedBytes);
+        Buffer bytes = new Buffer(expectedBytes);
         try (JsonGenerator json = FACTORY.createGenerator(bytes)) {
             writer.write(json);
         } catch (IOException e) {
@@ -55,8 +54,9 @@ public final class JsonBodies {
     }
 
     /**
-     * A growable byte buffer for a body assembled from pieces, as Segment assembles a batch from messages written and
-     * sized one at a time: unsynchronized (one thread owns it), and wrapped by the request body without a copy.
+     * A growable byte buffer for a body, written by {@link #write} or assembled from pieces (as Segment assembles a
+     * batch from messages written and sized one at a time): unsynchronized (one thread owns it), and wrapped by the
+     * request body without a copy.
      */
     public static final class Buffer extends OutputStream {
         private byte[] bytes;
@@ -107,17 +107,6 @@ public final class JsonBodies {
                 int needed = Math.addExact(count, more);
                 bytes = Arrays.copyOf(bytes, Math.max(needed, bytes.length * 2));
             }
-        }
-    }
-
-    /** Exposes its buffer so that the body wraps it instead of copying it. */
-    private static final class Bytes extends ByteArrayOutputStream {
-        Bytes(int size) {
-            super(Math.max(64, size));
-        }
-
-        RequestBody body(MediaType type) {
-            return RequestBody.create(buf, type, 0, count);
         }
     }
 }

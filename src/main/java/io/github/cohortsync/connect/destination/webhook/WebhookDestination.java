@@ -1,11 +1,9 @@
 package io.github.cohortsync.connect.destination.webhook;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.util.List;
 import java.util.Map;
 
-import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -18,6 +16,7 @@ import io.github.cohortsync.connect.destination.PermanentDeliveryException;
 import io.github.cohortsync.connect.destination.TransientDeliveryException;
 import io.github.cohortsync.connect.http.HttpClients;
 import io.github.cohortsync.connect.http.HttpFailures;
+import io.github.cohortsync.connect.http.JsonBodies;
 import io.github.cohortsync.connect.http.PersonalData;
 import io.github.cohortsync.connect.record.MembershipChange;
 import okhttp3.Credentials;
@@ -34,8 +33,7 @@ import okhttp3.Response;
  */
 public final class WebhookDestination implements Destination {
     private static final MediaType JSON_TYPE = MediaType.get("application/json; charset=utf-8");
-    private static final JsonFactory JSON_FACTORY = new JsonFactory();
-    private static final ObjectMapper MAPPER = new ObjectMapper(JSON_FACTORY);
+    private static final ObjectMapper MAPPER = new ObjectMapper();
 
     private final OkHttpClient client;
     private final HttpUrl url;
@@ -69,7 +67,7 @@ public final class WebhookDestination implements Destination {
         Request.Builder request = new Request.Builder()
                 .url(url)
                 .header("Idempotency-Key", page.idempotencyKey())
-                .post(RequestBody.create(body(page), JSON_TYPE));
+                .post(body(page));
         if (authorization != null) {
             request.header("Authorization", authorization);
         }
@@ -113,9 +111,9 @@ public final class WebhookDestination implements Destination {
                 + "'; expected 'success' or 'failure'");
     }
 
-    private byte[] body(Page page) {
-        ByteArrayOutputStream bytes = new ByteArrayOutputStream(256 + page.members().size() * 160);
-        try (JsonGenerator json = JSON_FACTORY.createGenerator(bytes)) {
+    private RequestBody body(Page page) {
+        return JsonBodies.write(JSON_TYPE, 256 + page.members().size() * 160, "a webhook page", json -> {
+            // Exported property values are arbitrary JSON values: the mapper writes them.
             json.setCodec(MAPPER);
             json.writeStartObject();
             json.writeStringField("action", page.action().wireName());
@@ -136,10 +134,7 @@ public final class WebhookDestination implements Destination {
             json.writeEndArray();
             json.writeEndObject();
             json.writeEndObject();
-        } catch (IOException e) {
-            throw new IllegalStateException("Could not write a webhook page as JSON", e);
-        }
-        return bytes.toByteArray();
+        });
     }
 
     private void writeMember(JsonGenerator json, MembershipChange member) throws IOException {
