@@ -34,6 +34,7 @@ import io.github.cohortsync.connect.record.MembershipChange;
 import io.github.cohortsync.connect.record.RecordParser;
 import io.github.cohortsync.connect.sync.AdminOffsetsLookup;
 import io.github.cohortsync.connect.sync.DeliveryJournal;
+import io.github.cohortsync.connect.sync.FileNames;
 import io.github.cohortsync.connect.sync.NettedSnapshot.CohortCount;
 import io.github.cohortsync.connect.sync.OffsetTracker;
 import io.github.cohortsync.connect.sync.OffsetsLookup;
@@ -130,7 +131,7 @@ public class CohortSyncSinkTask extends SinkTask {
             offsetsLookup = offsetsLookups.apply(config, props.getOrDefault("consumer.override.group.id",
                     "connect-" + name));
             spillDir = config.snapshotSpillDir()
-                    .resolve("cohort-sync-" + name.replaceAll("[^A-Za-z0-9._-]", "_") + "-task-" + taskId);
+                    .resolve("cohort-sync-" + FileNames.safe(name) + "-task-" + taskId);
         }
         log.info("Cohort sync task started: destination={}, sync.mode={}, snapshots={}, sync.interval.ms={},"
                         + " buffer.max.changes={}, batch.max.size={}, sync.max.in.flight.requests={},"

@@ -14,6 +14,8 @@ import org.apache.kafka.common.config.ConfigDef.Type;
 import org.apache.kafka.common.config.ConfigDef.Width;
 import org.apache.kafka.common.config.ConfigException;
 
+import io.github.cohortsync.connect.sync.FileNames;
+
 /** Every configuration key of the connector, defined once with its documentation. */
 public final class CohortSyncConfig extends AbstractConfig {
 
@@ -270,7 +272,7 @@ public final class CohortSyncConfig extends AbstractConfig {
         java.nio.file.Path base = dir == null || dir.isBlank()
                 ? java.nio.file.Path.of(System.getProperty("java.io.tmpdir"), "cohort-sync", "journal")
                 : java.nio.file.Path.of(dir.trim());
-        return base.resolve(connector.replaceAll("[^A-Za-z0-9._-]", "_"));
+        return base.resolve(FileNames.safe(connector));
     }
 
     /**

@@ -139,7 +139,7 @@ public final class DeliveryJournal implements AutoCloseable {
     }
 
     static Path fileOf(Path dir, TopicPartition partition) {
-        return dir.resolve(partition.topic().replaceAll("[^A-Za-z0-9._-]", "_") + "-" + partition.partition()
+        return dir.resolve(FileNames.safe(partition.topic()) + "-" + partition.partition()
                 + ".journal");
     }
 
