@@ -14,8 +14,8 @@ import java.util.stream.Collectors;
 
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.record.TimestampType;
 import org.apache.kafka.connect.errors.ConnectException;
+import org.apache.kafka.connect.errors.DataException;
 import org.apache.kafka.connect.sink.ErrantRecordReporter;
 import org.apache.kafka.connect.sink.SinkRecord;
 import org.apache.kafka.connect.sink.SinkTask;
@@ -30,6 +30,7 @@ import io.github.cohortsync.connect.http.RetryPolicy;
 import io.github.cohortsync.connect.metrics.SyncStats;
 import io.github.cohortsync.connect.metrics.TaskMetrics;
 import io.github.cohortsync.connect.record.BadRecordException;
+import io.github.cohortsync.connect.record.DeadLetterRecord;
 import io.github.cohortsync.connect.record.MembershipChange;
 import io.github.cohortsync.connect.record.RecordParser;
 import io.github.cohortsync.connect.sync.AdminOffsetsLookup;
@@ -328,13 +329,19 @@ public class CohortSyncSinkTask extends SinkTask {
                     + member.coordinates() + ": " + rejection.reason();
             // Rejections never fail the task: with errors.tolerance=none the reporter would, so they are logged only.
             if (reporter != null && tolerateErrors) {
-                // With a timestamp: the worker's reporter unboxes it when it writes to the dead letter queue.
-                SinkRecord record = new SinkRecord(member.topic(), member.partition(), null, null, null,
-                        Map.of("cohort_id", member.cohort().id(), "distinct_id", member.distinctId()),
-                        member.offset(), member.timestampMillis(), TimestampType.CREATE_TIME);
-                reporter.report(record, new ConnectException(message));
+                reportReplayable(member, new ConnectException(message));
             }
             log.warn(message);
+        }
+    }
+
+    /** Reports the rejected change as a record that re-applies it when produced into the source topic. */
+    private void reportReplayable(MembershipChange member, ConnectException error) {
+        try {
+            DeadLetterRecord.report(reporter, member, error);
+        } catch (DataException e) {
+            log.warn("The rejection of the member read at {} could not be written to the dead letter queue by the"
+                    + " connector's converters: {}", member.coordinates(), e.getMessage());
         }
     }
 
