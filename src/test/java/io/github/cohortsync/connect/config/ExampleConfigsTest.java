@@ -26,9 +26,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 
 /**
  * Every example under config/, as properties or as REST JSON, is a config the connector accepts as it stands; so is
- * every connector config shown in README.md and docs/*.md (fenced {@code json} blocks and {@code properties} blocks
- * that name the connector class), with config provider placeholders such as {@code ${file:...}} standing for a
- * valid value.
+ * every connector config shown in README.md and docs/*.md (fenced {@code json} and {@code properties} blocks, and
+ * curl request bodies in shell blocks, that name the connector class), with config provider placeholders such as
+ * {@code ${file:...}} standing for a valid value.
  */
 class ExampleConfigsTest {
     private static final Path CONFIG = Path.of("config");
@@ -114,7 +114,7 @@ class ExampleConfigsTest {
         List<Snippet> configs = new ArrayList<>();
         for (Path file : files) {
             for (Snippet snippet : snippets(file)) {
-                if ((snippet.language().equals("json") || snippet.language().equals("properties"))
+                if (List.of("json", "properties", "bash", "sh", "shell").contains(snippet.language())
                         && snippet.text().contains("connector.class")) {
                     configs.add(snippet);
                 }
@@ -125,8 +125,12 @@ class ExampleConfigsTest {
 
     private static Map<String, String> parse(Snippet snippet) throws IOException {
         Map<String, String> config = new HashMap<>();
-        if (snippet.language().equals("json")) {
-            JsonNode root = new ObjectMapper().readTree(snippet.text());
+        if (!snippet.language().equals("properties")) {
+            // A shell block holds the JSON inline, as curl's request body: from its first '{' to its last '}'.
+            String text = snippet.text();
+            String body = snippet.language().equals("json") ? text
+                    : text.substring(Math.max(0, text.indexOf('{')), text.lastIndexOf('}') + 1);
+            JsonNode root = new ObjectMapper().readTree(body);
             JsonNode settings = root.has("config") ? root.path("config") : root;
             settings.fields().forEachRemaining(e -> config.put(e.getKey(), e.getValue().asText()));
         } else {
