@@ -34,7 +34,6 @@ import io.github.cohortsync.connect.record.DeadLetterRecord;
 import io.github.cohortsync.connect.record.MembershipChange;
 import io.github.cohortsync.connect.record.RecordParser;
 import io.github.cohortsync.connect.sync.AdminOffsetsLookup;
-import io.github.cohortsync.connect.sync.CohortSpread;
 import io.github.cohortsync.connect.sync.DeliveryJournal;
 import io.github.cohortsync.connect.sync.FileNames;
 import io.github.cohortsync.connect.sync.NettedSnapshot.CohortCount;
@@ -47,8 +46,7 @@ import io.github.cohortsync.connect.sync.SnapshotStore;
 import io.github.cohortsync.connect.sync.SyncBuffer;
 import io.github.cohortsync.connect.sync.SyncJob;
 import io.github.cohortsync.connect.sync.SyncSender;
-import io.github.cohortsync.connect.sync.TombstoneRetention;
-import io.github.cohortsync.connect.sync.TopicFacts;
+import io.github.cohortsync.connect.sync.TopicWarnings;
 
 /**
  * Reads membership changes, nets them, and hands a sync to the sender when one is due; commits only what was
@@ -87,12 +85,8 @@ public class CohortSyncSinkTask extends SinkTask {
     private Snapshot snapshot;
     private Path spillDir;
     private boolean snapshotIncludesLeavers;
-    /** Topics whose facts were looked up (or could not be), and the facts found; for warnings only. */
-    private final Set<String> topicsChecked = new HashSet<>();
-    private final Map<String, TopicFacts> topicFacts = new HashMap<>();
-    /** The partitions each cohort of the current snapshot came from. */
-    private CohortSpread cohortSpread = new CohortSpread();
-    private final Set<String> splitCohortsWarned = new HashSet<>();
+    /** Tombstone retention and split full sync warnings, from the topics' facts. */
+    private TopicWarnings topicWarnings;
     /** Changes delivered but maybe not committed, so a restart on this host skips them; never null. */
     private DeliveryJournal journal = DeliveryJournal.disabled();
 
@@ -143,6 +137,7 @@ public class CohortSyncSinkTask extends SinkTask {
             spillDir = config.snapshotSpillDir()
                     .resolve("cohort-sync-" + FileNames.safe(name) + "-task-" + taskId);
         }
+        topicWarnings = new TopicWarnings(offsetsLookup, config.tombstoneRetentionWarnMs(), stats);
         log.info("Cohort sync task started: destination={}, sync.mode={}, snapshots={}, sync.interval.ms={},"
                         + " buffer.max.changes={}, batch.max.size={}, sync.max.in.flight.requests={},"
                         + " cohorts.include={}",
@@ -193,7 +188,7 @@ public class CohortSyncSinkTask extends SinkTask {
             }
             if (inSnapshot) {
                 snapshot.add(change);
-                cohortSpread.saw(change.cohort().id(), partition);
+                topicWarnings.snapshotRead(change.cohort().id(), partition);
                 continue;
             }
             buffer.add(change, now);
@@ -426,7 +421,7 @@ public class CohortSyncSinkTask extends SinkTask {
     @Override
     public void open(Collection<TopicPartition> partitions) {
         log.info("Assigned {} partitions", partitions.size());
-        checkTopics(partitions);
+        topicWarnings.assigned(partitions);
         journal.open(partitions);
         planSnapshot(partitions);
         applyPauses(partitions);
@@ -501,7 +496,7 @@ public class CohortSyncSinkTask extends SinkTask {
     }
 
     private Snapshot newSnapshot(Map<TopicPartition, Range> ranges) {
-        cohortSpread = new CohortSpread();
+        topicWarnings.snapshotStarted();
         return new Snapshot(ranges, new SnapshotStore(config.bufferMaxChanges(), spillDir, stats),
                 config.projectId(), snapshotIncludesLeavers, config.batchMaxSize());
     }
@@ -571,7 +566,7 @@ public class CohortSyncSinkTask extends SinkTask {
     private void completeSnapshot() {
         List<CohortCount> counts = snapshot.counts();
         int partitions = snapshot.ranges().size();
-        warnOfSplitCohorts(snapshot.ranges().keySet());
+        topicWarnings.snapshotDelivered(snapshot.ranges().keySet());
         snapshot.close();
         snapshot = null;
         stats.snapshotsCompleted.incrementAndGet();
@@ -588,57 +583,6 @@ public class CohortSyncSinkTask extends SinkTask {
                     counts.isEmpty() ? "no cohorts" : perCohort);
         }
         context.requestCommit();
-    }
-
-    /**
-     * On a topic's first assignment, when snapshots are on: its partition count (for {@link #warnOfSplitCohorts})
-     * and a WARN when it is compacted and keeps tombstones for less than tombstone.retention.warn.ms. A topic that
-     * cannot be described is skipped with a WARN: these are warnings, never a reason to fail.
-     */
-    private void checkTopics(Collection<TopicPartition> partitions) {
-        if (offsetsLookup == null) {
-            return;
-        }
-        Set<String> unchecked = partitions.stream().map(TopicPartition::topic).filter(topicsChecked::add)
-                .collect(Collectors.toCollection(java.util.TreeSet::new));
-        if (unchecked.isEmpty()) {
-            return;
-        }
-        try {
-            Map<String, TopicFacts> facts = offsetsLookup.topicFacts(unchecked);
-            topicFacts.putAll(facts);
-            facts.values().forEach(f -> TombstoneRetention.warning(f, config.tombstoneRetentionWarnMs())
-                    .ifPresent(log::warn));
-        } catch (ConnectException e) {
-            log.warn("{}. The checks of tombstone retention and of full syncs split over tasks are skipped for"
-                    + " these topics", e.getMessage());
-        }
-    }
-
-    /** One WARN per cohort whose full sync this task sent from only part of its topic's partitions. */
-    private void warnOfSplitCohorts(Collection<TopicPartition> read) {
-        Map<String, Integer> partitionCounts = new HashMap<>();
-        topicFacts.forEach((topic, facts) -> partitionCounts.put(topic, facts.partitions()));
-        Set<String> split = cohortSpread.splitCohorts(read, partitionCounts);
-        if (split.isEmpty()) {
-            return;
-        }
-        String reading = read.stream().collect(Collectors.groupingBy(TopicPartition::topic, java.util.TreeMap::new,
-                        Collectors.counting())).entrySet().stream()
-                .filter(e -> partitionCounts.containsKey(e.getKey()))
-                .map(e -> e.getValue() + " of the " + partitionCounts.get(e.getKey()) + " partitions of "
-                        + e.getKey())
-                .collect(Collectors.joining(", "));
-        for (String cohort : split) {
-            if (splitCohortsWarned.add(cohort)) {
-                stats.splitFullSyncCohorts.incrementAndGet();
-                log.warn("The full sync ('members' session) of cohort {} holds only the members in this task's"
-                        + " partitions ({}): other tasks send the others as their own sessions, and a destination"
-                        + " that replaces the cohort with each full sync keeps only one part. Partition the topic"
-                        + " by cohort id or run tasks.max=1 (docs/operations.md, 'Full syncs with several tasks')",
-                        cohort, reading);
-            }
-        }
     }
 
     private static String boundaries(Map<TopicPartition, Range> ranges) {
