@@ -14,8 +14,8 @@ import java.util.stream.Collectors;
 
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.record.TimestampType;
 import org.apache.kafka.connect.errors.ConnectException;
+import org.apache.kafka.connect.errors.DataException;
 import org.apache.kafka.connect.sink.ErrantRecordReporter;
 import org.apache.kafka.connect.sink.SinkRecord;
 import org.apache.kafka.connect.sink.SinkTask;
@@ -30,6 +30,7 @@ import io.github.cohortsync.connect.http.RetryPolicy;
 import io.github.cohortsync.connect.metrics.SyncStats;
 import io.github.cohortsync.connect.metrics.TaskMetrics;
 import io.github.cohortsync.connect.record.BadRecordException;
+import io.github.cohortsync.connect.record.DeadLetterRecord;
 import io.github.cohortsync.connect.record.MembershipChange;
 import io.github.cohortsync.connect.record.RecordParser;
 import io.github.cohortsync.connect.sync.AdminOffsetsLookup;
@@ -45,6 +46,7 @@ import io.github.cohortsync.connect.sync.SnapshotStore;
 import io.github.cohortsync.connect.sync.SyncBuffer;
 import io.github.cohortsync.connect.sync.SyncJob;
 import io.github.cohortsync.connect.sync.SyncSender;
+import io.github.cohortsync.connect.sync.TopicWarnings;
 
 /**
  * Reads membership changes, nets them, and hands a sync to the sender when one is due; commits only what was
@@ -83,6 +85,8 @@ public class CohortSyncSinkTask extends SinkTask {
     private Snapshot snapshot;
     private Path spillDir;
     private boolean snapshotIncludesLeavers;
+    /** Tombstone retention and split full sync warnings, from the topics' facts. */
+    private TopicWarnings topicWarnings;
     /** Changes delivered but maybe not committed, so a restart on this host skips them; never null. */
     private DeliveryJournal journal = DeliveryJournal.disabled();
 
@@ -133,6 +137,7 @@ public class CohortSyncSinkTask extends SinkTask {
             spillDir = config.snapshotSpillDir()
                     .resolve("cohort-sync-" + FileNames.safe(name) + "-task-" + taskId);
         }
+        topicWarnings = new TopicWarnings(offsetsLookup, config.tombstoneRetentionWarnMs(), stats);
         log.info("Cohort sync task started: destination={}, sync.mode={}, snapshots={}, sync.interval.ms={},"
                         + " buffer.max.changes={}, batch.max.size={}, sync.max.in.flight.requests={},"
                         + " cohorts.include={}",
@@ -183,6 +188,7 @@ public class CohortSyncSinkTask extends SinkTask {
             }
             if (inSnapshot) {
                 snapshot.add(change);
+                topicWarnings.snapshotRead(change.cohort().id(), partition);
                 continue;
             }
             buffer.add(change, now);
@@ -328,13 +334,19 @@ public class CohortSyncSinkTask extends SinkTask {
                     + member.coordinates() + ": " + rejection.reason();
             // Rejections never fail the task: with errors.tolerance=none the reporter would, so they are logged only.
             if (reporter != null && tolerateErrors) {
-                // With a timestamp: the worker's reporter unboxes it when it writes to the dead letter queue.
-                SinkRecord record = new SinkRecord(member.topic(), member.partition(), null, null, null,
-                        Map.of("cohort_id", member.cohort().id(), "distinct_id", member.distinctId()),
-                        member.offset(), member.timestampMillis(), TimestampType.CREATE_TIME);
-                reporter.report(record, new ConnectException(message));
+                reportReplayable(member, new ConnectException(message));
             }
             log.warn(message);
+        }
+    }
+
+    /** Reports the rejected change as a record that re-applies it when produced into the source topic. */
+    private void reportReplayable(MembershipChange member, ConnectException error) {
+        try {
+            DeadLetterRecord.report(reporter, member, error);
+        } catch (DataException e) {
+            log.warn("The rejection of the member read at {} could not be written to the dead letter queue by the"
+                    + " connector's converters: {}", member.coordinates(), e.getMessage());
         }
     }
 
@@ -409,6 +421,7 @@ public class CohortSyncSinkTask extends SinkTask {
     @Override
     public void open(Collection<TopicPartition> partitions) {
         log.info("Assigned {} partitions", partitions.size());
+        topicWarnings.assigned(partitions);
         journal.open(partitions);
         planSnapshot(partitions);
         applyPauses(partitions);
@@ -483,6 +496,7 @@ public class CohortSyncSinkTask extends SinkTask {
     }
 
     private Snapshot newSnapshot(Map<TopicPartition, Range> ranges) {
+        topicWarnings.snapshotStarted();
         return new Snapshot(ranges, new SnapshotStore(config.bufferMaxChanges(), spillDir, stats),
                 config.projectId(), snapshotIncludesLeavers, config.batchMaxSize());
     }
@@ -552,6 +566,7 @@ public class CohortSyncSinkTask extends SinkTask {
     private void completeSnapshot() {
         List<CohortCount> counts = snapshot.counts();
         int partitions = snapshot.ranges().size();
+        topicWarnings.snapshotDelivered(snapshot.ranges().keySet());
         snapshot.close();
         snapshot = null;
         stats.snapshotsCompleted.incrementAndGet();

@@ -36,6 +36,7 @@ public final class CohortSyncConfig extends AbstractConfig {
     /** Prefix of the admin client settings (security, SASL, SSL) used to read offsets for a snapshot. */
     public static final String SNAPSHOT_ADMIN_PREFIX = "snapshot.admin.";
     public static final String SNAPSHOT_SPILL_DIR = "snapshot.spill.dir";
+    public static final String TOMBSTONE_RETENTION_WARN_MS = "tombstone.retention.warn.ms";
     public static final String DELIVERY_JOURNAL_ENABLED = "delivery.journal.enabled";
     public static final String DELIVERY_JOURNAL_DIR = "delivery.journal.dir";
 
@@ -172,6 +173,15 @@ public final class CohortSyncConfig extends AbstractConfig {
                         + " are merged when it is sent. Each task uses its own subdirectory, deleted when the"
                         + " snapshot is delivered or the task stops. Empty means the JVM's java.io.tmpdir.",
                 GROUP_SNAPSHOT, ++order, Width.LONG, "Snapshot spill directory");
+        def.define(TOMBSTONE_RETENTION_WARN_MS, Type.LONG, Duration.ofDays(7).toMillis(), Range.atLeast(0L),
+                Importance.LOW,
+                "The longest the connector may be stopped or behind (your lag budget). When"
+                        + " snapshot.bootstrap.servers is set, each task reads the cleanup.policy and"
+                        + " delete.retention.ms of its topics on their first assignment and logs a WARN for a"
+                        + " compacted topic whose delete.retention.ms is shorter: the broker may delete a removal"
+                        + " (tombstone) before a connector that fell that far behind reads it. 0 disables the check."
+                        + " Default: 7 days, Kafka's default retention.ms.",
+                GROUP_SNAPSHOT, ++order, Width.SHORT, "Tombstone retention warning (ms)");
 
         for (DestinationType destination : DestinationType.values()) {
             destination.keys().define(def);
@@ -260,6 +270,11 @@ public final class CohortSyncConfig extends AbstractConfig {
     public java.nio.file.Path snapshotSpillDir() {
         String dir = getString(SNAPSHOT_SPILL_DIR);
         return java.nio.file.Path.of(dir == null || dir.isBlank() ? System.getProperty("java.io.tmpdir") : dir.trim());
+    }
+
+    /** The lag budget the topics' delete.retention.ms is checked against; 0 when the check is off. */
+    public long tombstoneRetentionWarnMs() {
+        return getLong(TOMBSTONE_RETENTION_WARN_MS);
     }
 
     public boolean deliveryJournalEnabled() {

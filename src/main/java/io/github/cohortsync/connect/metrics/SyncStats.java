@@ -31,6 +31,11 @@ public final class SyncStats {
     public final AtomicLong snapshotsCompleted = new AtomicLong();
     /** With sync.mode=one_time: 1 once every assigned partition's export is delivered (the task is idle), else 0. */
     public final AtomicLong oneTimeExportComplete = new AtomicLong();
+    /**
+     * Cohorts whose full sync this task sent from only part of their topic's partitions (other tasks send the
+     * rest as their own sessions); each cohort is counted once per task.
+     */
+    public final AtomicLong splitFullSyncCohorts = new AtomicLong();
 
     /** Counts a delivered page: one request (retries are counted apart), its members by action. */
     public void pageDelivered(Page page, long nanos, int rejected) {

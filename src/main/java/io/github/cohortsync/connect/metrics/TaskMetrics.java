@@ -159,4 +159,9 @@ public final class TaskMetrics implements TaskMetricsMBean, AutoCloseable {
     public long getOneTimeExportComplete() {
         return stats.oneTimeExportComplete.get();
     }
+
+    @Override
+    public long getSplitFullSyncCohorts() {
+        return stats.splitFullSyncCohorts.get();
+    }
 }

@@ -41,4 +41,6 @@ public interface TaskMetricsMBean {
     long getSnapshotsCompleted();
 
     long getOneTimeExportComplete();
+
+    long getSplitFullSyncCohorts();
 }

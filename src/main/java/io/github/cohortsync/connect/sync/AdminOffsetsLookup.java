@@ -3,17 +3,23 @@ package io.github.cohortsync.connect.sync;
 import java.time.Duration;
 import java.util.Collection;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
 import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.Config;
+import org.apache.kafka.clients.admin.ConfigEntry;
 import org.apache.kafka.clients.admin.ListOffsetsResult.ListOffsetsResultInfo;
 import org.apache.kafka.clients.admin.OffsetSpec;
+import org.apache.kafka.clients.admin.TopicDescription;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.config.ConfigResource;
+import org.apache.kafka.common.config.TopicConfig;
 import org.apache.kafka.connect.errors.ConnectException;
 
 import io.github.cohortsync.connect.sync.SnapshotPlan.PartitionOffsets;
@@ -82,6 +88,39 @@ public final class AdminOffsetsLookup implements OffsetsLookup {
             throw new ConnectException("Could not read the committed offsets of consumer group " + groupId
                     + " and the end offsets of " + partitions.size() + " partitions from " + servers + " within "
                     + timeout.toMillis() + " ms: " + cause + "; " + HINT, cause);
+        }
+    }
+
+    @Override
+    public Map<String, TopicFacts> topicFacts(Collection<String> topics) {
+        if (topics.isEmpty()) {
+            return Map.of();
+        }
+        try {
+            Map<String, TopicDescription> descriptions = admin.describeTopics(topics).allTopicNames()
+                    .get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+            List<ConfigResource> resources = topics.stream()
+                    .map(topic -> new ConfigResource(ConfigResource.Type.TOPIC, topic)).toList();
+            Map<ConfigResource, Config> configs = admin.describeConfigs(resources).all()
+                    .get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+            Map<String, TopicFacts> result = new HashMap<>();
+            for (String topic : topics) {
+                Config config = configs.get(new ConfigResource(ConfigResource.Type.TOPIC, topic));
+                ConfigEntry policy = config == null ? null : config.get(TopicConfig.CLEANUP_POLICY_CONFIG);
+                ConfigEntry retention = config == null ? null : config.get(TopicConfig.DELETE_RETENTION_MS_CONFIG);
+                result.put(topic, new TopicFacts(topic, descriptions.get(topic).partitions().size(),
+                        policy == null ? null : policy.value(),
+                        retention == null || retention.value() == null ? null : Long.valueOf(retention.value())));
+            }
+            return result;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new ConnectException("Interrupted while describing topics " + topics, e);
+        } catch (ExecutionException | TimeoutException | NumberFormatException e) {
+            Throwable cause = e instanceof ExecutionException && e.getCause() != null ? e.getCause() : e;
+            throw new ConnectException("Could not describe topics " + topics + " and their configs on " + servers
+                    + " within " + timeout.toMillis() + " ms: " + cause + "; " + HINT
+                    + " (reading topic configs needs the DescribeConfigs ACL on the topic)", cause);
         }
     }
 

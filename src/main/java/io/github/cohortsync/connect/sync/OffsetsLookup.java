@@ -13,6 +13,14 @@ public interface OffsetsLookup extends AutoCloseable {
     /** The offsets of every given partition; fails with a message saying what to check when they cannot be read. */
     Map<TopicPartition, PartitionOffsets> offsets(Collection<TopicPartition> partitions);
 
+    /**
+     * The partition count and tombstone settings of each topic that exists; used for warnings only. Lookups that
+     * cannot tell return none (the default); a failure throws with a message saying what to check.
+     */
+    default Map<String, TopicFacts> topicFacts(Collection<String> topics) {
+        return Map.of();
+    }
+
     @Override
     void close();
 }

@@ -12,6 +12,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -192,6 +193,8 @@ class IterableSyncIT {
         private final Map<Long, String> names = new TreeMap<>();
         private final Map<Long, Set<String>> members = new HashMap<>();
         private final List<String> violations = new ArrayList<>();
+        /** Emails answered as invalid although they have an '@', until accepted again (a fixable cause). */
+        private final Set<String> refused = new HashSet<>();
         private long nextId = 1000;
 
         static IterableStandIn start() throws IOException {
@@ -293,7 +296,8 @@ class IterableSyncIT {
                     if (subscribe && !subscriber.path("preferUserId").asBoolean()) {
                         violations.add("userId subscriber without preferUserId");
                     }
-                } else if (subscriber.path("email").asText().contains("@")) {
+                } else if (subscriber.path("email").asText().contains("@")
+                        && !refused.contains(subscriber.path("email").asText())) {
                     key = "email:" + subscriber.get("email").asText();
                 } else {
                     invalidEmails.add(subscriber.path("email").asText());
@@ -327,6 +331,15 @@ class IterableSyncIT {
                 }
             });
             return byName;
+        }
+
+        /** Answers this email as invalid (Iterable's {@code invalidEmails}) until {@link #acceptAll()}. */
+        synchronized void refuse(String email) {
+            refused.add(email);
+        }
+
+        synchronized void acceptAll() {
+            refused.clear();
         }
 
         synchronized List<String> violations() {
