@@ -84,6 +84,10 @@ public final class WebhookDestination implements Destination {
     @Override
     public DeliveryResult send(Page page) throws TransientDeliveryException, PermanentDeliveryException {
         List<Rejection> rejections = rejections(page);
+        if (cohortIdTooLong(page)) {
+            // Receivers refuse the cohort id itself: nothing of this cohort can go, not even an empty page.
+            return new DeliveryResult(rejections);
+        }
         if (!rejections.isEmpty()) {
             Set<MembershipChange> rejected = Collections.newSetFromMap(new IdentityHashMap<>());
             rejections.forEach(rejection -> rejected.add(rejection.member()));
@@ -121,7 +125,7 @@ public final class WebhookDestination implements Destination {
      */
     static List<Rejection> rejections(Page page) {
         List<Rejection> rejections = new ArrayList<>();
-        int idLength = page.cohort().id().codePointCount(0, page.cohort().id().length());
+        int idLength = cohortIdLength(page);
         for (MembershipChange member : page.members()) {
             if (idLength > MAX_COHORT_ID_CHARS) {
                 rejections.add(new Rejection(member, "the cohort id is " + idLength + " characters, over the "
@@ -135,6 +139,14 @@ public final class WebhookDestination implements Destination {
             }
         }
         return rejections;
+    }
+
+    private static int cohortIdLength(Page page) {
+        return page.cohort().id().codePointCount(0, page.cohort().id().length());
+    }
+
+    private static boolean cohortIdTooLong(Page page) {
+        return cohortIdLength(page) > MAX_COHORT_ID_CHARS;
     }
 
     /** The UTF-8 length of the text, without encoding it (an unpaired surrogate counts as 3 bytes). */
