@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.stream.Collectors;
+import java.util.stream.IntStream;
 
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
@@ -26,6 +27,11 @@ import org.junit.jupiter.api.TestInfo;
 
 import io.github.cohortsync.connect.it.WebhookReceiver.Delivery;
 import io.github.cohortsync.connect.it.WebhookReceiver.Reply;
+import okhttp3.MediaType;
+import okhttp3.OkHttpClient;
+import okhttp3.Request;
+import okhttp3.RequestBody;
+import okhttp3.Response;
 
 /**
  * The webhook against a receiver as strict as the real receivers of Mixpanel's cohort-sync format (Flagsmith,
@@ -101,13 +107,13 @@ class WebhookConformanceIT {
     void theStrictReceiverRefusesANullNameWithTheFailureEnvelope() throws Exception {
         // The connector never sends one (the test above): here the receiver itself is checked, through the HTTP
         // surface, so that a regression in the connector would meet a 400 and not a silent acceptance.
-        try (okhttp3.Response response = new okhttp3.OkHttpClient().newCall(new okhttp3.Request.Builder()
+        try (Response response = new OkHttpClient().newCall(new Request.Builder()
                 .url(receiver.url()).header("Idempotency-Key", "k")
-                .post(okhttp3.RequestBody.create("{\"action\":\"add_members\",\"parameters\":{"
+                .post(RequestBody.create("{\"action\":\"add_members\",\"parameters\":{"
                         + "\"mixpanel_project_id\":null,\"mixpanel_cohort_id\":\"1\",\"mixpanel_cohort_name\":\" \","
                         + "\"mixpanel_cohort_description\":null,\"mixpanel_session_id\":\"s\","
                         + "\"page_info\":{\"total_pages\":1,\"page_count\":1},\"members\":[]}}",
-                        okhttp3.MediaType.get("application/json"))).build()).execute()) {
+                        MediaType.get("application/json"))).build()).execute()) {
             assertThat(response.code()).isEqualTo(400);
             String body = response.body().string();
             assertThat(body).contains("\"status\":\"failure\"", "\"code\":400", "mixpanel_cohort_name",
@@ -147,7 +153,7 @@ class WebhookConformanceIT {
             assertThat(pages).extracting(Delivery::action).containsOnly(pages.get(0).action());
             assertThat(pages).extracting(Delivery::totalPages).containsOnly(pages.size());
             assertThat(pages).extracting(Delivery::pageCount).containsExactlyInAnyOrderElementsOf(
-                    java.util.stream.IntStream.rangeClosed(1, pages.size()).boxed().toList());
+                    IntStream.rangeClosed(1, pages.size()).boxed().toList());
         });
         assertThat(bySession.values()).extracting(List::size).containsExactlyInAnyOrder(3, 2);
         assertThat(receiver.pagingProblems()).isEmpty();

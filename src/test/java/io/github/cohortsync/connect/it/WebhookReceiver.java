@@ -240,9 +240,13 @@ public final class WebhookReceiver implements AutoCloseable {
             return text(body == null ? null : body.get("action"));
         }
 
-        /** What the Idempotency-Key stands for: the action, the cohort id and the members, not the session. */
+        /**
+         * What the Idempotency-Key stands for: the action, the cohort id and which members (their distinct ids), not
+         * the session. (A member's other fields may differ in a resend after a restart, e.g. the email a removal
+         * borrowed from a change that was committed meanwhile: it is the same change.)
+         */
         public List<Object> content() {
-            return Arrays.asList(action(), cohortId(), parameters() == null ? null : parameters().get("members"));
+            return Arrays.asList(action(), cohortId(), new TreeSet<>(distinctIds()));
         }
 
         public JsonNode parameters() {

@@ -192,11 +192,12 @@ public final class WebhookDestination implements Destination {
 
     /** The answer cleared of personal data and of the credentials, in either form, for errors and logs. */
     private String masked(String answer) {
-        String text = PersonalData.mask(answer, password);
+        String text = answer;
         if (text != null && authorization != null) {
+            // Before the text is shortened, so that no part of the encoded credentials is left.
             text = text.replace(authorization.substring("Basic ".length()), "<secret>");
         }
-        return text;
+        return PersonalData.mask(text, password);
     }
 
     /**
