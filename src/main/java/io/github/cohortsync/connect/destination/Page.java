@@ -1,10 +1,9 @@
 package io.github.cohortsync.connect.destination;
 
-import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
-import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.List;
@@ -23,9 +22,9 @@ public record Page(CohortRef cohort, PageAction action, String sessionId, int pa
                    List<MembershipChange> members) {
 
     /** Orders a page's members by the record each was read from, so the key does not depend on their order. */
-    private static final Comparator<MembershipChange> BY_RECORD = Comparator.comparing(MembershipChange::topic)
+    private static final Comparator<MembershipChange> BY_RECORD = Comparator.comparingLong(MembershipChange::offset)
             .thenComparingInt(MembershipChange::partition)
-            .thenComparingLong(MembershipChange::offset)
+            .thenComparing(MembershipChange::topic)
             .thenComparing(MembershipChange::distinctId);
 
     public Page {
@@ -41,44 +40,73 @@ public record Page(CohortRef cohort, PageAction action, String sessionId, int pa
      * different for any other content.
      */
     public String idempotencyKey() {
+        MembershipChange[] ordered = members.toArray(new MembershipChange[0]);
+        Arrays.sort(ordered, BY_RECORD);
+        KeyBytes bytes = new KeyBytes(64 + ordered.length * 48);
+        bytes.text("cohort-sync page v1");
+        bytes.text(cohort.id());
+        bytes.text(action.wireName());
+        if (action == PageAction.MEMBERS) {
+            bytes.number(pageNumber);
+            bytes.number(totalPages);
+        }
+        bytes.number(ordered.length);
+        for (MembershipChange member : ordered) {
+            bytes.text(member.topic());
+            bytes.number(member.partition());
+            bytes.number(member.offset());
+            bytes.text(member.distinctId());
+        }
         MessageDigest sha256;
         try {
             sha256 = MessageDigest.getInstance("SHA-256");
         } catch (NoSuchAlgorithmException e) {
             throw new InternalError("SHA-256 not supported", e);
         }
-        ByteBuffer number = ByteBuffer.allocate(Long.BYTES);
-        update(sha256, "cohort-sync page v1");
-        update(sha256, cohort.id());
-        update(sha256, action.wireName());
-        if (action == PageAction.MEMBERS) {
-            update(sha256, number, pageNumber);
-            update(sha256, number, totalPages);
-        }
-        List<MembershipChange> ordered = new ArrayList<>(members);
-        ordered.sort(BY_RECORD);
-        update(sha256, number, ordered.size());
-        for (MembershipChange member : ordered) {
-            update(sha256, member.topic());
-            update(sha256, number, member.partition());
-            update(sha256, number, member.offset());
-            update(sha256, member.distinctId());
-        }
-        byte[] hash = sha256.digest();
-        return action.wireName() + "-" + HexFormat.of().formatHex(hash, 0, 16);
+        sha256.update(bytes.buffer, 0, bytes.size);
+        return action.wireName() + "-" + HexFormat.of().formatHex(sha256.digest(), 0, 16);
     }
 
-    /** Length-prefixed, so that no two sequences of texts feed the same bytes. */
-    private static void update(MessageDigest digest, String text) {
-        byte[] bytes = text == null ? new byte[0] : text.getBytes(StandardCharsets.UTF_8);
-        digest.update(ByteBuffer.allocate(Integer.BYTES + 1).putInt(bytes.length).put((byte) (text == null ? 0 : 1))
-                .array());
-        digest.update(bytes);
-    }
+    /**
+     * The bytes a key is the hash of: texts length-prefixed (so that no two sequences of texts give the same bytes)
+     * in UTF-8, numbers as 8 bytes; a topic repeated from the member before is encoded once.
+     */
+    private static final class KeyBytes {
+        private byte[] buffer;
+        private int size;
+        private String lastText;
+        private byte[] lastBytes;
 
-    private static void update(MessageDigest digest, ByteBuffer buffer, long value) {
-        buffer.clear();
-        digest.update(buffer.putLong(value).array());
+        KeyBytes(int capacity) {
+            buffer = new byte[capacity];
+        }
+
+        void text(String text) {
+            if (text == null) {
+                number(-1);
+                return;
+            }
+            byte[] encoded = text == lastText ? lastBytes : text.getBytes(StandardCharsets.UTF_8);
+            lastText = text;
+            lastBytes = encoded;
+            number(encoded.length);
+            ensure(encoded.length);
+            System.arraycopy(encoded, 0, buffer, size, encoded.length);
+            size += encoded.length;
+        }
+
+        void number(long value) {
+            ensure(Long.BYTES);
+            for (int shift = 56; shift >= 0; shift -= 8) {
+                buffer[size++] = (byte) (value >>> shift);
+            }
+        }
+
+        private void ensure(int more) {
+            if (size + more > buffer.length) {
+                buffer = Arrays.copyOf(buffer, Math.max(buffer.length * 2, size + more));
+            }
+        }
     }
 
     /** Names the page in logs and errors, without user data. */
