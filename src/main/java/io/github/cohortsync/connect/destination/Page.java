@@ -34,10 +34,10 @@ public record Page(CohortRef cohort, PageAction action, String sessionId, int pa
     /**
      * A key that is a function of what the page carries, never of the session: {@code <action>-<32 hex digits>},
      * the first 128 bits of a SHA-256 of the cohort id, the action and each member's distinct id and the record it
-     * was read from (topic, partition, offset), in record order; for a {@code members} page also its page number
-     * and total, since page 1 of a full sync means "replace". The same on every retry, and the same when the same
-     * changes are sent again after a restart or rebalance (a new session, maybe a different page number of a diff);
-     * different for any other content.
+     * was read from (topic, partition, offset), sorted by those records (not in page order); for a {@code members}
+     * page also its page number and total, since page 1 of a full sync means "replace". The same on every retry,
+     * and the same when the same changes are sent again after a restart or rebalance (a new session, maybe a
+     * different page number of a diff); different for any other content.
      */
     public String idempotencyKey() {
         MembershipChange[] ordered = members.toArray(new MembershipChange[0]);
