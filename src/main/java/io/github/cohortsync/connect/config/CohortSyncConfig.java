@@ -74,7 +74,9 @@ public final class CohortSyncConfig extends AbstractConfig {
                         + " skipped and their offsets committed.",
                 GROUP_CONNECTOR, ++order, Width.LONG, "Cohorts to sync");
         def.define(PROJECT_ID, Type.STRING, "", Importance.LOW,
-                "The analytics project id sent with each cohort when a record carries no project_id.",
+                "The analytics project id sent with each cohort when a record carries no project_id. When neither"
+                        + " gives one, the webhook sends \"0\" (receivers of its format require a non-blank"
+                        + " mixpanel_project_id).",
                 GROUP_CONNECTOR, ++order, Width.SHORT, "Project id");
 
         order = 0;

@@ -15,7 +15,7 @@ import io.github.cohortsync.connect.sync.NettedSnapshot.CohortCount;
 /**
  * Cuts a netted snapshot into pages, a few at a time so that only those are in memory: per cohort, its members as
  * {@code members} pages and, for destinations that want them, its leavers as {@code remove_members} pages, each
- * numbered 1..N with the exact total and one session id per cohort.
+ * numbered 1..N with the exact total under a session id of their own (one per cohort and action).
  */
 public final class SnapshotPages {
     private final List<CohortCount> cohorts;
@@ -84,8 +84,12 @@ public final class SnapshotPages {
     private boolean nextGroup() {
         if (!leaverPhase) {
             leaverPhase = true;
-            // Leavers are a stream of their own: when they are not wanted, it is simply never read.
+            // Leavers are a stream of their own: when they are not wanted, it is simply never read. Their pages are
+            // a session of their own, numbered from 1: one action per session id.
             startGroup(withLeavers ? cohorts.get(cohortIndex).leavers() : 0);
+            if (remaining > 0) {
+                sessionId = sessionIds.get();
+            }
             return true;
         }
         if (cohortIndex + 1 >= cohorts.size()) {

@@ -201,9 +201,10 @@ public final class SyncBuffer {
         for (String cohortId : cohortIds) {
             CohortRef cohort = knownCohorts.get(cohortId)
                     .orElse(new CohortRef(cohortId, null, null, defaultProjectId));
-            String sessionId = sessionIds.get();
-            changesSent += addPages(pages, cohort, sessionId, PageAction.ADD_MEMBERS, adds.get(cohortId), batchSize);
-            changesSent += addPages(pages, cohort, sessionId, PageAction.REMOVE_MEMBERS, removes.get(cohortId),
+            // One session per action: within a session id, page_count runs 1..total_pages once (Mixpanel's
+            // total_pages is the number of messages of the session).
+            changesSent += addPages(pages, cohort, sessionIds, PageAction.ADD_MEMBERS, adds.get(cohortId), batchSize);
+            changesSent += addPages(pages, cohort, sessionIds, PageAction.REMOVE_MEMBERS, removes.get(cohortId),
                     batchSize);
         }
         if (keptBack.isEmpty()) {
@@ -258,11 +259,12 @@ public final class SyncBuffer {
         return keptBack;
     }
 
-    private static int addPages(List<Page> pages, CohortRef cohort, String sessionId, PageAction action,
+    private static int addPages(List<Page> pages, CohortRef cohort, Supplier<String> sessionIds, PageAction action,
                                 List<MembershipChange> members, int batchSize) {
         if (members == null || members.isEmpty()) {
             return 0;
         }
+        String sessionId = sessionIds.get();
         int total = (members.size() + batchSize - 1) / batchSize;
         for (int i = 0; i < total; i++) {
             List<MembershipChange> slice = members.subList(i * batchSize, Math.min(members.size(), (i + 1) * batchSize));

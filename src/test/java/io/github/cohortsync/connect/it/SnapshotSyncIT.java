@@ -259,7 +259,7 @@ class SnapshotSyncIT {
         }
         harness.produce(topic, records);
         receiver.enqueue(Reply.success(), Reply.success(), Reply.success(), Reply.success(),
-                Reply.failure("receiver is full", "507"));
+                Reply.failure("receiver is full", "413"));
 
         harness.startConnector(connector, snapshotConfig(topic), 1);
         assertThat(harness.awaitTaskFailed(connector)).contains("receiver is full");

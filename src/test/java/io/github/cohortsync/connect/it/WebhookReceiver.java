@@ -2,6 +2,7 @@ package io.github.cohortsync.connect.it;
 
 import java.io.IOException;
 import java.net.InetAddress;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -34,6 +35,11 @@ import okhttp3.Credentials;
  * documented shape (SPEC section 5, reference/destinations.md) and records each problem as a violation, keeps
  * each cohort's membership as a real receiver would (applying only the pages it accepted), and answers
  * {@code {"action": <same>, "status": "success"}} unless scripted otherwise.
+ *
+ * <p>It is strict as real receivers of the format are (docs/compatibility.md, section Webhook): a request that breaks
+ * one of their rules (each cited next to it in {@link Handler#refusals}) is answered HTTP 400 with the failure
+ * envelope, as Flagsmith answers, and recorded as a violation. Optionally ({@link #requireMembersFirst}) it answers
+ * 404 "Cohort not found." to a diff of a cohort it never received as {@code members}, as Flagsmith does.
  */
 public final class WebhookReceiver implements AutoCloseable {
     public static final String PATH = "/hooks/cohorts";
@@ -54,6 +60,9 @@ public final class WebhookReceiver implements AutoCloseable {
     private final List<Delivery> deliveries = new ArrayList<>();
     private final List<String> violations = new ArrayList<>();
     private final Map<String, Set<String>> membership = new TreeMap<>();
+    /** Cohorts received as an accepted {@code members} page (Flagsmith creates its cohort on those only). */
+    private final Set<String> cohortsCreated = new HashSet<>();
+    private boolean membersFirst;
 
     private WebhookReceiver() {
     }
@@ -88,6 +97,18 @@ public final class WebhookReceiver implements AutoCloseable {
     public void expectBasicAuth(String user, String password) {
         synchronized (lock) {
             expectedAuthorization = Credentials.basic(user, password);
+        }
+    }
+
+    /**
+     * From now on, answers {@code add_members} and {@code remove_members} of a cohort never received as
+     * {@code members} with HTTP 404 and the failure envelope, message "Cohort not found.", code 404: Flagsmith's
+     * MixpanelCohortSyncView (api/cohorts/views.py) looks the cohort up for a diff and 404s when it does not exist;
+     * it creates cohorts only from a {@code members} page. Off by default.
+     */
+    public void requireMembersFirst(boolean on) {
+        synchronized (lock) {
+            membersFirst = on;
         }
     }
 
@@ -147,9 +168,11 @@ public final class WebhookReceiver implements AutoCloseable {
     }
 
     /**
-     * Problems with the page sequences of the accepted requests: per session and action, pages 1..total_pages each
-     * accepted exactly once, one total_pages and one cohort, one Idempotency-Key per page; and a retried page (same
-     * Idempotency-Key) sent with the same body every time. Meaningful once every sync was delivered.
+     * Problems with the page sequences of the accepted requests. Mixpanel defines {@code total_pages} as the number
+     * of messages for the given {@code mixpanel_session_id}, so per session id: one cohort, one action, one
+     * total_pages, pages 1..total_pages each accepted exactly once, one Idempotency-Key per page. And per
+     * Idempotency-Key: the same content (action, cohort, members) every time it is sent (also across restarts, in
+     * another session), and the same body every time within one session. Meaningful once every sync was delivered.
      */
     public List<String> pagingProblems() {
         List<String> problems = new ArrayList<>();
@@ -157,32 +180,42 @@ public final class WebhookReceiver implements AutoCloseable {
         Map<String, List<Delivery>> byKey = all.stream().filter(d -> d.idempotencyKey() != null)
                 .collect(Collectors.groupingBy(Delivery::idempotencyKey, LinkedHashMap::new, Collectors.toList()));
         byKey.forEach((key, sends) -> {
-            if (sends.stream().map(Delivery::body).distinct().count() > 1) {
-                problems.add("Idempotency-Key " + key + " was sent with different bodies");
+            if (sends.stream().map(Delivery::content).distinct().count() > 1) {
+                problems.add("Idempotency-Key " + key + " was sent with different content");
             }
+            Map<String, Set<JsonNode>> bodiesBySession = new LinkedHashMap<>();
+            sends.forEach(d -> bodiesBySession.computeIfAbsent(d.sessionId(), s -> new HashSet<>()).add(d.body()));
+            bodiesBySession.forEach((session, bodies) -> {
+                if (bodies.size() > 1) {
+                    problems.add("Idempotency-Key " + key + " was sent with different bodies in session " + session);
+                }
+            });
         });
         Map<String, List<Delivery>> groups = all.stream().filter(Delivery::accepted)
-                .collect(Collectors.groupingBy(d -> d.sessionId() + "/" + d.action(), LinkedHashMap::new,
-                        Collectors.toList()));
+                .collect(Collectors.groupingBy(Delivery::sessionId, LinkedHashMap::new, Collectors.toList()));
         groups.forEach((group, pages) -> {
             Set<String> cohorts = pages.stream().map(Delivery::cohortId).collect(Collectors.toSet());
+            Set<String> actions = pages.stream().map(Delivery::action).collect(Collectors.toSet());
             Set<Integer> totals = pages.stream().map(Delivery::totalPages).collect(Collectors.toSet());
             if (cohorts.size() != 1) {
-                problems.add("session/action " + group + " spans cohorts " + cohorts);
+                problems.add("session " + group + " spans cohorts " + cohorts);
+            }
+            if (actions.size() != 1) {
+                problems.add("session " + group + " spans actions " + actions);
             }
             if (totals.size() != 1) {
-                problems.add("session/action " + group + " has different total_pages " + totals);
+                problems.add("session " + group + " has different total_pages " + totals);
                 return;
             }
             int total = totals.iterator().next();
             List<Integer> counts = pages.stream().map(Delivery::pageCount).sorted().toList();
             List<Integer> wanted = IntStream.rangeClosed(1, total).boxed().toList();
             if (!counts.equals(wanted)) {
-                problems.add("session/action " + group + " accepted page_count " + counts + ", expected " + wanted);
+                problems.add("session " + group + " accepted page_count " + counts + ", expected " + wanted);
             }
             long keys = pages.stream().map(Delivery::idempotencyKey).distinct().count();
             if (keys != pages.size()) {
-                problems.add("session/action " + group + " has " + pages.size() + " accepted pages but " + keys
+                problems.add("session " + group + " has " + pages.size() + " accepted pages but " + keys
                         + " Idempotency-Keys");
             }
         });
@@ -205,6 +238,15 @@ public final class WebhookReceiver implements AutoCloseable {
 
         public String action() {
             return text(body == null ? null : body.get("action"));
+        }
+
+        /**
+         * What the Idempotency-Key stands for: the action, the cohort id and which members (their distinct ids), not
+         * the session. (A member's other fields may differ in a resend after a restart, e.g. the email a removal
+         * borrowed from a change that was committed meanwhile: it is the same change.)
+         */
+        public List<Object> content() {
+            return Arrays.asList(action(), cohortId(), new TreeSet<>(distinctIds()));
         }
 
         public JsonNode parameters() {
@@ -323,6 +365,23 @@ public final class WebhookReceiver implements AutoCloseable {
             return new Reply(200, null, null, null, null);
         }
 
+        /**
+         * HTTP 201 {@code {"action": <same>, "status": "success"}}: usertour's receiver is a NestJS {@code @Post}
+         * handler (apps/server/src/integration/integration.controller.ts), which answers 201 unless told otherwise.
+         */
+        public static Reply created() {
+            return new Reply(201, null, null, null, null);
+        }
+
+        /**
+         * HTTP {@code status} with the failure envelope {@code {"action", "status": "failure", "error": {"message",
+         * "code": status}}} (a number): Flagsmith's MixpanelCohortSyncView._failure answers with the code as the
+         * HTTP status too.
+         */
+        public static Reply failureEnvelope(int status, String message) {
+            return new Reply(status, null, null, message, String.valueOf(status));
+        }
+
         /** This HTTP status with an empty body (add one with {@link #withBody}). */
         public static Reply httpStatus(int code) {
             return new Reply(code, "", null, null, null);
@@ -362,7 +421,13 @@ public final class WebhookReceiver implements AutoCloseable {
                     answer.put("status", "success");
                 } else {
                     answer.put("status", "failure");
-                    answer.putObject("error").put("message", failureMessage).put("code", failureCode);
+                    ObjectNode error = answer.putObject("error").put("message", failureMessage);
+                    if (code != 200 && failureCode != null && failureCode.matches("\\d{3}")) {
+                        // The envelope of a non-200 failure carries its code as a number, as Flagsmith's does.
+                        error.put("code", Integer.parseInt(failureCode));
+                    } else {
+                        error.put("code", failureCode);
+                    }
                 }
                 text = answer.toString();
             }
@@ -433,7 +498,18 @@ public final class WebhookReceiver implements AutoCloseable {
                     problems.add("body is not JSON: " + parseError);
                 }
                 validate(request, body, problems);
-                Reply reply = script.isEmpty() ? defaultReply : script.poll();
+                List<String> refused = refusals(body);
+                problems.addAll(refused);
+                Reply reply;
+                if (!refused.isEmpty()) {
+                    reply = Reply.failureEnvelope(400, "Invalid payload: " + String.join("; ", refused));
+                } else if (membersFirst && body != null && ("add_members".equals(action)
+                        || "remove_members".equals(action))
+                        && !cohortsCreated.contains(text(body.path("parameters").get("mixpanel_cohort_id")))) {
+                    reply = Reply.failureEnvelope(404, "Cohort not found.");
+                } else {
+                    reply = script.isEmpty() ? defaultReply : script.poll();
+                }
                 boolean accepted = reply.accepts();
                 Delivery delivery = new Delivery(index, request.getMethod(), request.getUrl().encodedPath(),
                         request.getHeaders().get("Content-Type"), request.getHeaders().get("Idempotency-Key"),
@@ -454,6 +530,9 @@ public final class WebhookReceiver implements AutoCloseable {
                 return;
             }
             Set<String> members = membership.computeIfAbsent(cohort, id -> new HashSet<>());
+            if ("members".equals(delivery.action())) {
+                cohortsCreated.add(cohort);
+            }
             switch (delivery.action()) {
                 case "add_members" -> members.addAll(delivery.distinctIds());
                 case "remove_members" -> delivery.distinctIds().forEach(members::remove);
@@ -537,8 +616,10 @@ public final class WebhookReceiver implements AutoCloseable {
                 problems.add("parameters.members is missing or not an array");
                 return;
             }
-            if (members.isEmpty() || members.size() > MAX_MEMBERS_PER_PAGE) {
-                problems.add("page has " + members.size() + " members, expected 1.." + MAX_MEMBERS_PER_PAGE);
+            // An empty page is valid (Flagsmith: allow_empty=True, "a first sync of an empty cohort has no members"):
+            // the connector sends one when every member of a page was rejected, to keep the page's place.
+            if (members.size() > MAX_MEMBERS_PER_PAGE) {
+                problems.add("page has " + members.size() + " members, expected 0.." + MAX_MEMBERS_PER_PAGE);
             }
             Set<String> ids = new HashSet<>();
             int i = 0;
@@ -565,6 +646,77 @@ public final class WebhookReceiver implements AutoCloseable {
             }
         }
 
+        /**
+         * The rules real receivers enforce with a 400, each with its source; empty when the request passes them all.
+         * Flagsmith: api/cohorts/serializers.py (MixpanelWebhookSerializer and the serializers it nests; a DRF
+         * CharField refuses null, a missing value and a blank or whitespace-only string by default) and
+         * api/cohorts/views.py (MixpanelCohortSyncView: an invalid payload is answered 400 with the envelope).
+         * usertour: apps/server/src/integration/integration.dto.ts (MixpanelWebhookDto / MixpanelParametersDto,
+         * class-validator, checked by the global ValidationPipe of apps/server/src/configure-app.ts).
+         */
+        private List<String> refusals(JsonNode body) {
+            List<String> refusals = new ArrayList<>();
+            if (body == null || !body.isObject()) {
+                // Flagsmith: a body that is not JSON is a ParseError, answered 400 "Invalid payload.".
+                refusals.add("the body is not a JSON object (Flagsmith: 400 Invalid payload)");
+                return refusals;
+            }
+            // Both: action is one of members, add_members, remove_members (ChoiceField / @IsEnum).
+            if (!ACTIONS.contains(text(body.get("action")))) {
+                refusals.add("action is not one of " + new TreeSet<>(ACTIONS) + " (Flagsmith ChoiceField, usertour"
+                        + " @IsEnum)");
+            }
+            JsonNode params = body.get("parameters");
+            if (params == null || !params.isObject()) {
+                refusals.add("parameters is not an object (Flagsmith, usertour @IsObject)");
+                return refusals;
+            }
+            // Flagsmith: mixpanel_cohort_id = CharField(max_length=255); usertour: @IsString.
+            nonBlankText(params, "mixpanel_cohort_id", 255, "Flagsmith CharField(max_length=255), usertour @IsString",
+                    refusals);
+            // Flagsmith: mixpanel_cohort_name = CharField(max_length=2000); usertour: @IsString.
+            nonBlankText(params, "mixpanel_cohort_name", 2000,
+                    "Flagsmith CharField(max_length=2000), usertour @IsString", refusals);
+            // usertour: mixpanel_project_id is @IsString without @IsOptional (null or missing is refused). Flagsmith
+            // does not read it; the connector sends a non-blank one, so blank is refused here too.
+            nonBlankText(params, "mixpanel_project_id", Integer.MAX_VALUE, "usertour @IsString", refusals);
+            JsonNode members = params.get("members");
+            // Flagsmith: members = MixpanelMemberSerializer(many=True, allow_empty=True, max_length=1000);
+            // usertour: @IsArray.
+            if (members == null || !members.isArray()) {
+                refusals.add("parameters.members is not an array (Flagsmith, usertour @IsArray)");
+                return refusals;
+            }
+            if (members.size() > 1000) {
+                refusals.add("parameters.members has " + members.size() + " members, over 1000 (Flagsmith"
+                        + " max_length=1000)");
+            }
+            int i = 0;
+            for (JsonNode member : members) {
+                // Flagsmith: mixpanel_distinct_id = CharField validated to at most 1024 UTF-8 bytes (its identifiers
+                // are DynamoDB sort keys).
+                JsonNode id = member.get("mixpanel_distinct_id");
+                if (id == null || !id.isTextual() || id.asText().isBlank()) {
+                    refusals.add("members[" + i + "].mixpanel_distinct_id is not a non-blank string (Flagsmith"
+                            + " CharField)");
+                } else if (id.asText().getBytes(StandardCharsets.UTF_8).length > 1024) {
+                    refusals.add("members[" + i + "].mixpanel_distinct_id is over 1024 UTF-8 bytes (Flagsmith)");
+                }
+                i++;
+            }
+            return refusals;
+        }
+
+        private void nonBlankText(JsonNode params, String name, int maxCharacters, String source,
+                                  List<String> refusals) {
+            JsonNode value = params.get(name);
+            if (value == null || !value.isTextual() || value.asText().isBlank()) {
+                refusals.add("parameters." + name + " is " + value + ", not a non-blank string (" + source + ")");
+            } else if (value.asText().codePointCount(0, value.asText().length()) > maxCharacters) {
+                refusals.add("parameters." + name + " is over " + maxCharacters + " characters (" + source + ")");
+            }
+        }
+
         private void requireText(JsonNode node, String name, List<String> problems) {
             JsonNode value = node.get(name);
             if (value != null && (!value.isTextual() || value.asText().isBlank())) {
@@ -582,6 +734,10 @@ public final class WebhookReceiver implements AutoCloseable {
                 problems.add(prefix + name + " is " + value + ", expected a string or null");
             }
         }
+    }
+
+    private static String text(JsonNode node) {
+        return node == null || node.isNull() ? null : node.asText();
     }
 
     /** For assertions' messages. */

@@ -243,7 +243,9 @@ class SyncBufferTest {
                         tuple(PageAction.ADD_MEMBERS, 2, 3, 10),
                         tuple(PageAction.ADD_MEMBERS, 3, 3, 5),
                         tuple(PageAction.REMOVE_MEMBERS, 1, 1, 3));
-        assertThat(job.pages()).extracting(Page::sessionId).containsOnly("session-1");
+        // One session per action, so that within a session id page_count runs 1..total_pages once.
+        assertThat(job.pages()).extracting(Page::sessionId)
+                .containsExactly("session-1", "session-1", "session-1", "session-2");
         assertThat(job.pages()).extracting(Page::idempotencyKey).doesNotHaveDuplicates();
     }
 

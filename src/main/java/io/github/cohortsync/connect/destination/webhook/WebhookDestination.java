@@ -1,8 +1,13 @@
 package io.github.cohortsync.connect.destination.webhook;
 
 import java.io.IOException;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -13,6 +18,7 @@ import io.github.cohortsync.connect.destination.DeliveryResult;
 import io.github.cohortsync.connect.destination.Destination;
 import io.github.cohortsync.connect.destination.Page;
 import io.github.cohortsync.connect.destination.PermanentDeliveryException;
+import io.github.cohortsync.connect.destination.Rejection;
 import io.github.cohortsync.connect.destination.TransientDeliveryException;
 import io.github.cohortsync.connect.http.HttpClients;
 import io.github.cohortsync.connect.http.HttpFailures;
@@ -29,9 +35,23 @@ import okhttp3.Response;
 
 /**
  * The custom webhook in Mixpanel's cohort-sync format: one JSON POST per page, answered by
- * {@code {"action": <same>, "status": "success"|"failure", "error": {...}}}.
+ * {@code {"action": <same>, "status": "success"|"failure", "error": {"message", "code"}}}.
+ *
+ * <p>What real receivers of the format require (docs/compatibility.md, section Webhook): the cohort name and the
+ * project id are non-blank strings in every page, the cohort id is at most {@value #MAX_COHORT_ID_CHARS} characters,
+ * the name at most {@value #MAX_COHORT_NAME_CHARS}, and a member's distinct id at most
+ * {@value #MAX_DISTINCT_ID_BYTES} UTF-8 bytes.
  */
 public final class WebhookDestination implements Destination {
+    /** Sent as mixpanel_project_id when neither the record nor {@code project.id} names a project. */
+    public static final String DEFAULT_PROJECT_ID = "0";
+    /** Flagsmith's MixpanelParametersSerializer: mixpanel_cohort_id is a CharField(max_length=255). */
+    static final int MAX_COHORT_ID_CHARS = 255;
+    /** Flagsmith's MixpanelParametersSerializer: mixpanel_cohort_name is a CharField(max_length=2000). */
+    static final int MAX_COHORT_NAME_CHARS = 2000;
+    /** Flagsmith's MixpanelMemberSerializer: an identifier of at most 1024 UTF-8 bytes (a DynamoDB sort key). */
+    static final int MAX_DISTINCT_ID_BYTES = 1024;
+
     private static final MediaType JSON_TYPE = MediaType.get("application/json; charset=utf-8");
     private static final ObjectMapper MAPPER = new ObjectMapper();
 
@@ -63,6 +83,19 @@ public final class WebhookDestination implements Destination {
 
     @Override
     public DeliveryResult send(Page page) throws TransientDeliveryException, PermanentDeliveryException {
+        List<Rejection> rejections = rejections(page);
+        if (cohortIdTooLong(page)) {
+            // Receivers refuse the cohort id itself: nothing of this cohort can go, not even an empty page.
+            return new DeliveryResult(rejections);
+        }
+        if (!rejections.isEmpty()) {
+            Set<MembershipChange> rejected = Collections.newSetFromMap(new IdentityHashMap<>());
+            rejections.forEach(rejection -> rejected.add(rejection.member()));
+            List<MembershipChange> kept = page.members().stream().filter(m -> !rejected.contains(m)).toList();
+            // The page still goes, with the members left (maybe none): its number is part of its session, and page 1
+            // of a full sync tells the receiver to replace the cohort.
+            page = page.withMembers(kept);
+        }
         String what = "Webhook POST " + safeUrl + " with " + page.describe();
         Request.Builder request = new Request.Builder()
                 .url(url)
@@ -74,18 +107,105 @@ public final class WebhookDestination implements Destination {
         try (Response response = client.newCall(request.build()).execute()) {
             String answer = HttpClients.readBody(response);
             if (!response.isSuccessful()) {
-                HttpFailures.throwForStatus(what, response.code(), response.header("Retry-After"),
-                        PersonalData.mask(answer, password), "check webhook.auth.username and webhook.auth.password");
+                // Whatever the body (the envelope or not, e.g. a proxy's or framework's 401 page), the status decides.
+                HttpFailures.throwForStatus(what, response.code(), response.header("Retry-After"), masked(answer),
+                        "check webhook.auth.username and webhook.auth.password");
             }
-            checkAnswer(what, page, answer);
-            return DeliveryResult.allAccepted();
+            checkAnswer(what, page, answer, response.header("Retry-After"));
+            return rejections.isEmpty() ? DeliveryResult.allAccepted() : new DeliveryResult(rejections);
         } catch (IOException e) {
             throw HttpFailures.forIoError(what, e);
         }
     }
 
-    /** The receiver must confirm the page: same action, status success. Anything else is a permanent failure. */
-    private static void checkAnswer(String what, Page page, String answer) throws PermanentDeliveryException {
+    /**
+     * Members no receiver of the format accepts, each rejected with its reason (errant record reporter / DLQ) instead
+     * of a page the receiver refuses as a whole: a distinct id over {@value #MAX_DISTINCT_ID_BYTES} UTF-8 bytes, and
+     * every member of a cohort whose id is over {@value #MAX_COHORT_ID_CHARS} characters.
+     */
+    static List<Rejection> rejections(Page page) {
+        List<Rejection> rejections = new ArrayList<>();
+        int idLength = cohortIdLength(page);
+        for (MembershipChange member : page.members()) {
+            if (idLength > MAX_COHORT_ID_CHARS) {
+                rejections.add(new Rejection(member, "the cohort id is " + idLength + " characters, over the "
+                        + MAX_COHORT_ID_CHARS + " receivers of the Mixpanel webhook format accept"));
+                continue;
+            }
+            long bytes = utf8Length(member.distinctId());
+            if (bytes > MAX_DISTINCT_ID_BYTES) {
+                rejections.add(new Rejection(member, "the distinct id is " + bytes + " UTF-8 bytes, over the "
+                        + MAX_DISTINCT_ID_BYTES + " receivers of the Mixpanel webhook format accept"));
+            }
+        }
+        return rejections;
+    }
+
+    private static int cohortIdLength(Page page) {
+        return page.cohort().id().codePointCount(0, page.cohort().id().length());
+    }
+
+    private static boolean cohortIdTooLong(Page page) {
+        return cohortIdLength(page) > MAX_COHORT_ID_CHARS;
+    }
+
+    /** The UTF-8 length of the text, without encoding it (an unpaired surrogate counts as 3 bytes). */
+    static long utf8Length(String text) {
+        long bytes = 0;
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (c < 0x80) {
+                bytes += 1;
+            } else if (c < 0x800) {
+                bytes += 2;
+            } else if (Character.isHighSurrogate(c) && i + 1 < text.length()
+                    && Character.isLowSurrogate(text.charAt(i + 1))) {
+                bytes += 4;
+                i++;
+            } else {
+                bytes += 3;
+            }
+        }
+        return bytes;
+    }
+
+    /**
+     * The cohort's name as sent: the name the page's cohort carries, else {@code Cohort <id>} (receivers refuse a
+     * null or blank name), cut to {@value #MAX_COHORT_NAME_CHARS} characters (never inside a surrogate pair).
+     */
+    static String cohortName(Page page) {
+        String name = page.cohort().name();
+        if (name == null || name.isBlank()) {
+            return "Cohort " + page.cohort().id();
+        }
+        if (name.codePointCount(0, name.length()) <= MAX_COHORT_NAME_CHARS) {
+            return name;
+        }
+        return name.substring(0, name.offsetByCodePoints(0, MAX_COHORT_NAME_CHARS));
+    }
+
+    /** The project as sent: the page's cohort's (a record's project_id, else project.id), else "0". */
+    static String projectId(Page page) {
+        String id = page.cohort().projectId();
+        return id == null || id.isBlank() ? DEFAULT_PROJECT_ID : id;
+    }
+
+    /** The answer cleared of personal data and of the credentials, in either form, for errors and logs. */
+    private String masked(String answer) {
+        String text = answer;
+        if (text != null && authorization != null) {
+            // Before the text is shortened, so that no part of the encoded credentials is left.
+            text = text.replace(authorization.substring("Basic ".length()), "<secret>");
+        }
+        return PersonalData.mask(text, password);
+    }
+
+    /**
+     * The receiver must confirm the page: same action, status success. A {@code failure} is transient when its
+     * {@code error.code} is (429, 5xx, as for HTTP statuses), permanent otherwise; anything else is permanent.
+     */
+    private void checkAnswer(String what, Page page, String answer, String retryAfter)
+            throws PermanentDeliveryException, TransientDeliveryException {
         JsonNode json = HttpClients.jsonOrNull(answer);
         if (json == null || !json.isObject()) {
             throw new PermanentDeliveryException(what + " got an answer that is not a JSON object; the receiver"
@@ -103,12 +223,33 @@ public final class WebhookDestination implements Destination {
         }
         if ("failure".equals(status)) {
             JsonNode error = json.path("error");
-            throw new PermanentDeliveryException(what + " was answered with status failure: "
-                    + PersonalData.mask(error.path("message").asText("(no message)")) + " (code "
-                    + PersonalData.mask(error.path("code").asText("none")) + ")");
+            String message = what + " was answered with status failure: "
+                    + masked(error.path("message").asText("(no message)")) + " (code "
+                    + masked(error.path("code").asText("none")) + ")";
+            int code = errorCode(error.path("code"));
+            if (code >= 100 && code <= 599 && HttpFailures.isTransient(code)) {
+                throw new TransientDeliveryException(message, HttpFailures.retryAfterMillis(retryAfter,
+                        Clock.systemUTC()));
+            }
+            throw new PermanentDeliveryException(message);
         }
         throw new PermanentDeliveryException(what + " got an answer with status '" + status
                 + "'; expected 'success' or 'failure'");
+    }
+
+    /** The failure's {@code error.code} as an HTTP-like status (a number or a numeric string); -1 when it is not. */
+    private static int errorCode(JsonNode code) {
+        if (code.isIntegralNumber()) {
+            return code.canConvertToInt() ? code.intValue() : -1;
+        }
+        if (code.isTextual()) {
+            try {
+                return Integer.parseInt(code.asText().trim());
+            } catch (NumberFormatException e) {
+                return -1;
+            }
+        }
+        return -1;
     }
 
     private RequestBody body(Page page) {
@@ -118,9 +259,9 @@ public final class WebhookDestination implements Destination {
             json.writeStartObject();
             json.writeStringField("action", page.action().wireName());
             json.writeObjectFieldStart("parameters");
-            json.writeStringField("mixpanel_project_id", page.cohort().projectId());
+            json.writeStringField("mixpanel_project_id", projectId(page));
             json.writeStringField("mixpanel_cohort_id", page.cohort().id());
-            json.writeStringField("mixpanel_cohort_name", page.cohort().name());
+            json.writeStringField("mixpanel_cohort_name", cohortName(page));
             json.writeStringField("mixpanel_cohort_description", page.cohort().description());
             json.writeStringField("mixpanel_session_id", page.sessionId());
             json.writeObjectFieldStart("page_info");
