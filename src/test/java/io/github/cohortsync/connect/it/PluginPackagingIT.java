@@ -99,6 +99,18 @@ class PluginPackagingIT {
     void archiveHasTheDocumentedLayoutAndNothingTheWorkerProvides() throws IOException {
         assertThat(pluginDir.resolve("lib/kafka-connect-cohort-sync-" + version + ".jar")).isRegularFile();
         assertThat(pluginDir.resolve("doc/LICENSE")).isRegularFile();
+        // The README's links (docs/...) resolve inside the unzipped plugin: every page of docs/ is shipped.
+        assertThat(pluginDir.resolve("doc/README.md")).isRegularFile();
+        Path docs = Path.of(System.getProperty("basedir", "."), "docs");
+        try (Stream<Path> pages = Files.walk(docs)) {
+            List<Path> markdown = pages.filter(p -> p.toString().endsWith(".md")).toList();
+            assertThat(markdown).extracting(p -> docs.relativize(p).toString())
+                    .contains("configuration.md", "record-format.md", "destinations/webhook.md");
+            for (Path page : markdown) {
+                assertThat(pluginDir.resolve("doc/docs").resolve(docs.relativize(page).toString()))
+                        .as("shipped in the zip: docs/%s", docs.relativize(page)).isRegularFile();
+            }
+        }
         try (Stream<Path> etc = Files.list(pluginDir.resolve("etc"))) {
             assertThat(etc.map(p -> p.getFileName().toString())).isNotEmpty()
                     .allMatch(name -> name.endsWith(".properties"));
