@@ -111,6 +111,15 @@ class PluginPackagingIT {
                         .as("shipped in the zip: docs/%s", docs.relativize(page)).isRegularFile();
             }
         }
+        // The REST JSON examples the docs POST (--data @config/<file>.json) sit next to them.
+        try (Stream<Path> configs = Files.list(Path.of(System.getProperty("basedir", "."), "config"))) {
+            List<Path> json = configs.filter(p -> p.toString().endsWith(".json")).toList();
+            assertThat(json).isNotEmpty();
+            for (Path example : json) {
+                assertThat(pluginDir.resolve("doc/config").resolve(example.getFileName().toString()))
+                        .as("shipped in the zip: config/%s", example.getFileName()).isRegularFile();
+            }
+        }
         try (Stream<Path> etc = Files.list(pluginDir.resolve("etc"))) {
             assertThat(etc.map(p -> p.getFileName().toString())).isNotEmpty()
                     .allMatch(name -> name.endsWith(".properties"));
