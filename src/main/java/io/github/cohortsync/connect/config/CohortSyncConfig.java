@@ -113,7 +113,10 @@ public final class CohortSyncConfig extends AbstractConfig {
                         + java.util.Arrays.stream(DestinationType.values())
                                 .map(d -> d.configValue() + ": " + d.maxBatchSize())
                                 .collect(java.util.stream.Collectors.joining(", "))
-                        + "). Larger values than that maximum are rejected.",
+                        + "; braze with braze.mode=cohort_import: "
+                        + DestinationType.BRAZE.maxBatchSize(java.util.Map.of("braze.mode", "cohort_import"))
+                        + "). Larger values than that maximum are"
+                        + " rejected. Full-sync ('members') pages hold at most this many members too.",
                 GROUP_SYNC, ++order, Width.SHORT, "Batch size");
         def.define(SYNC_MAX_IN_FLIGHT_REQUESTS, Type.INT, null, new InFlightOrNull(), Importance.LOW,
                 "Pages of one diff sync (add_members / remove_members) a task sends at once. Pages of one sync"
@@ -142,7 +145,7 @@ public final class CohortSyncConfig extends AbstractConfig {
 
         order = 0;
         def.define(RETRY_MAX_ATTEMPTS, Type.INT, 5, Range.between(0, 100), Importance.LOW,
-                "How many times a transient failure (connection error, timeout, HTTP 408, 429 or 5xx) is"
+                "How many times a transient failure (connection error, timeout, HTTP 408, 425, 429 or 5xx) is"
                         + " retried before the sync is given up and tried again at the next interval. The"
                         + " task stays RUNNING and commits nothing past the undelivered changes.",
                 GROUP_RETRY, ++order, Width.SHORT, "Retries");
@@ -154,7 +157,7 @@ public final class CohortSyncConfig extends AbstractConfig {
         def.define(RETRY_BACKOFF_MAX_MS, Type.LONG, 30_000L, Range.between(0L, Duration.ofHours(1).toMillis()),
                 Importance.LOW,
                 "The longest wait between two retries (a Retry-After header may ask for longer, and is"
-                        + " honoured).",
+                        + " honoured up to 1 hour).",
                 GROUP_RETRY, ++order, Width.SHORT, "Maximum backoff (ms)");
         def.define(HTTP_TIMEOUT_MS, Type.INT, 30_000, Range.between(100, 600_000), Importance.LOW,
                 "Connect, read and write timeout of each destination call.",

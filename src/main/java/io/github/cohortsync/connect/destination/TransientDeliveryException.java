@@ -1,6 +1,6 @@
 package io.github.cohortsync.connect.destination;
 
-/** A failure worth retrying: a connection error, a timeout, HTTP 408, 429 or 5xx. */
+/** A failure worth retrying: a connection error, a timeout, HTTP 408, 425, 429 or 5xx. */
 public class TransientDeliveryException extends Exception {
     private final long retryAfterMillis;
 

@@ -99,6 +99,27 @@ class PluginPackagingIT {
     void archiveHasTheDocumentedLayoutAndNothingTheWorkerProvides() throws IOException {
         assertThat(pluginDir.resolve("lib/kafka-connect-cohort-sync-" + version + ".jar")).isRegularFile();
         assertThat(pluginDir.resolve("doc/LICENSE")).isRegularFile();
+        // The README's links (docs/...) resolve inside the unzipped plugin: every page of docs/ is shipped.
+        assertThat(pluginDir.resolve("doc/README.md")).isRegularFile();
+        Path docs = Path.of(System.getProperty("basedir", "."), "docs");
+        try (Stream<Path> pages = Files.walk(docs)) {
+            List<Path> markdown = pages.filter(p -> p.toString().endsWith(".md")).toList();
+            assertThat(markdown).extracting(p -> docs.relativize(p).toString())
+                    .contains("configuration.md", "record-format.md", "destinations/webhook.md");
+            for (Path page : markdown) {
+                assertThat(pluginDir.resolve("doc/docs").resolve(docs.relativize(page).toString()))
+                        .as("shipped in the zip: docs/%s", docs.relativize(page)).isRegularFile();
+            }
+        }
+        // The REST JSON examples the docs POST (--data @config/<file>.json) sit next to them.
+        try (Stream<Path> configs = Files.list(Path.of(System.getProperty("basedir", "."), "config"))) {
+            List<Path> json = configs.filter(p -> p.toString().endsWith(".json")).toList();
+            assertThat(json).isNotEmpty();
+            for (Path example : json) {
+                assertThat(pluginDir.resolve("doc/config").resolve(example.getFileName().toString()))
+                        .as("shipped in the zip: config/%s", example.getFileName()).isRegularFile();
+            }
+        }
         try (Stream<Path> etc = Files.list(pluginDir.resolve("etc"))) {
             assertThat(etc.map(p -> p.getFileName().toString())).isNotEmpty()
                     .allMatch(name -> name.endsWith(".properties"));

@@ -25,7 +25,7 @@ import jakarta.ws.rs.core.Response;
  * Secrets through a config provider: a worker with the {@link FileConfigProvider} resolves
  * {@code ${file:<path>:<key>}} for the task, so the destination receives the real secret while the REST API only
  * ever shows the placeholder. Without a provider, {@code GET /connectors/{name}/config} shows the raw value (a
- * Connect framework behaviour the README warns about).
+ * Connect framework behaviour docs/security.md warns about).
  */
 class SecretsIT {
     private static final String USER = "hook-user";
@@ -91,7 +91,7 @@ class SecretsIT {
         assertThat(restText("connectors/" + connector + "/tasks")).doesNotContain(SECRET);
     }
 
-    /** The framework behaviour the README documents: without a provider the REST API returns the raw value. */
+    /** The framework behaviour docs/security.md documents: without a provider the REST API returns the raw value. */
     @Test
     void withoutAProviderTheConfigEndpointShowsTheRawValue() throws Exception {
         String topic = harness.createTopic("secret-raw", 1);
