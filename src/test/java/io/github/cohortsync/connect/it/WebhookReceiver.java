@@ -54,6 +54,10 @@ public final class WebhookReceiver implements AutoCloseable {
     private final List<Delivery> deliveries = new ArrayList<>();
     private final List<String> violations = new ArrayList<>();
     private final Map<String, Set<String>> membership = new TreeMap<>();
+    /** Cohorts this receiver accepted a 'members' page of: the ones a strict receiver knows. */
+    private final Set<String> receivedAsMembers = new HashSet<>();
+    private boolean membersFirst;
+    private final List<Delivery> cohortNotFound = new ArrayList<>();
 
     private WebhookReceiver() {
     }
@@ -88,6 +92,25 @@ public final class WebhookReceiver implements AutoCloseable {
     public void expectBasicAuth(String user, String password) {
         synchronized (lock) {
             expectedAuthorization = Credentials.basic(user, password);
+        }
+    }
+
+    /**
+     * From now on, behaves as Flagsmith's Mixpanel receiver: an add_members or remove_members page of a cohort
+     * never received as 'members' is answered 404 with the failure envelope ("Cohort not found."), since only a
+     * 'members' page creates the cohort there. Source: Flagsmith/flagsmith, api/cohorts/sync_views.py,
+     * MixpanelCohortSyncView.post (a rule ported as a fact, not its code).
+     */
+    public void requireMembersFirst() {
+        synchronized (lock) {
+            membersFirst = true;
+        }
+    }
+
+    /** The requests answered 404 "Cohort not found." by {@link #requireMembersFirst()}'s rule. */
+    public List<Delivery> cohortNotFound() {
+        synchronized (lock) {
+            return List.copyOf(cohortNotFound);
         }
     }
 
@@ -433,12 +456,22 @@ public final class WebhookReceiver implements AutoCloseable {
                     problems.add("body is not JSON: " + parseError);
                 }
                 validate(request, body, problems);
-                Reply reply = script.isEmpty() ? defaultReply : script.poll();
+                String cohortId = body != null && body.path("parameters").path("mixpanel_cohort_id").isTextual()
+                        ? body.path("parameters").path("mixpanel_cohort_id").asText() : null;
+                // Flagsmith's MixpanelCohortSyncView: a diff of a cohort no 'members' page created is a 404.
+                boolean notFound = membersFirst && ("add_members".equals(action) || "remove_members".equals(action))
+                        && !receivedAsMembers.contains(cohortId);
+                Reply reply = notFound ? Reply.httpStatus(404).withBody("{\"action\":\"" + action
+                        + "\",\"status\":\"failure\",\"error\":{\"message\":\"Cohort not found.\",\"code\":404}}")
+                        : script.isEmpty() ? defaultReply : script.poll();
                 boolean accepted = reply.accepts();
                 Delivery delivery = new Delivery(index, request.getMethod(), request.getUrl().encodedPath(),
                         request.getHeaders().get("Content-Type"), request.getHeaders().get("Idempotency-Key"),
                         request.getHeaders().get("Authorization"), body, reply.code, accepted, System.nanoTime());
                 deliveries.add(delivery);
+                if (notFound) {
+                    cohortNotFound.add(delivery);
+                }
                 problems.forEach(p -> violations.add("request #" + index + " (" + action + " of cohort "
                         + delivery.cohortId() + "): " + p));
                 if (accepted && body != null) {
@@ -458,6 +491,7 @@ public final class WebhookReceiver implements AutoCloseable {
                 case "add_members" -> members.addAll(delivery.distinctIds());
                 case "remove_members" -> delivery.distinctIds().forEach(members::remove);
                 case "members" -> {
+                    receivedAsMembers.add(cohort);
                     if (delivery.pageCount() == 1) {
                         members.clear();
                     }
