@@ -553,24 +553,18 @@ public class CohortSyncSinkTask extends SinkTask {
      * the diffs of the other cohorts, which stay buffered. True when such a snapshot was started.
      */
     private boolean startFirstContacts() {
+        if (offsetsLookup == null) {
+            // Full syncs are off (snapshot.enabled=false or no servers): the diff is the first contact, and the
+            // cohort counts as contacted once the destination accepts one of its pages.
+            return false;
+        }
         Set<String> fresh = contacts.withoutFirstContact(buffer.cohortIds());
         if (fresh.isEmpty()) {
             return false;
         }
-        if (offsetsLookup == null) {
-            // Full syncs are off (snapshot.enabled=false or no servers): the diff is the first contact.
-            contacts.contactedWithoutFullSync(fresh);
-            return false;
-        }
         Set<TopicPartition> assigned = context.assignment();
-        Map<TopicPartition, Long> positions = new HashMap<>();
-        assigned.forEach(partition -> {
-            Long position = contacts.readPosition(partition);
-            if (position != null) {
-                positions.put(partition, position);
-            }
-        });
-        SnapshotPlan plan = SnapshotPlan.firstContact(offsetsLookup.offsets(assigned), positions);
+        SnapshotPlan plan = SnapshotPlan.firstContact(offsetsLookup.offsets(assigned),
+                contacts.readPositions(assigned));
         if (plan.snapshot().isEmpty()) {
             return false;
         }

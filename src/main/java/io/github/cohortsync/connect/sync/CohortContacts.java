@@ -45,9 +45,16 @@ public final class CohortContacts {
         readPositions.merge(partition, offset + 1, Math::max);
     }
 
-    /** One past the last offset read from the partition in this session; null when none was read. */
-    public Long readPosition(TopicPartition partition) {
-        return readPositions.get(partition);
+    /** Per partition among these, one past the last offset read in this session; partitions not read are left out. */
+    public Map<TopicPartition, Long> readPositions(Collection<TopicPartition> partitions) {
+        Map<TopicPartition, Long> positions = new HashMap<>();
+        partitions.forEach(partition -> {
+            Long position = readPositions.get(partition);
+            if (position != null) {
+                positions.put(partition, position);
+            }
+        });
+        return positions;
     }
 
     /** Forgets the read positions of revoked partitions, or of rewound ones. */
@@ -77,11 +84,6 @@ public final class CohortContacts {
             }
         }
         return fresh;
-    }
-
-    /** Marks cohorts as contacted without a page (a first contact that is not wanted: full syncs are off). */
-    public void contactedWithoutFullSync(Collection<String> cohortIds) {
-        cohortIds.forEach(store::contacted);
     }
 
     /** True when the configured refresh generation differs from the one of the last delivered full sync. */
