@@ -354,6 +354,29 @@ class CohortSyncSinkTaskSnapshotTest {
         assertThat(java.nio.file.Files.readString(stateFile())).contains("\"c2\"");
     }
 
+    /**
+     * A rebalance during a first contact: the buffered diffs of the other cohorts of the kept partition were read
+     * with it, so the snapshot is started over as a full one of that partition, which carries every cohort.
+     */
+    @Test
+    void aRebalanceDuringAFirstContactStartsAFullSnapshotOfTheKeptPartitions() throws IOException {
+        contacted("c1");
+        offsets.offsets.put(P0, new PartitionOffsets(2L, 0, 10));
+        offsets.offsets.put(P1, new PartitionOffsets(1L, 0, 5));
+        start();
+        task.put(List.of(at(0, 2, change("c1", "u1")), at(0, 3, change("c2", "u2")), at(1, 1, change("c1", "x"))));
+        pollUntil(() -> assertThat(context.rewinds()).containsEntry(P0, 0L).containsEntry(P1, 0L));
+
+        task.close(List.of(P1));
+        task.put(List.of(at(0, 0, change("c1", "u0")), at(0, 1, change("c2", "u9")), at(0, 2, change("c1", "u1")),
+                at(0, 3, change("c2", "u2"))));
+        pollUntil(() -> assertThat(task.preCommit(Map.of(P0, new OffsetAndMetadata(4))))
+                .containsEntry(P0, new OffsetAndMetadata(4)));
+
+        assertThat(receiver.actions()).containsExactly("members", "members");
+        assertThat(receiver.members("members")).containsExactly("u0", "u1", "u2", "u9");
+    }
+
     /** Changing snapshot.refresh.generation makes the next start a full refresh, once. */
     @Test
     void aNewRefreshGenerationSendsEveryCohortAsMembersOnce() throws IOException {
