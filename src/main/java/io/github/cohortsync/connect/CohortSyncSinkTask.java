@@ -56,7 +56,10 @@ public class CohortSyncSinkTask extends SinkTask {
     private static final Logger log = LoggerFactory.getLogger(CohortSyncSinkTask.class);
     /** How often the framework is asked to call back while a sync is in flight, to collect its outcome. */
     private static final long IN_FLIGHT_POLL_MS = 200;
-    /** The bound of each admin call that decides and bounds a snapshot (at start and on assignment only). */
+    /**
+     * The bound of each admin call that decides and bounds a snapshot: at start and on assignment, and (rarely) before
+     * a first contact or a refresh after a failure.
+     */
     private static final Duration SNAPSHOT_LOOKUP_TIMEOUT = Duration.ofSeconds(30);
     /** Cohorts named in the INFO line of a delivered snapshot; the rest are counted. */
     private static final int COHORTS_LOGGED = 20;
@@ -525,8 +528,9 @@ public class CohortSyncSinkTask extends SinkTask {
         if (snapshot != null) {
             snapshot.awaitRewind(plan.rewind().keySet());
         }
-        log.info("Snapshot of {} partitions on their first run: the records below offsets {} are netted and sent"
-                + " as one full sync before any diff", plan.snapshot().size(), boundaries(plan.snapshot()));
+        log.info("Snapshot of {} partitions ({}): the records below offsets {} are netted and sent as one full sync"
+                + " before any diff", plan.snapshot().size(), refresh ? "a full refresh" : "their first run",
+                boundaries(plan.snapshot()));
     }
 
     private Snapshot newSnapshot(Map<TopicPartition, Range> ranges) {
