@@ -377,6 +377,29 @@ class CohortSyncSinkTaskSnapshotTest {
         assertThat(receiver.members("members")).containsExactly("u0", "u1", "u2", "u9");
     }
 
+    /** A first contact larger than buffer.max.changes is spilled to disk, as a first run's snapshot is. */
+    @Test
+    void aFirstContactLargerThanTheBufferIsSpilledToDisk() throws IOException {
+        contacted("c1");
+        offsets.offsets.put(P0, new PartitionOffsets(20L, 0, 30));
+        offsets.offsets.put(P1, new PartitionOffsets(0L, 0, 0));
+        start("buffer.max.changes", "4", "batch.max.size", "3");
+        task.put(List.of(at(0, 20, change("c2", "u20"))));
+        pollUntil(() -> assertThat(context.rewinds()).containsEntry(P0, 0L));
+        List<SinkRecord> again = new ArrayList<>();
+        for (int i = 0; i <= 20; i++) {
+            again.add(at(0, i, change(i % 2 == 0 ? "c2" : "c1", "u" + i)));
+        }
+        task.put(again);
+        pollUntil(() -> assertThat(preCommit(21, 0)).containsEntry(P0, new OffsetAndMetadata(21)));
+
+        assertThat(task.stats().snapshotSpillFiles.get()).as("spilled: at most 4 netted changes in memory")
+                .isGreaterThanOrEqualTo(2);
+        assertThat(receiver.actions()).containsOnly("members").hasSize(4);
+        assertThat(receiver.members("members")).hasSize(11).doesNotContain("u1", "u19");
+        assertThat(spill.resolve("cohort-sync-snapshot-test-task-0")).doesNotExist();
+    }
+
     /** Changing snapshot.refresh.generation makes the next start a full refresh, once. */
     @Test
     void aNewRefreshGenerationSendsEveryCohortAsMembersOnce() throws IOException {
