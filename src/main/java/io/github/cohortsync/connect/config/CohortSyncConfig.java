@@ -174,9 +174,9 @@ public final class CohortSyncConfig extends AbstractConfig {
         def.define(SNAPSHOT_BOOTSTRAP_SERVERS, Type.STRING, "", Importance.MEDIUM,
                 "The Kafka cluster the connector reads from, as host:port pairs: used at start and on each"
                         + " partition assignment to read the consumer group's committed offsets and the topic's"
-                        + " end offsets, which bound a snapshot. Required for sync.mode=one_time; with"
-                        + " sync.mode=dynamic, leaving it empty disables the first-run snapshot (only diffs are"
-                        + " sent). Admin client settings such as security.protocol or sasl.jaas.config are"
+                        + " end offsets, which bound every full sync. Usually the worker's own bootstrap.servers."
+                        + " Required unless snapshot.enabled=false (config validation reports it); a task started"
+                        + " without it sends diffs only and logs a WARN. Admin client settings such as security.protocol or sasl.jaas.config are"
                         + " given with the prefix " + SNAPSHOT_ADMIN_PREFIX + " (e.g."
                         + " snapshot.admin.security.protocol=SASL_SSL).",
                 GROUP_SNAPSHOT, ++order, Width.LONG, "Snapshot bootstrap servers");
