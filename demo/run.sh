@@ -389,8 +389,10 @@ mkdir -p "$RUN/classes"
   || die "compiling demo/DemoClient.java failed; see $LOGS/demo-client-build.log"
 demo_client create-topic "$BOOTSTRAP" "$TOPIC" 3 compact | sed 's/^/    /'
 
-step "Creating the connector: POST /connectors ($(basename "$CONNECTOR_JSON"), webhook.url -> $RECEIVER_URL/cohorts)"
-sed "s#127\.0\.0\.1:8090#127.0.0.1:$RECEIVER_PORT#g" "$CONNECTOR_JSON" >"$RUN/config/connector.json"
+step "Creating the connector: POST /connectors ($(basename "$CONNECTOR_JSON"), webhook.url -> $RECEIVER_URL/cohorts, snapshot.bootstrap.servers -> $BOOTSTRAP)"
+# The webhook at the receiver's port, and the full first syncs bounded through the demo's broker.
+sed -e "s#127\.0\.0\.1:8090#127.0.0.1:$RECEIVER_PORT#g" -e "s#127\.0\.0\.1:9092#$BOOTSTRAP#g" \
+  "$CONNECTOR_JSON" >"$RUN/config/connector.json"
 HTTP_CODE=$(curl -s --max-time 30 -o "$RUN/create-connector.out" -w '%{http_code}' -X POST \
   -H 'Content-Type: application/json' --data @"$RUN/config/connector.json" "$CONNECT_URL/connectors" || true)
 if [[ $HTTP_CODE != 201 ]]; then

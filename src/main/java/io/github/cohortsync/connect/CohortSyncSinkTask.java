@@ -34,6 +34,8 @@ import io.github.cohortsync.connect.record.DeadLetterRecord;
 import io.github.cohortsync.connect.record.MembershipChange;
 import io.github.cohortsync.connect.record.RecordParser;
 import io.github.cohortsync.connect.sync.AdminOffsetsLookup;
+import io.github.cohortsync.connect.sync.CohortContacts;
+import io.github.cohortsync.connect.sync.CohortStateStore;
 import io.github.cohortsync.connect.sync.DeliveryJournal;
 import io.github.cohortsync.connect.sync.FileNames;
 import io.github.cohortsync.connect.sync.NettedSnapshot.CohortCount;
@@ -56,7 +58,10 @@ public class CohortSyncSinkTask extends SinkTask {
     private static final Logger log = LoggerFactory.getLogger(CohortSyncSinkTask.class);
     /** How often the framework is asked to call back while a sync is in flight, to collect its outcome. */
     private static final long IN_FLIGHT_POLL_MS = 200;
-    /** The bound of each admin call that decides and bounds a snapshot (at start and on assignment only). */
+    /**
+     * The bound of each admin call that decides and bounds a snapshot: at start and on assignment, and (rarely) before
+     * a first contact or a refresh after a failure.
+     */
     private static final Duration SNAPSHOT_LOOKUP_TIMEOUT = Duration.ofSeconds(30);
     /** Cohorts named in the INFO line of a delivered snapshot; the rest are counted. */
     private static final int COHORTS_LOGGED = 20;
@@ -89,6 +94,8 @@ public class CohortSyncSinkTask extends SinkTask {
     private TopicWarnings topicWarnings;
     /** Changes delivered but maybe not committed, so a restart on this host skips them; never null. */
     private DeliveryJournal journal = DeliveryJournal.disabled();
+    /** First contacts, refreshes and cohort names, remembered across restarts next to the journal. */
+    private CohortContacts contacts;
 
     public CohortSyncSinkTask() {
         this((config, groupId) -> AdminOffsetsLookup.create(config.snapshotAdminConfig(), groupId,
@@ -119,13 +126,19 @@ public class CohortSyncSinkTask extends SinkTask {
         String taskId = props.getOrDefault(CohortSyncSinkConnector.TASK_ID, "0");
         Destination destination = Destinations.create(config, name);
         snapshotIncludesLeavers = destination.snapshotIncludesLeavers();
-        buffer = new SyncBuffer(config.projectId(), destination::readsProperty);
+        contacts = new CohortContacts(CohortStateStore.open(config.deliveryJournalDir(name)
+                .resolve("cohorts-task-" + FileNames.safe(taskId) + ".json")), config.snapshotRefreshGeneration(),
+                config.snapshotRefreshAfterFailureMs());
+        CohortContacts contacted = contacts;
+        buffer = new SyncBuffer(config.projectId(), destination::readsProperty)
+                .rememberingNames(contacts::rememberedName);
         journal = config.deliveryJournalEnabled()
                 ? DeliveryJournal.open(config.deliveryJournalDir(name), config.destinationFingerprint())
                 : DeliveryJournal.disabled();
         DeliveryJournal journaled = journal;
         sender = new SyncSender("cohort-sync-sender-" + name, destination,
                 RetryPolicy.fromConfig(name, config), config.syncIntervalMs(), stats, (job, page, rejections) -> {
+                    contacted.delivered(page);
                     if (job.isDiff()) {
                         // Pages of a diff job may be delivered concurrently: the journal takes concurrent calls.
                         journaled.delivered(page, rejections);
@@ -136,13 +149,18 @@ public class CohortSyncSinkTask extends SinkTask {
                     "connect-" + name));
             spillDir = config.snapshotSpillDir()
                     .resolve("cohort-sync-" + FileNames.safe(name) + "-task-" + taskId);
+        } else if (config.snapshotEnabled() && !config.oneTime()) {
+            log.warn("snapshot.bootstrap.servers is not set: only add_members / remove_members diffs are sent, and no"
+                    + " cohort gets a full first sync ('members'); receivers such as Flagsmith refuse diffs of a cohort"
+                    + " they never got as 'members'. Set snapshot.bootstrap.servers, or snapshot.enabled=false to"
+                    + " silence this warning.");
         }
         topicWarnings = new TopicWarnings(offsetsLookup, config.tombstoneRetentionWarnMs(), stats);
         log.info("Cohort sync task started: destination={}, sync.mode={}, snapshots={}, sync.interval.ms={},"
                         + " buffer.max.changes={}, batch.max.size={}, sync.max.in.flight.requests={},"
                         + " cohorts.include={}",
                 config.destination().configValue(), config.oneTime() ? "one_time" : "dynamic",
-                offsetsLookup == null ? "off (snapshot.bootstrap.servers not set)" : "on first run",
+                offsetsLookup == null ? "off" : "on first run, first contact and refresh",
                 config.syncIntervalMs(), config.bufferMaxChanges(), config.batchMaxSize(),
                 config.syncMaxInFlightRequests(),
                 cohortsInclude.isEmpty() ? "(all)" : cohortsInclude);
@@ -167,6 +185,7 @@ public class CohortSyncSinkTask extends SinkTask {
             stats.recordsRead.incrementAndGet();
             TopicPartition partition = new TopicPartition(record.topic(), record.kafkaPartition());
             journal.read(partition, record.kafkaOffset());
+            contacts.read(partition, record.kafkaOffset());
             boolean inSnapshot = snapshot != null && snapshot.covers(partition)
                     && snapshot.read(partition, record.kafkaOffset());
             if (!inSnapshot && config.oneTime()) {
@@ -187,8 +206,11 @@ public class CohortSyncSinkTask extends SinkTask {
                 continue;
             }
             if (inSnapshot) {
-                snapshot.add(change);
-                topicWarnings.snapshotRead(change.cohort().id(), partition);
+                // A snapshot of some cohorts (their first contact) skips the others: their changes were read before.
+                if (snapshot.wants(change.cohort().id())) {
+                    snapshot.add(change);
+                    topicWarnings.snapshotRead(change.cohort().id(), partition);
+                }
                 continue;
             }
             buffer.add(change, now);
@@ -246,6 +268,11 @@ public class CohortSyncSinkTask extends SinkTask {
     private void advance(long now, boolean idle) {
         sender.takeOutcome().ifPresent(this::onOutcome);
         throwIfFailed();
+        contacts.observeFailures(now, stats.retries.get() + stats.failedSyncs.get());
+        if (offsetsLookup != null && !config.oneTime() && currentJob != null && contacts.failedTooLong(now)
+                && (snapshot == null || snapshot.isPartial())) {
+            refreshAfterFailure();
+        }
         if (snapshot != null) {
             advanceSnapshot();
         } else if (!config.oneTime()) {
@@ -266,6 +293,9 @@ public class CohortSyncSinkTask extends SinkTask {
         boolean due = buffer.isDue(now, config.syncIntervalMs());
         boolean early = idle && config.syncOnIdle();
         if (currentJob == null && !sender.isBusy() && !buffer.isEmpty() && (full || due || early)) {
+            if (startFirstContacts()) {
+                return;
+            }
             // An idle sync sends everything, partial pages included: nothing more is coming to fill them now.
             SyncJob job = early && !due ? buffer.drainAll(config.batchMaxSize(), journal::isDelivered)
                     : buffer.drain(config.batchMaxSize(), now, config.syncIntervalMs(), journal::isDelivered);
@@ -310,6 +340,7 @@ public class CohortSyncSinkTask extends SinkTask {
             return;
         }
         if (outcome instanceof SyncSender.Delivered) {
+            contacts.save();
             reportRejections(job);
             tracker.completed(job.offsets());
             stats.syncsCompleted.incrementAndGet();
@@ -458,6 +489,7 @@ public class CohortSyncSinkTask extends SinkTask {
         }
         buffer.forget(partitions);
         tracker.forget(partitions);
+        contacts.forget(partitions);
         journal.close(partitions);
         paused.removeAll(partitions);
     }
@@ -469,7 +501,22 @@ public class CohortSyncSinkTask extends SinkTask {
         if (offsetsLookup == null || partitions.isEmpty()) {
             return;
         }
-        SnapshotPlan plan = SnapshotPlan.decide(config.oneTime(), offsetsLookup.offsets(partitions));
+        // A first contact in progress is started over as a full snapshot that includes the new partitions: their
+        // part of those cohorts was never read by this task.
+        boolean refresh = !config.oneTime() && (contacts.refreshRequested()
+                || contacts.failedTooLong(System.currentTimeMillis()) || (snapshot != null && snapshot.isPartial()));
+        SnapshotPlan plan = refresh ? SnapshotPlan.refresh(offsetsLookup.offsets(partitions))
+                : SnapshotPlan.decide(config.oneTime(), offsetsLookup.offsets(partitions));
+        if (refresh) {
+            log.info("Full refresh of {} newly assigned partitions: {}", partitions.size(),
+                    contacts.refreshRequested()
+                            ? "snapshot.refresh.generation differs from the one of the last delivered full sync"
+                            : contacts.failedTooLong(System.currentTimeMillis())
+                            ? "the destination has failed since " + java.time.Instant.ofEpochMilli(
+                                    contacts.failingSinceMs()) + ", longer than snapshot.refresh.after.failure.ms"
+                            : "a first contact was in progress");
+            rewind(plan.rewind());
+        }
         if (!plan.alreadyExported().isEmpty()) {
             log.info("The one-time export of {} of the assigned partitions was already delivered (their offsets are"
                     + " committed): they stay paused. To export again, stop the connector, reset its offsets and"
@@ -486,19 +533,92 @@ public class CohortSyncSinkTask extends SinkTask {
         journal.reset();
         if (snapshot == null) {
             snapshot = newSnapshot(plan.snapshot());
-        } else if (snapshot.isReading()) {
+        } else if (snapshot.isReading() && !snapshot.isPartial()) {
             snapshot.extend(plan.snapshot());
         } else {
             restartSnapshot(Set.of(), plan.snapshot());
         }
-        log.info("Snapshot of {} partitions on their first run: the records below offsets {} are netted and sent"
-                + " as one full sync before any diff", plan.snapshot().size(), boundaries(plan.snapshot()));
+        if (snapshot != null) {
+            snapshot.awaitRewind(plan.rewind().keySet());
+        }
+        log.info("Snapshot of {} partitions ({}): the records below offsets {} are netted and sent as one full sync"
+                + " before any diff", plan.snapshot().size(), refresh ? "a full refresh" : "their first run",
+                boundaries(plan.snapshot()));
     }
 
     private Snapshot newSnapshot(Map<TopicPartition, Range> ranges) {
+        return newSnapshot(ranges, null);
+    }
+
+    /** @param cohorts the cohorts of a first-contact snapshot, null for a full one */
+    private Snapshot newSnapshot(Map<TopicPartition, Range> ranges, Set<String> cohorts) {
         topicWarnings.snapshotStarted();
         return new Snapshot(ranges, new SnapshotStore(config.bufferMaxChanges(), spillDir, stats),
-                config.projectId(), snapshotIncludesLeavers, config.batchMaxSize());
+                config.projectId(), snapshotIncludesLeavers, config.batchMaxSize(), cohorts,
+                contacts::rememberedName);
+    }
+
+    /** Asks the framework to read these partitions again from these offsets. */
+    private void rewind(Map<TopicPartition, Long> offsets) {
+        if (!offsets.isEmpty()) {
+            context.offset(offsets);
+        }
+    }
+
+    /**
+     * Before a diff sync: cohorts the destination never had a page of start with a snapshot of their complete
+     * membership (read again from the log start up to where this task has read), sent as 'members' pages before
+     * the diffs of the other cohorts, which stay buffered. True when such a snapshot was started.
+     */
+    private boolean startFirstContacts() {
+        if (offsetsLookup == null) {
+            // Full syncs are off (snapshot.enabled=false or no servers): the diff is the first contact, and the
+            // cohort counts as contacted once the destination accepts one of its pages.
+            return false;
+        }
+        Set<String> fresh = contacts.withoutFirstContact(buffer.cohortIds());
+        if (fresh.isEmpty()) {
+            return false;
+        }
+        Set<TopicPartition> assigned = context.assignment();
+        SnapshotPlan plan = SnapshotPlan.firstContact(offsetsLookup.offsets(assigned),
+                contacts.readPositions(assigned));
+        if (plan.snapshot().isEmpty()) {
+            return false;
+        }
+        buffer.dropCohorts(fresh);
+        rewind(plan.rewind());
+        snapshot = newSnapshot(plan.snapshot(), fresh);
+        snapshot.awaitRewind(plan.rewind().keySet());
+        log.info("First contact of {} cohorts ({}): their complete membership is read again from {} partitions and"
+                + " sent as 'members' pages before the next diff", fresh.size(),
+                fresh.stream().limit(COHORTS_LOGGED).collect(Collectors.joining(", "))
+                        + (fresh.size() > COHORTS_LOGGED ? ", ..." : ""), plan.snapshot().size());
+        return true;
+    }
+
+    /**
+     * The destination has failed for longer than snapshot.refresh.after.failure.ms: the pending sync is given up
+     * and replaced by a full refresh of every assigned partition, read again from its log start.
+     */
+    private void refreshAfterFailure() {
+        log.warn("The destination has failed since {}, longer than snapshot.refresh.after.failure.ms={}: the pending"
+                        + " sync is replaced by a full refresh of every cohort ('members' pages)",
+                java.time.Instant.ofEpochMilli(contacts.failingSinceMs()), config.snapshotRefreshAfterFailureMs());
+        sender.cancel(Duration.ofSeconds(5));
+        sender.takeOutcome();
+        currentJob = null;
+        if (snapshot != null) {
+            snapshot.close();
+            snapshot = null;
+        }
+        Set<TopicPartition> assigned = context.assignment();
+        buffer.forget(assigned);
+        SnapshotPlan plan = SnapshotPlan.refresh(offsetsLookup.offsets(assigned));
+        journal.reset();
+        rewind(plan.rewind());
+        snapshot = newSnapshot(plan.snapshot());
+        snapshot.awaitRewind(plan.rewind().keySet());
     }
 
     /**
@@ -527,7 +647,10 @@ public class CohortSyncSinkTask extends SinkTask {
         log.info("The snapshot in progress is started over for {} partitions after a rebalance; nothing of it was"
                 + " committed", kept.size());
         if (!kept.isEmpty()) {
+            // A full one even when the given-up one was of some cohorts: the buffered diffs of the others were
+            // forgotten with the rewind, so the new snapshot must carry every cohort.
             snapshot = newSnapshot(kept);
+            snapshot.awaitRewind(rewind.keySet());
         }
     }
 
@@ -564,6 +687,11 @@ public class CohortSyncSinkTask extends SinkTask {
     }
 
     private void completeSnapshot() {
+        if (snapshot.isPartial()) {
+            contacts.save();
+        } else if (!config.oneTime()) {
+            contacts.fullSyncDelivered();
+        }
         List<CohortCount> counts = snapshot.counts();
         int partitions = snapshot.ranges().size();
         topicWarnings.snapshotDelivered(snapshot.ranges().keySet());
@@ -606,6 +734,9 @@ public class CohortSyncSinkTask extends SinkTask {
             metrics.close();
         }
         journal.close();
+        if (contacts != null) {
+            contacts.save();
+        }
         log.info("Cohort sync task stopped: {}", stats);
     }
 

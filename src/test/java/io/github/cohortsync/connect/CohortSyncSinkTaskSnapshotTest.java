@@ -51,11 +51,15 @@ class CohortSyncSinkTaskSnapshotTest {
         final List<JsonNode> accepted = new CopyOnWriteArrayList<>();
         final AtomicInteger requests = new AtomicInteger();
         volatile int failFromRequest = Integer.MAX_VALUE;
+        volatile boolean unavailable;
 
         @Override
         public MockResponse dispatch(RecordedRequest request) {
             if (requests.incrementAndGet() >= failFromRequest) {
                 return new MockResponse(400, Headers.of(), "bad page");
+            }
+            if (unavailable) {
+                return new MockResponse(503, Headers.of(), "down");
             }
             try {
                 JsonNode page = JSON.readTree(request.getBody().utf8());
@@ -147,6 +151,25 @@ class CohortSyncSinkTaskSnapshotTest {
         task.initialize(context);
         task.start(props);
         task.open(List.of(P0, P1));
+    }
+
+    /** Writes the task's cohort state as a task that had these cohorts' first contact would have left it. */
+    private void contacted(String... cohorts) throws IOException {
+        com.fasterxml.jackson.databind.node.ObjectNode root = JSON.createObjectNode();
+        root.put("version", 1);
+        root.putNull("generation");
+        root.put("failing_since_ms", -1);
+        com.fasterxml.jackson.databind.node.ArrayNode list = root.putArray("cohorts");
+        for (String cohort : cohorts) {
+            list.addObject().put("id", cohort).put("name", "Cohort " + cohort).put("contacted", true);
+        }
+        Path file = stateFile();
+        java.nio.file.Files.createDirectories(file.getParent());
+        java.nio.file.Files.writeString(file, root.toString());
+    }
+
+    private Path stateFile() {
+        return journalDir.resolve("snapshot-test").resolve("cohorts-task-0.json");
     }
 
     private static SinkRecord at(int partition, long offset, Records record) {
@@ -247,7 +270,8 @@ class CohortSyncSinkTaskSnapshotTest {
     }
 
     @Test
-    void partitionsWithCommittedOffsetsSkipTheSnapshotInDynamicMode() {
+    void partitionsWithCommittedOffsetsSkipTheSnapshotInDynamicMode() throws IOException {
+        contacted("c1");
         offsets.offsets.put(P0, new PartitionOffsets(10L, 0, 20));
         offsets.offsets.put(P1, new PartitionOffsets(0L, 0, 0));
         start("consumer.override.group.id", "my-group");
@@ -264,7 +288,8 @@ class CohortSyncSinkTaskSnapshotTest {
      * longer current: a diff read after the snapshot is sent even when the journal holds its delivery.
      */
     @Test
-    void aSnapshotResetsTheDeliveryJournal() {
+    void aSnapshotResetsTheDeliveryJournal() throws IOException {
+        contacted("c1");
         offsets.offsets.put(P0, new PartitionOffsets(10L, 0, 11));
         offsets.offsets.put(P1, new PartitionOffsets(0L, 0, 0));
         start();
@@ -298,6 +323,144 @@ class CohortSyncSinkTaskSnapshotTest {
         task.put(List.of(at(0, 0, change("c1", "u1")), at(0, 1, change("c1", "u3")), at(0, 2, change("c1", "u4"))));
         pollUntil(() -> assertThat(task.stats().snapshotsCompleted.get()).isEqualTo(1));
         assertThat(receiver.members("members")).containsExactly("u1", "u3", "u4");
+    }
+
+    /**
+     * A cohort first met after the first run (c2) starts with its complete membership as 'members' pages: the task
+     * reads its partitions again from the log start up to where it had read, keeps only c2's changes, then sends
+     * the buffered diffs of the other cohorts; nothing below the old position is sent again as a diff.
+     */
+    @Test
+    void aCohortFirstSeenAfterTheFirstRunStartsWithItsCompleteMembershipAsMembers() throws IOException {
+        contacted("c1");
+        offsets.offsets.put(P0, new PartitionOffsets(10L, 0, 20));
+        offsets.offsets.put(P1, new PartitionOffsets(0L, 0, 0));
+        start();
+        task.put(List.of(at(0, 10, change("c1", "u1")), at(0, 11, change("c2", "u2"))));
+        pollUntil(() -> assertThat(context.rewinds()).containsEntry(P0, 0L));
+        assertThat(receiver.requests.get()).as("no diff of c2 before its first contact").isZero();
+        // What the consumer would have fetched before the rewind is no part of the snapshot.
+        task.put(List.of(at(0, 12, change("c2", "u3"))));
+        assertThat(preCommit(13, 0)).as("nothing committed while the first contact is read").isEmpty();
+
+        task.put(List.of(at(0, 0, change("c2", "u0")), at(0, 5, change("c1", "old")), at(0, 6, change("c3", "x")),
+                at(0, 10, change("c1", "u1")), at(0, 11, change("c2", "u2")), at(0, 12, change("c2", "u3"))));
+        pollUntil(() -> assertThat(preCommit(13, 0)).containsEntry(P0, new OffsetAndMetadata(13)));
+
+        assertThat(receiver.actions().get(0)).isEqualTo("members");
+        assertThat(receiver.members("members")).containsExactly("u0", "u2");
+        assertThat(receiver.members("add_members")).containsExactlyInAnyOrder("u1", "u3");
+        assertThat(receiver.actions()).containsExactly("members", "add_members", "add_members");
+        assertThat(java.nio.file.Files.readString(stateFile())).contains("\"c2\"");
+    }
+
+    /**
+     * A rebalance during a first contact: the buffered diffs of the other cohorts of the kept partition were read
+     * with it, so the snapshot is started over as a full one of that partition, which carries every cohort.
+     */
+    @Test
+    void aRebalanceDuringAFirstContactStartsAFullSnapshotOfTheKeptPartitions() throws IOException {
+        contacted("c1");
+        offsets.offsets.put(P0, new PartitionOffsets(2L, 0, 10));
+        offsets.offsets.put(P1, new PartitionOffsets(1L, 0, 5));
+        start();
+        task.put(List.of(at(0, 2, change("c1", "u1")), at(0, 3, change("c2", "u2")), at(1, 1, change("c1", "x"))));
+        pollUntil(() -> assertThat(context.rewinds()).containsEntry(P0, 0L).containsEntry(P1, 0L));
+
+        task.close(List.of(P1));
+        task.put(List.of(at(0, 0, change("c1", "u0")), at(0, 1, change("c2", "u9")), at(0, 2, change("c1", "u1")),
+                at(0, 3, change("c2", "u2"))));
+        pollUntil(() -> assertThat(task.preCommit(Map.of(P0, new OffsetAndMetadata(4))))
+                .containsEntry(P0, new OffsetAndMetadata(4)));
+
+        assertThat(receiver.actions()).containsExactly("members", "members");
+        assertThat(receiver.members("members")).containsExactly("u0", "u1", "u2", "u9");
+    }
+
+    /** A first contact larger than buffer.max.changes is spilled to disk, as a first run's snapshot is. */
+    @Test
+    void aFirstContactLargerThanTheBufferIsSpilledToDisk() throws IOException {
+        contacted("c1");
+        offsets.offsets.put(P0, new PartitionOffsets(20L, 0, 30));
+        offsets.offsets.put(P1, new PartitionOffsets(0L, 0, 0));
+        start("buffer.max.changes", "4", "batch.max.size", "3");
+        task.put(List.of(at(0, 20, change("c2", "u20"))));
+        pollUntil(() -> assertThat(context.rewinds()).containsEntry(P0, 0L));
+        List<SinkRecord> again = new ArrayList<>();
+        for (int i = 0; i <= 20; i++) {
+            again.add(at(0, i, change(i % 2 == 0 ? "c2" : "c1", "u" + i)));
+        }
+        task.put(again);
+        pollUntil(() -> assertThat(preCommit(21, 0)).containsEntry(P0, new OffsetAndMetadata(21)));
+
+        assertThat(task.stats().snapshotSpillFiles.get()).as("spilled: at most 4 netted changes in memory")
+                .isGreaterThanOrEqualTo(2);
+        assertThat(receiver.actions()).containsOnly("members").hasSize(4);
+        assertThat(receiver.members("members")).hasSize(11).doesNotContain("u1", "u19");
+        assertThat(spill.resolve("cohort-sync-snapshot-test-task-0")).doesNotExist();
+    }
+
+    /** Changing snapshot.refresh.generation makes the next start a full refresh, once. */
+    @Test
+    void aNewRefreshGenerationSendsEveryCohortAsMembersOnce() throws IOException {
+        contacted("c1", "c2");
+        offsets.offsets.put(P0, new PartitionOffsets(3L, 0, 4));
+        offsets.offsets.put(P1, new PartitionOffsets(0L, 0, 0));
+        start("snapshot.refresh.generation", "2026-12-01");
+        assertThat(context.rewinds()).containsEntry(P0, 0L);
+        task.put(List.of(at(0, 0, change("c1", "u0")), at(0, 1, change("c2", "u1")), at(0, 2, change("c1", "u2")),
+                at(0, 3, change("c2", "u3"))));
+        pollUntil(() -> assertThat(preCommit(4, 0)).containsEntry(P0, new OffsetAndMetadata(4)));
+        assertThat(receiver.actions()).containsExactly("members", "members");
+        assertThat(receiver.members("members")).containsExactly("u0", "u2", "u1", "u3");
+        assertThat(java.nio.file.Files.readString(stateFile())).contains("\"generation\":\"2026-12-01\"");
+
+        task.stop();
+        offsets.offsets.put(P0, new PartitionOffsets(4L, 0, 4));
+        start("snapshot.refresh.generation", "2026-12-01");
+        assertThat(context.rewinds()).as("the generation was delivered: no second refresh").isEmpty();
+    }
+
+    /**
+     * The destination fails for longer than snapshot.refresh.after.failure.ms: the pending diff is replaced by a full
+     * refresh, which the destination gets once it is back.
+     */
+    @Test
+    void aDestinationFailingLongerThanTheRefreshTimeGetsAFullRefresh() throws IOException {
+        contacted("c1");
+        offsets.offsets.put(P0, new PartitionOffsets(2L, 0, 4));
+        offsets.offsets.put(P1, new PartitionOffsets(0L, 0, 0));
+        start("snapshot.refresh.after.failure.ms", "300");
+        receiver.unavailable = true;
+        task.put(List.of(at(0, 2, change("c1", "u2")), at(0, 3, tombstone("c1", "u0"))));
+        pollUntil(() -> assertThat(context.rewinds()).containsEntry(P0, 0L));
+        assertThat(receiver.requests.get()).isPositive();
+        receiver.unavailable = false;
+
+        task.put(List.of(at(0, 0, change("c1", "u0")), at(0, 1, change("c1", "u1")), at(0, 2, change("c1", "u2")),
+                at(0, 3, tombstone("c1", "u0"))));
+        pollUntil(() -> assertThat(preCommit(4, 0)).containsEntry(P0, new OffsetAndMetadata(4)));
+        assertThat(receiver.actions()).containsExactly("members");
+        assertThat(receiver.members("members")).containsExactly("u1", "u2");
+    }
+
+    /** A cohort met only through a tombstone after a restart still carries the last name seen of it. */
+    @Test
+    void aCohortMetOnlyThroughATombstoneAfterARestartCarriesItsRememberedName() {
+        offsets.offsets.put(P0, new PartitionOffsets(null, 0, 1));
+        offsets.offsets.put(P1, new PartitionOffsets(0L, 0, 0));
+        start();
+        task.put(List.of(at(0, 0, change("c1", "u1").with("cohort_name", "Churned users"))));
+        pollUntil(() -> assertThat(preCommit(1, 0)).containsEntry(P0, new OffsetAndMetadata(1)));
+        task.stop();
+
+        offsets.offsets.put(P0, new PartitionOffsets(1L, 0, 2));
+        start();
+        task.put(List.of(at(0, 1, tombstone("c1", "u1"))));
+        pollUntil(() -> assertThat(preCommit(2, 0)).containsEntry(P0, new OffsetAndMetadata(2)));
+        assertThat(receiver.actions()).containsExactly("members", "remove_members");
+        assertThat(receiver.accepted.get(1).path("parameters").path("mixpanel_cohort_name").asText())
+                .isEqualTo("Churned users");
     }
 
     @Test

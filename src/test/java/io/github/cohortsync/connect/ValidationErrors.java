@@ -16,4 +16,14 @@ public final class ValidationErrors {
                 .filter(v -> !v.errorMessages().isEmpty())
                 .collect(Collectors.toMap(ConfigValue::name, ConfigValue::errorMessages));
     }
+
+    /**
+     * As {@link #errors}, for a config that opted out of full syncs unless it says otherwise: for tests of other keys,
+     * so that the reminder to set snapshot.bootstrap.servers (tested in CohortSyncConfigTest) is not among them.
+     */
+    public static Map<String, List<String>> keyErrors(Map<String, String> props) {
+        Map<String, String> withOptOut = new java.util.HashMap<>(props);
+        withOptOut.putIfAbsent("snapshot.enabled", "false");
+        return errors(withOptOut);
+    }
 }

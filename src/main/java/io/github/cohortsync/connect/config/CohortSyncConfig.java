@@ -32,7 +32,10 @@ public final class CohortSyncConfig extends AbstractConfig {
     public static final String RETRY_BACKOFF_INITIAL_MS = "retry.backoff.initial.ms";
     public static final String RETRY_BACKOFF_MAX_MS = "retry.backoff.max.ms";
     public static final String HTTP_TIMEOUT_MS = "http.timeout.ms";
+    public static final String SNAPSHOT_ENABLED = "snapshot.enabled";
     public static final String SNAPSHOT_BOOTSTRAP_SERVERS = "snapshot.bootstrap.servers";
+    public static final String SNAPSHOT_REFRESH_AFTER_FAILURE_MS = "snapshot.refresh.after.failure.ms";
+    public static final String SNAPSHOT_REFRESH_GENERATION = "snapshot.refresh.generation";
     /** Prefix of the admin client settings (security, SASL, SSL) used to read offsets for a snapshot. */
     public static final String SNAPSHOT_ADMIN_PREFIX = "snapshot.admin.";
     public static final String SNAPSHOT_SPILL_DIR = "snapshot.spill.dir";
@@ -86,7 +89,8 @@ public final class CohortSyncConfig extends AbstractConfig {
                 "How cohorts are synced (Mixpanel's 'dynamic' and 'one-time' syncs). 'dynamic': changes are netted"
                         + " for sync.interval.ms and sent as add_members / remove_members diffs; on a first run"
                         + " (no committed offsets) the topic's current content is first sent as one snapshot"
-                        + " ('members' pages) when snapshot.bootstrap.servers is set. 'one_time': the topic's"
+                        + " ('members' pages), and a cohort that first appears later starts with 'members' pages"
+                        + " (unless snapshot.enabled=false). 'one_time': the topic's"
                         + " current content is sent once as a snapshot, then the task stays idle (requires"
                         + " snapshot.bootstrap.servers).",
                 GROUP_SYNC, ++order, Width.SHORT, "Sync mode",
@@ -164,12 +168,21 @@ public final class CohortSyncConfig extends AbstractConfig {
                 GROUP_RETRY, ++order, Width.SHORT, "HTTP timeout (ms)");
 
         order = 0;
+        def.define(SNAPSHOT_ENABLED, Type.BOOLEAN, true, Importance.HIGH,
+                "Full syncs ('members' pages), as Mixpanel sends them: each cohort's first sync (on a first run,"
+                        + " and for a cohort that first appears later), a refresh after the destination failed for"
+                        + " longer than " + SNAPSHOT_REFRESH_AFTER_FAILURE_MS + ", and a refresh on request ("
+                        + SNAPSHOT_REFRESH_GENERATION + "). Needs " + SNAPSHOT_BOOTSTRAP_SERVERS + "; config"
+                        + " validation asks for it unless this is set to false. false: only add_members /"
+                        + " remove_members diffs are sent (receivers that require a cohort's first sync as"
+                        + " 'members', such as Flagsmith, then refuse the diffs of cohorts they never got).",
+                GROUP_SNAPSHOT, ++order, Width.SHORT, "Full syncs");
         def.define(SNAPSHOT_BOOTSTRAP_SERVERS, Type.STRING, "", Importance.MEDIUM,
                 "The Kafka cluster the connector reads from, as host:port pairs: used at start and on each"
                         + " partition assignment to read the consumer group's committed offsets and the topic's"
-                        + " end offsets, which bound a snapshot. Required for sync.mode=one_time; with"
-                        + " sync.mode=dynamic, leaving it empty disables the first-run snapshot (only diffs are"
-                        + " sent). Admin client settings such as security.protocol or sasl.jaas.config are"
+                        + " end offsets, which bound every full sync. Usually the worker's own bootstrap.servers."
+                        + " Required unless snapshot.enabled=false (config validation reports it); a task started"
+                        + " without it sends diffs only and logs a WARN. Admin client settings such as security.protocol or sasl.jaas.config are"
                         + " given with the prefix " + SNAPSHOT_ADMIN_PREFIX + " (e.g."
                         + " snapshot.admin.security.protocol=SASL_SSL).",
                 GROUP_SNAPSHOT, ++order, Width.LONG, "Snapshot bootstrap servers");
@@ -178,6 +191,18 @@ public final class CohortSyncConfig extends AbstractConfig {
                         + " are merged when it is sent. Each task uses its own subdirectory, deleted when the"
                         + " snapshot is delivered or the task stops. Empty means the JVM's java.io.tmpdir.",
                 GROUP_SNAPSHOT, ++order, Width.LONG, "Snapshot spill directory");
+        def.define(SNAPSHOT_REFRESH_AFTER_FAILURE_MS, Type.LONG, Duration.ofDays(3).toMillis(),
+                Range.atLeast(0L), Importance.LOW,
+                "A full refresh ('members' pages of every cohort, read again from the start of the topic) replaces"
+                        + " the pending diffs once the destination has failed for longer than this without"
+                        + " accepting a page, as Mixpanel re-sends a full sync after its receiver was down longer"
+                        + " than 3 days. The time counts across task restarts. 0 disables it.",
+                GROUP_SNAPSHOT, ++order, Width.SHORT, "Refresh after failure (ms)");
+        def.define(SNAPSHOT_REFRESH_GENERATION, Type.STRING, "", Importance.LOW,
+                "Change this value (any text, e.g. a date) to ask for one full refresh: when it differs from the"
+                        + " value of the last delivered full sync, each task reads its partitions from the start"
+                        + " and sends every cohort as 'members' pages before any further diff.",
+                GROUP_SNAPSHOT, ++order, Width.SHORT, "Refresh generation");
         def.define(TOMBSTONE_RETENTION_WARN_MS, Type.LONG, Duration.ofDays(7).toMillis(), Range.atLeast(0L),
                 Importance.LOW,
                 "The longest the connector may be stopped or behind (your lag budget). When"
@@ -261,6 +286,9 @@ public final class CohortSyncConfig extends AbstractConfig {
 
     /** The bootstrap servers for the snapshot's admin client; null when snapshots are disabled. */
     public String snapshotBootstrapServers() {
+        if (!getBoolean(SNAPSHOT_ENABLED)) {
+            return null;
+        }
         String servers = getString(SNAPSHOT_BOOTSTRAP_SERVERS);
         return servers == null || servers.isBlank() ? null : servers.trim();
     }
@@ -270,6 +298,22 @@ public final class CohortSyncConfig extends AbstractConfig {
         Map<String, Object> admin = new java.util.HashMap<>(originalsWithPrefix(SNAPSHOT_ADMIN_PREFIX));
         admin.put("bootstrap.servers", snapshotBootstrapServers());
         return admin;
+    }
+
+    /** True when full syncs are wanted (the default), whether or not the servers they need are set. */
+    public boolean snapshotEnabled() {
+        return getBoolean(SNAPSHOT_ENABLED);
+    }
+
+    /** How long the destination may fail before a full refresh replaces the pending diffs; 0: never. */
+    public long snapshotRefreshAfterFailureMs() {
+        return getLong(SNAPSHOT_REFRESH_AFTER_FAILURE_MS);
+    }
+
+    /** The requested refresh generation, trimmed; empty by default. */
+    public String snapshotRefreshGeneration() {
+        String generation = getString(SNAPSHOT_REFRESH_GENERATION);
+        return generation == null ? "" : generation.trim();
     }
 
     public java.nio.file.Path snapshotSpillDir() {

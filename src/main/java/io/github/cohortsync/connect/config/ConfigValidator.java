@@ -29,12 +29,33 @@ public final class ConfigValidator {
         }
         Map<String, Object> values = new LinkedHashMap<>();
         results.forEach((key, value) -> values.put(key, value.value()));
-        crossKeyProblems(values).forEach((key, messages) -> {
+        Map<String, List<String>> problems = crossKeyProblems(values);
+        firstContactProblem(values).ifPresent(message -> add(problems, CohortSyncConfig.SNAPSHOT_BOOTSTRAP_SERVERS,
+                message));
+        problems.forEach((key, messages) -> {
             ConfigValue value = results.get(key);
             if (value != null && value.errorMessages().isEmpty()) {
                 messages.forEach(value::addErrorMessage);
             }
         });
+    }
+
+    /**
+     * Reported by validation only (so by Connect's REST API on every create and update), not when a task starts: a
+     * connector created before snapshot.enabled existed keeps running with diffs only, and its task logs a WARN.
+     */
+    private static Optional<String> firstContactProblem(Map<String, Object> values) {
+        Object enabled = values.get(CohortSyncConfig.SNAPSHOT_ENABLED);
+        Object servers = values.get(CohortSyncConfig.SNAPSHOT_BOOTSTRAP_SERVERS);
+        Object mode = values.get(CohortSyncConfig.SYNC_MODE);
+        boolean oneTime = mode != null && CohortSyncConfig.SYNC_MODE_ONE_TIME.equalsIgnoreCase(mode.toString().trim());
+        if (oneTime || Boolean.FALSE.equals(enabled) || (servers != null && !servers.toString().isBlank())) {
+            return Optional.empty();
+        }
+        return Optional.of("Set snapshot.bootstrap.servers to the Kafka cluster of the topics (usually the worker's"
+                + " bootstrap.servers) so that each cohort's first sync, and a refresh, is a full 'members' sync as"
+                + " Mixpanel sends it; or set snapshot.enabled=false to send only add_members / remove_members diffs"
+                + " (receivers such as Flagsmith refuse diffs of a cohort they never got as 'members')");
     }
 
     private static Map<String, List<String>> crossKeyProblems(Map<String, Object> values) {
@@ -58,7 +79,11 @@ public final class ConfigValidator {
         }
         Object mode = values.get(CohortSyncConfig.SYNC_MODE);
         Object servers = values.get(CohortSyncConfig.SNAPSHOT_BOOTSTRAP_SERVERS);
-        if (mode != null && CohortSyncConfig.SYNC_MODE_ONE_TIME.equalsIgnoreCase(mode.toString().trim()) && (servers == null || servers.toString().isBlank())) {
+        if (mode != null && CohortSyncConfig.SYNC_MODE_ONE_TIME.equalsIgnoreCase(mode.toString().trim())
+                && Boolean.FALSE.equals(values.get(CohortSyncConfig.SNAPSHOT_ENABLED))) {
+            add(problems, CohortSyncConfig.SNAPSHOT_ENABLED, "sync.mode=one_time sends a snapshot only: it cannot"
+                    + " run with snapshot.enabled=false");
+        } else if (mode != null && CohortSyncConfig.SYNC_MODE_ONE_TIME.equalsIgnoreCase(mode.toString().trim()) && (servers == null || servers.toString().isBlank())) {
             add(problems, CohortSyncConfig.SNAPSHOT_BOOTSTRAP_SERVERS, "sync.mode=one_time needs"
                     + " snapshot.bootstrap.servers (the Kafka cluster of the topics) to find where the snapshot ends");
         }

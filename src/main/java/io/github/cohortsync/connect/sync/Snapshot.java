@@ -10,6 +10,7 @@ import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.function.Function;
 import java.util.function.Supplier;
 
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
@@ -29,11 +30,16 @@ import io.github.cohortsync.connect.sync.SnapshotPlan.Range;
 public final class Snapshot implements AutoCloseable {
     private final Map<TopicPartition, Range> ranges = new HashMap<>();
     private final Map<TopicPartition, Long> positions = new HashMap<>();
+    /** Partitions rewound for this snapshot whose rewind the consumer has not shown yet. */
+    private final Set<TopicPartition> awaitingRewind = new HashSet<>();
     private final SnapshotStore store;
     private final Map<String, CohortRef> knownCohorts = new HashMap<>();
     private final String defaultProjectId;
     private final boolean withLeavers;
     private final int batchSize;
+    /** The cohorts this snapshot is a full sync of; null for every cohort. */
+    private final Set<String> cohorts;
+    private final Function<String, String> rememberedNames;
     private long changesRead;
     private long membersSent;
     private NettedSnapshot netted;
@@ -47,11 +53,35 @@ public final class Snapshot implements AutoCloseable {
      */
     public Snapshot(Map<TopicPartition, Range> ranges, SnapshotStore store, String defaultProjectId,
                     boolean withLeavers, int batchSize) {
+        this(ranges, store, defaultProjectId, withLeavers, batchSize, null, id -> null);
+    }
+
+    /**
+     * @param cohorts         the cohorts to sync in full (their first contact), null for all; a snapshot of some
+     *                        cohorts commits no offsets: its records were read before, and the diffs of the other
+     *                        cohorts read with them commit them once this snapshot is delivered
+     * @param rememberedNames the last name seen of a cohort across restarts, for cohorts no record here names
+     */
+    public Snapshot(Map<TopicPartition, Range> ranges, SnapshotStore store, String defaultProjectId,
+                    boolean withLeavers, int batchSize, Set<String> cohorts,
+                    Function<String, String> rememberedNames) {
+        this.cohorts = cohorts == null ? null : Set.copyOf(cohorts);
+        this.rememberedNames = rememberedNames;
         this.store = store;
         this.defaultProjectId = defaultProjectId;
         this.withLeavers = withLeavers;
         this.batchSize = batchSize;
         extend(ranges);
+    }
+
+    /** True when a change of this cohort belongs to the snapshot (read below its partition's boundary). */
+    public boolean wants(String cohortId) {
+        return cohorts == null || cohorts.contains(cohortId);
+    }
+
+    /** True for a snapshot of some cohorts only (first contacts), which commits no offsets. */
+    public boolean isPartial() {
+        return cohorts != null;
     }
 
     /** Adds partitions to a snapshot that is still being read. */
@@ -75,10 +105,27 @@ public final class Snapshot implements AutoCloseable {
         return pages == null;
     }
 
+    /**
+     * These partitions are read again from their range's start (the task asked the framework to rewind them): until
+     * the consumer shows the rewind (a record below the boundary, or a position at the start), what it reports is
+     * where it was before and does not count as read.
+     */
+    public void awaitRewind(Collection<TopicPartition> partitions) {
+        partitions.stream().filter(ranges::containsKey).forEach(awaitingRewind::add);
+    }
+
     /** Notes that a record of a covered partition was read; true when it belongs to the snapshot. */
     public boolean read(TopicPartition partition, long offset) {
+        long end = ranges.get(partition).end();
+        if (awaitingRewind.contains(partition)) {
+            if (offset >= end) {
+                // Fetched before the rewind: it is read again after the snapshot's records.
+                return false;
+            }
+            awaitingRewind.remove(partition);
+        }
         positions.merge(partition, offset + 1, Math::max);
-        return offset < ranges.get(partition).end();
+        return offset < end;
     }
 
     /** Adds a change read below its partition's boundary. */
@@ -93,6 +140,12 @@ public final class Snapshot implements AutoCloseable {
     public void observePositions(Map<TopicPartition, OffsetAndMetadata> current) {
         current.forEach((partition, offset) -> {
             if (offset != null && ranges.containsKey(partition)) {
+                if (awaitingRewind.contains(partition)) {
+                    if (offset.offset() > ranges.get(partition).start()) {
+                        return;
+                    }
+                    awaitingRewind.remove(partition);
+                }
                 positions.merge(partition, offset.offset(), Math::max);
             }
         });
@@ -143,7 +196,8 @@ public final class Snapshot implements AutoCloseable {
 
     private boolean startPages(NettedSnapshot nettedSnapshot, Supplier<String> sessionIds) {
         netted = nettedSnapshot;
-        pages = new SnapshotPages(netted, knownCohorts, defaultProjectId, withLeavers, batchSize, sessionIds);
+        pages = new SnapshotPages(netted, knownCohorts, defaultProjectId, withLeavers, batchSize, sessionIds,
+                rememberedNames);
         return true;
     }
 
@@ -164,7 +218,8 @@ public final class Snapshot implements AutoCloseable {
         membersSent += members;
         boolean last = !pages.hasNext();
         lastJobHandedOut = last;
-        return Optional.of(new SyncJob(chunk, last ? boundaries() : new HashMap<>(), last ? changesRead : 0,
+        return Optional.of(new SyncJob(chunk, last && !isPartial() ? boundaries() : new HashMap<>(),
+                last ? changesRead : 0,
                 last ? membersSent : 0));
     }
 

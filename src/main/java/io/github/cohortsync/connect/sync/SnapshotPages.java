@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
 import java.util.function.Supplier;
 
 import io.github.cohortsync.connect.destination.Page;
@@ -24,6 +25,7 @@ public final class SnapshotPages {
     private final boolean withLeavers;
     private final int batchSize;
     private final Supplier<String> sessionIds;
+    private final Function<String, String> rememberedNames;
     private final Iterator<MembershipChange> members;
     private final Iterator<MembershipChange> leavers;
 
@@ -41,6 +43,14 @@ public final class SnapshotPages {
      */
     public SnapshotPages(NettedSnapshot snapshot, Map<String, CohortRef> knownCohorts, String defaultProjectId,
                          boolean withLeavers, int batchSize, Supplier<String> sessionIds) {
+        this(snapshot, knownCohorts, defaultProjectId, withLeavers, batchSize, sessionIds, id -> null);
+    }
+
+    /** @param rememberedNames the last name seen of a cohort across restarts, for cohorts no record here names */
+    public SnapshotPages(NettedSnapshot snapshot, Map<String, CohortRef> knownCohorts, String defaultProjectId,
+                         boolean withLeavers, int batchSize, Supplier<String> sessionIds,
+                         Function<String, String> rememberedNames) {
+        this.rememberedNames = rememberedNames;
         this.cohorts = snapshot.cohorts();
         this.knownCohorts = knownCohorts;
         this.defaultProjectId = defaultProjectId;
@@ -97,7 +107,8 @@ public final class SnapshotPages {
         }
         CohortCount next = cohorts.get(++cohortIndex);
         cohort = knownCohorts.getOrDefault(next.cohortId(), new CohortRef(next.cohortId(), null, null, null))
-                .orElse(new CohortRef(next.cohortId(), null, null, defaultProjectId));
+                .orElse(new CohortRef(next.cohortId(), rememberedNames.apply(next.cohortId()), null,
+                        defaultProjectId));
         sessionId = sessionIds.get();
         leaverPhase = false;
         startGroup(next.members());

@@ -33,10 +33,48 @@ public final class SnapshotPlan {
 
     private final Map<TopicPartition, Range> snapshot;
     private final Set<TopicPartition> alreadyExported;
+    private final Map<TopicPartition, Long> rewind;
 
-    private SnapshotPlan(Map<TopicPartition, Range> snapshot, Set<TopicPartition> alreadyExported) {
+    private SnapshotPlan(Map<TopicPartition, Range> snapshot, Set<TopicPartition> alreadyExported,
+                         Map<TopicPartition, Long> rewind) {
         this.snapshot = Collections.unmodifiableMap(snapshot);
         this.alreadyExported = Collections.unmodifiableSet(alreadyExported);
+        this.rewind = Collections.unmodifiableMap(rewind);
+    }
+
+    /**
+     * A full refresh of dynamic syncs: every partition is snapshotted from its log start to its end offset; those
+     * with a committed offset are read again from their log start.
+     */
+    public static SnapshotPlan refresh(Map<TopicPartition, PartitionOffsets> offsets) {
+        Map<TopicPartition, Range> snapshot = new HashMap<>();
+        Map<TopicPartition, Long> rewind = new HashMap<>();
+        offsets.forEach((partition, o) -> {
+            snapshot.put(partition, new Range(o.start(), o.end()));
+            if (o.committed() != null) {
+                rewind.put(partition, o.start());
+            }
+        });
+        return new SnapshotPlan(snapshot, Set.of(), rewind);
+    }
+
+    /**
+     * The first contact of some cohorts, mid-stream: every partition is read again from its log start up to where
+     * this task has read it ({@code readPositions}, else the committed offset), so that the snapshot holds those
+     * cohorts' complete membership. Partitions with neither are left out (nothing of them was read).
+     */
+    public static SnapshotPlan firstContact(Map<TopicPartition, PartitionOffsets> offsets,
+                                            Map<TopicPartition, Long> readPositions) {
+        Map<TopicPartition, Range> snapshot = new HashMap<>();
+        Map<TopicPartition, Long> rewind = new HashMap<>();
+        offsets.forEach((partition, o) -> {
+            Long end = readPositions.getOrDefault(partition, o.committed());
+            if (end != null && end > o.start()) {
+                snapshot.put(partition, new Range(o.start(), end));
+                rewind.put(partition, o.start());
+            }
+        });
+        return new SnapshotPlan(snapshot, Set.of(), rewind);
     }
 
     /**
@@ -54,12 +92,17 @@ public final class SnapshotPlan {
                 exported.add(partition);
             }
         });
-        return new SnapshotPlan(snapshot, exported);
+        return new SnapshotPlan(snapshot, exported, Map.of());
     }
 
     /** The partitions on their first run, with the range that forms their snapshot. */
     public Map<TopicPartition, Range> snapshot() {
         return snapshot;
+    }
+
+    /** Partitions to read again from this offset (their log start) before the snapshot. */
+    public Map<TopicPartition, Long> rewind() {
+        return rewind;
     }
 
     /** With sync.mode=one_time: partitions whose export was delivered and committed by an earlier run. */

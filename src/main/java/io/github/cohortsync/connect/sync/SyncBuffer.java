@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
+import java.util.function.Function;
 import java.util.function.Predicate;
 import java.util.function.Supplier;
 
@@ -54,6 +55,8 @@ public final class SyncBuffer {
     private final Predicate<String> keptProperty;
     private long changesAbsorbed;
     private long startedAtMs = -1;
+    /** The last name seen of a cohort across restarts, for cohorts no buffered record named. */
+    private Function<String, String> rememberedNames = id -> null;
 
     /** @param defaultProjectId the project of cohorts whose records never named one; may be null */
     public SyncBuffer(String defaultProjectId) {
@@ -67,6 +70,29 @@ public final class SyncBuffer {
     public SyncBuffer(String defaultProjectId, Predicate<String> keptProperty) {
         this.defaultProjectId = defaultProjectId;
         this.keptProperty = keptProperty;
+    }
+
+    /** Names the pages of cohorts no record named (a cohort met only through tombstones) with their last name. */
+    public SyncBuffer rememberingNames(Function<String, String> names) {
+        this.rememberedNames = names;
+        return this;
+    }
+
+    /** The cohorts of the buffered changes. */
+    public Set<String> cohortIds() {
+        Set<String> ids = new HashSet<>();
+        entries.keySet().forEach(key -> ids.add(key.cohortId()));
+        return ids;
+    }
+
+    /**
+     * Drops the buffered changes of these cohorts, whose full sync reads them again; their offsets stay, to be
+     * committed with the next sync.
+     */
+    public void dropCohorts(Set<String> cohortIds) {
+        int before = entries.size();
+        entries.keySet().removeIf(key -> cohortIds.contains(key.cohortId()));
+        changesAbsorbed = Math.max(entries.size(), changesAbsorbed - (before - entries.size()));
     }
 
     /**
@@ -200,7 +226,7 @@ public final class SyncBuffer {
         long changesSent = 0;
         for (String cohortId : cohortIds) {
             CohortRef cohort = knownCohorts.get(cohortId)
-                    .orElse(new CohortRef(cohortId, null, null, defaultProjectId));
+                    .orElse(new CohortRef(cohortId, rememberedNames.apply(cohortId), null, defaultProjectId));
             // One session per action: within a session id, page_count runs 1..total_pages once (Mixpanel's
             // total_pages is the number of messages of the session).
             changesSent += addPages(pages, cohort, sessionIds, PageAction.ADD_MEMBERS, adds.get(cohortId), batchSize);

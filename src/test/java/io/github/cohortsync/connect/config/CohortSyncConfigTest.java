@@ -21,7 +21,34 @@ class CohortSyncConfigTest {
         Map<String, String> props = new HashMap<>();
         props.put("destination", "webhook");
         props.put("webhook.url", "https://hooks.example.com/cohorts");
+        props.put("snapshot.bootstrap.servers", "kafka-1:9092");
         return props;
+    }
+
+    @Test
+    void validationAsksForTheSnapshotServersOrAnExplicitOptOut() {
+        Map<String, String> props = webhook();
+        props.remove("snapshot.bootstrap.servers");
+        assertThat(errors(props).get("snapshot.bootstrap.servers")).singleElement().asString()
+                .contains("Set snapshot.bootstrap.servers").contains("snapshot.enabled=false");
+        props.put("snapshot.enabled", "false");
+        assertThat(errors(props)).isEmpty();
+        assertThat(new CohortSyncConfig(props).snapshotBootstrapServers()).isNull();
+        props.put("snapshot.bootstrap.servers", "kafka-1:9092");
+        assertThat(new CohortSyncConfig(props).snapshotBootstrapServers()).as("opted out").isNull();
+        props.put("sync.mode", "one_time");
+        assertThat(errors(props).get("snapshot.enabled")).singleElement().asString().contains("one_time");
+    }
+
+    @Test
+    void refreshesDefaultToThreeDaysAfterFailureAndNoGeneration() {
+        CohortSyncConfig config = new CohortSyncConfig(webhook());
+        assertThat(config.snapshotEnabled()).isTrue();
+        assertThat(config.snapshotRefreshAfterFailureMs()).isEqualTo(3 * 24 * 3600 * 1000L);
+        assertThat(config.snapshotRefreshGeneration()).isEmpty();
+        Map<String, String> props = webhook();
+        props.put("snapshot.refresh.after.failure.ms", "-1");
+        assertThat(errors(props).get("snapshot.refresh.after.failure.ms")).isNotEmpty();
     }
 
     @Test
@@ -128,6 +155,7 @@ class CohortSyncConfigTest {
     @Test
     void oneTimeModeNeedsTheSnapshotBootstrapServers() {
         Map<String, String> props = webhook();
+        props.remove("snapshot.bootstrap.servers");
         props.put("sync.mode", "one_time");
         assertThat(errors(props).get("snapshot.bootstrap.servers")).singleElement().asString()
                 .contains("sync.mode=one_time needs snapshot.bootstrap.servers");
@@ -146,7 +174,10 @@ class CohortSyncConfigTest {
 
     @Test
     void dynamicModeRunsWithoutSnapshotsWhenNoBootstrapServersAreGiven() {
-        CohortSyncConfig config = new CohortSyncConfig(webhook());
+        // Validation asks for them, but a connector created before snapshot.enabled existed still starts.
+        Map<String, String> props = webhook();
+        props.remove("snapshot.bootstrap.servers");
+        CohortSyncConfig config = new CohortSyncConfig(props);
         assertThat(config.oneTime()).isFalse();
         assertThat(config.snapshotBootstrapServers()).isNull();
         assertThat(config.snapshotSpillDir()).isEqualTo(Path.of(System.getProperty("java.io.tmpdir")));

@@ -252,6 +252,7 @@ class ExampleConfigsTest {
         config.put("destination", "iterable");
         config.put("iterable.api.key", "${file:/s.properties:key}");
         config.put("iterable.region", "mars");
+        config.put("snapshot.enabled", "false");
 
         assertThat(errors(resolvePlaceholders(config))).containsOnlyKeys("iterable.region");
     }

@@ -69,7 +69,10 @@ class ConfigValidationIT {
                         Map.of("retry.backoff.initial.ms", "2000", "retry.backoff.max.ms", "100"),
                         "retry.backoff.max.ms", "must not be smaller than retry.backoff.initial.ms"),
                 Arguments.of("sync interval below its minimum", Map.of("sync.interval.ms", "10"),
-                        "sync.interval.ms", "at least 100"));
+                        "sync.interval.ms", "at least 100"),
+                // Full first syncs are the default: the user sets the servers they need, or opts out explicitly.
+                Arguments.of("full syncs neither configured nor opted out", Map.of("snapshot.enabled", ""),
+                        "snapshot.bootstrap.servers", "or set snapshot.enabled=false"));
     }
 
     @ParameterizedTest(name = "{0}")

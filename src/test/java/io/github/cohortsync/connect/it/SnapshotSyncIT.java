@@ -74,6 +74,7 @@ class SnapshotSyncIT {
     private Map<String, String> snapshotConfig(String topic) {
         Map<String, String> config = ConnectHarness.webhookConnectorConfig(topic, receiver.url());
         config.put("snapshot.bootstrap.servers", harness.connect().kafka().bootstrapServers());
+        config.remove("snapshot.enabled");
         return config;
     }
 

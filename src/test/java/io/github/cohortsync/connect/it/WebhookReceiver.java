@@ -63,6 +63,7 @@ public final class WebhookReceiver implements AutoCloseable {
     /** Cohorts received as an accepted {@code members} page (Flagsmith creates its cohort on those only). */
     private final Set<String> cohortsCreated = new HashSet<>();
     private boolean membersFirst;
+    private final List<Delivery> cohortNotFound = new ArrayList<>();
 
     private WebhookReceiver() {
     }
@@ -103,12 +104,24 @@ public final class WebhookReceiver implements AutoCloseable {
     /**
      * From now on, answers {@code add_members} and {@code remove_members} of a cohort never received as
      * {@code members} with HTTP 404 and the failure envelope, message "Cohort not found.", code 404: Flagsmith's
-     * MixpanelCohortSyncView (api/cohorts/views.py) looks the cohort up for a diff and 404s when it does not exist;
-     * it creates cohorts only from a {@code members} page. Off by default.
+     * MixpanelCohortSyncView looks the cohort up for a diff and 404s when it does not exist; it creates cohorts
+     * only from a {@code members} page. Off by default.
      */
     public void requireMembersFirst(boolean on) {
         synchronized (lock) {
             membersFirst = on;
+        }
+    }
+
+    /** The same as {@code requireMembersFirst(true)}. */
+    public void requireMembersFirst() {
+        requireMembersFirst(true);
+    }
+
+    /** The requests answered 404 "Cohort not found." by {@link #requireMembersFirst(boolean)}'s rule. */
+    public List<Delivery> cohortNotFound() {
+        synchronized (lock) {
+            return List.copyOf(cohortNotFound);
         }
     }
 
@@ -500,12 +513,14 @@ public final class WebhookReceiver implements AutoCloseable {
                 validate(request, body, problems);
                 List<String> refused = refusals(body);
                 problems.addAll(refused);
+                boolean notFound = false;
                 Reply reply;
                 if (!refused.isEmpty()) {
                     reply = Reply.failureEnvelope(400, "Invalid payload: " + String.join("; ", refused));
                 } else if (membersFirst && body != null && ("add_members".equals(action)
                         || "remove_members".equals(action))
                         && !cohortsCreated.contains(text(body.path("parameters").get("mixpanel_cohort_id")))) {
+                    notFound = true;
                     reply = Reply.failureEnvelope(404, "Cohort not found.");
                 } else {
                     reply = script.isEmpty() ? defaultReply : script.poll();
@@ -515,6 +530,9 @@ public final class WebhookReceiver implements AutoCloseable {
                         request.getHeaders().get("Content-Type"), request.getHeaders().get("Idempotency-Key"),
                         request.getHeaders().get("Authorization"), body, reply.code, accepted, System.nanoTime());
                 deliveries.add(delivery);
+                if (notFound) {
+                    cohortNotFound.add(delivery);
+                }
                 problems.forEach(p -> violations.add("request #" + index + " (" + action + " of cohort "
                         + delivery.cohortId() + "): " + p));
                 if (accepted && body != null) {

@@ -49,4 +49,27 @@ class SnapshotPlanTest {
 
         assertThat(plan.snapshot()).isEmpty();
     }
+
+    @Test
+    void aRefreshSnapshotsEveryPartitionFromItsLogStartAndRewindsTheCommittedOnes() {
+        SnapshotPlan plan = SnapshotPlan.refresh(OFFSETS);
+
+        assertThat(plan.snapshot()).containsOnly(Map.entry(P0, new Range(0, 120)), Map.entry(P1, new Range(0, 90)),
+                Map.entry(P2, new Range(75, 75)));
+        assertThat(plan.rewind()).containsOnly(Map.entry(P1, 0L));
+    }
+
+    /** A first contact reads again up to where the task has read, else up to the commit; nothing else. */
+    @Test
+    void aFirstContactReadsAgainUpToWhereTheTaskHasRead() {
+        Map<TopicPartition, PartitionOffsets> offsets = Map.of(
+                P0, new PartitionOffsets(100L, 10, 120),
+                P1, new PartitionOffsets(40L, 0, 90),
+                P2, new PartitionOffsets(null, 75, 80));
+        SnapshotPlan plan = SnapshotPlan.firstContact(offsets, Map.of(P0, 110L));
+
+        assertThat(plan.snapshot()).containsOnly(Map.entry(P0, new Range(10, 110)), Map.entry(P1, new Range(0, 40)));
+        assertThat(plan.rewind()).containsOnly(Map.entry(P0, 10L), Map.entry(P1, 0L));
+        assertThat(plan.alreadyExported()).isEmpty();
+    }
 }

@@ -1,6 +1,6 @@
 package io.github.cohortsync.connect.destination.braze;
 
-import static io.github.cohortsync.connect.ValidationErrors.errors;
+import static io.github.cohortsync.connect.ValidationErrors.keyErrors;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.util.HashMap;
@@ -24,7 +24,7 @@ class BrazeKeysTest {
 
     @Test
     void aMinimalConfigIsValidWithTheDocumentedDefaults() {
-        assertThat(errors(braze())).isEmpty();
+        assertThat(keyErrors(braze())).isEmpty();
         CohortSyncConfig config = new CohortSyncConfig(braze());
         assertThat(config.destination()).isEqualTo(DestinationType.BRAZE);
         assertThat(config.getString(BrazeKeys.INSTANCE)).isEqualTo("US-01");
@@ -39,25 +39,25 @@ class BrazeKeysTest {
     void theApiKeyIsRequiredOnlyForBraze() {
         Map<String, String> props = braze();
         props.remove("braze.api.key");
-        assertThat(errors(props).get("braze.api.key")).singleElement().asString()
+        assertThat(keyErrors(props).get("braze.api.key")).singleElement().asString()
                 .contains("braze.api.key is required when destination=braze");
 
         Map<String, String> clevertap = new HashMap<>();
         clevertap.put("destination", "clevertap");
         clevertap.put("clevertap.account.id", "A");
         clevertap.put("clevertap.passcode", "P");
-        assertThat(errors(clevertap)).isEmpty();
+        assertThat(keyErrors(clevertap)).isEmpty();
     }
 
     @Test
     void anUnknownInstanceListsTheValidOnes() {
         Map<String, String> props = braze();
         props.put("braze.instance", "US-09");
-        assertThat(errors(props).get("braze.instance")).singleElement().asString()
+        assertThat(keyErrors(props).get("braze.instance")).singleElement().asString()
                 .contains("US-01, US-02, US-03, US-04, US-05, US-06, US-07, US-08, EU-01, EU-02, AU-01");
 
         props.put("braze.instance", "eu-02");
-        assertThat(errors(props)).isEmpty();
+        assertThat(keyErrors(props)).isEmpty();
     }
 
     @Test
@@ -65,23 +65,23 @@ class BrazeKeysTest {
         for (String reserved : List.of("external_id", " _update_existing_only ", "email", "user_alias", "braze_id")) {
             Map<String, String> props = braze();
             props.put("braze.attribute.name", reserved);
-            assertThat(errors(props).get("braze.attribute.name")).as(reserved).singleElement().asString()
+            assertThat(keyErrors(props).get("braze.attribute.name")).as(reserved).singleElement().asString()
                     .contains("'" + reserved.trim() + "' is a key Braze reads");
         }
         Map<String, String> props = braze();
         props.put("braze.attribute.name", "external_ids");
-        assertThat(errors(props)).isEmpty();
+        assertThat(keyErrors(props)).isEmpty();
         // The cohort import sends no attributes object: the name is not read there.
         Map<String, String> cohortImport = cohortImport();
         cohortImport.put("braze.attribute.name", "external_id");
-        assertThat(errors(cohortImport)).isEmpty();
+        assertThat(keyErrors(cohortImport)).isEmpty();
     }
 
     @Test
     void anUnknownModeListsTheValidOnes() {
         Map<String, String> props = braze();
         props.put("braze.mode", "cohorts");
-        assertThat(errors(props).get("braze.mode")).singleElement().asString()
+        assertThat(keyErrors(props).get("braze.mode")).singleElement().asString()
                 .contains("attribute, cohort_import");
     }
 
@@ -97,7 +97,7 @@ class BrazeKeysTest {
 
     @Test
     void cohortImportNeedsThePartnerKeysAndNotTheRestApiKey() {
-        assertThat(errors(cohortImport())).isEmpty();
+        assertThat(keyErrors(cohortImport())).isEmpty();
         CohortSyncConfig config = new CohortSyncConfig(cohortImport());
         assertThat(config.batchMaxSize()).isEqualTo(1000);
         assertThat(io.github.cohortsync.connect.destination.Destinations.create(config, "c"))
@@ -106,7 +106,7 @@ class BrazeKeysTest {
         for (String key : List.of("braze.partner.name", "braze.partner.api.key", "braze.data.import.key")) {
             Map<String, String> props = cohortImport();
             props.put(key, " ");
-            assertThat(errors(props).get(key)).as(key).singleElement().asString()
+            assertThat(keyErrors(props).get(key)).as(key).singleElement().asString()
                     .isEqualTo(key + " is required when destination=braze and braze.mode=cohort_import");
         }
     }
@@ -115,7 +115,7 @@ class BrazeKeysTest {
     void thePartnerNameMustBeAPathSegment() {
         Map<String, String> props = cohortImport();
         props.put("braze.partner.name", "acme/../users");
-        assertThat(errors(props).get("braze.partner.name")).singleElement().asString()
+        assertThat(keyErrors(props).get("braze.partner.name")).singleElement().asString()
                 .contains("letters, digits");
     }
 
@@ -123,9 +123,9 @@ class BrazeKeysTest {
     void batchSizeIsAtMost1000InCohortImportMode() {
         Map<String, String> props = cohortImport();
         props.put("batch.max.size", "1000");
-        assertThat(errors(props)).isEmpty();
+        assertThat(keyErrors(props)).isEmpty();
         props.put("batch.max.size", "1001");
-        assertThat(errors(props).get("batch.max.size")).singleElement().asString()
+        assertThat(keyErrors(props).get("batch.max.size")).singleElement().asString()
                 .contains("braze accepts at most 1000 members per call");
     }
 
@@ -133,7 +133,7 @@ class BrazeKeysTest {
     void batchSizeIsAtMost75() {
         Map<String, String> props = braze();
         props.put("batch.max.size", "76");
-        assertThat(errors(props).get("batch.max.size")).singleElement().asString()
+        assertThat(keyErrors(props).get("batch.max.size")).singleElement().asString()
                 .contains("braze accepts at most 75 members per call");
     }
 

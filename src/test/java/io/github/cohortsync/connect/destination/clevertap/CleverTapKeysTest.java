@@ -1,6 +1,6 @@
 package io.github.cohortsync.connect.destination.clevertap;
 
-import static io.github.cohortsync.connect.ValidationErrors.errors;
+import static io.github.cohortsync.connect.ValidationErrors.keyErrors;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.util.HashMap;
@@ -25,7 +25,7 @@ class CleverTapKeysTest {
 
     @Test
     void aMinimalConfigIsValidWithTheDocumentedDefaults() {
-        assertThat(errors(clevertap())).isEmpty();
+        assertThat(keyErrors(clevertap())).isEmpty();
         CohortSyncConfig config = new CohortSyncConfig(clevertap());
         assertThat(config.destination()).isEqualTo(DestinationType.CLEVERTAP);
         assertThat(config.getString(CleverTapKeys.REGION)).isEqualTo("eu1");
@@ -38,7 +38,7 @@ class CleverTapKeysTest {
         Map<String, String> props = clevertap();
         props.remove("clevertap.account.id");
         props.remove("clevertap.passcode");
-        Map<String, List<String>> errors = errors(props);
+        Map<String, List<String>> errors = keyErrors(props);
         assertThat(errors.get("clevertap.account.id")).singleElement().asString()
                 .contains("clevertap.account.id is required when destination=clevertap");
         assertThat(errors.get("clevertap.passcode")).singleElement().asString()
@@ -47,25 +47,25 @@ class CleverTapKeysTest {
         Map<String, String> webhook = new HashMap<>();
         webhook.put("destination", "webhook");
         webhook.put("webhook.url", "https://hooks.example.com/cohorts");
-        assertThat(errors(webhook)).isEmpty();
+        assertThat(keyErrors(webhook)).isEmpty();
     }
 
     @Test
     void anUnknownRegionListsTheValidOnes() {
         Map<String, String> props = clevertap();
         props.put("clevertap.region", "eu2");
-        assertThat(errors(props).get("clevertap.region")).singleElement().asString()
+        assertThat(keyErrors(props).get("clevertap.region")).singleElement().asString()
                 .contains("eu1").contains("in1").contains("sg1").contains("us1").contains("aps3").contains("mec1");
 
         props.put("clevertap.region", "IN1");
-        assertThat(errors(props)).isEmpty();
+        assertThat(keyErrors(props)).isEmpty();
     }
 
     @Test
     void batchSizeIsAtMost500MembersSoAPageFitsOneCall() {
         Map<String, String> props = clevertap();
         props.put("batch.max.size", "501");
-        assertThat(errors(props).get("batch.max.size")).singleElement().asString()
+        assertThat(keyErrors(props).get("batch.max.size")).singleElement().asString()
                 .contains("clevertap accepts at most 500 members per call");
     }
 
@@ -73,7 +73,7 @@ class CleverTapKeysTest {
     void theEndpointMustBeAUrlAndThePasscodeIsAPassword() {
         Map<String, String> props = clevertap();
         props.put("clevertap.endpoint", "ftp://x");
-        assertThat(errors(props)).containsKey("clevertap.endpoint");
+        assertThat(keyErrors(props)).containsKey("clevertap.endpoint");
         assertThat(CohortSyncConfig.CONFIG_DEF.configKeys().get("clevertap.passcode").type)
                 .isEqualTo(ConfigDef.Type.PASSWORD);
         assertThat(new CohortSyncConfig(clevertap()).toString()).doesNotContain("PASS-s3cret");

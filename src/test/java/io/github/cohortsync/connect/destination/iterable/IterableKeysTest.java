@@ -1,6 +1,6 @@
 package io.github.cohortsync.connect.destination.iterable;
 
-import static io.github.cohortsync.connect.ValidationErrors.errors;
+import static io.github.cohortsync.connect.ValidationErrors.keyErrors;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.util.HashMap;
@@ -23,7 +23,7 @@ class IterableKeysTest {
 
     @Test
     void aMinimalIterableConfigIsValidAndTakesTheDocumentedDefaults() {
-        assertThat(errors(iterable())).isEmpty();
+        assertThat(keyErrors(iterable())).isEmpty();
         CohortSyncConfig config = new CohortSyncConfig(iterable());
 
         assertThat(config.destination()).isEqualTo(DestinationType.ITERABLE);
@@ -37,23 +37,23 @@ class IterableKeysTest {
     void theApiKeyIsRequiredOnlyForIterable() {
         Map<String, String> props = iterable();
         props.remove("iterable.api.key");
-        assertThat(errors(props).get("iterable.api.key")).singleElement().asString()
+        assertThat(keyErrors(props).get("iterable.api.key")).singleElement().asString()
                 .contains("iterable.api.key is required when destination=iterable");
-        assertThat(errors(Map.of("destination", "segment", "segment.write.key", "k"))).isEmpty();
+        assertThat(keyErrors(Map.of("destination", "segment", "segment.write.key", "k"))).isEmpty();
     }
 
     @Test
     void anUnknownRegionListsTheValidOnes() {
         Map<String, String> props = iterable();
         props.put("iterable.region", "asia");
-        assertThat(errors(props).get("iterable.region")).singleElement().asString().contains("us, eu");
+        assertThat(keyErrors(props).get("iterable.region")).singleElement().asString().contains("us, eu");
     }
 
     @Test
     void templatesWithUnknownPlaceholdersAreRejected() {
         Map<String, String> props = iterable();
         props.put("iterable.list.name.template", "mp_${name}");
-        assertThat(errors(props).get("iterable.list.name.template")).singleElement().asString()
+        assertThat(keyErrors(props).get("iterable.list.name.template")).singleElement().asString()
                 .contains("unknown placeholders [name]");
     }
 
@@ -61,7 +61,7 @@ class IterableKeysTest {
     void theBatchSizeIsCappedAtOneThousandAndTheKeyIsAPassword() {
         Map<String, String> props = iterable();
         props.put("batch.max.size", "5000");
-        assertThat(errors(props).get("batch.max.size")).singleElement().asString()
+        assertThat(keyErrors(props).get("batch.max.size")).singleElement().asString()
                 .contains("iterable accepts at most 1000 members per call");
         assertThat(CohortSyncConfig.CONFIG_DEF.configKeys().get("iterable.api.key").type)
                 .isEqualTo(ConfigDef.Type.PASSWORD);

@@ -1,6 +1,6 @@
 package io.github.cohortsync.connect.destination.segment;
 
-import static io.github.cohortsync.connect.ValidationErrors.errors;
+import static io.github.cohortsync.connect.ValidationErrors.keyErrors;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -25,7 +25,7 @@ class SegmentKeysTest {
 
     @Test
     void aMinimalSegmentConfigIsValidAndTakesTheDocumentedDefaults() {
-        assertThat(errors(segment())).isEmpty();
+        assertThat(keyErrors(segment())).isEmpty();
         CohortSyncConfig config = new CohortSyncConfig(segment());
 
         assertThat(config.destination()).isEqualTo(DestinationType.SEGMENT);
@@ -40,45 +40,45 @@ class SegmentKeysTest {
     void theWriteKeyIsRequiredOnlyForSegment() {
         Map<String, String> props = segment();
         props.remove("segment.write.key");
-        assertThat(errors(props).get("segment.write.key")).singleElement().asString()
+        assertThat(keyErrors(props).get("segment.write.key")).singleElement().asString()
                 .contains("segment.write.key is required when destination=segment");
         assertThatThrownBy(() -> new CohortSyncConfig(props)).isInstanceOf(ConfigException.class)
                 .hasMessageContaining("segment.write.key is required");
 
         Map<String, String> webhook = Map.of("destination", "webhook", "webhook.url", "https://hooks.example.com/x");
-        assertThat(errors(webhook)).isEmpty();
+        assertThat(keyErrors(webhook)).isEmpty();
     }
 
     @Test
     void anUnknownRegionListsTheValidOnes() {
         Map<String, String> props = segment();
         props.put("segment.region", "apac");
-        assertThat(errors(props).get("segment.region")).singleElement().asString().contains("us, eu");
+        assertThat(keyErrors(props).get("segment.region")).singleElement().asString().contains("us, eu");
 
         props.put("segment.region", "eu");
-        assertThat(errors(props)).isEmpty();
+        assertThat(keyErrors(props)).isEmpty();
     }
 
     @Test
     void templatesWithUnknownPlaceholdersAndBadEndpointsAreRejected() {
         Map<String, String> props = segment();
         props.put("segment.trait.name.template", "Mixpanel - ${cohort}");
-        assertThat(errors(props).get("segment.trait.name.template")).singleElement().asString()
+        assertThat(keyErrors(props).get("segment.trait.name.template")).singleElement().asString()
                 .contains("unknown placeholders [cohort]").contains("${cohort_name}");
 
         props = segment();
         props.put("segment.endpoint", "ftp://segment.local");
-        assertThat(errors(props)).containsKey("segment.endpoint");
+        assertThat(keyErrors(props)).containsKey("segment.endpoint");
 
         props.put("segment.endpoint", "http://127.0.0.1:8080/segment");
-        assertThat(errors(props)).isEmpty();
+        assertThat(keyErrors(props)).isEmpty();
     }
 
     @Test
     void theBatchSizeIsCappedAtOneThousand() {
         Map<String, String> props = segment();
         props.put("batch.max.size", "1001");
-        assertThat(errors(props).get("batch.max.size")).singleElement().asString()
+        assertThat(keyErrors(props).get("batch.max.size")).singleElement().asString()
                 .contains("segment accepts at most 1000 members per call");
     }
 
