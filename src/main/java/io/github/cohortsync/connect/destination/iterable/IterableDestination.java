@@ -230,8 +230,9 @@ public final class IterableDestination implements Destination {
     /**
      * Subscribes or unsubscribes, in calls of at most {@link #maxPerCall} subscribers; a call Iterable answers with
      * {@code BatchTooLarge} is split in halves and each half sent again, down to single subscribers, and later
-     * calls stay smaller than the smallest refused call. Iterable publishes no per-call maximum (its Swagger lists the error code but
-     * no limit), so batch.max.size (1000 by default) is our own choice. Returns the answers of the calls made.
+     * calls hold at most half the smallest refused call. Iterable publishes no per-call maximum (its Swagger lists
+     * the error code but no limit), so batch.max.size (1000 by default) is our own choice. Returns the answers of
+     * the calls made.
      */
     private List<JsonNode> bulk(long listId, List<Subscriber> subscribers, boolean subscribe, Page page)
             throws TransientDeliveryException, PermanentDeliveryException {
@@ -254,13 +255,12 @@ public final class IterableDestination implements Destination {
             if (subscribers.size() <= 1) {
                 throw e;
             }
-            // Any call at least as large as a refused one would be refused too.
-            int fewer = subscribers.size() - 1;
-            if (maxPerCall.getAndAccumulate(fewer, Math::min) > fewer) {
-                log.warn("Iterable answered BatchTooLarge to {} subscribers for {}: sending at most {} per call"
-                        + " from now on", subscribers.size(), page.describe(), fewer);
-            }
+            // Later calls go at half the refused size at most: a few refusals find a size Iterable takes.
             int half = subscribers.size() / 2;
+            if (maxPerCall.getAndAccumulate(half, Math::min) > half) {
+                log.warn("Iterable answered BatchTooLarge to {} subscribers for {}: sending at most {} per call"
+                        + " from now on", subscribers.size(), page.describe(), half);
+            }
             bulkSplittingWhenTooLarge(listId, subscribers.subList(0, half), subscribe, page, answers);
             bulkSplittingWhenTooLarge(listId, subscribers.subList(half, subscribers.size()), subscribe, page,
                     answers);
