@@ -21,6 +21,10 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
+import org.apache.log4j.Logger;
+
+import io.github.cohortsync.connect.LogCapture;
+
 /** End-to-end sync to a local Braze stand-in through a real broker and worker. */
 class BrazeSyncIT {
     private static ConnectHarness harness;
@@ -222,6 +226,44 @@ class BrazeSyncIT {
             assertThat(harness.committedTotal(connector, topic)).isZero();
             assertThat(receiver.cohortMembers()).isEmpty();
         } finally {
+            harness.deleteConnectorQuietly(connector);
+        }
+    }
+
+    /**
+     * Braze's documented 401 "Partner not enabled for client with client secret: <client secret>" echoes the Data
+     * Import Key: the task fails, and neither its REST status nor any log line carries the key.
+     */
+    @Test
+    void theEchoedClientSecretReachesNeitherTheRestStatusNorTheLogs() throws Exception {
+        String connector = ConnectHarness.uniqueName("braze-not-enabled");
+        String topic = harness.createTopic("braze-not-enabled", 1);
+        String secret = "data-import-7f3a9c21-e5d8";
+        LogCapture logs = new LogCapture();
+        Logger.getRootLogger().addAppender(logs);
+        try (BrazeReceiver receiver = BrazeReceiver.startCohortImport("acme", "partner-key", secret)) {
+            harness.produce(topic, withBrazeId(add("101", user("u", 1)), 1));
+            Map<String, String> config = ConnectHarness.webhookConnectorConfig(topic, "http://unused.invalid");
+            config.remove("webhook.url");
+            config.put("destination", "braze");
+            config.put("braze.mode", "cohort_import");
+            config.put("braze.partner.name", "acme");
+            config.put("braze.partner.api.key", "partner-key");
+            config.put("braze.data.import.key", secret);
+            config.put("braze.endpoint", receiver.partnerNotEnabled().url());
+            config.put("sync.interval.ms", "500");
+            harness.startConnector(connector, config, 1);
+
+            String trace = harness.awaitTaskFailed(connector);
+
+            assertThat(trace).contains("HTTP 401", "Partner not enabled for client with client secret: <secret>",
+                    "check braze.partner.api.key").doesNotContain(secret).doesNotContain("7f3a9c21");
+            assertThat(harness.committedTotal(connector, topic)).isZero();
+            assertThat(receiver.violations()).isEmpty();
+            assertThat(logs.lines).as("log lines of the run").anyMatch(l -> l != null && l.contains("HTTP 401"))
+                    .noneMatch(l -> l != null && l.contains("7f3a9c21"));
+        } finally {
+            Logger.getRootLogger().removeAppender(logs);
             harness.deleteConnectorQuietly(connector);
         }
     }
