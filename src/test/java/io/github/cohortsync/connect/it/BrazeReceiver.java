@@ -46,6 +46,9 @@ final class BrazeReceiver implements AutoCloseable {
     private String clientSecret;
     /** When set, the client secret is valid but the partner is not enabled for it. */
     private boolean partnerNotEnabled;
+    /** Objects per /users/track request this account takes: 75, or 50 on some plans. */
+    private int accountMaxObjects = MAX_OBJECTS;
+    private int tooManyAnswers;
     private final Map<String, String> cohortNames = new TreeMap<>();
     private final List<String> namingCalls = new ArrayList<>();
     private final Map<String, Set<String>> cohortMembers = new TreeMap<>();
@@ -76,6 +79,24 @@ final class BrazeReceiver implements AutoCloseable {
             partnerNotEnabled = true;
         }
         return this;
+    }
+
+    /**
+     * Plays an account on Braze's "Monthly Active Users CY 24-25" plan, whose /users/track requests take at most 50
+     * objects (braze-docs post_user_track.md); more is answered "400 Max Input Length Exceeded" (braze-docs
+     * errors.md).
+     */
+    BrazeReceiver accountMaxObjects(int max) {
+        synchronized (lock) {
+            accountMaxObjects = max;
+        }
+        return this;
+    }
+
+    int tooManyAnswers() {
+        synchronized (lock) {
+            return tooManyAnswers;
+        }
     }
 
     /** Cohort id to the name it was last given. */
@@ -169,6 +190,11 @@ final class BrazeReceiver implements AutoCloseable {
                 objectsPerRequest.add(objects.size());
                 check(objects.isArray() && objects.size() > 0 && objects.size() <= MAX_OBJECTS,
                         "objects per request " + objects.size());
+                if (objects.size() > accountMaxObjects) {
+                    tooManyAnswers++;
+                    return new MockResponse(400, Headers.of("Content-Type", "application/json"),
+                            "{\"message\": \"Max Input Length Exceeded\"}");
+                }
                 ObjectNode answer = JSON.createObjectNode();
                 answer.put("message", "success");
                 ArrayNode errors = JSON.createArrayNode();

@@ -268,6 +268,38 @@ class BrazeSyncIT {
         }
     }
 
+    /**
+     * An account that takes at most 50 objects per /users/track request answers the default 75 with "400 Max Input
+     * Length Exceeded": requests are split and every attribute still arrives, without a failure.
+     */
+    @Test
+    void anAccountLimitedTo50ObjectsGetsSplitRequestsAndEveryAttribute() throws Exception {
+        String connector = ConnectHarness.uniqueName("braze-50");
+        String topic = harness.createTopic("braze-50", 1);
+        try (BrazeReceiver receiver = BrazeReceiver.start("braze-key", "mixpanel_cohorts").accountMaxObjects(50)) {
+            List<MembershipRecord> records = new ArrayList<>();
+            for (int i = 0; i < 300; i++) {
+                records.add(withBrazeId(add("101", user("u", i)), i));
+            }
+            harness.produce(topic, records);
+            Map<String, String> config = ConnectHarness.webhookConnectorConfig(topic, "http://unused.invalid");
+            config.remove("webhook.url");
+            config.put("destination", "braze");
+            config.put("braze.api.key", "braze-key");
+            config.put("braze.endpoint", receiver.url());
+            config.put("sync.interval.ms", "1000");
+            harness.startConnector(connector, config, 1);
+            harness.awaitCommittedToEnd(connector, topic);
+
+            assertThat(receiver.attributes()).isEqualTo(expectedAttributes(records));
+            assertThat(receiver.tooManyAnswers()).isPositive();
+            assertThat(receiver.violations()).isEmpty();
+            harness.assertAllRunning(connector);
+        } finally {
+            harness.deleteConnectorQuietly(connector);
+        }
+    }
+
     /** External ids per cohort id: tombstones (no id) leave Braze unchanged. */
     private static Map<String, Set<String>> expectedCohortMembers(List<MembershipRecord> records) {
         Map<String, Set<String>> expected = new TreeMap<>();

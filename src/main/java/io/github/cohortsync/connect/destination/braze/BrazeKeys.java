@@ -86,7 +86,9 @@ public final class BrazeKeys implements DestinationKeys {
         def.define(MODE, Type.STRING, MODE_ATTRIBUTE, new OneOf(List.of(MODE_ATTRIBUTE, MODE_COHORT_IMPORT)),
                 Importance.MEDIUM,
                 "How cohorts reach Braze. 'attribute': /users/track adds or removes the cohort's name in an"
-                        + " array custom attribute of each user (at most 75 users per call; needs braze.api.key)."
+                        + " array custom attribute of each user (at most 75 users per call, or batch.max.size; set"
+                        + " batch.max.size=50 on accounts whose plan takes 50 objects per request, otherwise such"
+                        + " requests are refused and split; needs braze.api.key)."
                         + " 'cohort_import': Braze's partner cohort import (/partners/<braze.partner.name>/cohorts"
                         + " and /cohorts/users), for holders of a partner API key; users are added to or removed"
                         + " from a Braze cohort by external_id, at most 1000 per call; needs braze.partner.name,"

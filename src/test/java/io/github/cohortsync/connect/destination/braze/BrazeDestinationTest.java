@@ -184,6 +184,54 @@ class BrazeDestinationTest {
                 .isInstanceOf(IllegalArgumentException.class);
     }
 
+    /**
+     * An account that takes fewer objects per request (50 on some plans) answers "400 Max Input Length Exceeded"
+     * (braze-docs errors.md): the request is split in halves, each sent again, and later requests stay at the half.
+     */
+    @Test
+    void tooManyObjectsSplitsTheRequestAndLaterRequestsStaySmall() throws Exception {
+        server.setDispatcher(new mockwebserver3.Dispatcher() {
+            @Override
+            public MockResponse dispatch(RecordedRequest request) {
+                try {
+                    int objects = JSON.readTree(request.getBody().utf8()).path("attributes").size();
+                    return objects > 50 ? answer(400, "{\"message\": \"Max Input Length Exceeded\"}") : success();
+                } catch (IOException e) {
+                    return answer(500, "{}");
+                }
+            }
+        });
+        List<MembershipChange> members = new java.util.ArrayList<>();
+        for (int i = 0; i < 75; i++) {
+            members.add(withId("user-" + i, "ext-" + i));
+        }
+
+        assertThat(braze.send(page(PageAction.ADD_MEMBERS, members)).rejections()).isEmpty();
+        assertThat(braze.send(page(PageAction.REMOVE_MEMBERS, members)).rejections()).isEmpty();
+
+        List<Integer> sizes = new java.util.ArrayList<>();
+        java.util.Set<String> removed = new java.util.TreeSet<>();
+        for (int i = server.getRequestCount(); i > 0; i--) {
+            JsonNode attributes = JSON.readTree(take().getBody().utf8()).path("attributes");
+            sizes.add(attributes.size());
+            attributes.forEach(a -> {
+                if (a.path("mixpanel_cohorts").has("remove")) {
+                    removed.add(a.path("external_id").asText());
+                }
+            });
+        }
+        assertThat(sizes).containsExactly(75, 37, 38, 37, 37, 1);
+        assertThat(removed).hasSize(75);
+    }
+
+    @Test
+    void tooManyObjectsForASingleObjectIsPermanent() {
+        server.enqueue(answer(400, "{\"message\": \"Max Input Length Exceeded\"}"));
+
+        assertThatThrownBy(() -> braze.send(page(PageAction.ADD_MEMBERS, withId("user-1", "ext-1"))))
+                .isInstanceOf(PermanentDeliveryException.class).hasMessageContaining("Max Input Length Exceeded");
+    }
+
     @Test
     void itemErrorsRejectExactlyTheMembersAtTheirIndex() throws Exception {
         // The member without an id is not sent, so index 1 of the request is user-3.
