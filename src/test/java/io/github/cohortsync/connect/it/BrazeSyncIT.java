@@ -270,7 +270,8 @@ class BrazeSyncIT {
 
     /**
      * An account that takes at most 50 objects per /users/track request answers the default 75 with "400 Max Input
-     * Length Exceeded": requests are split and every attribute still arrives, without a failure.
+     * Length Exceeded": requests are split and every attribute still arrives, without a failure. Twenty users are
+     * put in four cohorts with braze.attribute.max.length=3: JMX counts exactly those twenty.
      */
     @Test
     void anAccountLimitedTo50ObjectsGetsSplitRequestsAndEveryAttribute() throws Exception {
@@ -281,6 +282,11 @@ class BrazeSyncIT {
             for (int i = 0; i < 300; i++) {
                 records.add(withBrazeId(add("101", user("u", i)), i));
             }
+            for (String cohort : List.of("102", "103", "104")) {
+                for (int i = 0; i < 20; i++) {
+                    records.add(withBrazeId(add(cohort, user("u", i)), i));
+                }
+            }
             harness.produce(topic, records);
             Map<String, String> config = ConnectHarness.webhookConnectorConfig(topic, "http://unused.invalid");
             config.remove("webhook.url");
@@ -288,11 +294,17 @@ class BrazeSyncIT {
             config.put("braze.api.key", "braze-key");
             config.put("braze.endpoint", receiver.url());
             config.put("sync.interval.ms", "1000");
+            config.put("braze.attribute.max.length", "3");
             harness.startConnector(connector, config, 1);
             harness.awaitCommittedToEnd(connector, topic);
 
             assertThat(receiver.attributes()).isEqualTo(expectedAttributes(records));
             assertThat(receiver.tooManyAnswers()).isPositive();
+            javax.management.ObjectName braze = new javax.management.ObjectName(
+                    "kafka.connect.cohortsync:type=braze-metrics,connector=" + javax.management.ObjectName.quote(
+                            connector) + ",task=" + javax.management.ObjectName.quote("0"));
+            assertThat(java.lang.management.ManagementFactory.getPlatformMBeanServer()
+                    .getAttribute(braze, "UsersOverAttributeMaxLength")).isEqualTo(20L);
             assertThat(receiver.violations()).isEmpty();
             harness.assertAllRunning(connector);
         } finally {

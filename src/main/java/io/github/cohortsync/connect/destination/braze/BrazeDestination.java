@@ -5,6 +5,8 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Pattern;
@@ -61,15 +63,35 @@ public final class BrazeDestination implements Destination {
     private final AtomicLong unattributedItemErrors = new AtomicLong();
     /** Attribute objects per request: the page's size, lowered for good when Braze answers that it is too many. */
     private final AtomicInteger maxPerCall = new AtomicInteger(MAX_ATTRIBUTES_PER_REQUEST);
+    /** The cohorts of each user sent, to count users over braze.attribute.max.length; null when not counted. */
+    private final AttributeLengths lengths;
+    private BrazeMetrics metrics;
+    /** Cohort syncs (session ids) that already logged users going over the attribute's maximum length. */
+    private final Set<String> warnedSessions = ConcurrentHashMap.newKeySet();
+    /** The task id Connect gives each task's config (CohortSyncSinkConnector.TASK_ID). */
+    private static final String TASK_ID = "cohort.sync.task.id";
 
     public BrazeDestination(CohortSyncConfig config) {
         this(HttpClients.create(config.httpTimeoutMs()), baseUrl(config),
                 config.getPassword(BrazeKeys.API_KEY).value(), config.getString(BrazeKeys.ATTRIBUTE_NAME),
-                config.getString(BrazeKeys.USER_ID_FIELD), config.getBoolean(BrazeKeys.UPDATE_EXISTING_ONLY));
+                config.getString(BrazeKeys.USER_ID_FIELD), config.getBoolean(BrazeKeys.UPDATE_EXISTING_ONLY),
+                config.getInt(BrazeKeys.ATTRIBUTE_MAX_LENGTH));
+        if (lengths != null) {
+            Object connector = config.originals().get("name");
+            Object task = config.originals().get(TASK_ID);
+            metrics = BrazeMetrics.register(lengths, connector == null ? "unnamed" : connector.toString(),
+                    task == null ? "0" : task.toString());
+        }
     }
 
     BrazeDestination(OkHttpClient client, String baseUrl, String apiKey, String attributeName, String userIdField,
                      boolean updateExistingOnly) {
+        this(client, baseUrl, apiKey, attributeName, userIdField, updateExistingOnly, 0);
+    }
+
+    BrazeDestination(OkHttpClient client, String baseUrl, String apiKey, String attributeName, String userIdField,
+                     boolean updateExistingOnly, int attributeMaxLength) {
+        this.lengths = attributeMaxLength > 0 ? new AttributeLengths(attributeMaxLength) : null;
         this.client = client;
         this.url = HttpClients.url(baseUrl, "users/track");
         this.apiKey = apiKey.trim();
@@ -123,12 +145,53 @@ public final class BrazeDestination implements Destination {
         }
         String what = "Braze POST " + url.host() + url.encodedPath() + " with " + page.describe();
         int size = maxPerCall.get();
+        List<Rejection> refused = new ArrayList<>();
         for (int from = 0; from < sent.size(); from += size) {
             int to = Math.min(sent.size(), from + size);
-            rejections.addAll(postSplittingWhenTooMany(what, externalIds.subList(from, to), operation, cohortName,
+            refused.addAll(postSplittingWhenTooMany(what, externalIds.subList(from, to), operation, cohortName,
                     sent.subList(from, to)));
         }
+        countLengths(page, sent, externalIds, refused);
+        rejections.addAll(refused);
         return rejections.isEmpty() ? DeliveryResult.allAccepted() : new DeliveryResult(rejections);
+    }
+
+    /**
+     * Records the cohort change of the members Braze accepted and, once per cohort sync, warns about the users it
+     * pushed over braze.attribute.max.length, by external id only.
+     */
+    private void countLengths(Page page, List<MembershipChange> sent, List<String> externalIds,
+                              List<Rejection> refused) {
+        if (lengths == null) {
+            return;
+        }
+        Set<MembershipChange> rejected = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        refused.forEach(r -> rejected.add(r.member()));
+        List<String> accepted = new ArrayList<>(sent.size());
+        for (int i = 0; i < sent.size(); i++) {
+            if (!rejected.contains(sent.get(i))) {
+                accepted.add(externalIds.get(i));
+            }
+        }
+        List<String> over = lengths.apply(page.cohort().id(), accepted, page.action() != PageAction.REMOVE_MEMBERS);
+        if (over.isEmpty()) {
+            return;
+        }
+        if (warnedSessions.size() > 10_000) {
+            warnedSessions.clear();
+        }
+        if (warnedSessions.add(page.sessionId())) {
+            log.warn("{} Braze user(s) are now in more than {} cohorts (braze.attribute.max.length) through {}:"
+                    + " Braze keeps only the newest values of the array attribute '{}' and drops the oldest"
+                    + " without an error ({} such users known to this task); external ids: {}{}", over.size(),
+                    lengths.maxLength(), page.describe(), attributeName, lengths.usersOver(),
+                    over.subList(0, Math.min(10, over.size())), over.size() > 10 ? " ..." : "");
+        }
+    }
+
+    /** Users this task knows to be over braze.attribute.max.length; 0 when not counted. */
+    long usersOverAttributeMaxLength() {
+        return lengths == null ? 0 : lengths.usersOver();
     }
 
     /**
@@ -332,6 +395,9 @@ public final class BrazeDestination implements Destination {
 
     @Override
     public void close() {
+        if (metrics != null) {
+            metrics.close();
+        }
         HttpClients.close(client);
     }
 }

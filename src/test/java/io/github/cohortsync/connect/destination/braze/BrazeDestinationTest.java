@@ -232,6 +232,51 @@ class BrazeDestinationTest {
                 .isInstanceOf(PermanentDeliveryException.class).hasMessageContaining("Max Input Length Exceeded");
     }
 
+    /**
+     * Braze keeps an array attribute to its maximum length (25 by default) and silently drops the oldest values: the
+     * destination counts users it put in more cohorts than braze.attribute.max.length, warns once per cohort sync
+     * with their external ids only, and stops counting a user who leaves or whom Braze refused.
+     */
+    @Test
+    void usersPutInMoreCohortsThanTheAttributeKeepsAreCountedAndWarnedByIdOnce() throws Exception {
+        BrazeDestination counting = new BrazeDestination(HttpClients.create(2_000), server.url("/braze").toString(),
+                API_KEY, "mixpanel_cohorts", "$braze_external_id", true, 2);
+        org.apache.log4j.Logger root = org.apache.log4j.Logger.getRootLogger();
+        io.github.cohortsync.connect.LogCapture logs = new io.github.cohortsync.connect.LogCapture();
+        root.addAppender(logs);
+        try {
+            for (int i = 0; i < 6; i++) {
+                server.enqueue(success());
+            }
+            server.enqueue(answer(201, "{\"message\": \"success\", \"errors\": [{\"type\": \"bad id\","
+                    + " \"input_array\": \"attributes\", \"index\": 0}]}"));
+            MembershipChange ada = withId("user-1", "ext-ada");
+            MembershipChange bob = withId("user-2", "ext-bob");
+            for (String cohort : List.of("1", "2", "3")) {
+                CohortRef ref = new CohortRef(cohort, "Cohort " + cohort, null, "p-9");
+                counting.send(new Page(ref, PageAction.ADD_MEMBERS, "session-" + cohort, 1, 2, List.of(ada)));
+                counting.send(new Page(ref, PageAction.ADD_MEMBERS, "session-" + cohort, 2, 2, List.of(ada)));
+            }
+            assertThat(counting.usersOverAttributeMaxLength()).isEqualTo(1);
+            // Bob's third cohort is refused by Braze: he is not counted in it.
+            counting.send(new Page(new CohortRef("3", "Cohort 3", null, "p-9"), PageAction.ADD_MEMBERS, "s-b", 1, 1,
+                    List.of(bob)));
+            assertThat(counting.usersOverAttributeMaxLength()).isEqualTo(1);
+
+            assertThat(logs.lines).filteredOn(l -> l != null && l.contains("braze.attribute.max.length"))
+                    .singleElement().satisfies(l -> assertThat(l).contains("ext-ada", "more than 2 cohorts")
+                            .doesNotContain("@example.com"));
+
+            server.enqueue(success());
+            counting.send(new Page(new CohortRef("2", "Cohort 2", null, "p-9"), PageAction.REMOVE_MEMBERS, "s-r", 1,
+                    1, List.of(ada)));
+            assertThat(counting.usersOverAttributeMaxLength()).isZero();
+        } finally {
+            root.removeAppender(logs);
+            counting.close();
+        }
+    }
+
     @Test
     void itemErrorsRejectExactlyTheMembersAtTheirIndex() throws Exception {
         // The member without an id is not sent, so index 1 of the request is user-3.
