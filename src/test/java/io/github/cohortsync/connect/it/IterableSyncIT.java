@@ -270,6 +270,100 @@ class IterableSyncIT {
         }
     }
 
+    /**
+     * Issue 11, point 9: a first full sync of 20 cohorts mirrors 20 lists, one list export each, against a stand-in
+     * that allows 5 exports per second (Iterable's 5 per minute, scaled down 60 times) and answers 429 beyond it.
+     * With iterable.list.export.interval.ms=250 (the default, 12000, is the same pace at Iterable's scale) every
+     * list ends equal to its cohort, no export is refused, and the task never fails.
+     */
+    @Test
+    void aFullSyncOf20CohortsPacesItsListExportsAndMirrorsEveryList() throws Exception {
+        String topic = ConnectHarness.uniqueName("iterable-mirror-20");
+        harness.connect().kafka().createTopic(topic, 1, 1, Map.of("cleanup.policy", "compact"));
+        String connector = ConnectHarness.uniqueName("iterable-mirror-20");
+        List<MembershipRecord> records = new ArrayList<>();
+        Map<String, Set<String>> expected = new TreeMap<>();
+        for (int c = 0; c < 20; c++) {
+            String cohort = Integer.toString(700 + c);
+            Set<String> members = new TreeSet<>();
+            for (int i = 0; i < 30; i++) {
+                String user = user("m" + c, i);
+                records.add(add(cohort, user));
+                members.add("email:" + MembershipRecord.email(user));
+            }
+            expected.put("mixpanel_" + MembershipRecord.cohortName(cohort) + "_" + cohort, members);
+        }
+        harness.produce(topic, records);
+
+        try (IterableStandIn iterable = IterableStandIn.start().exportLimit(5, 1_000)) {
+            for (String list : expected.keySet()) {
+                iterable.prefill(list, List.of("stranger-1@example.com", "stranger-2@example.com"));
+            }
+            Map<String, String> config = ConnectHarness.webhookConnectorConfig(topic, "http://unused.invalid");
+            config.remove("webhook.url");
+            config.put("destination", "iterable");
+            config.put("iterable.api.key", API_KEY);
+            config.put("iterable.endpoint", iterable.url());
+            config.put("iterable.list.export.interval.ms", "250");
+            config.put("snapshot.bootstrap.servers", harness.connect().kafka().bootstrapServers());
+            config.put("tasks.max", "1");
+            harness.startConnector(connector, config, 1);
+            harness.awaitCommittedToEnd(connector, topic);
+
+            assertThat(iterable.membership()).isEqualTo(expected);
+            assertThat(iterable.exports()).isEqualTo(20);
+            assertThat(iterable.exportRateLimitAnswers()).as("paced exports are never refused").isZero();
+            assertThat(iterable.violations()).isEmpty();
+            harness.assertAllRunning(connector);
+        } finally {
+            harness.deleteConnectorQuietly(connector);
+        }
+    }
+
+    /**
+     * The same 20 cohorts with no pacing at all (interval 0) against a stand-in that allows 5 exports per 2 s: the
+     * refused exports are answered 429, honoured (Retry-After), retried, and the sync still completes exactly.
+     */
+    @Test
+    void refusedListExportsAreRetriedAfterTheirRetryAfterUntilEveryListIsMirrored() throws Exception {
+        String topic = ConnectHarness.uniqueName("iterable-mirror-429");
+        harness.connect().kafka().createTopic(topic, 1, 1, Map.of("cleanup.policy", "compact"));
+        String connector = ConnectHarness.uniqueName("iterable-mirror-429");
+        List<MembershipRecord> records = new ArrayList<>();
+        Map<String, Set<String>> expected = new TreeMap<>();
+        for (int c = 0; c < 20; c++) {
+            String cohort = Integer.toString(800 + c);
+            String user = user("n" + c, 0);
+            records.add(add(cohort, user));
+            expected.put("mixpanel_" + MembershipRecord.cohortName(cohort) + "_" + cohort,
+                    new TreeSet<>(Set.of("email:" + MembershipRecord.email(user))));
+        }
+        harness.produce(topic, records);
+
+        try (IterableStandIn iterable = IterableStandIn.start().exportLimit(5, 2_000)) {
+            for (String list : expected.keySet()) {
+                iterable.prefill(list, List.of("stranger@example.com"));
+            }
+            Map<String, String> config = ConnectHarness.webhookConnectorConfig(topic, "http://unused.invalid");
+            config.remove("webhook.url");
+            config.put("destination", "iterable");
+            config.put("iterable.api.key", API_KEY);
+            config.put("iterable.endpoint", iterable.url());
+            config.put("iterable.list.export.interval.ms", "0");
+            config.put("snapshot.bootstrap.servers", harness.connect().kafka().bootstrapServers());
+            config.put("tasks.max", "1");
+            harness.startConnector(connector, config, 1);
+            harness.awaitCommittedToEnd(connector, topic);
+
+            assertThat(iterable.membership()).isEqualTo(expected);
+            assertThat(iterable.exportRateLimitAnswers()).as("the unpaced exports were refused").isPositive();
+            assertThat(iterable.violations()).isEmpty();
+            harness.assertAllRunning(connector);
+        } finally {
+            harness.deleteConnectorQuietly(connector);
+        }
+    }
+
     private static String header(ConsumerRecord<byte[], byte[]> record, String name) {
         Header header = record.headers().lastHeader(name);
         return header == null ? null : new String(header.value(), StandardCharsets.UTF_8);
@@ -297,6 +391,12 @@ class IterableSyncIT {
         private int bulkCalls;
         private int batchTooLargeAnswers;
         private int rateLimitAnswers;
+        /** List exports allowed per window (Iterable: 5 per minute per project); unlimited when 0. */
+        private int exportsPerWindow;
+        private long exportWindowMs;
+        private final java.util.ArrayDeque<Long> exportTimes = new java.util.ArrayDeque<>();
+        private int exportRateLimitAnswers;
+        private int exports;
 
         static IterableStandIn start() throws IOException {
             IterableStandIn standIn = new IterableStandIn();
@@ -363,8 +463,42 @@ class IterableSyncIT {
             return answer(200, JSON.createObjectNode().put("listId", id));
         }
 
+        /**
+         * Limits list exports to {@code perWindow} per {@code windowMs}, answering 429 RateLimitExceeded beyond:
+         * Iterable's Swagger gives GET /api/lists/getUsers "5 requests/minute, per project"; tests scale the window.
+         */
+        synchronized IterableStandIn exportLimit(int perWindow, long windowMs) {
+            this.exportsPerWindow = perWindow;
+            this.exportWindowMs = windowMs;
+            return this;
+        }
+
+        synchronized int exportRateLimitAnswers() {
+            return exportRateLimitAnswers;
+        }
+
+        synchronized int exports() {
+            return exports;
+        }
+
         /** The list export: one subscriber email per line (subscribers known by user id only are left out). */
         private MockResponse export(String listId) {
+            if (exportsPerWindow > 0) {
+                long now = System.nanoTime() / 1_000_000;
+                while (!exportTimes.isEmpty() && exportTimes.peekFirst() <= now - exportWindowMs) {
+                    exportTimes.pollFirst();
+                }
+                if (exportTimes.size() >= exportsPerWindow) {
+                    exportRateLimitAnswers++;
+                    long retryAfterSeconds = Math.max(1, (exportTimes.peekFirst() + exportWindowMs - now + 999) / 1000);
+                    return new MockResponse.Builder().code(429).addHeader("Content-Type", "application/json")
+                            .addHeader("Retry-After", Long.toString(retryAfterSeconds))
+                            .body(JSON.createObjectNode().put("code", "RateLimitExceeded")
+                                    .put("msg", "Rate limit exceeded").toString()).build();
+                }
+                exportTimes.addLast(now);
+            }
+            exports++;
             Set<String> subscribers = listId == null ? null : members.get(Long.parseLong(listId));
             if (subscribers == null) {
                 violations.add("list export of unknown list " + listId);

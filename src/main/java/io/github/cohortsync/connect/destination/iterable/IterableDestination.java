@@ -71,12 +71,15 @@ public final class IterableDestination implements Destination {
     /** The members of snapshots in progress, when lists are mirrored; null when they are not. */
     private final ListMirror mirror;
     private final int batchSize;
-    /** Subscribers per bulk list call: batch.max.size, lowered for good when Iterable answers BatchTooLarge. */
+    /** Subscribers per bulk list call: a whole page, until Iterable answers BatchTooLarge. */
     private final AtomicInteger maxPerCall;
+    /** Spaces this task's list exports: Iterable allows 5 per minute per project. */
+    private final ExportPace exportPace;
 
     public IterableDestination(CohortSyncConfig config) {
         this(HttpClients.create(config.httpTimeoutMs()), baseUrl(config), config.getPassword(IterableKeys.API_KEY).value(),
-                config.getString(IterableKeys.LIST_NAME_TEMPLATE), mirrorSnapshots(config), config.batchMaxSize());
+                config.getString(IterableKeys.LIST_NAME_TEMPLATE), mirrorSnapshots(config), config.batchMaxSize(),
+                config.getLong(IterableKeys.LIST_EXPORT_INTERVAL_MS));
     }
 
     /**
@@ -102,13 +105,19 @@ public final class IterableDestination implements Destination {
 
     IterableDestination(OkHttpClient client, String baseUrl, String apiKey, String listNameTemplate,
                         boolean mirrorSnapshots, int batchSize) {
+        this(client, baseUrl, apiKey, listNameTemplate, mirrorSnapshots, batchSize, 0);
+    }
+
+    IterableDestination(OkHttpClient client, String baseUrl, String apiKey, String listNameTemplate,
+                        boolean mirrorSnapshots, int batchSize, long exportIntervalMs) {
+        this.exportPace = new ExportPace(exportIntervalMs);
         this.client = client;
         this.base = HttpUrl.get(baseUrl.trim());
         this.apiKey = apiKey;
         this.listName = new CohortNameTemplate(listNameTemplate);
         this.mirror = mirrorSnapshots ? new ListMirror() : null;
         this.batchSize = batchSize;
-        this.maxPerCall = new AtomicInteger(batchSize);
+        this.maxPerCall = new AtomicInteger(Integer.MAX_VALUE);
     }
 
     /** The API host of an Iterable data center ({@code us} or {@code eu}). */
@@ -125,7 +134,8 @@ public final class IterableDestination implements Destination {
     public DeliveryResult send(Page page) throws TransientDeliveryException, PermanentDeliveryException {
         List<Rejection> rejections = new ArrayList<>();
         String name = listName.render(page.cohort());
-        if (name == null) {
+        CohortNameTemplate.Affixes affixes = name == null ? listName.affixes(page.cohort()) : null;
+        if (name == null && affixes == null) {
             for (MembershipChange member : page.members()) {
                 rejections.add(new Rejection(member, "the Iterable list name template '" + listName
                         + "' needs a value cohort " + page.cohort().id() + " does not have (its name is unknown"
@@ -153,7 +163,17 @@ public final class IterableDestination implements Destination {
         if (subscribers.isEmpty()) {
             return new DeliveryResult(rejections);
         }
-        Long listId = subscribe ? listIdCreatingIfMissing(name, page) : existingListId(name, page);
+        Long listId = name == null ? listIdByAffixes(affixes, page)
+                : subscribe ? listIdCreatingIfMissing(name, page) : existingListId(name, page);
+        if (listId == null && name == null && subscribe) {
+            for (Map<String, List<MembershipChange>> members : List.of(byEmail, byUserId)) {
+                members.values().forEach(list -> list.forEach(member -> rejections.add(new Rejection(member,
+                        "the name of cohort " + page.cohort().id() + " is unknown (only tombstones of it were read"
+                                + " since the task started) and no Iterable list named like '" + listName
+                                + "' for it exists, so none can be created"))));
+            }
+            return new DeliveryResult(rejections);
+        }
         if (listId == null) {
             // Nobody can leave a list that does not exist: nothing to send.
             return new DeliveryResult(rejections);
@@ -189,7 +209,11 @@ public final class IterableDestination implements Destination {
                 + " (list " + listId + ") to mirror cohort " + page.cohort().id();
         Request request = new Request.Builder().url(url).header("Api-Key", apiKey).get().build();
         long unsubscribed = 0;
+        exportPace.awaitTurn(what);
         try (Response response = client.newCall(request).execute()) {
+            if (response.code() == 429) {
+                exportPace.holdBack(HttpFailures.retryAfterMillis(response.header("Retry-After"), Clock.systemUTC()));
+            }
             if (!response.isSuccessful()) {
                 HttpFailures.throwForStatus(what, response.code(), response.header("Retry-After"),
                         PersonalData.mask(HttpClients.readBody(response), apiKey), AUTH_HINT);
@@ -383,6 +407,30 @@ public final class IterableDestination implements Destination {
                 }
             }
         }
+    }
+
+    /**
+     * The list of a cohort whose name is unknown: the lowest id among lists named with the template's text around
+     * the cohort's name (under the default template, {@code mixpanel_<any name>_<cohort id>}); null when none.
+     */
+    private Long listIdByAffixes(CohortNameTemplate.Affixes affixes, Page page)
+            throws TransientDeliveryException, PermanentDeliveryException {
+        String key = "\u0000" + affixes.prefix() + "\u0000" + affixes.suffix();
+        Long cached = listIds.get(key);
+        if (cached != null) {
+            return cached;
+        }
+        Long lowest = null;
+        for (JsonNode list : call("GET", "api/lists", null, page).path("lists")) {
+            if (affixes.matches(list.path("name").asText(null)) && list.path("id").canConvertToLong()) {
+                long id = list.path("id").asLong();
+                lowest = lowest == null ? id : Math.min(lowest, id);
+            }
+        }
+        if (lowest != null) {
+            listIds.put(key, lowest);
+        }
+        return lowest;
     }
 
     private Long existingListId(String name, Page page) throws TransientDeliveryException, PermanentDeliveryException {

@@ -394,14 +394,53 @@ class IterableDestinationTest {
                 .isInstanceOf(PermanentDeliveryException.class).hasMessageContaining("not JSON");
     }
 
+    /** A cohort met only through removals (name unknown) still finds its list: the one named like mixpanel_*_1234. */
     @Test
-    void anUnknownCohortNameRejectsTheMembers() throws Exception {
+    void aCohortWhoseNameIsUnknownFindsItsListByTheRestOfTheName() throws Exception {
+        server.enqueue(json(200, "{\"lists\": [{\"id\": 9, \"name\": \"mixpanel_Old name_11234\"},"
+                + " {\"id\": 42, \"name\": \"mixpanel_Old name_1234\"}, {\"id\": 50, \"name\": \"other_1234\"}]}"));
+        server.enqueue(bulkOk(1));
+        server.enqueue(bulkOk(1));
+        CohortRef nameless = new CohortRef("1234", null, null, "p-9");
+
+        iterable.send(new Page(nameless, PageAction.REMOVE_MEMBERS, "s", 1, 1, List.of(byEmail("ada"))));
+        iterable.send(new Page(nameless, PageAction.ADD_MEMBERS, "s", 1, 1, List.of(byEmail("bob"))));
+
+        assertThat(next().getUrl().encodedPath()).isEqualTo("/api/lists");
+        assertThat(JSON.readTree(next().getBody().utf8()).path("listId").asLong()).isEqualTo(42);
+        RecordedRequest subscribe = next();
+        assertThat(subscribe.getUrl().encodedPath()).isEqualTo("/api/lists/subscribe");
+        assertThat(JSON.readTree(subscribe.getBody().utf8()).path("listId").asLong()).isEqualTo(42);
+    }
+
+    @Test
+    void aCohortWhoseNameIsUnknownAndHasNoListRejectsItsAddsAndSendsNoRemoves() throws Exception {
+        server.enqueue(json(200, LISTS));
+        server.enqueue(json(200, LISTS));
+        CohortRef nameless = new CohortRef("999", null, null, "p-9");
+
+        assertThat(iterable.send(new Page(nameless, PageAction.ADD_MEMBERS, "s", 1, 1, List.of(byEmail("ada"))))
+                .rejections()).singleElement().extracting(Rejection::reason).asString()
+                .contains("no Iterable list", "999");
+        assertThat(iterable.send(new Page(nameless, PageAction.REMOVE_MEMBERS, "s", 1, 1, List.of(byEmail("ada"))))
+                .rejections()).isEmpty();
+        assertThat(server.getRequestCount()).as("two list lookups, no subscribe").isEqualTo(2);
+    }
+
+    @Test
+    void anUnknownCohortNameRejectsTheMembersWhenTheTemplateCannotFindTheList() throws Exception {
         Page nameless = new Page(new CohortRef("77", null, null, null), PageAction.REMOVE_MEMBERS, "s", 1, 1,
                 List.of(byEmail("ada")));
-
-        assertThat(iterable.send(nameless).rejections()).singleElement().extracting(Rejection::reason)
-                .asString().contains("name is unknown");
-        assertThat(server.getRequestCount()).isZero();
+        // No ${cohort_id} after the name: lists of different cohorts cannot be told apart without it.
+        IterableDestination byNameOnly = new IterableDestination(HttpClients.create(2_000),
+                server.url("/").toString(), API_KEY, "cohort ${cohort_name}");
+        try {
+            assertThat(byNameOnly.send(nameless).rejections()).singleElement().extracting(Rejection::reason)
+                    .asString().contains("name is unknown");
+            assertThat(server.getRequestCount()).isZero();
+        } finally {
+            byNameOnly.close();
+        }
     }
 
     @Test
