@@ -49,6 +49,32 @@ public final class CohortNameTemplate {
         return out.toString();
     }
 
+    /** What a rendered name starts and ends with around the cohort's name. */
+    public record Affixes(String prefix, String suffix) {
+        /** True when {@code name} is this prefix, a non-empty cohort name, then this suffix. */
+        public boolean matches(String name) {
+            return name != null && name.length() > prefix.length() + suffix.length() && name.startsWith(prefix)
+                    && name.endsWith(suffix);
+        }
+    }
+
+    /**
+     * For a cohort whose name is unknown, what its rendered name would start and end with: the template rendered
+     * on either side of its one {@code ${cohort_name}}. Null when the template holds no or several
+     * {@code ${cohort_name}}, no {@code ${cohort_id}} after it (the suffix must tell cohorts apart), or needs another
+     * value the cohort lacks.
+     */
+    public Affixes affixes(CohortRef cohort) {
+        String name = "${cohort_name}";
+        int at = template.indexOf(name);
+        if (at < 0 || template.indexOf(name, at + 1) >= 0 || !template.substring(at).contains("${cohort_id}")) {
+            return null;
+        }
+        String prefix = new CohortNameTemplate(template.substring(0, at)).render(cohort);
+        String suffix = new CohortNameTemplate(template.substring(at + name.length())).render(cohort);
+        return prefix == null || suffix == null ? null : new Affixes(prefix, suffix);
+    }
+
     @Override
     public String toString() {
         return template;

@@ -44,6 +44,11 @@ final class BrazeReceiver implements AutoCloseable {
     private String partner;
     private String partnerApiKey;
     private String clientSecret;
+    /** When set, the client secret is valid but the partner is not enabled for it. */
+    private boolean partnerNotEnabled;
+    /** Objects per /users/track request this account takes: 75, or 50 on some plans. */
+    private int accountMaxObjects = MAX_OBJECTS;
+    private int tooManyAnswers;
     private final Map<String, String> cohortNames = new TreeMap<>();
     private final List<String> namingCalls = new ArrayList<>();
     private final Map<String, Set<String>> cohortMembers = new TreeMap<>();
@@ -63,6 +68,35 @@ final class BrazeReceiver implements AutoCloseable {
         receiver.server.setDispatcher(receiver.new Handler());
         receiver.server.start(InetAddress.getByName("127.0.0.1"), 0);
         return receiver;
+    }
+
+    /**
+     * From now on, answers as Braze does when the partner is not enabled for a valid client secret: a 401 whose text
+     * echoes the client secret (braze-docs {@code _docs/_partners/isv_partners/cohort_import.md}, troubleshooting).
+     */
+    BrazeReceiver partnerNotEnabled() {
+        synchronized (lock) {
+            partnerNotEnabled = true;
+        }
+        return this;
+    }
+
+    /**
+     * Plays an account on Braze's "Monthly Active Users CY 24-25" plan, whose /users/track requests take at most 50
+     * objects (braze-docs post_user_track.md); more is answered "400 Max Input Length Exceeded" (braze-docs
+     * errors.md).
+     */
+    BrazeReceiver accountMaxObjects(int max) {
+        synchronized (lock) {
+            accountMaxObjects = max;
+        }
+        return this;
+    }
+
+    int tooManyAnswers() {
+        synchronized (lock) {
+            return tooManyAnswers;
+        }
     }
 
     /** Cohort id to the name it was last given. */
@@ -156,6 +190,11 @@ final class BrazeReceiver implements AutoCloseable {
                 objectsPerRequest.add(objects.size());
                 check(objects.isArray() && objects.size() > 0 && objects.size() <= MAX_OBJECTS,
                         "objects per request " + objects.size());
+                if (objects.size() > accountMaxObjects) {
+                    tooManyAnswers++;
+                    return new MockResponse(400, Headers.of("Content-Type", "application/json"),
+                            "{\"message\": \"Max Input Length Exceeded\"}");
+                }
                 ObjectNode answer = JSON.createObjectNode();
                 answer.put("message", "success");
                 ArrayNode errors = JSON.createArrayNode();
@@ -206,10 +245,20 @@ final class BrazeReceiver implements AutoCloseable {
             if (!clientSecret.equals(body.path("client_secret").asText())) {
                 return new MockResponse(401, Headers.of(), "{\"message\": \"Invalid client secret\"}");
             }
+            if (partnerNotEnabled) {
+                return new MockResponse(401, Headers.of("Content-Type", "application/json"), JSON.createObjectNode()
+                        .put("message", "Partner not enabled for client with client secret: " + clientSecret)
+                        .toString());
+            }
             String cohortId = body.path("cohort_id").asText("");
             check(body.path("cohort_id").isTextual() && !cohortId.isEmpty(), "cohort_id must be a valid string");
             if (naming) {
-                check(body.path("name").isTextual() && !body.path("name").asText().isEmpty(), "name");
+                // braze-docs cohort_import.md: 400 "name must be a non-empty string"; blank is ours to refuse.
+                if (!body.path("name").isTextual() || body.path("name").asText().isBlank()) {
+                    violations.add("name must be a non-empty string");
+                    return new MockResponse(400, Headers.of("Content-Type", "application/json"),
+                            "{\"message\": \"name must be a non-empty string\"}");
+                }
                 try {
                     java.time.OffsetDateTime.parse(body.path("created_at").asText());
                 } catch (java.time.format.DateTimeParseException e) {
@@ -220,6 +269,16 @@ final class BrazeReceiver implements AutoCloseable {
             } else {
                 JsonNode changes = body.path("cohort_changes");
                 check(changes.isArray() && changes.size() > 0, "cohort_changes must be an array of objects");
+                int total = 0;
+                for (JsonNode change : changes) {
+                    total += change.path("user_ids").size();
+                }
+                if (total > MAX_COHORT_USER_IDS) {
+                    // braze-docs cohort_import.md: at most 1000 ids per request, else 400.
+                    violations.add("user ids per request " + total);
+                    return new MockResponse(400, Headers.of("Content-Type", "application/json"), "{\"message\":"
+                            + " \"Only 1,000 user_ids, device_ids, and aliases are allowed per request\"}");
+                }
                 int ids = 0;
                 for (JsonNode change : changes) {
                     check(change.path("user_ids").isArray(), "user_ids");
@@ -236,7 +295,6 @@ final class BrazeReceiver implements AutoCloseable {
                     }
                 }
                 objectsPerRequest.add(ids);
-                check(ids <= MAX_COHORT_USER_IDS, "user ids per request " + ids);
             }
             return new MockResponse(201, Headers.of("Content-Type", "application/json"),
                     "{\"message\": \"success\"}");

@@ -21,6 +21,10 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
+import org.apache.log4j.Logger;
+
+import io.github.cohortsync.connect.LogCapture;
+
 /** End-to-end sync to a local Braze stand-in through a real broker and worker. */
 class BrazeSyncIT {
     private static ConnectHarness harness;
@@ -221,6 +225,88 @@ class BrazeSyncIT {
                     .doesNotContain("not-the-import-key");
             assertThat(harness.committedTotal(connector, topic)).isZero();
             assertThat(receiver.cohortMembers()).isEmpty();
+        } finally {
+            harness.deleteConnectorQuietly(connector);
+        }
+    }
+
+    /**
+     * Braze's documented 401 "Partner not enabled for client with client secret: <client secret>" echoes the Data
+     * Import Key: the task fails, and neither its REST status nor any log line carries the key.
+     */
+    @Test
+    void theEchoedClientSecretReachesNeitherTheRestStatusNorTheLogs() throws Exception {
+        String connector = ConnectHarness.uniqueName("braze-not-enabled");
+        String topic = harness.createTopic("braze-not-enabled", 1);
+        String secret = "data-import-7f3a9c21-e5d8";
+        LogCapture logs = new LogCapture();
+        Logger.getRootLogger().addAppender(logs);
+        try (BrazeReceiver receiver = BrazeReceiver.startCohortImport("acme", "partner-key", secret)) {
+            harness.produce(topic, withBrazeId(add("101", user("u", 1)), 1));
+            Map<String, String> config = ConnectHarness.webhookConnectorConfig(topic, "http://unused.invalid");
+            config.remove("webhook.url");
+            config.put("destination", "braze");
+            config.put("braze.mode", "cohort_import");
+            config.put("braze.partner.name", "acme");
+            config.put("braze.partner.api.key", "partner-key");
+            config.put("braze.data.import.key", secret);
+            config.put("braze.endpoint", receiver.partnerNotEnabled().url());
+            config.put("sync.interval.ms", "500");
+            harness.startConnector(connector, config, 1);
+
+            String trace = harness.awaitTaskFailed(connector);
+
+            assertThat(trace).contains("HTTP 401", "Partner not enabled for client with client secret: <secret>",
+                    "check braze.partner.api.key").doesNotContain(secret).doesNotContain("7f3a9c21");
+            assertThat(harness.committedTotal(connector, topic)).isZero();
+            assertThat(receiver.violations()).isEmpty();
+            assertThat(logs.lines).as("log lines of the run").anyMatch(l -> l != null && l.contains("HTTP 401"))
+                    .noneMatch(l -> l != null && l.contains("7f3a9c21"));
+        } finally {
+            Logger.getRootLogger().removeAppender(logs);
+            harness.deleteConnectorQuietly(connector);
+        }
+    }
+
+    /**
+     * An account that takes at most 50 objects per /users/track request answers the default 75 with "400 Max Input
+     * Length Exceeded": requests are split and every attribute still arrives, without a failure. Twenty users are
+     * put in four cohorts with braze.attribute.max.length=3: JMX counts exactly those twenty.
+     */
+    @Test
+    void anAccountLimitedTo50ObjectsGetsSplitRequestsAndEveryAttribute() throws Exception {
+        String connector = ConnectHarness.uniqueName("braze-50");
+        String topic = harness.createTopic("braze-50", 1);
+        try (BrazeReceiver receiver = BrazeReceiver.start("braze-key", "mixpanel_cohorts").accountMaxObjects(50)) {
+            List<MembershipRecord> records = new ArrayList<>();
+            for (int i = 0; i < 300; i++) {
+                records.add(withBrazeId(add("101", user("u", i)), i));
+            }
+            for (String cohort : List.of("102", "103", "104")) {
+                for (int i = 0; i < 20; i++) {
+                    records.add(withBrazeId(add(cohort, user("u", i)), i));
+                }
+            }
+            harness.produce(topic, records);
+            Map<String, String> config = ConnectHarness.webhookConnectorConfig(topic, "http://unused.invalid");
+            config.remove("webhook.url");
+            config.put("destination", "braze");
+            config.put("braze.api.key", "braze-key");
+            config.put("braze.endpoint", receiver.url());
+            config.put("sync.interval.ms", "1000");
+            config.put("braze.attribute.max.length", "3");
+            harness.startConnector(connector, config, 1);
+            harness.awaitCommittedToEnd(connector, topic);
+
+            assertThat(receiver.attributes()).isEqualTo(expectedAttributes(records));
+            assertThat(receiver.tooManyAnswers()).isPositive();
+            javax.management.ObjectName braze = new javax.management.ObjectName(
+                    "kafka.connect.cohortsync:type=braze-metrics,connector=" + javax.management.ObjectName.quote(
+                            connector) + ",task=" + javax.management.ObjectName.quote("0"));
+            assertThat(java.lang.management.ManagementFactory.getPlatformMBeanServer()
+                    .getAttribute(braze, "UsersOverAttributeMaxLength")).isEqualTo(20L);
+            assertThat(receiver.violations()).isEmpty();
+            harness.assertAllRunning(connector);
         } finally {
             harness.deleteConnectorQuietly(connector);
         }

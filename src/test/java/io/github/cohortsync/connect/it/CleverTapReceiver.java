@@ -23,16 +23,27 @@ import okhttp3.Headers;
  * Plays CleverTap's upload API on 127.0.0.1: checks headers and record shapes (each problem is a violation),
  * keeps the last "Partner Sync" action per (identity, cohort id) and the last profile per identity, and answers
  * {@code {"status": "success", ...}}, or 429 for the first {@code throttleFirst} calls. Records of an identity
- * starting with {@code bad-} are not processed: they come back in {@code unprocessed}, echoed, as CleverTap does.
+ * starting with {@code bad-} are not processed: they come back in {@code unprocessed}, echoed, as CleverTap does,
+ * and the answer's status is {@code partial}. Rules of developer.clevertap.com: at most 1000 records per call
+ * (docs/upload-events-api); event keys at most 120 characters and property values at most 512 bytes (same page);
+ * profile keys at most 120 bytes and values at most 512 bytes (docs/upload-user-profiles-api); ts in epoch
+ * seconds (docs/api-errors, code 525 "Timestamp not in UNIX epoch format"); an invalid email is code 515 (same
+ * page); at most 15 concurrent upload requests per account, beyond which 429 (docs/upload-events-api).
  */
 final class CleverTapReceiver implements AutoCloseable {
     static final int MAX_RECORDS = 1000;
+    static final int MAX_CONCURRENT = 15;
+    static final int MAX_KEY = 120;
+    static final int MAX_VALUE_BYTES = 512;
+    /** Epoch seconds stay below this until the year 5138; epoch milliseconds of today are far above it. */
+    static final long MAX_EPOCH_SECONDS = 100_000_000_000L;
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final MockWebServer server = new MockWebServer();
     private final String accountId;
     private final String passcode;
     private final AtomicInteger throttleFirst = new AtomicInteger();
+    private final AtomicInteger inFlight = new AtomicInteger();
     private final Object lock = new Object();
     private final Map<String, String> actions = new TreeMap<>();
     private final Map<String, JsonNode> profiles = new TreeMap<>();
@@ -100,6 +111,20 @@ final class CleverTapReceiver implements AutoCloseable {
     private final class Handler extends Dispatcher {
         @Override
         public MockResponse dispatch(RecordedRequest request) {
+            try {
+                if (inFlight.incrementAndGet() > MAX_CONCURRENT) {
+                    synchronized (lock) {
+                        violations.add("more than " + MAX_CONCURRENT + " concurrent uploads");
+                    }
+                    return new MockResponse(429, Headers.of(), "");
+                }
+                return handle(request);
+            } finally {
+                inFlight.decrementAndGet();
+            }
+        }
+
+        private MockResponse handle(RecordedRequest request) {
             synchronized (lock) {
                 requests++;
                 if (throttleFirst.getAndDecrement() > 0) {
@@ -129,6 +154,27 @@ final class CleverTapReceiver implements AutoCloseable {
                                 .put("error", "Identity not allowed").set("record", record);
                         continue;
                     }
+                    String limit = overLimit(record);
+                    if (limit != null) {
+                        violations.add(limit);
+                        unprocessed.addObject().put("status", "fail").put("code", 512)
+                                .put("error", "Invalid event structure").set("record", record);
+                        continue;
+                    }
+                    if (record.has("ts") && (!record.path("ts").isIntegralNumber()
+                            || record.path("ts").asLong() >= MAX_EPOCH_SECONDS)) {
+                        violations.add("ts not in epoch seconds: " + record.path("ts"));
+                        unprocessed.addObject().put("status", "fail").put("code", 525)
+                                .put("error", "Timestamp not in UNIX epoch format").set("record", record);
+                        continue;
+                    }
+                    if ("profile".equals(record.path("type").asText())
+                            && record.path("profileData").has("Email")
+                            && !record.path("profileData").path("Email").asText().contains("@")) {
+                        unprocessed.addObject().put("status", "fail").put("code", 515)
+                                .put("error", "Email invalid").set("record", record);
+                        continue;
+                    }
                     if ("event".equals(record.path("type").asText())) {
                         JsonNode data = record.path("evtData");
                         check("Partner Sync".equals(record.path("evtName").asText()), "evtName");
@@ -151,6 +197,24 @@ final class CleverTapReceiver implements AutoCloseable {
                 answer.set("unprocessed", unprocessed);
                 return new MockResponse(200, Headers.of("Content-Type", "application/json"), answer.toString());
             }
+        }
+
+        /** A key or value of the record's evtData or profileData over CleverTap's limits, or null. */
+        private String overLimit(JsonNode record) {
+            boolean event = "event".equals(record.path("type").asText());
+            JsonNode data = record.path(event ? "evtData" : "profileData");
+            for (var field : (Iterable<Map.Entry<String, JsonNode>>) data::fields) {
+                int keyLength = event ? field.getKey().length()
+                        : field.getKey().getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+                if (keyLength > MAX_KEY) {
+                    return "key over " + MAX_KEY + (event ? " characters" : " bytes");
+                }
+                if (field.getValue().isTextual() && field.getValue().asText()
+                        .getBytes(java.nio.charset.StandardCharsets.UTF_8).length > MAX_VALUE_BYTES) {
+                    return "value of " + field.getKey() + " over " + MAX_VALUE_BYTES + " bytes";
+                }
+            }
+            return null;
         }
 
         private void check(boolean ok, String what) {

@@ -132,6 +132,82 @@ class CleverTapSyncIT {
         }
     }
 
+    /**
+     * Issue 11, point 12: a cohort whose name is over CleverTap's 512-byte property value limit and a member whose
+     * email is over the profile limit are rejected before sending (the stand-in counts any such value reaching it
+     * as a violation); a {@code partial} answer rejects exactly the members its {@code unprocessed} records name,
+     * here an email CleverTap calls invalid (515) and the stand-in's refused identities; ts goes in epoch seconds;
+     * and 429s far beyond retry.max.attempts only delay the sync: the connector never fails.
+     */
+    @Test
+    void partialAnswersAndLimitsRejectExactlyTheirMembersAnd429IsOnlyBackoff() throws Exception {
+        String connector = ConnectHarness.uniqueName("clevertap-limits");
+        String topic = harness.createTopic("clevertap-limits", 1);
+        String dlq = ConnectHarness.uniqueName("clevertap-limits-dlq");
+        String longName = "Cohort ✓ ".repeat(60); // 600 UTF-8 bytes
+        try (CleverTapReceiver receiver = CleverTapReceiver.start("ACC-42", "ct-pass")) {
+            receiver.throttleFirst(6);
+            List<MembershipRecord> fine = new ArrayList<>();
+            for (int i = 0; i < 50; i++) {
+                fine.add(add("301", user("fine", i)));
+            }
+            List<MembershipRecord> longCohort = new ArrayList<>();
+            for (int i = 0; i < 5; i++) {
+                longCohort.add(add("302", user("long", i)).with("cohort_name", longName));
+            }
+            List<MembershipRecord> refused = List.of(
+                    add("301", "mail-invalid").with("email", "no-at-sign"),
+                    add("301", "mail-huge").with("email", "x".repeat(520) + "@example.com"),
+                    add("301", "bad-identity"));
+            harness.produce(topic, Interleave.randomly(41, fine, longCohort, new ArrayList<>(refused)));
+
+            Map<String, String> config = ConnectHarness.webhookConnectorConfig(topic, "http://unused.invalid");
+            config.remove("webhook.url");
+            config.put("destination", "clevertap");
+            config.put("clevertap.account.id", "ACC-42");
+            config.put("clevertap.passcode", "ct-pass");
+            config.put("clevertap.endpoint", receiver.url());
+            config.put("sync.interval.ms", "500");
+            config.put("retry.max.attempts", "1");
+            config.put("retry.backoff.initial.ms", "50");
+            config.put("retry.backoff.max.ms", "100");
+            config.put("errors.tolerance", "all");
+            config.put("errors.deadletterqueue.topic.name", dlq);
+            config.put("errors.deadletterqueue.topic.replication.factor", "1");
+            config.put("errors.deadletterqueue.context.headers.enable", "true");
+            harness.startConnector(connector, config, 1);
+            harness.awaitCommittedToEnd(connector, topic);
+
+            Map<String, String> expected = new TreeMap<>();
+            fine.forEach(r -> expected.put(r.user() + "|301", "Added"));
+            expected.put("mail-invalid|301", "Added"); // its event was processed; only its profile was not
+            assertThat(receiver.actions()).isEqualTo(expected);
+            assertThat(receiver.violations()).as("no over-limit value and no ts in milliseconds reached CleverTap")
+                    .isEmpty();
+            assertThat(receiver.requests()).as("the 6 throttled calls were retried").isGreaterThan(6);
+
+            Map<String, String> reasonByUser = new TreeMap<>();
+            for (ConsumerRecord<byte[], byte[]> record : harness.connect().kafka()
+                    .consume(8, ConnectHarness.TIMEOUT.toMillis(), dlq)) {
+                String user = new com.fasterxml.jackson.databind.ObjectMapper().readTree(record.value())
+                        .path("distinct_id").asText();
+                reasonByUser.put(user, new String(record.headers().lastHeader("__connect.errors.exception.message")
+                        .value(), StandardCharsets.UTF_8));
+            }
+            assertThat(reasonByUser).containsOnlyKeys("mail-invalid", "mail-huge", "bad-identity",
+                    user("long", 0), user("long", 1), user("long", 2), user("long", 3), user("long", 4));
+            assertThat(reasonByUser.get("mail-invalid")).contains("profile record", "Email invalid", "code 515")
+                    .doesNotContain("event record");
+            assertThat(reasonByUser.get("mail-huge")).contains("over CleverTap's limit of 512 bytes");
+            assertThat(reasonByUser.get("bad-identity")).contains("code 524");
+            assertThat(reasonByUser.get(user("long", 0))).contains("Partner Segment Name", "512 bytes");
+            assertThat(reasonByUser.values()).noneMatch(m -> m.contains("@") || m.contains("no-at-sign"));
+            harness.assertAllRunning(connector);
+        } finally {
+            harness.deleteConnectorQuietly(connector);
+        }
+    }
+
     /** The last action per "identity|cohort": identity is $CleverTap_user_id when the record carried one. */
     private static Map<String, String> expectedActions(List<MembershipRecord> records) {
         Map<String, String> expected = new TreeMap<>();

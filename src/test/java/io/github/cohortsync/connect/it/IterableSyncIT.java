@@ -43,6 +43,7 @@ import mockwebserver3.RecordedRequest;
  */
 class IterableSyncIT {
     private static final String API_KEY = "iterable-s3cret-key";
+    private static final ObjectMapper JSON = new ObjectMapper();
     private static ConnectHarness harness;
 
     @BeforeAll
@@ -177,15 +178,205 @@ class IterableSyncIT {
         }
     }
 
+    /**
+     * Issue 11, points 6 to 8, through the public surface: a stand-in that answers in the current spec's shape
+     * (failedUpdates), refuses calls of more than 40 subscribers with BatchTooLarge, answers every ninth bulk call
+     * 429 RateLimitExceeded, and checks every body against the Swagger's request schemas. Every member Iterable
+     * names in any failedUpdates category lands in the DLQ with that category's reason; the others end as exactly
+     * the expected list; the connector never fails.
+     */
+    @Test
+    void everyFailedUpdateIsARejectionAndTooLargeOrThrottledCallsStillDeliver() throws Exception {
+        String topic = harness.createTopic("iterable-failures", 2);
+        String dlq = ConnectHarness.uniqueName("iterable-failures-dlq");
+        String connector = ConnectHarness.uniqueName("iterable-failures");
+        List<MembershipRecord> normal = new ArrayList<>();
+        Map<MembershipRecord, String> subscriberOf = new HashMap<>();
+        for (int i = 0; i < 300; i++) {
+            MembershipRecord r = ids(add("303", user("c", i)), i);
+            subscriberOf.put(r, subscriber(r, i));
+            normal.add(r);
+        }
+        // Which failedUpdates field names each failing member, by the member's distinct_id.
+        Map<String, String> fieldOf = new TreeMap<>();
+        List<MembershipRecord> failing = new ArrayList<>();
+        for (String category : List.of("invalid", "unknown", "forgotten", "conflict", "baddata")) {
+            String field = switch (category) {
+                case "unknown" -> "notFound";
+                case "baddata" -> "invalidData";
+                default -> category;
+            };
+            String mail = "f-" + category + "-mail";
+            failing.add(add("303", mail).with("email", category.equals("invalid") ? "not-an-email"
+                    : category + "-x@example.com").inPartition(0));
+            fieldOf.put(mail, "failedUpdates." + field + "Emails");
+            String id = "f-" + category + "-id";
+            failing.add(add("303", id).with("properties", Map.of("$iterable_user_id",
+                    category.equals("invalid") ? "it-trailing-space " : "it-" + category)).inPartition(1));
+            fieldOf.put(id, "failedUpdates." + field + "UserIds");
+        }
+
+        try (IterableStandIn iterable = IterableStandIn.start().maxBatch(40).rateLimitEvery(9)) {
+            harness.produce(topic, Interleave.randomly(31, normal, failing));
+            Map<String, String> config = ConnectHarness.webhookConnectorConfig(topic, "http://unused.invalid");
+            config.remove("webhook.url");
+            config.put("destination", "iterable");
+            config.put("iterable.api.key", API_KEY);
+            config.put("iterable.endpoint", iterable.url());
+            config.put("tasks.max", "1");
+            config.put("batch.max.size", "100");
+            config.put("sync.interval.ms", "1000");
+            config.put("errors.tolerance", "all");
+            config.put("errors.deadletterqueue.topic.name", dlq);
+            config.put("errors.deadletterqueue.topic.replication.factor", "1");
+            config.put("errors.deadletterqueue.context.headers.enable", "true");
+            harness.startConnector(connector, config, 1);
+            harness.awaitCommittedToEnd(connector, topic);
+
+            // Leaving: a hundred members, and a user Iterable never heard of (notFound on unsubscribe).
+            List<MembershipRecord> leaves = new ArrayList<>();
+            for (int i = 0; i < 100; i++) {
+                MembershipRecord r = ids(remove("303", user("c", i)), i);
+                subscriberOf.put(r, subscriber(r, i));
+                leaves.add(r);
+            }
+            leaves.add(remove("303", "f-unknown2-mail").with("email", "unknown2@example.com").inPartition(0));
+            fieldOf.put("f-unknown2-mail", "failedUpdates.notFoundEmails");
+            harness.produce(topic, leaves);
+            harness.awaitCommittedToEnd(connector, topic);
+
+            Set<String> expected = new TreeSet<>();
+            for (int i = 100; i < 300; i++) {
+                expected.add(subscriberOf.get(normal.get(i)));
+            }
+            assertThat(iterable.membership()).containsOnlyKeys("mixpanel_" + MembershipRecord.cohortName("303")
+                    + "_303").containsValue(expected);
+            assertThat(iterable.violations()).as("every body passes the Swagger's schema and our rules").isEmpty();
+            assertThat(iterable.batchTooLargeAnswers()).as("calls were split").isPositive();
+            assertThat(iterable.rateLimitAnswers()).as("calls were throttled").isPositive();
+
+            harness.connect().kafka().consume(fieldOf.size(), ConnectHarness.TIMEOUT.toMillis(), dlq);
+            Map<String, String> reasonByUser = new TreeMap<>();
+            for (ConsumerRecord<byte[], byte[]> record : harness.connect().kafka()
+                    .consumeAll(ConnectHarness.TIMEOUT.toMillis(), dlq)) {
+                String user = JSON.readTree(record.value()).path("distinct_id").asText();
+                reasonByUser.put(user, header(record, "__connect.errors.exception.message"));
+            }
+            assertThat(reasonByUser).containsOnlyKeys(fieldOf.keySet());
+            fieldOf.forEach((user, field) -> assertThat(reasonByUser.get(user)).as(user).contains("(" + field + ")"));
+            assertThat(reasonByUser.values()).noneMatch(m -> m.contains("@") || m.contains("not-an-email"));
+            harness.assertAllRunning(connector);
+        } finally {
+            harness.deleteConnectorQuietly(connector);
+        }
+    }
+
+    /**
+     * Issue 11, point 9: a first full sync of 20 cohorts mirrors 20 lists, one list export each, against a stand-in
+     * that allows 5 exports per second (Iterable's 5 per minute, scaled down 60 times) and answers 429 beyond it.
+     * With iterable.list.export.interval.ms=250 (the default, 12000, is the same pace at Iterable's scale) every
+     * list ends equal to its cohort, no export is refused, and the task never fails.
+     */
+    @Test
+    void aFullSyncOf20CohortsPacesItsListExportsAndMirrorsEveryList() throws Exception {
+        String topic = ConnectHarness.uniqueName("iterable-mirror-20");
+        harness.connect().kafka().createTopic(topic, 1, 1, Map.of("cleanup.policy", "compact"));
+        String connector = ConnectHarness.uniqueName("iterable-mirror-20");
+        List<MembershipRecord> records = new ArrayList<>();
+        Map<String, Set<String>> expected = new TreeMap<>();
+        for (int c = 0; c < 20; c++) {
+            String cohort = Integer.toString(700 + c);
+            Set<String> members = new TreeSet<>();
+            for (int i = 0; i < 30; i++) {
+                String user = user("m" + c, i);
+                records.add(add(cohort, user));
+                members.add("email:" + MembershipRecord.email(user));
+            }
+            expected.put("mixpanel_" + MembershipRecord.cohortName(cohort) + "_" + cohort, members);
+        }
+        harness.produce(topic, records);
+
+        try (IterableStandIn iterable = IterableStandIn.start().exportLimit(5, 1_000)) {
+            for (String list : expected.keySet()) {
+                iterable.prefill(list, List.of("stranger-1@example.com", "stranger-2@example.com"));
+            }
+            Map<String, String> config = ConnectHarness.webhookConnectorConfig(topic, "http://unused.invalid");
+            config.remove("webhook.url");
+            config.put("destination", "iterable");
+            config.put("iterable.api.key", API_KEY);
+            config.put("iterable.endpoint", iterable.url());
+            config.put("iterable.list.export.interval.ms", "250");
+            config.put("snapshot.bootstrap.servers", harness.connect().kafka().bootstrapServers());
+            config.put("tasks.max", "1");
+            harness.startConnector(connector, config, 1);
+            harness.awaitCommittedToEnd(connector, topic);
+
+            assertThat(iterable.membership()).isEqualTo(expected);
+            assertThat(iterable.exports()).isEqualTo(20);
+            assertThat(iterable.exportRateLimitAnswers()).as("paced exports are never refused").isZero();
+            assertThat(iterable.violations()).isEmpty();
+            harness.assertAllRunning(connector);
+        } finally {
+            harness.deleteConnectorQuietly(connector);
+        }
+    }
+
+    /**
+     * The same 20 cohorts with no pacing at all (interval 0) against a stand-in that allows 5 exports per 2 s: the
+     * refused exports are answered 429, honoured (Retry-After), retried, and the sync still completes exactly.
+     */
+    @Test
+    void refusedListExportsAreRetriedAfterTheirRetryAfterUntilEveryListIsMirrored() throws Exception {
+        String topic = ConnectHarness.uniqueName("iterable-mirror-429");
+        harness.connect().kafka().createTopic(topic, 1, 1, Map.of("cleanup.policy", "compact"));
+        String connector = ConnectHarness.uniqueName("iterable-mirror-429");
+        List<MembershipRecord> records = new ArrayList<>();
+        Map<String, Set<String>> expected = new TreeMap<>();
+        for (int c = 0; c < 20; c++) {
+            String cohort = Integer.toString(800 + c);
+            String user = user("n" + c, 0);
+            records.add(add(cohort, user));
+            expected.put("mixpanel_" + MembershipRecord.cohortName(cohort) + "_" + cohort,
+                    new TreeSet<>(Set.of("email:" + MembershipRecord.email(user))));
+        }
+        harness.produce(topic, records);
+
+        try (IterableStandIn iterable = IterableStandIn.start().exportLimit(5, 2_000)) {
+            for (String list : expected.keySet()) {
+                iterable.prefill(list, List.of("stranger@example.com"));
+            }
+            Map<String, String> config = ConnectHarness.webhookConnectorConfig(topic, "http://unused.invalid");
+            config.remove("webhook.url");
+            config.put("destination", "iterable");
+            config.put("iterable.api.key", API_KEY);
+            config.put("iterable.endpoint", iterable.url());
+            config.put("iterable.list.export.interval.ms", "0");
+            config.put("snapshot.bootstrap.servers", harness.connect().kafka().bootstrapServers());
+            config.put("tasks.max", "1");
+            harness.startConnector(connector, config, 1);
+            harness.awaitCommittedToEnd(connector, topic);
+
+            assertThat(iterable.membership()).isEqualTo(expected);
+            assertThat(iterable.exportRateLimitAnswers()).as("the unpaced exports were refused").isPositive();
+            assertThat(iterable.violations()).isEmpty();
+            harness.assertAllRunning(connector);
+        } finally {
+            harness.deleteConnectorQuietly(connector);
+        }
+    }
+
     private static String header(ConsumerRecord<byte[], byte[]> record, String name) {
         Header header = record.headers().lastHeader(name);
         return header == null ? null : new String(header.value(), StandardCharsets.UTF_8);
     }
 
     /**
-     * Plays Iterable's list API: lists may share a name (as in Iterable), subscribers are keyed by userId or email,
-     * emails without an '@' are invalid. Any (un)subscribe to a list other than the lowest id of its name is a
-     * violation: racing tasks must settle on the same list.
+     * Plays Iterable's list API: lists may share a name (as in Iterable), subscribers are keyed by userId or email.
+     * Any (un)subscribe to a list other than the lowest id of its name is a violation: racing tasks must settle on
+     * the same list. Every request body is checked against {@link IterableRequestSchema} (the Swagger's request
+     * definitions). Answers are in the current shape of the Swagger's UserBulkUpdateListResponse: per-user failures
+     * in {@code failedUpdates}, repeated in the deprecated top-level invalidEmails/invalidUserIds. Errors are the
+     * Swagger's IterableApiResponse {@code {"code", "msg"}}.
      */
     static final class IterableStandIn extends Dispatcher implements AutoCloseable {
         private static final ObjectMapper JSON = new ObjectMapper();
@@ -196,6 +387,19 @@ class IterableSyncIT {
         /** Emails answered as invalid although they have an '@', until accepted again (a fixable cause). */
         private final Set<String> refused = new HashSet<>();
         private long nextId = 1000;
+        /** Subscribers per call above which the answer is BatchTooLarge; none when not set. */
+        private int maxBatch = Integer.MAX_VALUE;
+        /** Every n-th bulk call is answered 429 RateLimitExceeded; never when 0. */
+        private int rateLimitEvery;
+        private int bulkCalls;
+        private int batchTooLargeAnswers;
+        private int rateLimitAnswers;
+        /** List exports allowed per window (Iterable: 5 per minute per project); unlimited when 0. */
+        private int exportsPerWindow;
+        private long exportWindowMs;
+        private final java.util.ArrayDeque<Long> exportTimes = new java.util.ArrayDeque<>();
+        private int exportRateLimitAnswers;
+        private int exports;
 
         static IterableStandIn start() throws IOException {
             IterableStandIn standIn = new IterableStandIn();
@@ -219,6 +423,15 @@ class IterableSyncIT {
                 try {
                     JsonNode body = request.getBody() == null || request.getBody().size() == 0 ? null
                             : JSON.readTree(request.getBody().utf8());
+                    IterableRequestSchema schema = switch (call) {
+                        case "POST /api/lists" -> IterableRequestSchema.CREATE_LIST;
+                        case "POST /api/lists/subscribe" -> IterableRequestSchema.SUBSCRIBE;
+                        case "POST /api/lists/unsubscribe" -> IterableRequestSchema.UNSUBSCRIBE;
+                        default -> null;
+                    };
+                    if (schema != null) {
+                        violations.addAll(schema.violations(body));
+                    }
                     return switch (call) {
                         case "GET /api/lists" -> lists();
                         case "POST /api/lists" -> create(body.path("name").asText());
@@ -253,8 +466,42 @@ class IterableSyncIT {
             return answer(200, JSON.createObjectNode().put("listId", id));
         }
 
+        /**
+         * Limits list exports to {@code perWindow} per {@code windowMs}, answering 429 RateLimitExceeded beyond:
+         * Iterable's Swagger gives GET /api/lists/getUsers "5 requests/minute, per project"; tests scale the window.
+         */
+        synchronized IterableStandIn exportLimit(int perWindow, long windowMs) {
+            this.exportsPerWindow = perWindow;
+            this.exportWindowMs = windowMs;
+            return this;
+        }
+
+        synchronized int exportRateLimitAnswers() {
+            return exportRateLimitAnswers;
+        }
+
+        synchronized int exports() {
+            return exports;
+        }
+
         /** The list export: one subscriber email per line (subscribers known by user id only are left out). */
         private MockResponse export(String listId) {
+            if (exportsPerWindow > 0) {
+                long now = System.nanoTime() / 1_000_000;
+                while (!exportTimes.isEmpty() && exportTimes.peekFirst() <= now - exportWindowMs) {
+                    exportTimes.pollFirst();
+                }
+                if (exportTimes.size() >= exportsPerWindow) {
+                    exportRateLimitAnswers++;
+                    long retryAfterSeconds = Math.max(1, (exportTimes.peekFirst() + exportWindowMs - now + 999) / 1000);
+                    return new MockResponse.Builder().code(429).addHeader("Content-Type", "application/json")
+                            .addHeader("Retry-After", Long.toString(retryAfterSeconds))
+                            .body(JSON.createObjectNode().put("code", "RateLimitExceeded")
+                                    .put("msg", "Rate limit exceeded").toString()).build();
+                }
+                exportTimes.addLast(now);
+            }
+            exports++;
             Set<String> subscribers = listId == null ? null : members.get(Long.parseLong(listId));
             if (subscribers == null) {
                 violations.add("list export of unknown list " + listId);
@@ -275,34 +522,96 @@ class IterableSyncIT {
             emails.forEach(email -> members.get(id).add("email:" + email));
         }
 
+        /** Answers BatchTooLarge to calls of more than {@code max} subscribers (Iterable publishes no limit). */
+        synchronized IterableStandIn maxBatch(int max) {
+            this.maxBatch = max;
+            return this;
+        }
+
+        /** Answers every {@code n}-th bulk call with 429 RateLimitExceeded. */
+        synchronized IterableStandIn rateLimitEvery(int n) {
+            this.rateLimitEvery = n;
+            return this;
+        }
+
+        synchronized int batchTooLargeAnswers() {
+            return batchTooLargeAnswers;
+        }
+
+        synchronized int rateLimitAnswers() {
+            return rateLimitAnswers;
+        }
+
+        /**
+         * Which failedUpdates category an identifier falls in. The categories and their meaning are the Swagger's
+         * (definition FailedUserUpdates); which identifiers fall in them is this stand-in's device: an email without
+         * '@' or a userId with a trailing space is malformed (the Swagger names trailing spaces as making a userId
+         * invalid), and identifiers containing "unknown", "forgotten", "conflict" or "baddata" play a user that
+         * does not exist, was GDPR-forgotten, clashes with another identity or has invalid data.
+         */
+        private static String failure(String identifier, boolean email) {
+            if (email ? !identifier.contains("@") : identifier.endsWith(" ")) {
+                return "invalid";
+            }
+            for (String category : List.of("unknown", "forgotten", "conflict", "baddata")) {
+                if (identifier.contains(category)) {
+                    return switch (category) {
+                        case "unknown" -> "notFound";
+                        case "baddata" -> "invalidData";
+                        default -> category;
+                    };
+                }
+            }
+            return null;
+        }
+
         private MockResponse bulk(JsonNode body, boolean subscribe) {
+            bulkCalls++;
+            if (rateLimitEvery > 0 && bulkCalls % rateLimitEvery == 0) {
+                rateLimitAnswers++;
+                return new MockResponse.Builder().code(429).addHeader("Content-Type", "application/json")
+                        .addHeader("Retry-After", "0").body(JSON.createObjectNode().put("code", "RateLimitExceeded")
+                                .put("msg", "Rate limit exceeded").toString()).build();
+            }
+            if (body.path("subscribers").size() > maxBatch) {
+                batchTooLargeAnswers++;
+                // The status of BatchTooLarge is not documented: 400, so that only the code can make it a split.
+                return answer(400, JSON.createObjectNode().put("code", "BatchTooLarge").put("msg", "Batch too large"));
+            }
             long listId = body.path("listId").asLong();
             String name = names.get(listId);
             if (name == null) {
+                // A list id Iterable does not know is a bad parameter.
                 violations.add("unknown list " + listId);
-                return answer(400, JSON.createObjectNode().put("code", "BadParams"));
+                return answer(400, JSON.createObjectNode().put("code", "BadParams").put("msg", "Invalid list"));
             }
             long lowest = names.entrySet().stream().filter(e -> e.getValue().equals(name))
                     .mapToLong(Map.Entry::getKey).min().orElseThrow();
             if (listId != lowest) {
                 violations.add("list " + listId + " used instead of " + lowest + " for " + name);
             }
-            ArrayNode invalidEmails = JSON.createArrayNode();
+            ObjectNode failedUpdates = JSON.createObjectNode();
+            ArrayNode deprecatedEmails = JSON.createArrayNode();
+            ArrayNode deprecatedUserIds = JSON.createArrayNode();
             int success = 0;
+            int failed = 0;
             for (JsonNode subscriber : body.path("subscribers")) {
-                String key;
-                if (subscriber.hasNonNull("userId")) {
-                    key = "userId:" + subscriber.get("userId").asText();
-                    if (subscribe && !subscriber.path("preferUserId").asBoolean()) {
-                        violations.add("userId subscriber without preferUserId");
-                    }
-                } else if (subscriber.path("email").asText().contains("@")
-                        && !refused.contains(subscriber.path("email").asText())) {
-                    key = "email:" + subscriber.get("email").asText();
-                } else {
-                    invalidEmails.add(subscriber.path("email").asText());
+                boolean byEmail = !subscriber.hasNonNull("userId");
+                String identifier = byEmail ? subscriber.path("email").asText() : subscriber.get("userId").asText();
+                String category = byEmail && refused.contains(identifier) ? "invalid" : failure(identifier, byEmail);
+                if (category != null) {
+                    failed++;
+                    String field = category + (byEmail ? "Emails" : "UserIds");
+                    (failedUpdates.has(field) ? (ArrayNode) failedUpdates.get(field) : failedUpdates.putArray(field))
+                            .add(identifier);
+                    (byEmail ? deprecatedEmails : deprecatedUserIds).add(identifier);
                     continue;
                 }
+                if (subscribe && !byEmail && !subscriber.path("preferUserId").asBoolean()) {
+                    // Without preferUserId, an email-based project creates no user known by userId alone.
+                    violations.add("userId subscriber without preferUserId");
+                }
+                String key = (byEmail ? "email:" : "userId:") + identifier;
                 success++;
                 if (subscribe) {
                     members.get(listId).add(key);
@@ -310,10 +619,10 @@ class IterableSyncIT {
                     members.get(listId).remove(key);
                 }
             }
-            ObjectNode answer = JSON.createObjectNode().put("successCount", success)
-                    .put("failCount", invalidEmails.size());
-            answer.set("invalidEmails", invalidEmails);
-            answer.set("invalidUserIds", JSON.createArrayNode());
+            ObjectNode answer = JSON.createObjectNode().put("successCount", success).put("failCount", failed);
+            answer.set("failedUpdates", failedUpdates);
+            answer.set("invalidEmails", deprecatedEmails);
+            answer.set("invalidUserIds", deprecatedUserIds);
             return answer(200, answer);
         }
 

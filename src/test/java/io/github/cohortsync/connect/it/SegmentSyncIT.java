@@ -141,7 +141,13 @@ class SegmentSyncIT {
 
     /**
      * Plays Segment's /v1/batch: checks auth, shape and limits, deduplicates on messageId, and keeps the latest
-     * value of each trait per user.
+     * value of each trait per user. Rules, each a violation: every message passes {@code @segment/analytics-core}'s
+     * assertions (segmentio/analytics-next, packages/core/src/validation/assertions.ts: {@code type} a string,
+     * {@code messageId} a string, {@code traits} a plain object for identify, a user identity that is a string) with
+     * a non-empty userId (ours: a blank id matches nobody); messageId at most 100 characters (Segment support, per
+     * segmentio/segment-docs issue 5924); at most 500 KB per request, 32 KB per message and 2500 messages per
+     * request (segment-docs, sources/catalog/libraries/server/http-api: over 2500 the answer is still 200 but the
+     * events are dropped, which this stand-in plays too).
      */
     static final class SegmentStandIn extends Dispatcher implements AutoCloseable {
         private static final ObjectMapper JSON = new ObjectMapper();
@@ -183,7 +189,18 @@ class SegmentSyncIT {
                     if (!json.path("sentAt").isTextual()) {
                         violations.add("no sentAt");
                     }
+                    if (json.path("batch").size() > 2500) {
+                        // Segment answers 200 and drops the events.
+                        violations.add("request of " + json.path("batch").size() + " messages");
+                        return new MockResponse.Builder().code(200).body("{\"success\":true}").build();
+                    }
                     for (JsonNode message : json.path("batch")) {
+                        if (!message.path("type").isTextual() || !message.path("messageId").isTextual()
+                                || message.path("messageId").asText().length() >= 100
+                                || !message.path("traits").isObject()
+                                || message.path("userId").asText("").isBlank()) {
+                            violations.add("message fails analytics-core's assertions: " + message.path("messageId"));
+                        }
                         if (!"identify".equals(message.path("type").asText())
                                 || !message.path("userId").isTextual() || !message.path("timestamp").isTextual()
                                 || message.path("traits").size() != 1

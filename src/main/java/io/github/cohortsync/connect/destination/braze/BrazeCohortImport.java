@@ -9,6 +9,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.locks.ReentrantLock;
 
 import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.core.io.JsonStringEncoder;
 
 import io.github.cohortsync.connect.config.CohortSyncConfig;
 import io.github.cohortsync.connect.config.DestinationKeys;
@@ -128,7 +129,7 @@ public final class BrazeCohortImport implements Destination {
      */
     private void nameCohortIfNew(Page page) throws TransientDeliveryException, PermanentDeliveryException {
         String id = page.cohort().id();
-        String name = page.cohort().name();
+        String name = cohortName(page);
         if (name == null || name.equals(namedCohorts.get(id))) {
             return;
         }
@@ -141,6 +142,19 @@ public final class BrazeCohortImport implements Destination {
         } finally {
             lock.unlock();
         }
+    }
+
+    /**
+     * The name to give Braze: the cohort's name, or a fallback when it is blank, because Braze answers 400 to a
+     * name that is not a non-empty string (braze-docs {@code _docs/_partners/isv_partners/cohort_import.md},
+     * troubleshooting); null when the name is unknown (only tombstones of the cohort were read).
+     */
+    static String cohortName(Page page) {
+        String name = page.cohort().name();
+        if (name == null) {
+            return null;
+        }
+        return name.isBlank() ? "Mixpanel cohort " + page.cohort().id() : name;
     }
 
     private void nameCohort(Page page, String id, String name)
@@ -177,13 +191,33 @@ public final class BrazeCohortImport implements Destination {
         try (Response response = client.newCall(request).execute()) {
             String answer = HttpClients.readBody(response);
             if (!response.isSuccessful()) {
-                // Braze's 401 text quotes the client secret ("Partner not enabled for client with client secret").
+                // One of Braze's documented 401 texts quotes the client secret ("Partner not enabled for client
+                // with client secret: <client secret>", braze-docs cohort_import.md): it must reach no log, no
+                // exception message and no REST status, raw or as escaped in the JSON answer.
                 HttpFailures.throwForStatus(what, response.code(), response.header("Retry-After"),
-                        PersonalData.mask(PersonalData.mask(answer, partnerApiKey), dataImportKey), AUTH_HINT);
+                        maskKeys(answer), AUTH_HINT);
             }
         } catch (IOException e) {
             throw HttpFailures.forIoError(what, e);
         }
+    }
+
+    /**
+     * The answer without either key, as sent or as a JSON answer may escape it, then cleared of personal data. The
+     * keys go first: {@link PersonalData#mask} shortens long text, which could cut a key in two.
+     */
+    private String maskKeys(String answer) {
+        String masked = answer;
+        for (String key : List.of(partnerApiKey, dataImportKey)) {
+            if (key.isEmpty()) {
+                continue;
+            }
+            String escaped = new String(JsonStringEncoder.getInstance().quoteAsString(key));
+            for (String form : List.of(key, escaped, escaped.replace("/", "\\/"))) {
+                masked = masked.replace(form, "<secret>");
+            }
+        }
+        return PersonalData.mask(masked);
     }
 
     @Override

@@ -5,7 +5,11 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.regex.Pattern;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -35,7 +39,8 @@ import okhttp3.Response;
 
 /**
  * Braze's /users/track in attribute mode: each member's array custom attribute gains ({@code add}) or loses
- * ({@code remove}) the cohort's name; one request per page of at most 75 attribute objects.
+ * ({@code remove}) the cohort's name; one request per page of at most 75 attribute objects (batch.max.size), split
+ * when Braze answers that the request holds too many.
  */
 public final class BrazeDestination implements Destination {
     /** Braze's documented maximum of attribute objects per /users/track request. */
@@ -56,15 +61,37 @@ public final class BrazeDestination implements Destination {
     private final String userIdField;
     private final boolean updateExistingOnly;
     private final AtomicLong unattributedItemErrors = new AtomicLong();
+    /** Attribute objects per request: the page's size, lowered for good when Braze answers that it is too many. */
+    private final AtomicInteger maxPerCall = new AtomicInteger(MAX_ATTRIBUTES_PER_REQUEST);
+    /** The cohorts of each user sent, to count users over braze.attribute.max.length; null when not counted. */
+    private final AttributeLengths lengths;
+    private BrazeMetrics metrics;
+    /** Cohort syncs (session ids) that already logged users going over the attribute's maximum length. */
+    private final Set<String> warnedSessions = ConcurrentHashMap.newKeySet();
+    /** The task id Connect gives each task's config (CohortSyncSinkConnector.TASK_ID). */
+    private static final String TASK_ID = "cohort.sync.task.id";
 
     public BrazeDestination(CohortSyncConfig config) {
         this(HttpClients.create(config.httpTimeoutMs()), baseUrl(config),
                 config.getPassword(BrazeKeys.API_KEY).value(), config.getString(BrazeKeys.ATTRIBUTE_NAME),
-                config.getString(BrazeKeys.USER_ID_FIELD), config.getBoolean(BrazeKeys.UPDATE_EXISTING_ONLY));
+                config.getString(BrazeKeys.USER_ID_FIELD), config.getBoolean(BrazeKeys.UPDATE_EXISTING_ONLY),
+                config.getInt(BrazeKeys.ATTRIBUTE_MAX_LENGTH));
+        if (lengths != null) {
+            Object connector = config.originals().get("name");
+            Object task = config.originals().get(TASK_ID);
+            metrics = BrazeMetrics.register(lengths, connector == null ? "unnamed" : connector.toString(),
+                    task == null ? "0" : task.toString());
+        }
     }
 
     BrazeDestination(OkHttpClient client, String baseUrl, String apiKey, String attributeName, String userIdField,
                      boolean updateExistingOnly) {
+        this(client, baseUrl, apiKey, attributeName, userIdField, updateExistingOnly, 0);
+    }
+
+    BrazeDestination(OkHttpClient client, String baseUrl, String apiKey, String attributeName, String userIdField,
+                     boolean updateExistingOnly, int attributeMaxLength) {
+        this.lengths = attributeMaxLength > 0 ? new AttributeLengths(attributeMaxLength) : null;
         this.client = client;
         this.url = HttpClients.url(baseUrl, "users/track");
         this.apiKey = apiKey.trim();
@@ -116,10 +143,96 @@ public final class BrazeDestination implements Destination {
         if (sent.isEmpty()) {
             return new DeliveryResult(rejections);
         }
-        rejections.addAll(post("Braze POST " + url.host() + url.encodedPath() + " with " + page.describe(),
-                body(externalIds, operation, cohortName), sent));
+        String what = "Braze POST " + url.host() + url.encodedPath() + " with " + page.describe();
+        int size = maxPerCall.get();
+        List<Rejection> refused = new ArrayList<>();
+        for (int from = 0; from < sent.size(); from += size) {
+            int to = Math.min(sent.size(), from + size);
+            refused.addAll(postSplittingWhenTooMany(what, externalIds.subList(from, to), operation, cohortName,
+                    sent.subList(from, to)));
+        }
+        countLengths(page, sent, externalIds, refused);
+        rejections.addAll(refused);
         return rejections.isEmpty() ? DeliveryResult.allAccepted() : new DeliveryResult(rejections);
     }
+
+    /**
+     * Records the cohort change of the members Braze accepted and, once per cohort sync, warns about the users it
+     * pushed over braze.attribute.max.length, by external id only.
+     */
+    private void countLengths(Page page, List<MembershipChange> sent, List<String> externalIds,
+                              List<Rejection> refused) {
+        if (lengths == null) {
+            return;
+        }
+        Set<MembershipChange> rejected = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        refused.forEach(r -> rejected.add(r.member()));
+        List<String> accepted = new ArrayList<>(sent.size());
+        for (int i = 0; i < sent.size(); i++) {
+            if (!rejected.contains(sent.get(i))) {
+                accepted.add(externalIds.get(i));
+            }
+        }
+        List<String> over = lengths.apply(page.cohort().id(), accepted, page.action() != PageAction.REMOVE_MEMBERS);
+        if (over.isEmpty()) {
+            return;
+        }
+        if (warnedSessions.size() > 10_000) {
+            warnedSessions.clear();
+        }
+        if (warnedSessions.add(page.sessionId())) {
+            log.warn("{} Braze user(s) are now in more than {} cohorts (braze.attribute.max.length) through {}:"
+                    + " Braze keeps only the newest values of the array attribute '{}' and drops the oldest"
+                    + " without an error ({} such users known to this task); external ids: {}{}", over.size(),
+                    lengths.maxLength(), page.describe(), attributeName, lengths.usersOver(),
+                    over.subList(0, Math.min(10, over.size())), over.size() > 10 ? " ..." : "");
+        }
+    }
+
+    /** Users this task knows to be over braze.attribute.max.length; 0 when not counted. */
+    long usersOverAttributeMaxLength() {
+        return lengths == null ? 0 : lengths.usersOver();
+    }
+
+    /**
+     * Posts the objects; when Braze answers that the request holds too many ("400 Max Input Length Exceeded",
+     * braze-docs {@code _docs/_api/errors.md}: accounts on the "Monthly Active Users CY 24-25" plan take at most 50
+     * objects per request, {@code post_user_track.md}), sends each half again, down to single objects, and keeps
+     * later requests at half the refused size. Set batch.max.size=50 on such an account to avoid the refusals.
+     */
+    private List<Rejection> postSplittingWhenTooMany(String what, List<String> externalIds, String operation,
+                                                     String cohortName, List<MembershipChange> sent)
+            throws TransientDeliveryException, PermanentDeliveryException {
+        try {
+            return post(what, body(externalIds, operation, cohortName), sent);
+        } catch (TooManyObjectsException e) {
+            if (sent.size() <= 1) {
+                throw e;
+            }
+            int half = sent.size() / 2;
+            if (maxPerCall.getAndAccumulate(half, Math::min) > half) {
+                log.warn("{}: Braze refused {} attribute objects in one request as too many; sending at most {} per"
+                        + " request from now on (set batch.max.size to your account's limit to avoid this)", what,
+                        sent.size(), half);
+            }
+            List<Rejection> rejections = new ArrayList<>(postSplittingWhenTooMany(what, externalIds.subList(0, half),
+                    operation, cohortName, sent.subList(0, half)));
+            rejections.addAll(postSplittingWhenTooMany(what, externalIds.subList(half, sent.size()), operation,
+                    cohortName, sent.subList(half, sent.size())));
+            return rejections;
+        }
+    }
+
+    /** Braze's answer to a request with more objects than the account takes. */
+    private static final class TooManyObjectsException extends PermanentDeliveryException {
+        private TooManyObjectsException(String message) {
+            super(message);
+        }
+    }
+
+    /** "Max Input Length Exceeded" and "The max number of ... per request was exceeded" (braze-docs errors.md). */
+    private static final Pattern TOO_MANY_OBJECTS = Pattern.compile(
+            "(?i)max input length exceeded|max number of .* per request was exceeded|too many");
 
     /** The configured property, else $user_id; null when the record has neither. */
     String externalId(MembershipChange member) {
@@ -185,6 +298,11 @@ public final class BrazeDestination implements Destination {
             // each object's error: those members are rejected, the call is not a failure of the sync.
             if ((response.code() == 400 || response.isSuccessful()) && errors.coversAll(sent)) {
                 return errors.rejections();
+            }
+            if (response.code() == 400 && answer != null && TOO_MANY_OBJECTS.matcher(answer.path("message")
+                    .asText("")).find()) {
+                throw new TooManyObjectsException(what + " failed with HTTP 400: " + summary(answer, apiKey)
+                        + "; Braze found too many objects in the request even after splitting it");
             }
             if (!response.isSuccessful()) {
                 HttpFailures.throwForStatus(what, response.code(), response.header("Retry-After"),
@@ -277,6 +395,9 @@ public final class BrazeDestination implements Destination {
 
     @Override
     public void close() {
+        if (metrics != null) {
+            metrics.close();
+        }
         HttpClients.close(client);
     }
 }

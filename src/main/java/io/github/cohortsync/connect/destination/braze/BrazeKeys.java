@@ -23,6 +23,7 @@ public final class BrazeKeys implements DestinationKeys {
     public static final String INSTANCE = "braze.instance";
     public static final String MODE = "braze.mode";
     public static final String ATTRIBUTE_NAME = "braze.attribute.name";
+    public static final String ATTRIBUTE_MAX_LENGTH = "braze.attribute.max.length";
     public static final String USER_ID_FIELD = "braze.user.id.field";
     public static final String UPDATE_EXISTING_ONLY = "braze.update.existing.only";
     public static final String PARTNER_NAME = "braze.partner.name";
@@ -86,7 +87,9 @@ public final class BrazeKeys implements DestinationKeys {
         def.define(MODE, Type.STRING, MODE_ATTRIBUTE, new OneOf(List.of(MODE_ATTRIBUTE, MODE_COHORT_IMPORT)),
                 Importance.MEDIUM,
                 "How cohorts reach Braze. 'attribute': /users/track adds or removes the cohort's name in an"
-                        + " array custom attribute of each user (at most 75 users per call; needs braze.api.key)."
+                        + " array custom attribute of each user (at most 75 users per call, or batch.max.size; set"
+                        + " batch.max.size=50 on accounts whose plan takes 50 objects per request, otherwise such"
+                        + " requests are refused and split; needs braze.api.key)."
                         + " 'cohort_import': Braze's partner cohort import (/partners/<braze.partner.name>/cohorts"
                         + " and /cohorts/users), for holders of a partner API key; users are added to or removed"
                         + " from a Braze cohort by external_id, at most 1000 per call; needs braze.partner.name,"
@@ -98,6 +101,14 @@ public final class BrazeKeys implements DestinationKeys {
                         + " /users/track reads from the same object: " + String.join(", ", RESERVED_ATTRIBUTE_KEYS)
                         + ".",
                 GROUP, ++order, Width.MEDIUM, "Attribute name");
+        def.define(ATTRIBUTE_MAX_LENGTH, Type.INT, 25, ConfigDef.Range.atLeast(0), Importance.LOW,
+                "The maximum length of the array attribute in your Braze account (Braze's default is 25; it can be"
+                        + " raised per attribute). Braze silently drops the oldest values of an array beyond it, so"
+                        + " in attribute mode the connector counts the users it has put in more cohorts than this"
+                        + " (JMX braze-metrics UsersOverAttributeMaxLength, and a WARN naming their external ids, once"
+                        + " per cohort sync that pushes users over). It keeps the cohorts of each user it has sent"
+                        + " (about 100 bytes per user); 0 turns the count off.",
+                GROUP, ++order, Width.SHORT, "Attribute max length");
         def.define(USER_ID_FIELD, Type.STRING, "$braze_external_id", new ConfigDef.NonEmptyString(),
                 Importance.MEDIUM,
                 "The key of a record's 'properties' map that holds the user's Braze external_id; when a record"

@@ -1,6 +1,7 @@
 package io.github.cohortsync.connect.destination.clevertap;
 
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -88,13 +89,72 @@ public final class CleverTapDestination implements Destination {
             }
             return new DeliveryResult(rejections);
         }
-        List<List<Upload>> calls = split(uploads(page));
+        String tooLong = tooLongEventValue(page);
+        if (tooLong != null) {
+            for (MembershipChange member : page.members()) {
+                rejections.add(new Rejection(member, tooLong));
+            }
+            return new DeliveryResult(rejections);
+        }
+        List<Upload> uploads = new ArrayList<>(page.members().size());
+        for (Upload upload : uploads(page)) {
+            String tooLongProfile = tooLongProfileValue(upload);
+            if (tooLongProfile != null) {
+                rejections.add(new Rejection(upload.member(), tooLongProfile));
+            } else {
+                uploads.add(upload);
+            }
+        }
+        if (uploads.isEmpty()) {
+            return new DeliveryResult(rejections);
+        }
+        List<List<Upload>> calls = split(uploads);
         for (int i = 0; i < calls.size(); i++) {
             String what = "CleverTap POST " + url.host() + url.encodedPath() + " with " + page.describe()
                     + (calls.size() > 1 ? " (call " + (i + 1) + " of " + calls.size() + ")" : "");
             rejections.addAll(upload(what, page, calls.get(i)));
         }
         return rejections.isEmpty() ? DeliveryResult.allAccepted() : new DeliveryResult(rejections);
+    }
+
+    /**
+     * CleverTap's Upload Events API limits event keys to 120 characters and property values to 512 bytes
+     * (developer.clevertap.com/docs/upload-events-api, "Body Parameters"); its Upload User Profiles API limits
+     * profile keys to 120 bytes and values to 512 bytes (developer.clevertap.com/docs/upload-user-profiles-api). Our
+     * keys are fixed and short; the values that come from records are checked before sending.
+     */
+    static final int MAX_KEY_CHARS = 120;
+    static final int MAX_VALUE_BYTES = 512;
+
+    /** Why no member of the page can be sent (its cohort's name or id is too long an event value), or null. */
+    private static String tooLongEventValue(Page page) {
+        for (Map.Entry<String, String> value : Map.of("Partner Segment Name", page.cohort().name(),
+                "Partner Segment ID", page.cohort().id()).entrySet()) {
+            int bytes = utf8Length(value.getValue());
+            if (bytes > MAX_VALUE_BYTES) {
+                return "the event property '" + value.getKey() + "' of cohort " + page.cohort().id() + " would be "
+                        + bytes + " bytes, over CleverTap's limit of " + MAX_VALUE_BYTES + " bytes per event property"
+                        + " value";
+            }
+        }
+        return null;
+    }
+
+    /** Why this member's profile record cannot be sent (its email or phone is too long a value), or null. */
+    private static String tooLongProfileValue(Upload upload) {
+        if (upload.email() && utf8Length(upload.member().email()) > MAX_VALUE_BYTES) {
+            return "the member's email is " + utf8Length(upload.member().email()) + " bytes, over CleverTap's limit"
+                    + " of " + MAX_VALUE_BYTES + " bytes per profile value";
+        }
+        if (upload.phone() && utf8Length(upload.member().phoneNumber()) > MAX_VALUE_BYTES) {
+            return "the member's phone number is " + utf8Length(upload.member().phoneNumber()) + " bytes, over"
+                    + " CleverTap's limit of " + MAX_VALUE_BYTES + " bytes per profile value";
+        }
+        return null;
+    }
+
+    private static int utf8Length(String text) {
+        return text == null ? 0 : text.getBytes(StandardCharsets.UTF_8).length;
     }
 
     /**
@@ -149,6 +209,7 @@ public final class CleverTapDestination implements Destination {
         json.writeStringField("CT Source", "Mixpanel");
         json.writeStringField("Partner Name", "Mixpanel");
         json.writeEndObject();
+        // ts is in epoch seconds (CleverTap error 525: "Timestamp not in UNIX epoch format").
         json.writeNumberField("ts", Math.floorDiv(upload.member().timestampMillis(), 1000L));
         json.writeEndObject();
     }

@@ -1,6 +1,7 @@
 package io.github.cohortsync.connect.destination.iterable;
 
 import java.io.IOException;
+import java.time.Clock;
 import java.util.ArrayList;
 import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
@@ -8,6 +9,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.ReentrantLock;
 
 import org.slf4j.Logger;
@@ -69,10 +71,15 @@ public final class IterableDestination implements Destination {
     /** The members of snapshots in progress, when lists are mirrored; null when they are not. */
     private final ListMirror mirror;
     private final int batchSize;
+    /** Subscribers per bulk list call: a whole page, until Iterable answers BatchTooLarge. */
+    private final AtomicInteger maxPerCall;
+    /** Spaces this task's list exports: Iterable allows 5 per minute per project. */
+    private final ExportPace exportPace;
 
     public IterableDestination(CohortSyncConfig config) {
         this(HttpClients.create(config.httpTimeoutMs()), baseUrl(config), config.getPassword(IterableKeys.API_KEY).value(),
-                config.getString(IterableKeys.LIST_NAME_TEMPLATE), mirrorSnapshots(config), config.batchMaxSize());
+                config.getString(IterableKeys.LIST_NAME_TEMPLATE), mirrorSnapshots(config), config.batchMaxSize(),
+                config.getLong(IterableKeys.LIST_EXPORT_INTERVAL_MS));
     }
 
     /**
@@ -98,12 +105,19 @@ public final class IterableDestination implements Destination {
 
     IterableDestination(OkHttpClient client, String baseUrl, String apiKey, String listNameTemplate,
                         boolean mirrorSnapshots, int batchSize) {
+        this(client, baseUrl, apiKey, listNameTemplate, mirrorSnapshots, batchSize, 0);
+    }
+
+    IterableDestination(OkHttpClient client, String baseUrl, String apiKey, String listNameTemplate,
+                        boolean mirrorSnapshots, int batchSize, long exportIntervalMs) {
+        this.exportPace = new ExportPace(exportIntervalMs);
         this.client = client;
         this.base = HttpUrl.get(baseUrl.trim());
         this.apiKey = apiKey;
         this.listName = new CohortNameTemplate(listNameTemplate);
         this.mirror = mirrorSnapshots ? new ListMirror() : null;
         this.batchSize = batchSize;
+        this.maxPerCall = new AtomicInteger(Integer.MAX_VALUE);
     }
 
     /** The API host of an Iterable data center ({@code us} or {@code eu}). */
@@ -120,7 +134,8 @@ public final class IterableDestination implements Destination {
     public DeliveryResult send(Page page) throws TransientDeliveryException, PermanentDeliveryException {
         List<Rejection> rejections = new ArrayList<>();
         String name = listName.render(page.cohort());
-        if (name == null) {
+        CohortNameTemplate.Affixes affixes = name == null ? listName.affixes(page.cohort()) : null;
+        if (name == null && affixes == null) {
             for (MembershipChange member : page.members()) {
                 rejections.add(new Rejection(member, "the Iterable list name template '" + listName
                         + "' needs a value cohort " + page.cohort().id() + " does not have (its name is unknown"
@@ -148,14 +163,24 @@ public final class IterableDestination implements Destination {
         if (subscribers.isEmpty()) {
             return new DeliveryResult(rejections);
         }
-        Long listId = subscribe ? listIdCreatingIfMissing(name, page) : existingListId(name, page);
+        Long listId = name == null ? listIdByAffixes(affixes, page)
+                : subscribe ? listIdCreatingIfMissing(name, page) : existingListId(name, page);
+        if (listId == null && name == null && subscribe) {
+            for (Map<String, List<MembershipChange>> members : List.of(byEmail, byUserId)) {
+                members.values().forEach(list -> list.forEach(member -> rejections.add(new Rejection(member,
+                        "the name of cohort " + page.cohort().id() + " is unknown (only tombstones of it were read"
+                                + " since the task started) and no Iterable list named like '" + listName
+                                + "' for it exists, so none can be created"))));
+            }
+            return new DeliveryResult(rejections);
+        }
         if (listId == null) {
             // Nobody can leave a list that does not exist: nothing to send.
             return new DeliveryResult(rejections);
         }
-        String path = subscribe ? "api/lists/subscribe" : "api/lists/unsubscribe";
-        JsonNode answer = call("POST", path, subscribersBody(listId, subscribers, subscribe), page);
-        rejections.addAll(rejectionsIn(answer, byEmail, byUserId));
+        for (JsonNode answer : bulk(listId, subscribers, subscribe, page)) {
+            rejections.addAll(rejectionsIn(answer, byEmail, byUserId));
+        }
         if (mirror != null && page.action() == PageAction.MEMBERS) {
             ListMirror.Members members = mirror.record(page);
             if (page.pageNumber() == page.totalPages()) {
@@ -184,7 +209,11 @@ public final class IterableDestination implements Destination {
                 + " (list " + listId + ") to mirror cohort " + page.cohort().id();
         Request request = new Request.Builder().url(url).header("Api-Key", apiKey).get().build();
         long unsubscribed = 0;
+        exportPace.awaitTurn(what);
         try (Response response = client.newCall(request).execute()) {
+            if (response.code() == 429) {
+                exportPace.holdBack(HttpFailures.retryAfterMillis(response.header("Retry-After"), Clock.systemUTC()));
+            }
             if (!response.isSuccessful()) {
                 HttpFailures.throwForStatus(what, response.code(), response.header("Retry-After"),
                         PersonalData.mask(HttpClients.readBody(response), apiKey), AUTH_HINT);
@@ -218,8 +247,55 @@ public final class IterableDestination implements Destination {
         if (subscribers.isEmpty()) {
             return 0;
         }
-        call("POST", "api/lists/unsubscribe", subscribersBody(listId, subscribers, false), page);
+        bulk(listId, subscribers, false, page);
         return subscribers.size();
+    }
+
+    /**
+     * Subscribes or unsubscribes, in calls of at most {@link #maxPerCall} subscribers; a call Iterable answers with
+     * {@code BatchTooLarge} is split in halves and each half sent again, down to single subscribers, and later
+     * calls hold at most half the smallest refused call. Iterable publishes no per-call maximum (its Swagger lists
+     * the error code but no limit), so batch.max.size (1000 by default) is our own choice. Returns the answers of
+     * the calls made.
+     */
+    private List<JsonNode> bulk(long listId, List<Subscriber> subscribers, boolean subscribe, Page page)
+            throws TransientDeliveryException, PermanentDeliveryException {
+        List<JsonNode> answers = new ArrayList<>();
+        int size = maxPerCall.get();
+        for (int from = 0; from < subscribers.size(); from += size) {
+            bulkSplittingWhenTooLarge(listId, subscribers.subList(from, Math.min(subscribers.size(), from + size)),
+                    subscribe, page, answers);
+        }
+        return answers;
+    }
+
+    private void bulkSplittingWhenTooLarge(long listId, List<Subscriber> subscribers, boolean subscribe, Page page,
+                                           List<JsonNode> answers)
+            throws TransientDeliveryException, PermanentDeliveryException {
+        String path = subscribe ? "api/lists/subscribe" : "api/lists/unsubscribe";
+        try {
+            answers.add(call("POST", path, subscribersBody(listId, subscribers, subscribe), page));
+        } catch (BatchTooLargeException e) {
+            if (subscribers.size() <= 1) {
+                throw e;
+            }
+            // Later calls go at half the refused size at most: a few refusals find a size Iterable takes.
+            int half = subscribers.size() / 2;
+            if (maxPerCall.getAndAccumulate(half, Math::min) > half) {
+                log.warn("Iterable answered BatchTooLarge to {} subscribers for {}: sending at most {} per call"
+                        + " from now on", subscribers.size(), page.describe(), half);
+            }
+            bulkSplittingWhenTooLarge(listId, subscribers.subList(0, half), subscribe, page, answers);
+            bulkSplittingWhenTooLarge(listId, subscribers.subList(half, subscribers.size()), subscribe, page,
+                    answers);
+        }
+    }
+
+    /** Iterable's {@code BatchTooLarge} error code: the call may succeed with fewer subscribers. */
+    private static final class BatchTooLargeException extends PermanentDeliveryException {
+        private BatchTooLargeException(String message) {
+            super(message);
+        }
     }
 
     /** One entry of a subscribe or unsubscribe call: a member by Iterable user id, or else by email. */
@@ -228,7 +304,10 @@ public final class IterableDestination implements Destination {
 
     /**
      * {@code {"listId": <id>, "subscribers": [{"userId": ..., "preferUserId": true} | {"email": ...}, ...]}}, where
-     * preferUserId (subscribe only) lets Iterable create a user known by id alone.
+     * preferUserId (subscribe only) lets Iterable create a user known by id alone. Each subscriber carries an email
+     * or a userId, never both (Iterable's Swagger: OptionalApiUser, Unsubscriber); an unsubscriber carries nothing
+     * else (the Unsubscriber schema has no preferUserId), and {@code channelUnsubscribe} is never sent: true would
+     * unsubscribe the user from the list's whole channel, a global unsubscribe.
      */
     private static RequestBody subscribersBody(long listId, List<Subscriber> subscribers, boolean subscribe) {
         return JsonBodies.write(JSON_TYPE, 64 + subscribers.size() * 64, "an Iterable list call", json -> {
@@ -257,19 +336,64 @@ public final class IterableDestination implements Destination {
         json.writeEndObject();
     }
 
-    /** The members the answer names as invalid or not found, each once, with the first reason that names it. */
+    /**
+     * Where a bulk list answer names members it did not update, and why: the categories of {@code failedUpdates}
+     * (Iterable's Swagger, definition FailedUserUpdates; failedEmails/failedUserIds from the zod schema of npm
+     * {@code @iterable/api}), then the deprecated top-level invalidEmails/invalidUserIds, which older answers still
+     * carry. A member named in several is rejected once, with the most specific reason.
+     */
+    private static final List<FailureCategory> FAILURES = List.of(
+            new FailureCategory("failedUpdates", "invalidEmails", true, "Iterable reported the email of this member"
+                    + " as invalid (failedUpdates.invalidEmails)"),
+            new FailureCategory("failedUpdates", "invalidUserIds", false, "Iterable reported the $iterable_user_id"
+                    + " of this member as invalid (failedUpdates.invalidUserIds)"),
+            new FailureCategory("failedUpdates", "notFoundEmails", true, "Iterable found no user with the email of"
+                    + " this member (failedUpdates.notFoundEmails)"),
+            new FailureCategory("failedUpdates", "notFoundUserIds", false, "Iterable found no user with the"
+                    + " $iterable_user_id of this member (failedUpdates.notFoundUserIds)"),
+            new FailureCategory("failedUpdates", "forgottenEmails", true, "Iterable did not update this member: the"
+                    + " user with its email was forgotten (GDPR) in Iterable (failedUpdates.forgottenEmails)"),
+            new FailureCategory("failedUpdates", "forgottenUserIds", false, "Iterable did not update this member:"
+                    + " the user with its $iterable_user_id was forgotten (GDPR) in Iterable"
+                    + " (failedUpdates.forgottenUserIds)"),
+            new FailureCategory("failedUpdates", "conflictEmails", true, "Iterable did not update this member: its"
+                    + " email conflicts with an existing user (failedUpdates.conflictEmails)"),
+            new FailureCategory("failedUpdates", "conflictUserIds", false, "Iterable did not update this member:"
+                    + " its $iterable_user_id conflicts with an existing user (failedUpdates.conflictUserIds)"),
+            new FailureCategory("failedUpdates", "invalidDataEmails", true, "Iterable did not update this member:"
+                    + " invalid data other than its email (failedUpdates.invalidDataEmails)"),
+            new FailureCategory("failedUpdates", "invalidDataUserIds", false, "Iterable did not update this member:"
+                    + " invalid data other than its $iterable_user_id (failedUpdates.invalidDataUserIds)"),
+            new FailureCategory("failedUpdates", "failedEmails", true, "Iterable reported that this member failed"
+                    + " to update (failedUpdates.failedEmails)"),
+            new FailureCategory("failedUpdates", "failedUserIds", false, "Iterable reported that this member failed"
+                    + " to update (failedUpdates.failedUserIds)"),
+            new FailureCategory(null, "invalidEmails", true, "Iterable reported the email of this member as"
+                    + " invalid (invalidEmails)"),
+            new FailureCategory(null, "invalidUserIds", false, "Iterable reported the $iterable_user_id of this"
+                    + " member as invalid (invalidUserIds)"),
+            // Not in the current spec, but answered by earlier versions of the API.
+            new FailureCategory(null, "notFoundEmails", true, "Iterable found no user with the email of this"
+                    + " member (notFoundEmails)"),
+            new FailureCategory(null, "notFoundUserIds", false, "Iterable found no user with the $iterable_user_id"
+                    + " of this member (notFoundUserIds)"));
+
+    /** One list of identifiers in a bulk list answer: {@code parent.field}, or a top-level field. */
+    private record FailureCategory(String parent, String field, boolean email, String reason) {
+        JsonNode values(JsonNode answer) {
+            return (parent == null ? answer : answer.path(parent)).path(field);
+        }
+    }
+
+    /** The members the answer names as not updated, each once, with the first reason that names it. */
     private static List<Rejection> rejectionsIn(JsonNode answer, Map<String, List<MembershipChange>> byEmail,
                                                 Map<String, List<MembershipChange>> byUserId) {
         Map<MembershipChange, String> rejected = new IdentityHashMap<>();
         List<MembershipChange> order = new ArrayList<>();
-        collect(answer.path("invalidEmails"), byEmail, true,
-                "Iterable reported the email of this member as invalid", rejected, order);
-        collect(answer.path("invalidUserIds"), byUserId, false,
-                "Iterable reported the $iterable_user_id of this member as invalid", rejected, order);
-        collect(answer.path("notFoundEmails"), byEmail, true,
-                "Iterable found no user with the email of this member", rejected, order);
-        collect(answer.path("notFoundUserIds"), byUserId, false,
-                "Iterable found no user with the $iterable_user_id of this member", rejected, order);
+        for (FailureCategory category : FAILURES) {
+            collect(category.values(answer), category.email() ? byEmail : byUserId, category.email(),
+                    category.reason(), rejected, order);
+        }
         return order.stream().map(m -> new Rejection(m, rejected.get(m))).toList();
     }
 
@@ -283,6 +407,30 @@ public final class IterableDestination implements Destination {
                 }
             }
         }
+    }
+
+    /**
+     * The list of a cohort whose name is unknown: the lowest id among lists named with the template's text around
+     * the cohort's name (under the default template, {@code mixpanel_<any name>_<cohort id>}); null when none.
+     */
+    private Long listIdByAffixes(CohortNameTemplate.Affixes affixes, Page page)
+            throws TransientDeliveryException, PermanentDeliveryException {
+        String key = "\u0000" + affixes.prefix() + "\u0000" + affixes.suffix();
+        Long cached = listIds.get(key);
+        if (cached != null) {
+            return cached;
+        }
+        Long lowest = null;
+        for (JsonNode list : call("GET", "api/lists", null, page).path("lists")) {
+            if (affixes.matches(list.path("name").asText(null)) && list.path("id").canConvertToLong()) {
+                long id = list.path("id").asLong();
+                lowest = lowest == null ? id : Math.min(lowest, id);
+            }
+        }
+        if (lowest != null) {
+            listIds.put(key, lowest);
+        }
+        return lowest;
     }
 
     private Long existingListId(String name, Page page) throws TransientDeliveryException, PermanentDeliveryException {
@@ -360,9 +508,10 @@ public final class IterableDestination implements Destination {
             ResponseBody responseBody = response.body();
             String answer = responseBody == null ? "" : responseBody.string();
             if (!response.isSuccessful()) {
-                HttpFailures.throwForStatus(what, response.code(), response.header("Retry-After"),
-                        // Iterable's error messages may quote an email; they end up in logs.
-                        PersonalData.mask(answer, apiKey), AUTH_HINT);
+                // Iterable's error messages may quote an email; they end up in logs.
+                String masked = PersonalData.mask(answer, apiKey);
+                throwForErrorCode(what, response, errorCode(answer), masked);
+                HttpFailures.throwForStatus(what, response.code(), response.header("Retry-After"), masked, AUTH_HINT);
             }
             try {
                 JsonNode json = answer.isBlank() ? null : JSON.readTree(answer);
@@ -375,6 +524,33 @@ public final class IterableDestination implements Destination {
             }
         } catch (IOException e) {
             throw HttpFailures.forIoError(what, e);
+        }
+    }
+
+    /** The {@code code} of Iterable's error body {@code {"code": ..., "msg": ...}} (Swagger: IterableApiResponse). */
+    private static String errorCode(String answer) {
+        try {
+            JsonNode json = answer.isBlank() ? null : JSON.readTree(answer);
+            return json != null && json.path("code").isTextual() ? json.path("code").asText() : null;
+        } catch (IOException notJson) {
+            return null;
+        }
+    }
+
+    /**
+     * Error codes that decide more than the status does: {@code RateLimitExceeded} is worth another try whatever
+     * the status, and {@code BatchTooLarge} asks for a smaller call. Other codes ({@code BadParams} for a list id
+     * that does not exist, {@code BadApiKey}, ...) follow the status: 4xx permanent, 429 and 5xx transient.
+     */
+    private static void throwForErrorCode(String what, Response response, String code, String maskedBody)
+            throws TransientDeliveryException, PermanentDeliveryException {
+        if ("RateLimitExceeded".equals(code)) {
+            throw new TransientDeliveryException(what + " failed with HTTP " + response.code() + ": " + maskedBody,
+                    HttpFailures.retryAfterMillis(response.header("Retry-After"), Clock.systemUTC()));
+        }
+        if ("BatchTooLarge".equals(code)) {
+            throw new BatchTooLargeException(what + " failed with HTTP " + response.code() + ": " + maskedBody
+                    + "; Iterable found the call too large (calls with several subscribers are split in halves)");
         }
     }
 

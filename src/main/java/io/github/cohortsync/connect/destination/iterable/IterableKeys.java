@@ -21,6 +21,9 @@ public final class IterableKeys implements DestinationKeys {
     public static final String LIST_NAME_TEMPLATE = "iterable.list.name.template";
     public static final String ENDPOINT = "iterable.endpoint";
     public static final String SNAPSHOT_MIRROR = "iterable.snapshot.mirror";
+    public static final String LIST_EXPORT_INTERVAL_MS = "iterable.list.export.interval.ms";
+    /** GET /api/lists/getUsers is limited to 5 requests per minute per project (Iterable's Swagger). */
+    public static final long DEFAULT_LIST_EXPORT_INTERVAL_MS = 12_000;
 
     /** Region to API host; an API key belongs to one region. */
     static final RegionHosts HOSTS = RegionHosts.of("Iterable region",
@@ -45,7 +48,10 @@ public final class IterableKeys implements DestinationKeys {
                 Importance.MEDIUM,
                 "The name of the static list that mirrors each cohort; the list is created when missing."
                         + " Placeholders: ${cohort_name}, ${cohort_id}, ${project_id}. The default matches"
-                        + " Mixpanel's own Iterable cohort sync.",
+                        + " Mixpanel's own Iterable cohort sync. When a cohort's name is unknown (only tombstones"
+                        + " of it were read since the task started) and ${cohort_id} follows ${cohort_name}, its"
+                        + " list is found by the rest of the name (under the default, a name ending in"
+                        + " _<cohort id>).",
                 GROUP, ++order, Width.LONG, "List name template");
         def.define(SNAPSHOT_MIRROR, Type.BOOLEAN, true, Importance.MEDIUM,
                 "After a snapshot (a first run's full sync, or sync.mode=one_time) has subscribed a cohort's"
@@ -55,6 +61,13 @@ public final class IterableKeys implements DestinationKeys {
                         + " mirrored (a WARN says so). Needs tasks.max=1 (each task sees only part of a cohort);"
                         + " ignored otherwise.",
                 GROUP, ++order, Width.SHORT, "Mirror the list on a snapshot");
+        def.define(LIST_EXPORT_INTERVAL_MS, Type.LONG, DEFAULT_LIST_EXPORT_INTERVAL_MS, ConfigDef.Range.atLeast(0),
+                Importance.LOW,
+                "The least time between two list exports (GET /api/lists/getUsers) of this task, which mirroring"
+                        + " a snapshot reads once per cohort. Iterable allows 5 of them per minute per project, so"
+                        + " the default is 12000 ms; raise it when other tools export lists of the same project. A"
+                        + " 429 answer also holds the next export back by its Retry-After.",
+                GROUP, ++order, Width.SHORT, "List export interval");
         def.define(ENDPOINT, Type.STRING, null, new HttpUrlValidator(), Importance.LOW,
                 "Base URL of the Iterable API, overriding the region's host (a proxy, or tests); /api/lists... is"
                         + " appended.",

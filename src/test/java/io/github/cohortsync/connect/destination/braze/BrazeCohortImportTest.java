@@ -221,6 +221,41 @@ class BrazeCohortImportTest {
                 .hasMessageNotContaining(PARTNER_KEY);
     }
 
+    /** The echoed secret is masked as JSON escapes it, and before long answers are shortened (no half key). */
+    @Test
+    void anEchoedSecretIsMaskedEscapedOrDeepInALongAnswer() throws Exception {
+        String slashKey = "qz7/wv\"k3y";
+        BrazeCohortImport escaping = new BrazeCohortImport(HttpClients.create(2_000), server.url("/braze").toString(),
+                "acme", PARTNER_KEY, slashKey, "$braze_external_id");
+        try {
+            server.enqueue(answer(401, "{\"message\": \"Partner not enabled for client with client secret: "
+                    + "qz7\\/wv\\\"k3y\"}"));
+            server.enqueue(answer(401, "{\"message\": \"" + "x".repeat(290) + " client secret: " + IMPORT_KEY
+                    + "\"}"));
+
+            assertThatThrownBy(() -> escaping.send(page(PageAction.ADD_MEMBERS, withId("bob", "ext-2"))))
+                    .isInstanceOf(PermanentDeliveryException.class).hasMessageContaining("<secret>")
+                    .hasMessageNotContaining("qz7").hasMessageNotContaining("wv");
+            assertThatThrownBy(() -> braze.send(page(PageAction.ADD_MEMBERS, withId("bob", "ext-2"))))
+                    .isInstanceOf(PermanentDeliveryException.class)
+                    .hasMessageNotContaining("import-k3y").hasMessageNotContaining("import-");
+        } finally {
+            escaping.close();
+        }
+    }
+
+    /** Braze answers 400 to a name that is not a non-empty string: a blank name is replaced, never sent. */
+    @Test
+    void aBlankCohortNameIsNeverSent() throws Exception {
+        server.enqueue(success());
+        server.enqueue(success());
+
+        braze.send(page(new CohortRef("1001", "   ", null, "p-9"), PageAction.ADD_MEMBERS,
+                List.of(withId("ada", "ext-1"))));
+
+        assertThat(body(take()).path("name").asText()).isEqualTo("Mixpanel cohort 1001");
+    }
+
     @Test
     void badRequestsArePermanent() throws Exception {
         server.enqueue(success());

@@ -184,6 +184,99 @@ class BrazeDestinationTest {
                 .isInstanceOf(IllegalArgumentException.class);
     }
 
+    /**
+     * An account that takes fewer objects per request (50 on some plans) answers "400 Max Input Length Exceeded"
+     * (braze-docs errors.md): the request is split in halves, each sent again, and later requests stay at the half.
+     */
+    @Test
+    void tooManyObjectsSplitsTheRequestAndLaterRequestsStaySmall() throws Exception {
+        server.setDispatcher(new mockwebserver3.Dispatcher() {
+            @Override
+            public MockResponse dispatch(RecordedRequest request) {
+                try {
+                    int objects = JSON.readTree(request.getBody().utf8()).path("attributes").size();
+                    return objects > 50 ? answer(400, "{\"message\": \"Max Input Length Exceeded\"}") : success();
+                } catch (IOException e) {
+                    return answer(500, "{}");
+                }
+            }
+        });
+        List<MembershipChange> members = new java.util.ArrayList<>();
+        for (int i = 0; i < 75; i++) {
+            members.add(withId("user-" + i, "ext-" + i));
+        }
+
+        assertThat(braze.send(page(PageAction.ADD_MEMBERS, members)).rejections()).isEmpty();
+        assertThat(braze.send(page(PageAction.REMOVE_MEMBERS, members)).rejections()).isEmpty();
+
+        List<Integer> sizes = new java.util.ArrayList<>();
+        java.util.Set<String> removed = new java.util.TreeSet<>();
+        for (int i = server.getRequestCount(); i > 0; i--) {
+            JsonNode attributes = JSON.readTree(take().getBody().utf8()).path("attributes");
+            sizes.add(attributes.size());
+            attributes.forEach(a -> {
+                if (a.path("mixpanel_cohorts").has("remove")) {
+                    removed.add(a.path("external_id").asText());
+                }
+            });
+        }
+        assertThat(sizes).containsExactly(75, 37, 38, 37, 37, 1);
+        assertThat(removed).hasSize(75);
+    }
+
+    @Test
+    void tooManyObjectsForASingleObjectIsPermanent() {
+        server.enqueue(answer(400, "{\"message\": \"Max Input Length Exceeded\"}"));
+
+        assertThatThrownBy(() -> braze.send(page(PageAction.ADD_MEMBERS, withId("user-1", "ext-1"))))
+                .isInstanceOf(PermanentDeliveryException.class).hasMessageContaining("Max Input Length Exceeded");
+    }
+
+    /**
+     * Braze keeps an array attribute to its maximum length (25 by default) and silently drops the oldest values: the
+     * destination counts users it put in more cohorts than braze.attribute.max.length, warns once per cohort sync
+     * with their external ids only, and stops counting a user who leaves or whom Braze refused.
+     */
+    @Test
+    void usersPutInMoreCohortsThanTheAttributeKeepsAreCountedAndWarnedByIdOnce() throws Exception {
+        BrazeDestination counting = new BrazeDestination(HttpClients.create(2_000), server.url("/braze").toString(),
+                API_KEY, "mixpanel_cohorts", "$braze_external_id", true, 2);
+        org.apache.log4j.Logger root = org.apache.log4j.Logger.getRootLogger();
+        io.github.cohortsync.connect.LogCapture logs = new io.github.cohortsync.connect.LogCapture();
+        root.addAppender(logs);
+        try {
+            for (int i = 0; i < 6; i++) {
+                server.enqueue(success());
+            }
+            server.enqueue(answer(201, "{\"message\": \"success\", \"errors\": [{\"type\": \"bad id\","
+                    + " \"input_array\": \"attributes\", \"index\": 0}]}"));
+            MembershipChange ada = withId("user-1", "ext-ada");
+            MembershipChange bob = withId("user-2", "ext-bob");
+            for (String cohort : List.of("1", "2", "3")) {
+                CohortRef ref = new CohortRef(cohort, "Cohort " + cohort, null, "p-9");
+                counting.send(new Page(ref, PageAction.ADD_MEMBERS, "session-" + cohort, 1, 2, List.of(ada)));
+                counting.send(new Page(ref, PageAction.ADD_MEMBERS, "session-" + cohort, 2, 2, List.of(ada)));
+            }
+            assertThat(counting.usersOverAttributeMaxLength()).isEqualTo(1);
+            // Bob's third cohort is refused by Braze: he is not counted in it.
+            counting.send(new Page(new CohortRef("3", "Cohort 3", null, "p-9"), PageAction.ADD_MEMBERS, "s-b", 1, 1,
+                    List.of(bob)));
+            assertThat(counting.usersOverAttributeMaxLength()).isEqualTo(1);
+
+            assertThat(logs.lines).filteredOn(l -> l != null && l.contains("braze.attribute.max.length"))
+                    .singleElement().satisfies(l -> assertThat(l).contains("ext-ada", "more than 2 cohorts")
+                            .doesNotContain("@example.com"));
+
+            server.enqueue(success());
+            counting.send(new Page(new CohortRef("2", "Cohort 2", null, "p-9"), PageAction.REMOVE_MEMBERS, "s-r", 1,
+                    1, List.of(ada)));
+            assertThat(counting.usersOverAttributeMaxLength()).isZero();
+        } finally {
+            root.removeAppender(logs);
+            counting.close();
+        }
+    }
+
     @Test
     void itemErrorsRejectExactlyTheMembersAtTheirIndex() throws Exception {
         // The member without an id is not sent, so index 1 of the request is user-3.

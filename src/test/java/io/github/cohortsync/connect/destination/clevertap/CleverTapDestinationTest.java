@@ -155,6 +155,36 @@ class CleverTapDestinationTest {
         assertThat(server.getRequestCount()).isZero();
     }
 
+    /** Event property values are at most 512 bytes: a cohort name over it rejects the page's members unsent. */
+    @Test
+    void aCohortNameOverTheEventValueLimitRejectsEveryMemberWithoutACall() throws Exception {
+        CohortRef longName = new CohortRef("1234", "é".repeat(257), null, "p-9"); // 514 bytes
+        Page page = new Page(longName, PageAction.ADD_MEMBERS, "session-1", 1, 1, List.of(ada(), bob()));
+
+        DeliveryResult result = clevertap.send(page);
+
+        assertThat(result.rejections()).hasSize(2).allSatisfy(r -> assertThat(r.reason())
+                .contains("Partner Segment Name", "514 bytes", "512 bytes"));
+        assertThat(server.getRequestCount()).isZero();
+    }
+
+    /** Profile values are at most 512 bytes: a member whose email is longer is rejected, the others sent. */
+    @Test
+    void aMemberWhoseEmailIsOverTheProfileValueLimitIsRejectedAndTheOthersSent() throws Exception {
+        MembershipChange huge = parser.parse(change(1234, "user-3").with("email", "x".repeat(510) + "@example.com")
+                .build());
+        server.enqueue(success(3));
+
+        DeliveryResult result = clevertap.send(page(PageAction.ADD_MEMBERS, ada(), huge, bob()));
+
+        assertThat(result.rejections()).singleElement().satisfies(r -> {
+            assertThat(r.member()).isEqualTo(huge);
+            assertThat(r.reason()).contains("email is 522 bytes").doesNotContain("@");
+        });
+        JsonNode d = JSON.readTree(take().getBody().utf8()).path("d");
+        assertThat(d).hasSize(3).noneMatch(record -> record.path("identity").asText().equals("user-3"));
+    }
+
     @Test
     void aFullPageOfTheDefaultBatchSizeIsOneCallOfAtMost1000Records() throws Exception {
         List<MembershipChange> members = new ArrayList<>();

@@ -212,10 +212,138 @@ class IterableDestinationTest {
 
         assertThat(result.rejections()).extracting(Rejection::member).containsExactly(ada, bob, cy, dan);
         assertThat(result.rejections()).extracting(Rejection::reason).containsExactly(
-                "Iterable reported the email of this member as invalid",
-                "Iterable reported the $iterable_user_id of this member as invalid",
-                "Iterable found no user with the email of this member",
-                "Iterable found no user with the $iterable_user_id of this member");
+                "Iterable reported the email of this member as invalid (invalidEmails)",
+                "Iterable reported the $iterable_user_id of this member as invalid (invalidUserIds)",
+                "Iterable found no user with the email of this member (notFoundEmails)",
+                "Iterable found no user with the $iterable_user_id of this member (notFoundUserIds)");
+    }
+
+    /**
+     * The current answer names members inside failedUpdates (Iterable's Swagger, FailedUserUpdates): every category
+     * rejects exactly its members, by email or by user id, and the deprecated top-level field that repeats a member
+     * does not change its reason.
+     */
+    @Test
+    void everyFailedUpdatesCategoryRejectsItsMembersWithItsReason() throws Exception {
+        String[] categories = {"invalid", "notFound", "forgotten", "conflict", "invalidData"};
+        List<MembershipChange> members = new java.util.ArrayList<>();
+        ObjectNode failed = JSON.createObjectNode();
+        for (String category : categories) {
+            MembershipChange byMail = byEmail(category + "-mail");
+            MembershipChange byId = byUserId(category + "-id");
+            members.add(byMail);
+            members.add(byId);
+            failed.putArray(category + "Emails").add(category.toUpperCase() + "-mail@example.com");
+            failed.putArray(category + "UserIds").add("it-" + category + "-id");
+        }
+        MembershipChange fine = byEmail("fine");
+        members.add(fine);
+        ObjectNode answer = JSON.createObjectNode().put("successCount", 1).put("failCount", 10);
+        answer.set("failedUpdates", failed);
+        answer.putArray("invalidEmails").add("notFound-mail@example.com");
+        server.enqueue(json(200, LISTS));
+        server.enqueue(json(200, answer.toString()));
+
+        DeliveryResult result = iterable.send(new Page(COHORT, PageAction.ADD_MEMBERS, "session-1", 1, 1, members));
+
+        assertThat(result.rejections()).hasSize(10).extracting(Rejection::member).doesNotContain(fine)
+                .containsExactlyInAnyOrderElementsOf(members.subList(0, 10));
+        for (String category : categories) {
+            assertThat(result.rejections()).filteredOn(r -> r.reason().contains("(failedUpdates." + category
+                    + "Emails)")).singleElement().extracting(Rejection::member)
+                    .isEqualTo(members.get(2 * List.of(categories).indexOf(category)));
+            assertThat(result.rejections()).filteredOn(r -> r.reason().contains("(failedUpdates." + category
+                    + "UserIds)")).singleElement().extracting(Rejection::member)
+                    .isEqualTo(members.get(2 * List.of(categories).indexOf(category) + 1));
+        }
+        assertThat(result.rejections()).extracting(Rejection::reason).noneMatch(r -> r.contains("@"))
+                .anyMatch(r -> r.contains("forgotten (GDPR)"));
+    }
+
+    @Test
+    void aRateLimitExceededCodeIsTransientWhateverItsStatus() {
+        server.enqueue(json(200, LISTS));
+        server.enqueue(new MockResponse(400, Headers.of("Content-Type", "application/json", "Retry-After", "7"),
+                "{\"code\": \"RateLimitExceeded\", \"msg\": \"Too many requests\"}"));
+
+        assertThatThrownBy(() -> iterable.send(page(PageAction.ADD_MEMBERS, byEmail("ada"))))
+                .isInstanceOfSatisfying(TransientDeliveryException.class,
+                        e -> assertThat(e.retryAfterMillis()).isEqualTo(7_000))
+                .hasMessageContaining("RateLimitExceeded");
+    }
+
+    /** BatchTooLarge: the call is split in halves, each sent again; later calls hold half the smallest refused. */
+    @Test
+    void aBatchTooLargeAnswerSplitsTheCallInHalvesAndLaterCallsStaySmall() throws Exception {
+        AtomicInteger largest = new AtomicInteger();
+        server.setDispatcher(new Dispatcher() {
+            @Override
+            public MockResponse dispatch(RecordedRequest request) {
+                if (request.getMethod().equals("GET")) {
+                    return json(200, LISTS);
+                }
+                try {
+                    int size = JSON.readTree(request.getBody().utf8()).path("subscribers").size();
+                    largest.accumulateAndGet(size, Math::max);
+                    return size > 2 ? json(413, "{\"code\": \"BatchTooLarge\", \"msg\": \"Batch too large\"}")
+                            : bulkOk(size);
+                } catch (IOException e) {
+                    return json(500, "{}");
+                }
+            }
+        });
+        MembershipChange[] five = {byEmail("a"), byEmail("b"), byEmail("c"), byEmail("d"), byEmail("e")};
+
+        assertThat(iterable.send(page(PageAction.ADD_MEMBERS, five)).rejections()).isEmpty();
+        int afterFirst = server.getRequestCount();
+        assertThat(iterable.send(page(PageAction.REMOVE_MEMBERS, five)).rejections()).isEmpty();
+
+        List<Integer> sizes = new java.util.ArrayList<>();
+        List<String> paths = new java.util.ArrayList<>();
+        for (int i = 0; i < server.getRequestCount(); i++) {
+            RecordedRequest request = next();
+            paths.add(request.getUrl().encodedPath());
+            if (request.getMethod().equals("POST")) {
+                sizes.add(JSON.readTree(request.getBody().utf8()).path("subscribers").size());
+            }
+        }
+        // 5 refused -> 2 + 3, 3 refused -> 1 + 2; then calls of at most 1, half the smallest refused.
+        assertThat(sizes.subList(0, afterFirst - 1)).containsExactly(5, 2, 3, 1, 2);
+        assertThat(sizes.subList(afterFirst - 1, sizes.size())).containsExactly(1, 1, 1, 1, 1);
+        assertThat(paths).filteredOn(p -> p.endsWith("unsubscribe")).hasSize(5);
+    }
+
+    @Test
+    void aBatchTooLargeAnswerToASingleSubscriberIsPermanent() {
+        server.enqueue(json(200, LISTS));
+        server.enqueue(json(400, "{\"code\": \"BatchTooLarge\", \"msg\": \"Batch too large\"}"));
+
+        assertThatThrownBy(() -> iterable.send(page(PageAction.ADD_MEMBERS, byEmail("ada"))))
+                .isInstanceOf(PermanentDeliveryException.class).hasMessageContaining("BatchTooLarge");
+    }
+
+    /** A list id Iterable does not know: BadParams with a 400 is permanent, as for any other bad parameter. */
+    @Test
+    void aBadListIdIsPermanent() {
+        server.enqueue(json(200, LISTS));
+        server.enqueue(json(400, "{\"code\": \"BadParams\", \"msg\": \"List 42 does not exist\"}"));
+
+        assertThatThrownBy(() -> iterable.send(page(PageAction.REMOVE_MEMBERS, byEmail("ada"))))
+                .isInstanceOf(PermanentDeliveryException.class).hasMessageContaining("BadParams")
+                .hasMessageContaining("HTTP 400");
+    }
+
+    /** Unsubscribers carry an email or a userId and nothing else; channelUnsubscribe is never sent. */
+    @Test
+    void unsubscribersCarryOnlyTheirIdentifier() throws Exception {
+        server.enqueue(json(200, LISTS));
+        server.enqueue(bulkOk(2));
+
+        iterable.send(page(PageAction.REMOVE_MEMBERS, byEmail("ada"), byUserId("bob")));
+
+        next();
+        assertThat(JSON.readTree(next().getBody().utf8())).isEqualTo(JSON.readTree("""
+                {"listId": 42, "subscribers": [{"email": "ada@example.com"}, {"userId": "it-bob"}]}"""));
     }
 
     @Test
@@ -266,14 +394,53 @@ class IterableDestinationTest {
                 .isInstanceOf(PermanentDeliveryException.class).hasMessageContaining("not JSON");
     }
 
+    /** A cohort met only through removals (name unknown) still finds its list: the one named like mixpanel_*_1234. */
     @Test
-    void anUnknownCohortNameRejectsTheMembers() throws Exception {
+    void aCohortWhoseNameIsUnknownFindsItsListByTheRestOfTheName() throws Exception {
+        server.enqueue(json(200, "{\"lists\": [{\"id\": 9, \"name\": \"mixpanel_Old name_11234\"},"
+                + " {\"id\": 42, \"name\": \"mixpanel_Old name_1234\"}, {\"id\": 50, \"name\": \"other_1234\"}]}"));
+        server.enqueue(bulkOk(1));
+        server.enqueue(bulkOk(1));
+        CohortRef nameless = new CohortRef("1234", null, null, "p-9");
+
+        iterable.send(new Page(nameless, PageAction.REMOVE_MEMBERS, "s", 1, 1, List.of(byEmail("ada"))));
+        iterable.send(new Page(nameless, PageAction.ADD_MEMBERS, "s", 1, 1, List.of(byEmail("bob"))));
+
+        assertThat(next().getUrl().encodedPath()).isEqualTo("/api/lists");
+        assertThat(JSON.readTree(next().getBody().utf8()).path("listId").asLong()).isEqualTo(42);
+        RecordedRequest subscribe = next();
+        assertThat(subscribe.getUrl().encodedPath()).isEqualTo("/api/lists/subscribe");
+        assertThat(JSON.readTree(subscribe.getBody().utf8()).path("listId").asLong()).isEqualTo(42);
+    }
+
+    @Test
+    void aCohortWhoseNameIsUnknownAndHasNoListRejectsItsAddsAndSendsNoRemoves() throws Exception {
+        server.enqueue(json(200, LISTS));
+        server.enqueue(json(200, LISTS));
+        CohortRef nameless = new CohortRef("999", null, null, "p-9");
+
+        assertThat(iterable.send(new Page(nameless, PageAction.ADD_MEMBERS, "s", 1, 1, List.of(byEmail("ada"))))
+                .rejections()).singleElement().extracting(Rejection::reason).asString()
+                .contains("no Iterable list", "999");
+        assertThat(iterable.send(new Page(nameless, PageAction.REMOVE_MEMBERS, "s", 1, 1, List.of(byEmail("ada"))))
+                .rejections()).isEmpty();
+        assertThat(server.getRequestCount()).as("two list lookups, no subscribe").isEqualTo(2);
+    }
+
+    @Test
+    void anUnknownCohortNameRejectsTheMembersWhenTheTemplateCannotFindTheList() throws Exception {
         Page nameless = new Page(new CohortRef("77", null, null, null), PageAction.REMOVE_MEMBERS, "s", 1, 1,
                 List.of(byEmail("ada")));
-
-        assertThat(iterable.send(nameless).rejections()).singleElement().extracting(Rejection::reason)
-                .asString().contains("name is unknown");
-        assertThat(server.getRequestCount()).isZero();
+        // No ${cohort_id} after the name: lists of different cohorts cannot be told apart without it.
+        IterableDestination byNameOnly = new IterableDestination(HttpClients.create(2_000),
+                server.url("/").toString(), API_KEY, "cohort ${cohort_name}");
+        try {
+            assertThat(byNameOnly.send(nameless).rejections()).singleElement().extracting(Rejection::reason)
+                    .asString().contains("name is unknown");
+            assertThat(server.getRequestCount()).isZero();
+        } finally {
+            byNameOnly.close();
+        }
     }
 
     @Test
