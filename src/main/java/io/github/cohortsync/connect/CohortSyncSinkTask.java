@@ -467,12 +467,15 @@ public class CohortSyncSinkTask extends SinkTask {
         if (sender == null) {
             return;
         }
+        Duration wait = Duration.ofMillis(Math.min(30_000, config.httpTimeoutMs()));
         if (snapshot != null) {
             if (snapshot.coversAny(partitions)) {
+                finishLastSnapshotPart(wait);
+            }
+            if (snapshot != null && snapshot.coversAny(partitions)) {
                 restartSnapshot(partitions, Map.of());
             }
         } else if (currentJob != null) {
-            Duration wait = Duration.ofMillis(Math.min(30_000, config.httpTimeoutMs()));
             if (!sender.awaitIdle(wait)) {
                 log.warn("Sync still in flight after {} ms while partitions are revoked: cancelling it; its"
                         + " undelivered changes are not committed", wait.toMillis());
@@ -492,6 +495,26 @@ public class CohortSyncSinkTask extends SinkTask {
         contacts.forget(partitions);
         journal.close(partitions);
         paused.removeAll(partitions);
+    }
+
+    /**
+     * Before a snapshot is given up for revoked partitions: when its last part is in flight (or was delivered since
+     * the last poll), it gets the same bounded wait as a diff, and a snapshot delivered in full is completed rather
+     * than started over. Otherwise a full sync the destination already has (a refresh of a new generation, a first
+     * contact) would not count, and the partitions' next owner would send it all again.
+     */
+    private void finishLastSnapshotPart(Duration wait) {
+        if (currentJob == null || !snapshot.allPartsHandedOut()) {
+            return;
+        }
+        if (!sender.awaitIdle(wait)) {
+            return;
+        }
+        sender.takeOutcome().ifPresent(this::onOutcome);
+        if (currentJob == null && failure == null) {
+            log.info("The snapshot's last part was delivered while partitions are revoked: it counts as delivered");
+            completeSnapshot();
+        }
     }
 
     // ---- Snapshots (full sync on a first run, and sync.mode=one_time) ----

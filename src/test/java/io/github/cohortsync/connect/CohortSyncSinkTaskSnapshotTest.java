@@ -52,10 +52,14 @@ class CohortSyncSinkTaskSnapshotTest {
         final AtomicInteger requests = new AtomicInteger();
         volatile int failFromRequest = Integer.MAX_VALUE;
         volatile boolean unavailable;
+        /** How long each answer takes. */
+        volatile long delayMs;
 
         @Override
-        public MockResponse dispatch(RecordedRequest request) {
-            if (requests.incrementAndGet() >= failFromRequest) {
+        public MockResponse dispatch(RecordedRequest request) throws InterruptedException {
+            int number = requests.incrementAndGet();
+            Thread.sleep(delayMs);
+            if (number >= failFromRequest) {
                 return new MockResponse(400, Headers.of(), "bad page");
             }
             if (unavailable) {
@@ -419,6 +423,33 @@ class CohortSyncSinkTaskSnapshotTest {
         offsets.offsets.put(P0, new PartitionOffsets(4L, 0, 4));
         start("snapshot.refresh.generation", "2026-12-01");
         assertThat(context.rewinds()).as("the generation was delivered: no second refresh").isEmpty();
+    }
+
+    /**
+     * The task is stopped (its partitions closed) while the last part of a refresh is in flight: the part gets a
+     * bounded wait, the refresh counts as delivered, and the next start sends no second one.
+     */
+    @Test
+    void aRefreshWhoseLastPartIsInFlightWhenThePartitionsCloseCountsAsDelivered() throws IOException {
+        contacted("c1", "c2");
+        offsets.offsets.put(P0, new PartitionOffsets(3L, 0, 4));
+        offsets.offsets.put(P1, new PartitionOffsets(0L, 0, 0));
+        start("snapshot.refresh.generation", "2026-12-01");
+        receiver.delayMs = 200;
+        task.put(List.of(at(0, 0, change("c1", "u0")), at(0, 1, change("c2", "u1")), at(0, 2, change("c1", "u2")),
+                at(0, 3, change("c2", "u3"))));
+        await().atMost(WAIT).until(() -> receiver.requests.get() >= 1);
+        assertThat(receiver.accepted).as("the refresh is in flight").isEmpty();
+
+        task.close(List.of(P0, P1));
+        assertThat(receiver.actions()).containsExactly("members", "members");
+        assertThat(task.stats().snapshotsCompleted.get()).isEqualTo(1);
+        assertThat(java.nio.file.Files.readString(stateFile())).contains("\"generation\":\"2026-12-01\"");
+
+        task.stop();
+        start("snapshot.refresh.generation", "2026-12-01");
+        assertThat(context.rewinds()).as("the generation was delivered: no second refresh").isEmpty();
+        assertThat(receiver.requests.get()).isEqualTo(2);
     }
 
     /**

@@ -223,6 +223,11 @@ public final class Snapshot implements AutoCloseable {
                 last ? membersSent : 0));
     }
 
+    /** True once the last part was handed out (it may still be in flight). */
+    public boolean allPartsHandedOut() {
+        return lastJobHandedOut;
+    }
+
     /** Per partition, the offset committed once the snapshot is delivered: its boundary. */
     public Map<TopicPartition, Long> boundaries() {
         Map<TopicPartition, Long> offsets = new HashMap<>();

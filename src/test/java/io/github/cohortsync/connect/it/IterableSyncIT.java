@@ -306,6 +306,8 @@ class IterableSyncIT {
             config.put("iterable.api.key", API_KEY);
             config.put("iterable.endpoint", iterable.url());
             config.put("iterable.list.export.interval.ms", "250");
+            // Full syncs at their default (on): the harness turns them off for diff tests.
+            config.remove("snapshot.enabled");
             config.put("snapshot.bootstrap.servers", harness.connect().kafka().bootstrapServers());
             config.put("tasks.max", "1");
             harness.startConnector(connector, config, 1);
@@ -351,6 +353,8 @@ class IterableSyncIT {
             config.put("iterable.api.key", API_KEY);
             config.put("iterable.endpoint", iterable.url());
             config.put("iterable.list.export.interval.ms", "0");
+            // Full syncs at their default (on): the harness turns them off for diff tests.
+            config.remove("snapshot.enabled");
             config.put("snapshot.bootstrap.servers", harness.connect().kafka().bootstrapServers());
             config.put("tasks.max", "1");
             harness.startConnector(connector, config, 1);

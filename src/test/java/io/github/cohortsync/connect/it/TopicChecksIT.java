@@ -102,6 +102,8 @@ class TopicChecksIT {
             ConnectHarness.await().until(() -> harness.admin().describeConsumerGroups(Set.of("connect-" + connector))
                     .all().get().get("connect-" + connector).members().size() == 1);
             Map<String, String> config = ConnectHarness.webhookConnectorConfig(topic, receiver.url());
+            // Full syncs at their default (on): the harness turns them off for diff tests.
+            config.remove("snapshot.enabled");
             config.put("snapshot.bootstrap.servers", harness.connect().kafka().bootstrapServers());
             harness.startConnector(connector, config, 1);
 
