@@ -4,7 +4,7 @@ import java.time.Duration;
 import java.util.concurrent.Callable;
 
 import io.github.cohortsync.connect.config.CohortSyncConfig;
-import io.github.cohortsync.connect.destination.TransientDeliveryException;
+import io.github.cohortsync.connect.delivery.TransientDeliveryException;
 import io.github.resilience4j.core.functions.Either;
 import io.github.resilience4j.retry.Retry;
 import io.github.resilience4j.retry.RetryConfig;

@@ -24,8 +24,8 @@ import org.slf4j.LoggerFactory;
 import io.github.cohortsync.connect.destination.DeliveryResult;
 import io.github.cohortsync.connect.destination.Destination;
 import io.github.cohortsync.connect.destination.Page;
-import io.github.cohortsync.connect.destination.PermanentDeliveryException;
-import io.github.cohortsync.connect.destination.TransientDeliveryException;
+import io.github.cohortsync.connect.delivery.PermanentDeliveryException;
+import io.github.cohortsync.connect.delivery.TransientDeliveryException;
 import io.github.cohortsync.connect.http.RetryPolicy;
 import io.github.cohortsync.connect.metrics.SyncStats;
 
