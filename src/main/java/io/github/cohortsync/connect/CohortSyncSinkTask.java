@@ -23,6 +23,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import io.github.cohortsync.connect.config.CohortSyncConfig;
+import io.github.cohortsync.connect.config.FileNames;
 import io.github.cohortsync.connect.destination.Destination;
 import io.github.cohortsync.connect.destination.Destinations;
 import io.github.cohortsync.connect.destination.Rejection;
@@ -37,7 +38,6 @@ import io.github.cohortsync.connect.sync.AdminOffsetsLookup;
 import io.github.cohortsync.connect.sync.CohortContacts;
 import io.github.cohortsync.connect.sync.CohortStateStore;
 import io.github.cohortsync.connect.sync.DeliveryJournal;
-import io.github.cohortsync.connect.sync.FileNames;
 import io.github.cohortsync.connect.sync.NettedSnapshot.CohortCount;
 import io.github.cohortsync.connect.sync.OffsetTracker;
 import io.github.cohortsync.connect.sync.OffsetsLookup;
