@@ -14,6 +14,8 @@ import org.apache.kafka.common.config.ConfigDef.Type;
 import org.apache.kafka.common.config.ConfigDef.Width;
 import org.apache.kafka.common.config.ConfigException;
 
+import io.github.cohortsync.connect.http.RetryPolicy;
+
 
 /** Every configuration key of the connector, defined once with its documentation. */
 public final class CohortSyncConfig extends AbstractConfig {
@@ -273,6 +275,11 @@ public final class CohortSyncConfig extends AbstractConfig {
 
     public long retryBackoffMaxMs() {
         return getLong(RETRY_BACKOFF_MAX_MS);
+    }
+
+    /** The retry policy of every destination call, from the retry.* keys. */
+    public RetryPolicy retryPolicy(String name) {
+        return new RetryPolicy(name, retryMaxAttempts(), retryBackoffInitialMs(), retryBackoffMaxMs());
     }
 
     public int httpTimeoutMs() {
