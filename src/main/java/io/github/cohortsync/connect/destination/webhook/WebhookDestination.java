@@ -21,9 +21,10 @@ import io.github.cohortsync.connect.delivery.PermanentDeliveryException;
 import io.github.cohortsync.connect.destination.Rejection;
 import io.github.cohortsync.connect.delivery.TransientDeliveryException;
 import io.github.cohortsync.connect.http.HttpClients;
+import io.github.cohortsync.connect.http.DestinationCalls;
 import io.github.cohortsync.connect.http.HttpFailures;
 import io.github.cohortsync.connect.http.JsonBodies;
-import io.github.cohortsync.connect.http.PersonalData;
+import io.github.cohortsync.connect.http.Secrets;
 import io.github.cohortsync.connect.record.MembershipChange;
 import okhttp3.Credentials;
 import okhttp3.HttpUrl;
@@ -31,7 +32,6 @@ import okhttp3.MediaType;
 import okhttp3.OkHttpClient;
 import okhttp3.Request;
 import okhttp3.RequestBody;
-import okhttp3.Response;
 
 /**
  * The custom webhook in Mixpanel's cohort-sync format: one JSON POST per page, answered by
@@ -55,11 +55,10 @@ public final class WebhookDestination implements Destination {
     private static final MediaType JSON_TYPE = MediaType.get("application/json; charset=utf-8");
     private static final ObjectMapper MAPPER = new ObjectMapper();
 
-    private final OkHttpClient client;
+    private final DestinationCalls calls;
     private final HttpUrl url;
     private final String safeUrl;
     private final String authorization;
-    private final String password;
     private final List<String> exportedProperties;
 
     public WebhookDestination(CohortSyncConfig config) {
@@ -72,12 +71,14 @@ public final class WebhookDestination implements Destination {
 
     WebhookDestination(OkHttpClient client, String url, String username, String password,
                        List<String> exportedProperties) {
-        this.client = client;
         this.url = HttpUrl.get(url.trim());
         // Query strings and user info may hold tokens: messages show scheme, host and path only.
         this.safeUrl = this.url.scheme() + "://" + this.url.host() + ":" + this.url.port() + this.url.encodedPath();
         this.authorization = username == null ? null : Credentials.basic(username, password == null ? "" : password);
-        this.password = password;
+        // The encoded credentials first: masking the password alone would leave the rest of them readable.
+        this.calls = new DestinationCalls(client, Secrets.of(
+                authorization == null ? null : authorization.substring("Basic ".length()), password),
+                "check webhook.auth.username and webhook.auth.password");
         this.exportedProperties = List.copyOf(exportedProperties);
     }
 
@@ -104,18 +105,12 @@ public final class WebhookDestination implements Destination {
         if (authorization != null) {
             request.header("Authorization", authorization);
         }
-        try (Response response = client.newCall(request.build()).execute()) {
-            String answer = HttpClients.readBody(response);
-            if (!response.isSuccessful()) {
-                // Whatever the body (the envelope or not, e.g. a proxy's or framework's 401 page), the status decides.
-                HttpFailures.throwForStatus(what, response.code(), response.header("Retry-After"), masked(answer),
-                        "check webhook.auth.username and webhook.auth.password");
-            }
-            checkAnswer(what, page, answer, response.header("Retry-After"));
+        Page sent = page;
+        return calls.execute(what, request.build(), answer -> {
+            // Any non-2xx fails by its status, whatever the body (the envelope or not, e.g. a proxy's 401 page).
+            checkAnswer(what, sent, answer.text(), answer.header("Retry-After"));
             return rejections.isEmpty() ? DeliveryResult.allAccepted() : new DeliveryResult(rejections);
-        } catch (IOException e) {
-            throw HttpFailures.forIoError(what, e);
-        }
+        });
     }
 
     /**
@@ -190,16 +185,6 @@ public final class WebhookDestination implements Destination {
         return id == null || id.isBlank() ? DEFAULT_PROJECT_ID : id;
     }
 
-    /** The answer cleared of personal data and of the credentials, in either form, for errors and logs. */
-    private String masked(String answer) {
-        String text = answer;
-        if (text != null && authorization != null) {
-            // Before the text is shortened, so that no part of the encoded credentials is left.
-            text = text.replace(authorization.substring("Basic ".length()), "<secret>");
-        }
-        return PersonalData.mask(text, password);
-    }
-
     /**
      * The receiver must confirm the page: same action, status success. A {@code failure} is transient when its
      * {@code error.code} is (429, 5xx, as for HTTP statuses), permanent otherwise; anything else is permanent.
@@ -224,8 +209,8 @@ public final class WebhookDestination implements Destination {
         if ("failure".equals(status)) {
             JsonNode error = json.path("error");
             String message = what + " was answered with status failure: "
-                    + masked(error.path("message").asText("(no message)")) + " (code "
-                    + masked(error.path("code").asText("none")) + ")";
+                    + calls.mask(error.path("message").asText("(no message)")) + " (code "
+                    + calls.mask(error.path("code").asText("none")) + ")";
             int code = errorCode(error.path("code"));
             if (code >= 100 && code <= 599 && HttpFailures.isTransient(code)) {
                 throw new TransientDeliveryException(message, HttpFailures.retryAfterMillis(retryAfter,
@@ -306,11 +291,11 @@ public final class WebhookDestination implements Destination {
 
     @Override
     public void cancelInFlight() {
-        client.dispatcher().cancelAll();
+        calls.cancelInFlight();
     }
 
     @Override
     public void close() {
-        HttpClients.close(client);
+        calls.close();
     }
 }
