@@ -17,16 +17,17 @@ import io.github.cohortsync.connect.destination.PageAction;
 import io.github.cohortsync.connect.delivery.PermanentDeliveryException;
 import io.github.cohortsync.connect.destination.Rejection;
 import io.github.cohortsync.connect.delivery.TransientDeliveryException;
+import io.github.cohortsync.connect.http.AnswerReader;
+import io.github.cohortsync.connect.http.DestinationCalls;
 import io.github.cohortsync.connect.http.HttpClients;
-import io.github.cohortsync.connect.http.HttpFailures;
 import io.github.cohortsync.connect.http.JsonBodies;
+import io.github.cohortsync.connect.http.Secrets;
 import io.github.cohortsync.connect.record.MembershipChange;
 import okhttp3.Credentials;
 import okhttp3.HttpUrl;
 import okhttp3.MediaType;
 import okhttp3.OkHttpClient;
 import okhttp3.Request;
-import okhttp3.Response;
 
 /**
  * Segment's HTTP Tracking API: per member one {@code identify} setting the cohort's boolean trait, batched into
@@ -46,7 +47,7 @@ public final class SegmentDestination implements Destination {
     private static final int ENVELOPE_BYTES = "{\"batch\":[],\"sentAt\":\"\"}".length() + 30;
     private static final byte[] BATCH_START = "{\"batch\":[".getBytes(StandardCharsets.UTF_8);
 
-    private final OkHttpClient client;
+    private final DestinationCalls calls;
     private final HttpUrl batchUrl;
     private final String authorization;
     private final String userIdField;
@@ -62,9 +63,11 @@ public final class SegmentDestination implements Destination {
 
     SegmentDestination(OkHttpClient client, String baseUrl, String writeKey, String userIdField,
                        String traitNameTemplate, String connectorName, Clock clock) {
-        this.client = client;
         this.batchUrl = HttpClients.url(baseUrl, "v1/batch");
         this.authorization = Credentials.basic(writeKey, "");
+        // The encoded credentials first: masking the write key alone would leave the rest of them readable.
+        this.calls = new DestinationCalls(client,
+                Secrets.of(authorization.substring("Basic ".length()), writeKey), AUTH_HINT);
         this.userIdField = userIdField;
         this.traitName = new CohortNameTemplate(traitNameTemplate);
         this.connectorName = connectorName;
@@ -174,14 +177,7 @@ public final class SegmentDestination implements Destination {
                 .header("Authorization", authorization)
                 .post(batch.body().body(JSON_TYPE))
                 .build();
-        try (Response response = client.newCall(call).execute()) {
-            if (!response.isSuccessful()) {
-                HttpFailures.throwForStatus(what, response.code(), response.header("Retry-After"),
-                        HttpClients.readBody(response), AUTH_HINT);
-            }
-        } catch (IOException e) {
-            throw HttpFailures.forIoError(what, e);
-        }
+        calls.execute(what, call, AnswerReader.acceptAny2xx());
     }
 
     /** The member's value of the configured field, as text; null when it has none. */
@@ -209,11 +205,11 @@ public final class SegmentDestination implements Destination {
 
     @Override
     public void cancelInFlight() {
-        client.dispatcher().cancelAll();
+        calls.cancelInFlight();
     }
 
     @Override
     public void close() {
-        HttpClients.close(client);
+        calls.close();
     }
 }
