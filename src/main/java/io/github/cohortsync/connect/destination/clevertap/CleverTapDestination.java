@@ -24,17 +24,18 @@ import io.github.cohortsync.connect.destination.PageAction;
 import io.github.cohortsync.connect.delivery.PermanentDeliveryException;
 import io.github.cohortsync.connect.destination.Rejection;
 import io.github.cohortsync.connect.delivery.TransientDeliveryException;
+import io.github.cohortsync.connect.http.Answer;
+import io.github.cohortsync.connect.http.AnswerReader;
+import io.github.cohortsync.connect.http.DestinationCalls;
 import io.github.cohortsync.connect.http.HttpClients;
-import io.github.cohortsync.connect.http.HttpFailures;
 import io.github.cohortsync.connect.http.JsonBodies;
-import io.github.cohortsync.connect.http.PersonalData;
+import io.github.cohortsync.connect.http.Secrets;
 import io.github.cohortsync.connect.record.MembershipChange;
 import okhttp3.HttpUrl;
 import okhttp3.MediaType;
 import okhttp3.OkHttpClient;
 import okhttp3.Request;
 import okhttp3.RequestBody;
-import okhttp3.Response;
 
 /**
  * CleverTap's upload API: per member one "Partner Sync" event (as Mixpanel's own CleverTap sync sends it), plus a
@@ -52,7 +53,7 @@ public final class CleverTapDestination implements Destination {
     private static final MediaType JSON_TYPE = MediaType.get("application/json; charset=utf-8");
     private static final Logger log = LoggerFactory.getLogger(CleverTapDestination.class);
 
-    private final OkHttpClient client;
+    private final DestinationCalls calls;
     private final HttpUrl url;
     private final String accountId;
     private final String passcode;
@@ -65,7 +66,7 @@ public final class CleverTapDestination implements Destination {
 
     CleverTapDestination(OkHttpClient client, String baseUrl, String accountId, String passcode,
                          int maxRecordsPerCall) {
-        this.client = client;
+        this.calls = new DestinationCalls(client, Secrets.of(passcode), AUTH_HINT);
         this.url = HttpClients.url(baseUrl, "1/upload");
         this.accountId = accountId.trim();
         this.passcode = passcode;
@@ -264,16 +265,17 @@ public final class CleverTapDestination implements Destination {
                 .header("X-CleverTap-Passcode", passcode)
                 .post(body(page, call))
                 .build();
-        try (Response response = client.newCall(request).execute()) {
-            JsonNode answer = HttpClients.jsonOrNull(HttpClients.readBody(response));
-            if (!response.isSuccessful()) {
-                HttpFailures.throwForStatus(what, response.code(), response.header("Retry-After"),
-                        summary(answer, passcode), AUTH_HINT);
+        return calls.execute(what, request, new AnswerReader<>() {
+            @Override
+            public List<Rejection> read(Answer answer) throws PermanentDeliveryException, IOException {
+                return rejections(what, call, answer.json());
             }
-            return rejections(what, call, answer);
-        } catch (IOException e) {
-            throw HttpFailures.forIoError(what, e);
-        }
+
+            @Override
+            public String failureText(Answer answer) throws IOException {
+                return summary(answer.json());
+            }
+        });
     }
 
     /** The unprocessed records of a 2xx answer, as rejections of exactly their members. */
@@ -283,7 +285,8 @@ public final class CleverTapDestination implements Destination {
         JsonNode unprocessed = answer == null ? null : answer.path("unprocessed");
         boolean hasUnprocessed = unprocessed != null && unprocessed.isArray() && !unprocessed.isEmpty();
         if ("fail".equals(status) && !hasUnprocessed) {
-            throw new PermanentDeliveryException(what + " was answered with status fail: " + summary(answer, passcode));
+            throw new PermanentDeliveryException(what + " was answered with status fail: "
+                    + calls.mask(summary(answer)));
         }
         if (!hasUnprocessed) {
             return List.of();
@@ -294,7 +297,7 @@ public final class CleverTapDestination implements Destination {
         for (JsonNode item : unprocessed) {
             JsonNode type = item.path("record").path("type");
             String reason = "CleverTap did not process " + (type.isTextual() ? "the " + type.asText() + " record"
-                    : "a record") + ": " + PersonalData.mask(item.path("error").asText("(no error message)"), passcode)
+                    : "a record") + ": " + calls.mask(item.path("error").asText("(no error message)"))
                     + " (code " + item.path("code").asText("none") + ")";
             JsonNode identity = item.path("record").path("identity");
             List<Upload> members = identity.isMissingNode() ? null : byIdentity.get(identity.asText());
@@ -311,8 +314,8 @@ public final class CleverTapDestination implements Destination {
         return rejections;
     }
 
-    /** CleverTap's status and error of an answer, never its echoed records (they hold emails and phones). */
-    private static String summary(JsonNode answer, String secret) {
+    /** CleverTap's status and error of an answer, never its echoed records (they hold emails and phones); unmasked. */
+    private static String summary(JsonNode answer) {
         if (answer == null || !answer.isObject()) {
             return null;
         }
@@ -325,7 +328,7 @@ public final class CleverTapDestination implements Destination {
             text.append(text.length() == 0 ? "" : ", ").append("unprocessed: ").append(answer.path("unprocessed")
                     .size());
         }
-        return text.length() == 0 ? null : PersonalData.mask(text.toString(), secret);
+        return text.length() == 0 ? null : text.toString();
     }
 
     private static void append(StringBuilder text, String name, JsonNode value) {
@@ -345,11 +348,11 @@ public final class CleverTapDestination implements Destination {
 
     @Override
     public void cancelInFlight() {
-        client.dispatcher().cancelAll();
+        calls.cancelInFlight();
     }
 
     @Override
     public void close() {
-        HttpClients.close(client);
+        calls.close();
     }
 }
