@@ -12,14 +12,14 @@ import com.fasterxml.jackson.core.JsonGenerator;
 
 import io.github.cohortsync.connect.config.CohortSyncConfig;
 import io.github.cohortsync.connect.config.DestinationKeys;
+import io.github.cohortsync.connect.delivery.PermanentDeliveryException;
+import io.github.cohortsync.connect.delivery.TransientDeliveryException;
 import io.github.cohortsync.connect.destination.DeliveryResult;
 import io.github.cohortsync.connect.destination.Destination;
 import io.github.cohortsync.connect.destination.KeyLocks;
 import io.github.cohortsync.connect.destination.Page;
 import io.github.cohortsync.connect.destination.PageAction;
-import io.github.cohortsync.connect.delivery.PermanentDeliveryException;
 import io.github.cohortsync.connect.destination.Rejection;
-import io.github.cohortsync.connect.delivery.TransientDeliveryException;
 import io.github.cohortsync.connect.http.AnswerReader;
 import io.github.cohortsync.connect.http.DestinationCalls;
 import io.github.cohortsync.connect.http.HttpClients;

@@ -19,13 +19,13 @@ import com.fasterxml.jackson.databind.JsonNode;
 
 import io.github.cohortsync.connect.config.CohortSyncConfig;
 import io.github.cohortsync.connect.config.DestinationKeys;
+import io.github.cohortsync.connect.delivery.PermanentDeliveryException;
+import io.github.cohortsync.connect.delivery.TransientDeliveryException;
 import io.github.cohortsync.connect.destination.DeliveryResult;
 import io.github.cohortsync.connect.destination.Destination;
 import io.github.cohortsync.connect.destination.Page;
 import io.github.cohortsync.connect.destination.PageAction;
-import io.github.cohortsync.connect.delivery.PermanentDeliveryException;
 import io.github.cohortsync.connect.destination.Rejection;
-import io.github.cohortsync.connect.delivery.TransientDeliveryException;
 import io.github.cohortsync.connect.http.Answer;
 import io.github.cohortsync.connect.http.AnswerReader;
 import io.github.cohortsync.connect.http.DestinationCalls;

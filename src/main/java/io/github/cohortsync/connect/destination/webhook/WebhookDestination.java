@@ -14,14 +14,14 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 import io.github.cohortsync.connect.config.CohortSyncConfig;
+import io.github.cohortsync.connect.delivery.PermanentDeliveryException;
+import io.github.cohortsync.connect.delivery.TransientDeliveryException;
 import io.github.cohortsync.connect.destination.DeliveryResult;
 import io.github.cohortsync.connect.destination.Destination;
 import io.github.cohortsync.connect.destination.Page;
-import io.github.cohortsync.connect.delivery.PermanentDeliveryException;
 import io.github.cohortsync.connect.destination.Rejection;
-import io.github.cohortsync.connect.delivery.TransientDeliveryException;
-import io.github.cohortsync.connect.http.HttpClients;
 import io.github.cohortsync.connect.http.DestinationCalls;
+import io.github.cohortsync.connect.http.HttpClients;
 import io.github.cohortsync.connect.http.HttpFailures;
 import io.github.cohortsync.connect.http.JsonBodies;
 import io.github.cohortsync.connect.http.Secrets;
