@@ -15,7 +15,7 @@ import io.github.cohortsync.connect.config.DestinationKeys;
 import io.github.cohortsync.connect.delivery.PermanentDeliveryException;
 import io.github.cohortsync.connect.delivery.TransientDeliveryException;
 import io.github.cohortsync.connect.destination.DeliveryResult;
-import io.github.cohortsync.connect.destination.Destination;
+import io.github.cohortsync.connect.destination.HttpDestination;
 import io.github.cohortsync.connect.destination.KeyLocks;
 import io.github.cohortsync.connect.destination.Page;
 import io.github.cohortsync.connect.destination.PageAction;
@@ -38,7 +38,7 @@ import okhttp3.RequestBody;
  * {@code /partners/<partner>/cohorts/users}, at most 1000 ids per call. Both keys travel in the body, none in a
  * header, as Braze documents.
  */
-public final class BrazeCohortImport implements Destination {
+public final class BrazeCohortImport extends HttpDestination {
     /** Braze's documented maximum of user ids per /cohorts/users request. */
     public static final int MAX_USER_IDS_PER_REQUEST = 1000;
 
@@ -47,7 +47,6 @@ public final class BrazeCohortImport implements Destination {
             + " braze.partner.name";
     private static final MediaType JSON_TYPE = MediaType.get("application/json; charset=utf-8");
 
-    private final DestinationCalls calls;
     private final HttpUrl cohortsUrl;
     private final HttpUrl usersUrl;
     private final String partnerApiKey;
@@ -68,12 +67,12 @@ public final class BrazeCohortImport implements Destination {
 
     BrazeCohortImport(OkHttpClient client, String baseUrl, String partnerName, String partnerApiKey,
                       String dataImportKey, String userIdField) {
+        super(new DestinationCalls(client, Secrets.of(partnerApiKey, dataImportKey), AUTH_HINT));
         HttpUrl partner = HttpClients.url(baseUrl, "partners").newBuilder().addPathSegment(partnerName.trim()).build();
         this.cohortsUrl = partner.newBuilder().addPathSegment("cohorts").build();
         this.usersUrl = partner.newBuilder().addPathSegments("cohorts/users").build();
         this.partnerApiKey = partnerApiKey.trim();
         this.dataImportKey = dataImportKey.trim();
-        this.calls = new DestinationCalls(client, Secrets.of(this.partnerApiKey, this.dataImportKey), AUTH_HINT);
         this.userIdField = userIdField.trim();
     }
 
@@ -192,13 +191,4 @@ public final class BrazeCohortImport implements Destination {
         calls.execute(what, new Request.Builder().url(url).post(body).build(), AnswerReader.acceptAny2xx());
     }
 
-    @Override
-    public void cancelInFlight() {
-        calls.cancelInFlight();
-    }
-
-    @Override
-    public void close() {
-        calls.close();
-    }
 }

@@ -22,7 +22,7 @@ import io.github.cohortsync.connect.config.DestinationKeys;
 import io.github.cohortsync.connect.delivery.PermanentDeliveryException;
 import io.github.cohortsync.connect.delivery.TransientDeliveryException;
 import io.github.cohortsync.connect.destination.DeliveryResult;
-import io.github.cohortsync.connect.destination.Destination;
+import io.github.cohortsync.connect.destination.HttpDestination;
 import io.github.cohortsync.connect.destination.Page;
 import io.github.cohortsync.connect.destination.PageAction;
 import io.github.cohortsync.connect.destination.Rejection;
@@ -44,7 +44,7 @@ import okhttp3.RequestBody;
  * ({@code remove}) the cohort's name; one request per page of at most 75 attribute objects (batch.max.size), split
  * when Braze answers that the request holds too many.
  */
-public final class BrazeDestination implements Destination {
+public final class BrazeDestination extends HttpDestination {
     /** Braze's documented maximum of attribute objects per /users/track request. */
     public static final int MAX_ATTRIBUTES_PER_REQUEST = 75;
     /** Braze's documented maximum length of a custom attribute value, in characters. */
@@ -55,7 +55,6 @@ public final class BrazeDestination implements Destination {
     private static final MediaType JSON_TYPE = MediaType.get("application/json; charset=utf-8");
     private static final Logger log = LoggerFactory.getLogger(BrazeDestination.class);
 
-    private final DestinationCalls calls;
     private final HttpUrl url;
     private final String authorization;
     private final String attributeName;
@@ -92,10 +91,10 @@ public final class BrazeDestination implements Destination {
 
     BrazeDestination(OkHttpClient client, String baseUrl, String apiKey, String attributeName, String userIdField,
                      boolean updateExistingOnly, int attributeMaxLength) {
+        super(new DestinationCalls(client, Secrets.of(apiKey), AUTH_HINT));
         this.lengths = attributeMaxLength > 0 ? new AttributeLengths(attributeMaxLength) : null;
         this.url = HttpClients.url(baseUrl, "users/track");
         this.authorization = "Bearer " + apiKey.trim();
-        this.calls = new DestinationCalls(client, Secrets.of(apiKey), AUTH_HINT);
         this.attributeName = attributeName.trim();
         this.userIdField = userIdField.trim();
         this.updateExistingOnly = updateExistingOnly;
@@ -403,15 +402,10 @@ public final class BrazeDestination implements Destination {
     }
 
     @Override
-    public void cancelInFlight() {
-        calls.cancelInFlight();
-    }
-
-    @Override
     public void close() {
         if (metrics != null) {
             metrics.close();
         }
-        calls.close();
+        super.close();
     }
 }

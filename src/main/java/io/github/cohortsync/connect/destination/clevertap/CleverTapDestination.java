@@ -20,7 +20,7 @@ import io.github.cohortsync.connect.config.DestinationKeys;
 import io.github.cohortsync.connect.delivery.PermanentDeliveryException;
 import io.github.cohortsync.connect.delivery.TransientDeliveryException;
 import io.github.cohortsync.connect.destination.DeliveryResult;
-import io.github.cohortsync.connect.destination.Destination;
+import io.github.cohortsync.connect.destination.HttpDestination;
 import io.github.cohortsync.connect.destination.Page;
 import io.github.cohortsync.connect.destination.PageAction;
 import io.github.cohortsync.connect.destination.Rejection;
@@ -41,7 +41,7 @@ import okhttp3.RequestBody;
  * CleverTap's upload API: per member one "Partner Sync" event (as Mixpanel's own CleverTap sync sends it), plus a
  * profile record with Email/Phone when known, at most 1000 records per call.
  */
-public final class CleverTapDestination implements Destination {
+public final class CleverTapDestination extends HttpDestination {
     /** CleverTap's documented maximum of records per upload call. */
     public static final int MAX_RECORDS_PER_CALL = 1000;
     /** Members per page: at most two records each, so a full page is one call (CleverTap does not deduplicate). */
@@ -53,7 +53,6 @@ public final class CleverTapDestination implements Destination {
     private static final MediaType JSON_TYPE = MediaType.get("application/json; charset=utf-8");
     private static final Logger log = LoggerFactory.getLogger(CleverTapDestination.class);
 
-    private final DestinationCalls calls;
     private final HttpUrl url;
     private final String accountId;
     private final String passcode;
@@ -66,7 +65,7 @@ public final class CleverTapDestination implements Destination {
 
     CleverTapDestination(OkHttpClient client, String baseUrl, String accountId, String passcode,
                          int maxRecordsPerCall) {
-        this.calls = new DestinationCalls(client, Secrets.of(passcode), AUTH_HINT);
+        super(new DestinationCalls(client, Secrets.of(passcode), AUTH_HINT));
         this.url = HttpClients.url(baseUrl, "1/upload");
         this.accountId = accountId.trim();
         this.passcode = passcode;
@@ -346,13 +345,4 @@ public final class CleverTapDestination implements Destination {
         return USER_ID_PROPERTY.equals(key);
     }
 
-    @Override
-    public void cancelInFlight() {
-        calls.cancelInFlight();
-    }
-
-    @Override
-    public void close() {
-        calls.close();
-    }
 }

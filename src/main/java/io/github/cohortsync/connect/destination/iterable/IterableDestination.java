@@ -26,7 +26,7 @@ import io.github.cohortsync.connect.delivery.PermanentDeliveryException;
 import io.github.cohortsync.connect.delivery.TransientDeliveryException;
 import io.github.cohortsync.connect.destination.CohortNameTemplate;
 import io.github.cohortsync.connect.destination.DeliveryResult;
-import io.github.cohortsync.connect.destination.Destination;
+import io.github.cohortsync.connect.destination.HttpDestination;
 import io.github.cohortsync.connect.destination.KeyLocks;
 import io.github.cohortsync.connect.destination.MemberValues;
 import io.github.cohortsync.connect.destination.Page;
@@ -52,7 +52,7 @@ import okio.BufferedSource;
  * removes unsubscribe them. Members are matched by {@code $iterable_user_id} when set, else by email; the answer's
  * invalid and not-found emails and user ids become rejections of exactly those members.
  */
-public final class IterableDestination implements Destination {
+public final class IterableDestination extends HttpDestination {
     private static final Logger log = LoggerFactory.getLogger(IterableDestination.class);
     /** The {@code properties} key that holds a member's Iterable user id. */
     public static final String USER_ID_PROPERTY = "$iterable_user_id";
@@ -62,7 +62,6 @@ public final class IterableDestination implements Destination {
     private static final String AUTH_HINT = "check iterable.api.key (a server-side key of the project) and"
             + " iterable.region";
 
-    private final DestinationCalls calls;
     private final HttpUrl base;
     private final String apiKey;
     private final CohortNameTemplate listName;
@@ -112,10 +111,10 @@ public final class IterableDestination implements Destination {
 
     IterableDestination(OkHttpClient client, String baseUrl, String apiKey, String listNameTemplate,
                         boolean mirrorSnapshots, int batchSize, long exportIntervalMs) {
+        super(new DestinationCalls(client, Secrets.of(apiKey), AUTH_HINT));
         this.exportPace = new ExportPace(exportIntervalMs);
         this.base = HttpUrl.get(baseUrl.trim());
         this.apiKey = apiKey;
-        this.calls = new DestinationCalls(client, Secrets.of(apiKey), AUTH_HINT);
         this.listName = new CohortNameTemplate(listNameTemplate);
         this.mirror = mirrorSnapshots ? new ListMirror() : null;
         this.batchSize = batchSize;
@@ -567,13 +566,4 @@ public final class IterableDestination implements Destination {
         return USER_ID_PROPERTY.equals(key);
     }
 
-    @Override
-    public void cancelInFlight() {
-        calls.cancelInFlight();
-    }
-
-    @Override
-    public void close() {
-        calls.close();
-    }
 }

@@ -12,7 +12,7 @@ import io.github.cohortsync.connect.delivery.PermanentDeliveryException;
 import io.github.cohortsync.connect.delivery.TransientDeliveryException;
 import io.github.cohortsync.connect.destination.CohortNameTemplate;
 import io.github.cohortsync.connect.destination.DeliveryResult;
-import io.github.cohortsync.connect.destination.Destination;
+import io.github.cohortsync.connect.destination.HttpDestination;
 import io.github.cohortsync.connect.destination.MemberValues;
 import io.github.cohortsync.connect.destination.Page;
 import io.github.cohortsync.connect.destination.PageAction;
@@ -35,7 +35,7 @@ import okhttp3.Request;
  * resends them all, which is safe because every message has a {@code messageId} derived from the record's
  * coordinates and Segment deduplicates on it.
  */
-public final class SegmentDestination implements Destination {
+public final class SegmentDestination extends HttpDestination {
     /** Segment's limits are "500 KB" per request and "32 KB" per message; read as 1000-byte KB, the safe side. */
     static final int MAX_REQUEST_BYTES = 500_000;
     static final int MAX_MESSAGE_BYTES = 32_000;
@@ -47,7 +47,6 @@ public final class SegmentDestination implements Destination {
     private static final int ENVELOPE_BYTES = "{\"batch\":[],\"sentAt\":\"\"}".length() + 30;
     private static final byte[] BATCH_START = "{\"batch\":[".getBytes(StandardCharsets.UTF_8);
 
-    private final DestinationCalls calls;
     private final HttpUrl batchUrl;
     private final String authorization;
     private final String userIdField;
@@ -63,11 +62,11 @@ public final class SegmentDestination implements Destination {
 
     SegmentDestination(OkHttpClient client, String baseUrl, String writeKey, String userIdField,
                        String traitNameTemplate, String connectorName, Clock clock) {
+        // The encoded credentials first: masking the write key alone would leave the rest of them readable.
+        super(new DestinationCalls(client,
+                Secrets.of(Credentials.basic(writeKey, "").substring("Basic ".length()), writeKey), AUTH_HINT));
         this.batchUrl = HttpClients.url(baseUrl, "v1/batch");
         this.authorization = Credentials.basic(writeKey, "");
-        // The encoded credentials first: masking the write key alone would leave the rest of them readable.
-        this.calls = new DestinationCalls(client,
-                Secrets.of(authorization.substring("Basic ".length()), writeKey), AUTH_HINT);
         this.userIdField = userIdField;
         this.traitName = new CohortNameTemplate(traitNameTemplate);
         this.connectorName = connectorName;
@@ -203,13 +202,4 @@ public final class SegmentDestination implements Destination {
         return userIdField.equals(key);
     }
 
-    @Override
-    public void cancelInFlight() {
-        calls.cancelInFlight();
-    }
-
-    @Override
-    public void close() {
-        calls.close();
-    }
 }

@@ -17,7 +17,7 @@ import io.github.cohortsync.connect.config.CohortSyncConfig;
 import io.github.cohortsync.connect.delivery.PermanentDeliveryException;
 import io.github.cohortsync.connect.delivery.TransientDeliveryException;
 import io.github.cohortsync.connect.destination.DeliveryResult;
-import io.github.cohortsync.connect.destination.Destination;
+import io.github.cohortsync.connect.destination.HttpDestination;
 import io.github.cohortsync.connect.destination.Page;
 import io.github.cohortsync.connect.destination.Rejection;
 import io.github.cohortsync.connect.http.DestinationCalls;
@@ -42,7 +42,7 @@ import okhttp3.RequestBody;
  * the name at most {@value #MAX_COHORT_NAME_CHARS}, and a member's distinct id at most
  * {@value #MAX_DISTINCT_ID_BYTES} UTF-8 bytes.
  */
-public final class WebhookDestination implements Destination {
+public final class WebhookDestination extends HttpDestination {
     /** Sent as mixpanel_project_id when neither the record nor {@code project.id} names a project. */
     public static final String DEFAULT_PROJECT_ID = "0";
     /** Flagsmith's MixpanelParametersSerializer: mixpanel_cohort_id is a CharField(max_length=255). */
@@ -55,7 +55,6 @@ public final class WebhookDestination implements Destination {
     private static final MediaType JSON_TYPE = MediaType.get("application/json; charset=utf-8");
     private static final ObjectMapper MAPPER = new ObjectMapper();
 
-    private final DestinationCalls calls;
     private final HttpUrl url;
     private final String safeUrl;
     private final String authorization;
@@ -71,14 +70,13 @@ public final class WebhookDestination implements Destination {
 
     WebhookDestination(OkHttpClient client, String url, String username, String password,
                        List<String> exportedProperties) {
+        // The encoded credentials first: masking the password alone would leave the rest of them readable.
+        super(new DestinationCalls(client, Secrets.of(encodedCredentials(username, password), password),
+                "check webhook.auth.username and webhook.auth.password"));
         this.url = HttpUrl.get(url.trim());
         // Query strings and user info may hold tokens: messages show scheme, host and path only.
         this.safeUrl = this.url.scheme() + "://" + this.url.host() + ":" + this.url.port() + this.url.encodedPath();
-        this.authorization = username == null ? null : Credentials.basic(username, password == null ? "" : password);
-        // The encoded credentials first: masking the password alone would leave the rest of them readable.
-        this.calls = new DestinationCalls(client, Secrets.of(
-                authorization == null ? null : authorization.substring("Basic ".length()), password),
-                "check webhook.auth.username and webhook.auth.password");
+        this.authorization = username == null ? null : "Basic " + encodedCredentials(username, password);
         this.exportedProperties = List.copyOf(exportedProperties);
     }
 
@@ -280,6 +278,12 @@ public final class WebhookDestination implements Destination {
         json.writeEndObject();
     }
 
+    /** The Basic credentials as sent after "Basic "; null without a user name. */
+    private static String encodedCredentials(String username, String password) {
+        return username == null ? null
+                : Credentials.basic(username, password == null ? "" : password).substring("Basic ".length());
+    }
+
     private static String blankToNull(String text) {
         return text == null || text.isBlank() ? null : text;
     }
@@ -289,13 +293,4 @@ public final class WebhookDestination implements Destination {
         return exportedProperties.contains(key);
     }
 
-    @Override
-    public void cancelInFlight() {
-        calls.cancelInFlight();
-    }
-
-    @Override
-    public void close() {
-        calls.close();
-    }
 }
