@@ -23,10 +23,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import io.github.cohortsync.connect.config.CohortSyncConfig;
+import io.github.cohortsync.connect.config.FileNames;
 import io.github.cohortsync.connect.destination.Destination;
 import io.github.cohortsync.connect.destination.Destinations;
 import io.github.cohortsync.connect.destination.Rejection;
-import io.github.cohortsync.connect.http.RetryPolicy;
 import io.github.cohortsync.connect.metrics.SyncStats;
 import io.github.cohortsync.connect.metrics.TaskMetrics;
 import io.github.cohortsync.connect.record.BadRecordException;
@@ -37,7 +37,6 @@ import io.github.cohortsync.connect.sync.AdminOffsetsLookup;
 import io.github.cohortsync.connect.sync.CohortContacts;
 import io.github.cohortsync.connect.sync.CohortStateStore;
 import io.github.cohortsync.connect.sync.DeliveryJournal;
-import io.github.cohortsync.connect.sync.FileNames;
 import io.github.cohortsync.connect.sync.NettedSnapshot.CohortCount;
 import io.github.cohortsync.connect.sync.OffsetTracker;
 import io.github.cohortsync.connect.sync.OffsetsLookup;
@@ -137,7 +136,7 @@ public class CohortSyncSinkTask extends SinkTask {
                 : DeliveryJournal.disabled();
         DeliveryJournal journaled = journal;
         sender = new SyncSender("cohort-sync-sender-" + name, destination,
-                RetryPolicy.fromConfig(name, config), config.syncIntervalMs(), stats, (job, page, rejections) -> {
+                config.retryPolicy(name), config.syncIntervalMs(), stats, (job, page, rejections) -> {
                     contacted.delivered(page);
                     if (job.isDiff()) {
                         // Pages of a diff job may be delivered concurrently: the journal takes concurrent calls.

@@ -14,7 +14,8 @@ import org.apache.kafka.common.config.ConfigDef.Type;
 import org.apache.kafka.common.config.ConfigDef.Width;
 import org.apache.kafka.common.config.ConfigException;
 
-import io.github.cohortsync.connect.sync.FileNames;
+import io.github.cohortsync.connect.http.RetryPolicy;
+
 
 /** Every configuration key of the connector, defined once with its documentation. */
 public final class CohortSyncConfig extends AbstractConfig {
@@ -114,11 +115,11 @@ public final class CohortSyncConfig extends AbstractConfig {
                 GROUP_SYNC, ++order, Width.SHORT, "Buffer size (changes)");
         def.define(BATCH_MAX_SIZE, Type.INT, null, new PositiveOrNull(), Importance.LOW,
                 "Members per destination call. Default: the destination's documented maximum ("
-                        + java.util.Arrays.stream(DestinationType.values())
+                        + DestinationType.all().stream()
                                 .map(d -> d.configValue() + ": " + d.maxBatchSize())
                                 .collect(java.util.stream.Collectors.joining(", "))
                         + "; braze with braze.mode=cohort_import: "
-                        + DestinationType.BRAZE.maxBatchSize(java.util.Map.of("braze.mode", "cohort_import"))
+                        + DestinationType.of("braze").maxBatchSize(java.util.Map.of("braze.mode", "cohort_import"))
                         + "). Larger values than that maximum are"
                         + " rejected. Full-sync ('members') pages hold at most this many members too.",
                 GROUP_SYNC, ++order, Width.SHORT, "Batch size");
@@ -126,7 +127,7 @@ public final class CohortSyncConfig extends AbstractConfig {
                 "Pages of one diff sync (add_members / remove_members) a task sends at once. Pages of one sync"
                         + " hold distinct members, so their order does not matter; syncs still go one after the"
                         + " other, and snapshot ('members') pages always go one at a time, in order. Default: "
-                        + java.util.Arrays.stream(DestinationType.values())
+                        + DestinationType.all().stream()
                                 .map(d -> d.configValue() + ": " + d.defaultMaxInFlight())
                                 .collect(java.util.stream.Collectors.joining(", "))
                         + ". Each call counts against the destination's rate limit, for every task.",
@@ -213,7 +214,7 @@ public final class CohortSyncConfig extends AbstractConfig {
                         + " Default: 7 days, Kafka's default retention.ms.",
                 GROUP_SNAPSHOT, ++order, Width.SHORT, "Tombstone retention warning (ms)");
 
-        for (DestinationType destination : DestinationType.values()) {
+        for (DestinationType destination : DestinationType.all()) {
             destination.keys().define(def);
         }
         return def;
@@ -274,6 +275,11 @@ public final class CohortSyncConfig extends AbstractConfig {
 
     public long retryBackoffMaxMs() {
         return getLong(RETRY_BACKOFF_MAX_MS);
+    }
+
+    /** The retry policy of every destination call, from the retry.* keys. */
+    public RetryPolicy retryPolicy(String name) {
+        return new RetryPolicy(name, retryMaxAttempts(), retryBackoffInitialMs(), retryBackoffMaxMs());
     }
 
     public int httpTimeoutMs() {

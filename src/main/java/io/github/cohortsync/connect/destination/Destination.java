@@ -1,5 +1,8 @@
 package io.github.cohortsync.connect.destination;
 
+import io.github.cohortsync.connect.delivery.PermanentDeliveryException;
+import io.github.cohortsync.connect.delivery.TransientDeliveryException;
+
 /** A place cohorts are synced to. Builds the call for a page, makes it, and turns the answer into an outcome. */
 public interface Destination extends AutoCloseable {
 

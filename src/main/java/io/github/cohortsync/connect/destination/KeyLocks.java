@@ -4,6 +4,8 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.locks.ReentrantLock;
 
+import io.github.cohortsync.connect.delivery.TransientDeliveryException;
+
 /**
  * One lock per key (a list or cohort name), for a destination whose pages may be sent concurrently and that sets up
  * something once per key (creating a list, naming a cohort): the second page waits for the first instead of setting

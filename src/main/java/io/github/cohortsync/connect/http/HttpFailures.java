@@ -6,8 +6,8 @@ import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
 import java.time.format.DateTimeParseException;
 
-import io.github.cohortsync.connect.destination.PermanentDeliveryException;
-import io.github.cohortsync.connect.destination.TransientDeliveryException;
+import io.github.cohortsync.connect.delivery.PermanentDeliveryException;
+import io.github.cohortsync.connect.delivery.TransientDeliveryException;
 
 /** The one place that decides whether a failed destination call is transient or permanent. */
 public final class HttpFailures {

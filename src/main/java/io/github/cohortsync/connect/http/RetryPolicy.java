@@ -3,8 +3,7 @@ package io.github.cohortsync.connect.http;
 import java.time.Duration;
 import java.util.concurrent.Callable;
 
-import io.github.cohortsync.connect.config.CohortSyncConfig;
-import io.github.cohortsync.connect.destination.TransientDeliveryException;
+import io.github.cohortsync.connect.delivery.TransientDeliveryException;
 import io.github.resilience4j.core.functions.Either;
 import io.github.resilience4j.retry.Retry;
 import io.github.resilience4j.retry.RetryConfig;
@@ -29,11 +28,6 @@ public final class RetryPolicy {
                         waitMillis(attempt, outcome, initialBackoffMs, maxBackoffMs))
                 .build();
         this.retry = Retry.of(name, config);
-    }
-
-    public static RetryPolicy fromConfig(String name, CohortSyncConfig config) {
-        return new RetryPolicy(name, config.retryMaxAttempts(), config.retryBackoffInitialMs(),
-                config.retryBackoffMaxMs());
     }
 
     static long waitMillis(int attempt, Either<Throwable, Object> outcome, long initialMs, long maxMs) {

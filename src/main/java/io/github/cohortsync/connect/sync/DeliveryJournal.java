@@ -21,6 +21,7 @@ import org.apache.kafka.common.TopicPartition;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import io.github.cohortsync.connect.config.FileNames;
 import io.github.cohortsync.connect.destination.Page;
 import io.github.cohortsync.connect.destination.Rejection;
 import io.github.cohortsync.connect.record.Action;

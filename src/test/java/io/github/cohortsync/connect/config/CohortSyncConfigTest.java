@@ -56,7 +56,7 @@ class CohortSyncConfigTest {
         assertThat(errors(webhook())).isEmpty();
         CohortSyncConfig config = new CohortSyncConfig(webhook());
 
-        assertThat(config.destination()).isEqualTo(DestinationType.WEBHOOK);
+        assertThat(config.destination()).isSameAs(DestinationType.of("webhook"));
         assertThat(config.syncIntervalMs()).isEqualTo(10_000);
         assertThat(config.bufferMaxChanges()).isEqualTo(100_000);
         assertThat(config.batchMaxSize()).isEqualTo(1000);
@@ -113,10 +113,10 @@ class CohortSyncConfigTest {
     void pagesInFlightDefaultPerDestinationAndAreBounded() {
         Map<String, String> props = webhook();
         assertThat(new CohortSyncConfig(props).syncMaxInFlightRequests()).isEqualTo(1);
-        assertThat(DestinationType.BRAZE.defaultMaxInFlight()).isEqualTo(4);
-        assertThat(DestinationType.SEGMENT.defaultMaxInFlight()).isEqualTo(4);
-        assertThat(DestinationType.ITERABLE.defaultMaxInFlight()).isEqualTo(4);
-        assertThat(DestinationType.CLEVERTAP.defaultMaxInFlight()).isEqualTo(4);
+        assertThat(DestinationType.of("braze").defaultMaxInFlight()).isEqualTo(4);
+        assertThat(DestinationType.of("segment").defaultMaxInFlight()).isEqualTo(4);
+        assertThat(DestinationType.of("iterable").defaultMaxInFlight()).isEqualTo(4);
+        assertThat(DestinationType.of("clevertap").defaultMaxInFlight()).isEqualTo(4);
 
         props.put("sync.max.in.flight.requests", "0");
         assertThat(errors(props).get("sync.max.in.flight.requests")).singleElement().asString()

@@ -9,29 +9,28 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.locks.ReentrantLock;
 
 import com.fasterxml.jackson.core.JsonGenerator;
-import com.fasterxml.jackson.core.io.JsonStringEncoder;
 
 import io.github.cohortsync.connect.config.CohortSyncConfig;
 import io.github.cohortsync.connect.config.DestinationKeys;
+import io.github.cohortsync.connect.delivery.PermanentDeliveryException;
+import io.github.cohortsync.connect.delivery.TransientDeliveryException;
 import io.github.cohortsync.connect.destination.DeliveryResult;
-import io.github.cohortsync.connect.destination.Destination;
+import io.github.cohortsync.connect.destination.HttpDestination;
 import io.github.cohortsync.connect.destination.KeyLocks;
 import io.github.cohortsync.connect.destination.Page;
 import io.github.cohortsync.connect.destination.PageAction;
-import io.github.cohortsync.connect.destination.PermanentDeliveryException;
 import io.github.cohortsync.connect.destination.Rejection;
-import io.github.cohortsync.connect.destination.TransientDeliveryException;
+import io.github.cohortsync.connect.http.AnswerReader;
+import io.github.cohortsync.connect.http.DestinationCalls;
 import io.github.cohortsync.connect.http.HttpClients;
-import io.github.cohortsync.connect.http.HttpFailures;
 import io.github.cohortsync.connect.http.JsonBodies;
-import io.github.cohortsync.connect.http.PersonalData;
+import io.github.cohortsync.connect.http.Secrets;
 import io.github.cohortsync.connect.record.MembershipChange;
 import okhttp3.HttpUrl;
 import okhttp3.MediaType;
 import okhttp3.OkHttpClient;
 import okhttp3.Request;
 import okhttp3.RequestBody;
-import okhttp3.Response;
 
 /**
  * Braze's partner cohort import: a cohort is named through {@code /partners/<partner>/cohorts} the first time this
@@ -39,7 +38,7 @@ import okhttp3.Response;
  * {@code /partners/<partner>/cohorts/users}, at most 1000 ids per call. Both keys travel in the body, none in a
  * header, as Braze documents.
  */
-public final class BrazeCohortImport implements Destination {
+public final class BrazeCohortImport extends HttpDestination {
     /** Braze's documented maximum of user ids per /cohorts/users request. */
     public static final int MAX_USER_IDS_PER_REQUEST = 1000;
 
@@ -48,7 +47,6 @@ public final class BrazeCohortImport implements Destination {
             + " braze.partner.name";
     private static final MediaType JSON_TYPE = MediaType.get("application/json; charset=utf-8");
 
-    private final OkHttpClient client;
     private final HttpUrl cohortsUrl;
     private final HttpUrl usersUrl;
     private final String partnerApiKey;
@@ -69,7 +67,7 @@ public final class BrazeCohortImport implements Destination {
 
     BrazeCohortImport(OkHttpClient client, String baseUrl, String partnerName, String partnerApiKey,
                       String dataImportKey, String userIdField) {
-        this.client = client;
+        super(new DestinationCalls(client, Secrets.of(partnerApiKey, dataImportKey), AUTH_HINT));
         HttpUrl partner = HttpClients.url(baseUrl, "partners").newBuilder().addPathSegment(partnerName.trim()).build();
         this.cohortsUrl = partner.newBuilder().addPathSegment("cohorts").build();
         this.usersUrl = partner.newBuilder().addPathSegments("cohorts/users").build();
@@ -187,46 +185,10 @@ public final class BrazeCohortImport implements Destination {
     /** Braze documents no per-user outcome here (ids matching no user are ignored): any 2xx accepts the call. */
     private void post(String what, HttpUrl url, RequestBody body)
             throws TransientDeliveryException, PermanentDeliveryException {
-        Request request = new Request.Builder().url(url).post(body).build();
-        try (Response response = client.newCall(request).execute()) {
-            String answer = HttpClients.readBody(response);
-            if (!response.isSuccessful()) {
-                // One of Braze's documented 401 texts quotes the client secret ("Partner not enabled for client
-                // with client secret: <client secret>", braze-docs cohort_import.md): it must reach no log, no
-                // exception message and no REST status, raw or as escaped in the JSON answer.
-                HttpFailures.throwForStatus(what, response.code(), response.header("Retry-After"),
-                        maskKeys(answer), AUTH_HINT);
-            }
-        } catch (IOException e) {
-            throw HttpFailures.forIoError(what, e);
-        }
+        // One of Braze's documented 401 texts quotes the client secret ("Partner not enabled for client with client
+        // secret: <client secret>", braze-docs cohort_import.md): the call path masks both keys, raw or as escaped in
+        // the JSON answer, so it reaches no log, no exception message and no REST status.
+        calls.execute(what, new Request.Builder().url(url).post(body).build(), AnswerReader.acceptAny2xx());
     }
 
-    /**
-     * The answer without either key, as sent or as a JSON answer may escape it, then cleared of personal data. The
-     * keys go first: {@link PersonalData#mask} shortens long text, which could cut a key in two.
-     */
-    private String maskKeys(String answer) {
-        String masked = answer;
-        for (String key : List.of(partnerApiKey, dataImportKey)) {
-            if (key.isEmpty()) {
-                continue;
-            }
-            String escaped = new String(JsonStringEncoder.getInstance().quoteAsString(key));
-            for (String form : List.of(key, escaped, escaped.replace("/", "\\/"))) {
-                masked = masked.replace(form, "<secret>");
-            }
-        }
-        return PersonalData.mask(masked);
-    }
-
-    @Override
-    public void cancelInFlight() {
-        client.dispatcher().cancelAll();
-    }
-
-    @Override
-    public void close() {
-        HttpClients.close(client);
-    }
 }

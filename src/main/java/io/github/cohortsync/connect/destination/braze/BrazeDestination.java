@@ -9,6 +9,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.UnaryOperator;
 import java.util.regex.Pattern;
 
 import org.slf4j.Logger;
@@ -18,31 +19,32 @@ import com.fasterxml.jackson.databind.JsonNode;
 
 import io.github.cohortsync.connect.config.CohortSyncConfig;
 import io.github.cohortsync.connect.config.DestinationKeys;
+import io.github.cohortsync.connect.delivery.PermanentDeliveryException;
+import io.github.cohortsync.connect.delivery.TransientDeliveryException;
 import io.github.cohortsync.connect.destination.DeliveryResult;
-import io.github.cohortsync.connect.destination.Destination;
+import io.github.cohortsync.connect.destination.HttpDestination;
 import io.github.cohortsync.connect.destination.Page;
 import io.github.cohortsync.connect.destination.PageAction;
-import io.github.cohortsync.connect.destination.PermanentDeliveryException;
 import io.github.cohortsync.connect.destination.Rejection;
-import io.github.cohortsync.connect.destination.TransientDeliveryException;
+import io.github.cohortsync.connect.http.Answer;
+import io.github.cohortsync.connect.http.AnswerReader;
+import io.github.cohortsync.connect.http.DestinationCalls;
 import io.github.cohortsync.connect.http.HttpClients;
-import io.github.cohortsync.connect.http.HttpFailures;
 import io.github.cohortsync.connect.http.JsonBodies;
-import io.github.cohortsync.connect.http.PersonalData;
+import io.github.cohortsync.connect.http.Secrets;
 import io.github.cohortsync.connect.record.MembershipChange;
 import okhttp3.HttpUrl;
 import okhttp3.MediaType;
 import okhttp3.OkHttpClient;
 import okhttp3.Request;
 import okhttp3.RequestBody;
-import okhttp3.Response;
 
 /**
  * Braze's /users/track in attribute mode: each member's array custom attribute gains ({@code add}) or loses
  * ({@code remove}) the cohort's name; one request per page of at most 75 attribute objects (batch.max.size), split
  * when Braze answers that the request holds too many.
  */
-public final class BrazeDestination implements Destination {
+public final class BrazeDestination extends HttpDestination {
     /** Braze's documented maximum of attribute objects per /users/track request. */
     public static final int MAX_ATTRIBUTES_PER_REQUEST = 75;
     /** Braze's documented maximum length of a custom attribute value, in characters. */
@@ -53,9 +55,7 @@ public final class BrazeDestination implements Destination {
     private static final MediaType JSON_TYPE = MediaType.get("application/json; charset=utf-8");
     private static final Logger log = LoggerFactory.getLogger(BrazeDestination.class);
 
-    private final OkHttpClient client;
     private final HttpUrl url;
-    private final String apiKey;
     private final String authorization;
     private final String attributeName;
     private final String userIdField;
@@ -91,11 +91,10 @@ public final class BrazeDestination implements Destination {
 
     BrazeDestination(OkHttpClient client, String baseUrl, String apiKey, String attributeName, String userIdField,
                      boolean updateExistingOnly, int attributeMaxLength) {
+        super(new DestinationCalls(client, Secrets.of(apiKey), AUTH_HINT));
         this.lengths = attributeMaxLength > 0 ? new AttributeLengths(attributeMaxLength) : null;
-        this.client = client;
         this.url = HttpClients.url(baseUrl, "users/track");
-        this.apiKey = apiKey.trim();
-        this.authorization = "Bearer " + this.apiKey;
+        this.authorization = "Bearer " + apiKey.trim();
         this.attributeName = attributeName.trim();
         this.userIdField = userIdField.trim();
         this.updateExistingOnly = updateExistingOnly;
@@ -285,33 +284,47 @@ public final class BrazeDestination implements Destination {
                 .header("Authorization", authorization)
                 .post(body)
                 .build();
-        try (Response response = client.newCall(request).execute()) {
-            JsonNode answer = HttpClients.jsonOrNull(HttpClients.readBody(response));
-            boolean success = response.isSuccessful() && (answer == null || !answer.isObject()
-                    || !answer.hasNonNull("message") || "success".equals(answer.path("message").asText()));
-            ItemErrors errors = ItemErrors.of(answer, sent, apiKey);
-            if (success) {
-                errors.logUnattributed(what, this);
-                return errors.rejections();
+        return calls.execute(what, request, new AnswerReader<>() {
+            @Override
+            public List<Rejection> read(Answer answer) throws PermanentDeliveryException, IOException {
+                JsonNode json = answer.json();
+                ItemErrors errors = ItemErrors.of(json, sent, calls::mask);
+                if (json == null || !json.isObject() || !json.hasNonNull("message")
+                        || "success".equals(json.path("message").asText())) {
+                    errors.logUnattributed(what, BrazeDestination.this);
+                    return errors.rejections();
+                }
+                if (errors.coversAll(sent)) {
+                    return errors.rejections();
+                }
+                throw new PermanentDeliveryException(what + " was answered with a fatal error: "
+                        + calls.mask(summary(json)));
             }
-            // Braze refuses a request whose every object is invalid ("Valid data must be provided ..."), naming
-            // each object's error: those members are rejected, the call is not a failure of the sync.
-            if ((response.code() == 400 || response.isSuccessful()) && errors.coversAll(sent)) {
-                return errors.rejections();
+
+            @Override
+            public List<Rejection> readFailure(Answer answer) throws PermanentDeliveryException, IOException {
+                if (answer.status() != 400) {
+                    return null;
+                }
+                JsonNode json = answer.json();
+                // Braze refuses a request whose every object is invalid ("Valid data must be provided ..."), naming
+                // each object's error: those members are rejected, the call is not a failure of the sync.
+                ItemErrors errors = ItemErrors.of(json, sent, calls::mask);
+                if (errors.coversAll(sent)) {
+                    return errors.rejections();
+                }
+                if (json != null && TOO_MANY_OBJECTS.matcher(json.path("message").asText("")).find()) {
+                    throw new TooManyObjectsException(what + " failed with HTTP 400: " + calls.mask(summary(json))
+                            + "; Braze found too many objects in the request even after splitting it");
+                }
+                return null;
             }
-            if (response.code() == 400 && answer != null && TOO_MANY_OBJECTS.matcher(answer.path("message")
-                    .asText("")).find()) {
-                throw new TooManyObjectsException(what + " failed with HTTP 400: " + summary(answer, apiKey)
-                        + "; Braze found too many objects in the request even after splitting it");
+
+            @Override
+            public String failureText(Answer answer) throws IOException {
+                return summary(answer.json());
             }
-            if (!response.isSuccessful()) {
-                HttpFailures.throwForStatus(what, response.code(), response.header("Retry-After"),
-                        summary(answer, apiKey), AUTH_HINT);
-            }
-            throw new PermanentDeliveryException(what + " was answered with a fatal error: " + summary(answer, apiKey));
-        } catch (IOException e) {
-            throw HttpFailures.forIoError(what, e);
-        }
+        });
     }
 
     /** Item errors Braze reported so far that named no member of their request, so were not rejected per record. */
@@ -326,14 +339,14 @@ public final class BrazeDestination implements Destination {
      */
     private record ItemErrors(Map<MembershipChange, List<String>> reasons, List<String> unattributedTypes) {
 
-        static ItemErrors of(JsonNode answer, List<MembershipChange> sent, String apiKey) {
+        static ItemErrors of(JsonNode answer, List<MembershipChange> sent, UnaryOperator<String> mask) {
             Map<MembershipChange, List<String>> reasons = new LinkedHashMap<>();
             List<String> unattributed = new ArrayList<>();
             if (answer == null || !answer.isObject()) {
                 return new ItemErrors(reasons, unattributed);
             }
             for (JsonNode error : answer.path("errors")) {
-                String type = PersonalData.mask(error.path("type").asText("unnamed error"), apiKey);
+                String type = mask.apply(error.path("type").asText("unnamed error"));
                 JsonNode index = error.path("index");
                 boolean attributes = !error.has("input_array")
                         || "attributes".equals(error.path("input_array").asText());
@@ -368,8 +381,8 @@ public final class BrazeDestination implements Destination {
         }
     }
 
-    /** Braze's message and errors of an answer, masked. */
-    private static String summary(JsonNode answer, String secret) {
+    /** Braze's message and errors of an answer, unmasked. */
+    private static String summary(JsonNode answer) {
         if (answer == null || !answer.isObject()) {
             return null;
         }
@@ -380,7 +393,7 @@ public final class BrazeDestination implements Destination {
         if (answer.path("errors").isArray() && !answer.path("errors").isEmpty()) {
             text.append(text.length() == 0 ? "" : ", ").append("errors: ").append(answer.path("errors"));
         }
-        return text.length() == 0 ? null : PersonalData.mask(text.toString(), secret);
+        return text.length() == 0 ? null : text.toString();
     }
 
     @Override
@@ -389,15 +402,10 @@ public final class BrazeDestination implements Destination {
     }
 
     @Override
-    public void cancelInFlight() {
-        client.dispatcher().cancelAll();
-    }
-
-    @Override
     public void close() {
         if (metrics != null) {
             metrics.close();
         }
-        HttpClients.close(client);
+        super.close();
     }
 }

@@ -17,30 +17,31 @@ import com.fasterxml.jackson.databind.JsonNode;
 
 import io.github.cohortsync.connect.config.CohortSyncConfig;
 import io.github.cohortsync.connect.config.DestinationKeys;
+import io.github.cohortsync.connect.delivery.PermanentDeliveryException;
+import io.github.cohortsync.connect.delivery.TransientDeliveryException;
 import io.github.cohortsync.connect.destination.DeliveryResult;
-import io.github.cohortsync.connect.destination.Destination;
+import io.github.cohortsync.connect.destination.HttpDestination;
 import io.github.cohortsync.connect.destination.Page;
 import io.github.cohortsync.connect.destination.PageAction;
-import io.github.cohortsync.connect.destination.PermanentDeliveryException;
 import io.github.cohortsync.connect.destination.Rejection;
-import io.github.cohortsync.connect.destination.TransientDeliveryException;
+import io.github.cohortsync.connect.http.Answer;
+import io.github.cohortsync.connect.http.AnswerReader;
+import io.github.cohortsync.connect.http.DestinationCalls;
 import io.github.cohortsync.connect.http.HttpClients;
-import io.github.cohortsync.connect.http.HttpFailures;
 import io.github.cohortsync.connect.http.JsonBodies;
-import io.github.cohortsync.connect.http.PersonalData;
+import io.github.cohortsync.connect.http.Secrets;
 import io.github.cohortsync.connect.record.MembershipChange;
 import okhttp3.HttpUrl;
 import okhttp3.MediaType;
 import okhttp3.OkHttpClient;
 import okhttp3.Request;
 import okhttp3.RequestBody;
-import okhttp3.Response;
 
 /**
  * CleverTap's upload API: per member one "Partner Sync" event (as Mixpanel's own CleverTap sync sends it), plus a
  * profile record with Email/Phone when known, at most 1000 records per call.
  */
-public final class CleverTapDestination implements Destination {
+public final class CleverTapDestination extends HttpDestination {
     /** CleverTap's documented maximum of records per upload call. */
     public static final int MAX_RECORDS_PER_CALL = 1000;
     /** Members per page: at most two records each, so a full page is one call (CleverTap does not deduplicate). */
@@ -52,7 +53,6 @@ public final class CleverTapDestination implements Destination {
     private static final MediaType JSON_TYPE = MediaType.get("application/json; charset=utf-8");
     private static final Logger log = LoggerFactory.getLogger(CleverTapDestination.class);
 
-    private final OkHttpClient client;
     private final HttpUrl url;
     private final String accountId;
     private final String passcode;
@@ -65,7 +65,7 @@ public final class CleverTapDestination implements Destination {
 
     CleverTapDestination(OkHttpClient client, String baseUrl, String accountId, String passcode,
                          int maxRecordsPerCall) {
-        this.client = client;
+        super(new DestinationCalls(client, Secrets.of(passcode), AUTH_HINT));
         this.url = HttpClients.url(baseUrl, "1/upload");
         this.accountId = accountId.trim();
         this.passcode = passcode;
@@ -264,16 +264,17 @@ public final class CleverTapDestination implements Destination {
                 .header("X-CleverTap-Passcode", passcode)
                 .post(body(page, call))
                 .build();
-        try (Response response = client.newCall(request).execute()) {
-            JsonNode answer = HttpClients.jsonOrNull(HttpClients.readBody(response));
-            if (!response.isSuccessful()) {
-                HttpFailures.throwForStatus(what, response.code(), response.header("Retry-After"),
-                        summary(answer, passcode), AUTH_HINT);
+        return calls.execute(what, request, new AnswerReader<>() {
+            @Override
+            public List<Rejection> read(Answer answer) throws PermanentDeliveryException, IOException {
+                return rejections(what, call, answer.json());
             }
-            return rejections(what, call, answer);
-        } catch (IOException e) {
-            throw HttpFailures.forIoError(what, e);
-        }
+
+            @Override
+            public String failureText(Answer answer) throws IOException {
+                return summary(answer.json());
+            }
+        });
     }
 
     /** The unprocessed records of a 2xx answer, as rejections of exactly their members. */
@@ -283,7 +284,8 @@ public final class CleverTapDestination implements Destination {
         JsonNode unprocessed = answer == null ? null : answer.path("unprocessed");
         boolean hasUnprocessed = unprocessed != null && unprocessed.isArray() && !unprocessed.isEmpty();
         if ("fail".equals(status) && !hasUnprocessed) {
-            throw new PermanentDeliveryException(what + " was answered with status fail: " + summary(answer, passcode));
+            throw new PermanentDeliveryException(what + " was answered with status fail: "
+                    + calls.mask(summary(answer)));
         }
         if (!hasUnprocessed) {
             return List.of();
@@ -294,7 +296,7 @@ public final class CleverTapDestination implements Destination {
         for (JsonNode item : unprocessed) {
             JsonNode type = item.path("record").path("type");
             String reason = "CleverTap did not process " + (type.isTextual() ? "the " + type.asText() + " record"
-                    : "a record") + ": " + PersonalData.mask(item.path("error").asText("(no error message)"), passcode)
+                    : "a record") + ": " + calls.mask(item.path("error").asText("(no error message)"))
                     + " (code " + item.path("code").asText("none") + ")";
             JsonNode identity = item.path("record").path("identity");
             List<Upload> members = identity.isMissingNode() ? null : byIdentity.get(identity.asText());
@@ -311,8 +313,8 @@ public final class CleverTapDestination implements Destination {
         return rejections;
     }
 
-    /** CleverTap's status and error of an answer, never its echoed records (they hold emails and phones). */
-    private static String summary(JsonNode answer, String secret) {
+    /** CleverTap's status and error of an answer, never its echoed records (they hold emails and phones); unmasked. */
+    private static String summary(JsonNode answer) {
         if (answer == null || !answer.isObject()) {
             return null;
         }
@@ -325,7 +327,7 @@ public final class CleverTapDestination implements Destination {
             text.append(text.length() == 0 ? "" : ", ").append("unprocessed: ").append(answer.path("unprocessed")
                     .size());
         }
-        return text.length() == 0 ? null : PersonalData.mask(text.toString(), secret);
+        return text.length() == 0 ? null : text.toString();
     }
 
     private static void append(StringBuilder text, String name, JsonNode value) {
@@ -343,13 +345,4 @@ public final class CleverTapDestination implements Destination {
         return USER_ID_PROPERTY.equals(key);
     }
 
-    @Override
-    public void cancelInFlight() {
-        client.dispatcher().cancelAll();
-    }
-
-    @Override
-    public void close() {
-        HttpClients.close(client);
-    }
 }

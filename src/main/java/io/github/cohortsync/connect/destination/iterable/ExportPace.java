@@ -1,6 +1,6 @@
 package io.github.cohortsync.connect.destination.iterable;
 
-import io.github.cohortsync.connect.destination.TransientDeliveryException;
+import io.github.cohortsync.connect.delivery.TransientDeliveryException;
 
 /**
  * Spaces list exports: {@code GET /api/lists/getUsers} is limited to 5 requests per minute per project (Iterable's

@@ -16,33 +16,35 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 import io.github.cohortsync.connect.config.CohortSyncConfig;
 import io.github.cohortsync.connect.config.DestinationKeys;
+import io.github.cohortsync.connect.delivery.PermanentDeliveryException;
+import io.github.cohortsync.connect.delivery.TransientDeliveryException;
 import io.github.cohortsync.connect.destination.CohortNameTemplate;
 import io.github.cohortsync.connect.destination.DeliveryResult;
-import io.github.cohortsync.connect.destination.Destination;
-import io.github.cohortsync.connect.destination.MemberValues;
+import io.github.cohortsync.connect.destination.HttpDestination;
 import io.github.cohortsync.connect.destination.KeyLocks;
+import io.github.cohortsync.connect.destination.MemberValues;
 import io.github.cohortsync.connect.destination.Page;
 import io.github.cohortsync.connect.destination.PageAction;
-import io.github.cohortsync.connect.destination.PermanentDeliveryException;
 import io.github.cohortsync.connect.destination.Rejection;
-import io.github.cohortsync.connect.destination.TransientDeliveryException;
+import io.github.cohortsync.connect.http.Answer;
+import io.github.cohortsync.connect.http.AnswerReader;
+import io.github.cohortsync.connect.http.DestinationCalls;
 import io.github.cohortsync.connect.http.HttpClients;
 import io.github.cohortsync.connect.http.HttpFailures;
 import io.github.cohortsync.connect.http.JsonBodies;
-import io.github.cohortsync.connect.http.PersonalData;
+import io.github.cohortsync.connect.http.Secrets;
 import io.github.cohortsync.connect.record.MembershipChange;
 import okhttp3.HttpUrl;
 import okhttp3.MediaType;
 import okhttp3.OkHttpClient;
 import okhttp3.Request;
 import okhttp3.RequestBody;
-import okhttp3.Response;
-import okhttp3.ResponseBody;
 import okio.BufferedSource;
 
 /**
@@ -50,7 +52,7 @@ import okio.BufferedSource;
  * removes unsubscribe them. Members are matched by {@code $iterable_user_id} when set, else by email; the answer's
  * invalid and not-found emails and user ids become rejections of exactly those members.
  */
-public final class IterableDestination implements Destination {
+public final class IterableDestination extends HttpDestination {
     private static final Logger log = LoggerFactory.getLogger(IterableDestination.class);
     /** The {@code properties} key that holds a member's Iterable user id. */
     public static final String USER_ID_PROPERTY = "$iterable_user_id";
@@ -60,7 +62,6 @@ public final class IterableDestination implements Destination {
     private static final String AUTH_HINT = "check iterable.api.key (a server-side key of the project) and"
             + " iterable.region";
 
-    private final OkHttpClient client;
     private final HttpUrl base;
     private final String apiKey;
     private final CohortNameTemplate listName;
@@ -110,8 +111,8 @@ public final class IterableDestination implements Destination {
 
     IterableDestination(OkHttpClient client, String baseUrl, String apiKey, String listNameTemplate,
                         boolean mirrorSnapshots, int batchSize, long exportIntervalMs) {
+        super(new DestinationCalls(client, Secrets.of(apiKey), AUTH_HINT));
         this.exportPace = new ExportPace(exportIntervalMs);
-        this.client = client;
         this.base = HttpUrl.get(baseUrl.trim());
         this.apiKey = apiKey;
         this.listName = new CohortNameTemplate(listNameTemplate);
@@ -208,34 +209,38 @@ public final class IterableDestination implements Destination {
         String what = "Iterable GET " + base.newBuilder().addPathSegments("api/lists/getUsers").build()
                 + " (list " + listId + ") to mirror cohort " + page.cohort().id();
         Request request = new Request.Builder().url(url).header("Api-Key", apiKey).get().build();
-        long unsubscribed = 0;
         exportPace.awaitTurn(what);
-        try (Response response = client.newCall(request).execute()) {
-            if (response.code() == 429) {
-                exportPace.holdBack(HttpFailures.retryAfterMillis(response.header("Retry-After"), Clock.systemUTC()));
-            }
-            if (!response.isSuccessful()) {
-                HttpFailures.throwForStatus(what, response.code(), response.header("Retry-After"),
-                        PersonalData.mask(HttpClients.readBody(response), apiKey), AUTH_HINT);
-            }
-            BufferedSource lines = response.body().source();
-            List<Subscriber> strangers = new ArrayList<>();
-            String line;
-            while ((line = lines.readUtf8Line()) != null) {
-                String email = line.trim();
-                if (email.isEmpty() || members.contains(email)) {
-                    continue;
+        long unsubscribed = calls.execute(what, request, new AnswerReader<>() {
+            @Override
+            public Long read(Answer answer)
+                    throws TransientDeliveryException, PermanentDeliveryException, IOException {
+                BufferedSource lines = answer.stream();
+                long count = 0;
+                List<Subscriber> strangers = new ArrayList<>();
+                String line;
+                while ((line = lines.readUtf8Line()) != null) {
+                    String email = line.trim();
+                    if (email.isEmpty() || members.contains(email)) {
+                        continue;
+                    }
+                    strangers.add(new Subscriber(null, email));
+                    if (strangers.size() >= batchSize) {
+                        count += unsubscribe(listId, strangers, page);
+                        strangers = new ArrayList<>();
+                    }
                 }
-                strangers.add(new Subscriber(null, email));
-                if (strangers.size() >= batchSize) {
-                    unsubscribed += unsubscribe(listId, strangers, page);
-                    strangers = new ArrayList<>();
-                }
+                return count + unsubscribe(listId, strangers, page);
             }
-            unsubscribed += unsubscribe(listId, strangers, page);
-        } catch (IOException e) {
-            throw HttpFailures.forIoError(what, e);
-        }
+
+            @Override
+            public Long readFailure(Answer answer) {
+                if (answer.status() == 429) {
+                    exportPace.holdBack(HttpFailures.retryAfterMillis(answer.header("Retry-After"),
+                            Clock.systemUTC()));
+                }
+                return null;
+            }
+        });
         if (unsubscribed > 0) {
             log.info("Mirrored the Iterable list of cohort {}: unsubscribed {} subscribers not in the snapshot",
                     page.cohort().id(), unsubscribed);
@@ -504,27 +509,29 @@ public final class IterableDestination implements Destination {
         HttpUrl url = base.newBuilder().addPathSegments(path).build();
         String what = "Iterable " + method + " " + url + " for " + page.describe();
         Request.Builder request = new Request.Builder().url(url).header("Api-Key", apiKey).method(method, body);
-        try (Response response = client.newCall(request.build()).execute()) {
-            ResponseBody responseBody = response.body();
-            String answer = responseBody == null ? "" : responseBody.string();
-            if (!response.isSuccessful()) {
-                // Iterable's error messages may quote an email; they end up in logs.
-                String masked = PersonalData.mask(answer, apiKey);
-                throwForErrorCode(what, response, errorCode(answer), masked);
-                HttpFailures.throwForStatus(what, response.code(), response.header("Retry-After"), masked, AUTH_HINT);
-            }
-            try {
-                JsonNode json = answer.isBlank() ? null : JSON.readTree(answer);
-                if (json == null || !json.isObject()) {
-                    throw new PermanentDeliveryException(what + " got an answer that is not a JSON object");
+        return calls.execute(what, request.build(), new AnswerReader<>() {
+            @Override
+            public JsonNode read(Answer answer) throws PermanentDeliveryException, IOException {
+                String text = answer.text();
+                try {
+                    JsonNode json = text.isBlank() ? null : JSON.readTree(text);
+                    if (json == null || !json.isObject()) {
+                        throw new PermanentDeliveryException(what + " got an answer that is not a JSON object");
+                    }
+                    return json;
+                } catch (JsonProcessingException e) {
+                    throw new PermanentDeliveryException(what + " got an answer that is not JSON");
                 }
-                return json;
-            } catch (IOException e) {
-                throw new PermanentDeliveryException(what + " got an answer that is not JSON");
             }
-        } catch (IOException e) {
-            throw HttpFailures.forIoError(what, e);
-        }
+
+            @Override
+            public JsonNode readFailure(Answer answer)
+                    throws TransientDeliveryException, PermanentDeliveryException, IOException {
+                // Iterable's error messages may quote an email; they end up in logs.
+                throwForErrorCode(what, answer, errorCode(answer.text()), answer.masked(answer.text()));
+                return null;
+            }
+        });
     }
 
     /** The {@code code} of Iterable's error body {@code {"code": ..., "msg": ...}} (Swagger: IterableApiResponse). */
@@ -542,14 +549,14 @@ public final class IterableDestination implements Destination {
      * the status, and {@code BatchTooLarge} asks for a smaller call. Other codes ({@code BadParams} for a list id
      * that does not exist, {@code BadApiKey}, ...) follow the status: 4xx permanent, 429 and 5xx transient.
      */
-    private static void throwForErrorCode(String what, Response response, String code, String maskedBody)
+    private static void throwForErrorCode(String what, Answer response, String code, String maskedBody)
             throws TransientDeliveryException, PermanentDeliveryException {
         if ("RateLimitExceeded".equals(code)) {
-            throw new TransientDeliveryException(what + " failed with HTTP " + response.code() + ": " + maskedBody,
+            throw new TransientDeliveryException(what + " failed with HTTP " + response.status() + ": " + maskedBody,
                     HttpFailures.retryAfterMillis(response.header("Retry-After"), Clock.systemUTC()));
         }
         if ("BatchTooLarge".equals(code)) {
-            throw new BatchTooLargeException(what + " failed with HTTP " + response.code() + ": " + maskedBody
+            throw new BatchTooLargeException(what + " failed with HTTP " + response.status() + ": " + maskedBody
                     + "; Iterable found the call too large (calls with several subscribers are split in halves)");
         }
     }
@@ -559,13 +566,4 @@ public final class IterableDestination implements Destination {
         return USER_ID_PROPERTY.equals(key);
     }
 
-    @Override
-    public void cancelInFlight() {
-        client.dispatcher().cancelAll();
-    }
-
-    @Override
-    public void close() {
-        HttpClients.close(client);
-    }
 }

@@ -8,25 +8,26 @@ import java.util.List;
 
 import io.github.cohortsync.connect.config.CohortSyncConfig;
 import io.github.cohortsync.connect.config.DestinationKeys;
+import io.github.cohortsync.connect.delivery.PermanentDeliveryException;
+import io.github.cohortsync.connect.delivery.TransientDeliveryException;
 import io.github.cohortsync.connect.destination.CohortNameTemplate;
 import io.github.cohortsync.connect.destination.DeliveryResult;
-import io.github.cohortsync.connect.destination.Destination;
+import io.github.cohortsync.connect.destination.HttpDestination;
 import io.github.cohortsync.connect.destination.MemberValues;
 import io.github.cohortsync.connect.destination.Page;
 import io.github.cohortsync.connect.destination.PageAction;
-import io.github.cohortsync.connect.destination.PermanentDeliveryException;
 import io.github.cohortsync.connect.destination.Rejection;
-import io.github.cohortsync.connect.destination.TransientDeliveryException;
+import io.github.cohortsync.connect.http.AnswerReader;
+import io.github.cohortsync.connect.http.DestinationCalls;
 import io.github.cohortsync.connect.http.HttpClients;
-import io.github.cohortsync.connect.http.HttpFailures;
 import io.github.cohortsync.connect.http.JsonBodies;
+import io.github.cohortsync.connect.http.Secrets;
 import io.github.cohortsync.connect.record.MembershipChange;
 import okhttp3.Credentials;
 import okhttp3.HttpUrl;
 import okhttp3.MediaType;
 import okhttp3.OkHttpClient;
 import okhttp3.Request;
-import okhttp3.Response;
 
 /**
  * Segment's HTTP Tracking API: per member one {@code identify} setting the cohort's boolean trait, batched into
@@ -34,7 +35,7 @@ import okhttp3.Response;
  * resends them all, which is safe because every message has a {@code messageId} derived from the record's
  * coordinates and Segment deduplicates on it.
  */
-public final class SegmentDestination implements Destination {
+public final class SegmentDestination extends HttpDestination {
     /** Segment's limits are "500 KB" per request and "32 KB" per message; read as 1000-byte KB, the safe side. */
     static final int MAX_REQUEST_BYTES = 500_000;
     static final int MAX_MESSAGE_BYTES = 32_000;
@@ -46,7 +47,6 @@ public final class SegmentDestination implements Destination {
     private static final int ENVELOPE_BYTES = "{\"batch\":[],\"sentAt\":\"\"}".length() + 30;
     private static final byte[] BATCH_START = "{\"batch\":[".getBytes(StandardCharsets.UTF_8);
 
-    private final OkHttpClient client;
     private final HttpUrl batchUrl;
     private final String authorization;
     private final String userIdField;
@@ -62,7 +62,9 @@ public final class SegmentDestination implements Destination {
 
     SegmentDestination(OkHttpClient client, String baseUrl, String writeKey, String userIdField,
                        String traitNameTemplate, String connectorName, Clock clock) {
-        this.client = client;
+        // The encoded credentials first: masking the write key alone would leave the rest of them readable.
+        super(new DestinationCalls(client,
+                Secrets.of(Credentials.basic(writeKey, "").substring("Basic ".length()), writeKey), AUTH_HINT));
         this.batchUrl = HttpClients.url(baseUrl, "v1/batch");
         this.authorization = Credentials.basic(writeKey, "");
         this.userIdField = userIdField;
@@ -174,14 +176,7 @@ public final class SegmentDestination implements Destination {
                 .header("Authorization", authorization)
                 .post(batch.body().body(JSON_TYPE))
                 .build();
-        try (Response response = client.newCall(call).execute()) {
-            if (!response.isSuccessful()) {
-                HttpFailures.throwForStatus(what, response.code(), response.header("Retry-After"),
-                        HttpClients.readBody(response), AUTH_HINT);
-            }
-        } catch (IOException e) {
-            throw HttpFailures.forIoError(what, e);
-        }
+        calls.execute(what, call, AnswerReader.acceptAny2xx());
     }
 
     /** The member's value of the configured field, as text; null when it has none. */
@@ -207,13 +202,4 @@ public final class SegmentDestination implements Destination {
         return userIdField.equals(key);
     }
 
-    @Override
-    public void cancelInFlight() {
-        client.dispatcher().cancelAll();
-    }
-
-    @Override
-    public void close() {
-        HttpClients.close(client);
-    }
 }

@@ -14,16 +14,17 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 import io.github.cohortsync.connect.config.CohortSyncConfig;
+import io.github.cohortsync.connect.delivery.PermanentDeliveryException;
+import io.github.cohortsync.connect.delivery.TransientDeliveryException;
 import io.github.cohortsync.connect.destination.DeliveryResult;
-import io.github.cohortsync.connect.destination.Destination;
+import io.github.cohortsync.connect.destination.HttpDestination;
 import io.github.cohortsync.connect.destination.Page;
-import io.github.cohortsync.connect.destination.PermanentDeliveryException;
 import io.github.cohortsync.connect.destination.Rejection;
-import io.github.cohortsync.connect.destination.TransientDeliveryException;
+import io.github.cohortsync.connect.http.DestinationCalls;
 import io.github.cohortsync.connect.http.HttpClients;
 import io.github.cohortsync.connect.http.HttpFailures;
 import io.github.cohortsync.connect.http.JsonBodies;
-import io.github.cohortsync.connect.http.PersonalData;
+import io.github.cohortsync.connect.http.Secrets;
 import io.github.cohortsync.connect.record.MembershipChange;
 import okhttp3.Credentials;
 import okhttp3.HttpUrl;
@@ -31,7 +32,6 @@ import okhttp3.MediaType;
 import okhttp3.OkHttpClient;
 import okhttp3.Request;
 import okhttp3.RequestBody;
-import okhttp3.Response;
 
 /**
  * The custom webhook in Mixpanel's cohort-sync format: one JSON POST per page, answered by
@@ -42,7 +42,7 @@ import okhttp3.Response;
  * the name at most {@value #MAX_COHORT_NAME_CHARS}, and a member's distinct id at most
  * {@value #MAX_DISTINCT_ID_BYTES} UTF-8 bytes.
  */
-public final class WebhookDestination implements Destination {
+public final class WebhookDestination extends HttpDestination {
     /** Sent as mixpanel_project_id when neither the record nor {@code project.id} names a project. */
     public static final String DEFAULT_PROJECT_ID = "0";
     /** Flagsmith's MixpanelParametersSerializer: mixpanel_cohort_id is a CharField(max_length=255). */
@@ -55,11 +55,9 @@ public final class WebhookDestination implements Destination {
     private static final MediaType JSON_TYPE = MediaType.get("application/json; charset=utf-8");
     private static final ObjectMapper MAPPER = new ObjectMapper();
 
-    private final OkHttpClient client;
     private final HttpUrl url;
     private final String safeUrl;
     private final String authorization;
-    private final String password;
     private final List<String> exportedProperties;
 
     public WebhookDestination(CohortSyncConfig config) {
@@ -72,12 +70,13 @@ public final class WebhookDestination implements Destination {
 
     WebhookDestination(OkHttpClient client, String url, String username, String password,
                        List<String> exportedProperties) {
-        this.client = client;
+        // The encoded credentials first: masking the password alone would leave the rest of them readable.
+        super(new DestinationCalls(client, Secrets.of(encodedCredentials(username, password), password),
+                "check webhook.auth.username and webhook.auth.password"));
         this.url = HttpUrl.get(url.trim());
         // Query strings and user info may hold tokens: messages show scheme, host and path only.
         this.safeUrl = this.url.scheme() + "://" + this.url.host() + ":" + this.url.port() + this.url.encodedPath();
-        this.authorization = username == null ? null : Credentials.basic(username, password == null ? "" : password);
-        this.password = password;
+        this.authorization = username == null ? null : "Basic " + encodedCredentials(username, password);
         this.exportedProperties = List.copyOf(exportedProperties);
     }
 
@@ -104,18 +103,12 @@ public final class WebhookDestination implements Destination {
         if (authorization != null) {
             request.header("Authorization", authorization);
         }
-        try (Response response = client.newCall(request.build()).execute()) {
-            String answer = HttpClients.readBody(response);
-            if (!response.isSuccessful()) {
-                // Whatever the body (the envelope or not, e.g. a proxy's or framework's 401 page), the status decides.
-                HttpFailures.throwForStatus(what, response.code(), response.header("Retry-After"), masked(answer),
-                        "check webhook.auth.username and webhook.auth.password");
-            }
-            checkAnswer(what, page, answer, response.header("Retry-After"));
+        Page sent = page;
+        return calls.execute(what, request.build(), answer -> {
+            // Any non-2xx fails by its status, whatever the body (the envelope or not, e.g. a proxy's 401 page).
+            checkAnswer(what, sent, answer.text(), answer.header("Retry-After"));
             return rejections.isEmpty() ? DeliveryResult.allAccepted() : new DeliveryResult(rejections);
-        } catch (IOException e) {
-            throw HttpFailures.forIoError(what, e);
-        }
+        });
     }
 
     /**
@@ -190,16 +183,6 @@ public final class WebhookDestination implements Destination {
         return id == null || id.isBlank() ? DEFAULT_PROJECT_ID : id;
     }
 
-    /** The answer cleared of personal data and of the credentials, in either form, for errors and logs. */
-    private String masked(String answer) {
-        String text = answer;
-        if (text != null && authorization != null) {
-            // Before the text is shortened, so that no part of the encoded credentials is left.
-            text = text.replace(authorization.substring("Basic ".length()), "<secret>");
-        }
-        return PersonalData.mask(text, password);
-    }
-
     /**
      * The receiver must confirm the page: same action, status success. A {@code failure} is transient when its
      * {@code error.code} is (429, 5xx, as for HTTP statuses), permanent otherwise; anything else is permanent.
@@ -224,8 +207,8 @@ public final class WebhookDestination implements Destination {
         if ("failure".equals(status)) {
             JsonNode error = json.path("error");
             String message = what + " was answered with status failure: "
-                    + masked(error.path("message").asText("(no message)")) + " (code "
-                    + masked(error.path("code").asText("none")) + ")";
+                    + calls.mask(error.path("message").asText("(no message)")) + " (code "
+                    + calls.mask(error.path("code").asText("none")) + ")";
             int code = errorCode(error.path("code"));
             if (code >= 100 && code <= 599 && HttpFailures.isTransient(code)) {
                 throw new TransientDeliveryException(message, HttpFailures.retryAfterMillis(retryAfter,
@@ -295,6 +278,12 @@ public final class WebhookDestination implements Destination {
         json.writeEndObject();
     }
 
+    /** The Basic credentials as sent after "Basic "; null without a user name. */
+    private static String encodedCredentials(String username, String password) {
+        return username == null ? null
+                : Credentials.basic(username, password == null ? "" : password).substring("Basic ".length());
+    }
+
     private static String blankToNull(String text) {
         return text == null || text.isBlank() ? null : text;
     }
@@ -304,13 +293,4 @@ public final class WebhookDestination implements Destination {
         return exportedProperties.contains(key);
     }
 
-    @Override
-    public void cancelInFlight() {
-        client.dispatcher().cancelAll();
-    }
-
-    @Override
-    public void close() {
-        HttpClients.close(client);
-    }
 }

@@ -11,7 +11,6 @@ import org.apache.kafka.common.config.ConfigDef;
 import org.junit.jupiter.api.Test;
 
 import io.github.cohortsync.connect.config.CohortSyncConfig;
-import io.github.cohortsync.connect.config.DestinationType;
 
 class BrazeKeysTest {
 
@@ -26,7 +25,7 @@ class BrazeKeysTest {
     void aMinimalConfigIsValidWithTheDocumentedDefaults() {
         assertThat(keyErrors(braze())).isEmpty();
         CohortSyncConfig config = new CohortSyncConfig(braze());
-        assertThat(config.destination()).isEqualTo(DestinationType.BRAZE);
+        assertThat(config.destination()).isInstanceOf(BrazeProvider.class);
         assertThat(config.getString(BrazeKeys.INSTANCE)).isEqualTo("US-01");
         assertThat(config.getString(BrazeKeys.MODE)).isEqualTo("attribute");
         assertThat(config.getString(BrazeKeys.ATTRIBUTE_NAME)).isEqualTo("mixpanel_cohorts");

@@ -11,7 +11,6 @@ import org.apache.kafka.common.config.ConfigDef;
 import org.junit.jupiter.api.Test;
 
 import io.github.cohortsync.connect.config.CohortSyncConfig;
-import io.github.cohortsync.connect.config.DestinationType;
 
 class CleverTapKeysTest {
 
@@ -27,7 +26,7 @@ class CleverTapKeysTest {
     void aMinimalConfigIsValidWithTheDocumentedDefaults() {
         assertThat(keyErrors(clevertap())).isEmpty();
         CohortSyncConfig config = new CohortSyncConfig(clevertap());
-        assertThat(config.destination()).isEqualTo(DestinationType.CLEVERTAP);
+        assertThat(config.destination()).isInstanceOf(CleverTapProvider.class);
         assertThat(config.getString(CleverTapKeys.REGION)).isEqualTo("eu1");
         assertThat(config.getString(CleverTapKeys.ENDPOINT)).isNull();
         assertThat(config.batchMaxSize()).isEqualTo(500);

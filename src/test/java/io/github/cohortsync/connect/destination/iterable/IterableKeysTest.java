@@ -10,7 +10,6 @@ import org.apache.kafka.common.config.ConfigDef;
 import org.junit.jupiter.api.Test;
 
 import io.github.cohortsync.connect.config.CohortSyncConfig;
-import io.github.cohortsync.connect.config.DestinationType;
 
 class IterableKeysTest {
 
@@ -26,7 +25,7 @@ class IterableKeysTest {
         assertThat(keyErrors(iterable())).isEmpty();
         CohortSyncConfig config = new CohortSyncConfig(iterable());
 
-        assertThat(config.destination()).isEqualTo(DestinationType.ITERABLE);
+        assertThat(config.destination()).isInstanceOf(IterableProvider.class);
         assertThat(config.batchMaxSize()).isEqualTo(1000);
         assertThat(config.getString(IterableKeys.REGION)).isEqualTo("us");
         assertThat(config.getString(IterableKeys.LIST_NAME_TEMPLATE)).isEqualTo("mixpanel_${cohort_name}_${cohort_id}");

@@ -12,7 +12,6 @@ import org.apache.kafka.common.config.ConfigException;
 import org.junit.jupiter.api.Test;
 
 import io.github.cohortsync.connect.config.CohortSyncConfig;
-import io.github.cohortsync.connect.config.DestinationType;
 
 class SegmentKeysTest {
 
@@ -28,7 +27,7 @@ class SegmentKeysTest {
         assertThat(keyErrors(segment())).isEmpty();
         CohortSyncConfig config = new CohortSyncConfig(segment());
 
-        assertThat(config.destination()).isEqualTo(DestinationType.SEGMENT);
+        assertThat(config.destination()).isInstanceOf(SegmentProvider.class);
         assertThat(config.batchMaxSize()).isEqualTo(1000);
         assertThat(config.getString(SegmentKeys.REGION)).isEqualTo("us");
         assertThat(config.getString(SegmentKeys.USER_ID_FIELD)).isEqualTo("distinct_id");

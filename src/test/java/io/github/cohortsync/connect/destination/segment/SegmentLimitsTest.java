@@ -58,13 +58,13 @@ class SegmentLimitsTest {
         assertThat(SegmentDestination.MAX_REQUEST_BYTES).isLessThanOrEqualTo(500_000);
         assertThat(SegmentDestination.MAX_MESSAGE_BYTES).isLessThanOrEqualTo(32_000);
         // A page is at most batch.max.size members, validated against this: one message each, so never over 2500.
-        assertThat(DestinationType.SEGMENT.maxBatchSize()).isLessThanOrEqualTo(2500);
+        assertThat(DestinationType.of("segment").maxBatchSize()).isLessThanOrEqualTo(2500);
     }
 
     /** The largest page, with user ids long enough to need several requests: every request and message fits. */
     @Test
     void theLargestPageGoesInRequestsWithinEveryLimitAndEveryMessagePassesTheAssertions() throws Exception {
-        int members = DestinationType.SEGMENT.maxBatchSize();
+        int members = DestinationType.of("segment").maxBatchSize();
         List<MembershipChange> changes = new ArrayList<>();
         for (int i = 0; i < members; i++) {
             String userId = String.format("%05d-", i) + "u".repeat(1_500);

@@ -1,4 +1,4 @@
-package io.github.cohortsync.connect.destination;
+package io.github.cohortsync.connect.delivery;
 
 /** A failure worth retrying: a connection error, a timeout, HTTP 408, 425, 429 or 5xx. */
 public class TransientDeliveryException extends Exception {

@@ -1,4 +1,4 @@
-package io.github.cohortsync.connect.sync;
+package io.github.cohortsync.connect.config;
 
 /** Names of this connector's local state files (snapshot spills, delivery journals). */
 public final class FileNames {

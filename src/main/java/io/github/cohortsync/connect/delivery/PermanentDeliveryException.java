@@ -1,4 +1,4 @@
-package io.github.cohortsync.connect.destination;
+package io.github.cohortsync.connect.delivery;
 
 /**
  * A failure that retrying will not fix (bad credentials, a rejected request, a failure answer): the task fails

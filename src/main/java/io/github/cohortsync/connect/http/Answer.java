@@ -1,0 +1,57 @@
+package io.github.cohortsync.connect.http;
+
+import java.io.IOException;
+
+import com.fasterxml.jackson.databind.JsonNode;
+
+import okhttp3.Response;
+import okhttp3.ResponseBody;
+import okio.BufferedSource;
+
+/** A destination's answer to one call, as the shared call path hands it to the destination's reader. */
+public final class Answer {
+    private final Response response;
+    private final Secrets secrets;
+    private String text;
+
+    Answer(Response response, Secrets secrets) {
+        this.response = response;
+        this.secrets = secrets;
+    }
+
+    public int status() {
+        return response.code();
+    }
+
+    public boolean isSuccessful() {
+        return response.isSuccessful();
+    }
+
+    public String header(String name) {
+        return response.header(name);
+    }
+
+    /** The body as text, read once; empty when there is none. Raw: it may hold secrets and personal data. */
+    public String text() throws IOException {
+        if (text == null) {
+            ResponseBody body = response.body();
+            text = body == null ? "" : body.string();
+        }
+        return text;
+    }
+
+    /** The body as JSON, or null when it is empty or not JSON. */
+    public JsonNode json() throws IOException {
+        return HttpClients.jsonOrNull(text());
+    }
+
+    /** The body as a stream, for answers too long to hold (e.g. a list export); use instead of {@link #text()}. */
+    public BufferedSource stream() {
+        return response.body().source();
+    }
+
+    /** The text cleared of this call's secrets and of personal data: the only form that may reach a message. */
+    public String masked(String raw) {
+        return secrets.mask(raw);
+    }
+}

@@ -1,0 +1,143 @@
+package io.github.cohortsync.connect.http;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import io.github.cohortsync.connect.delivery.PermanentDeliveryException;
+import io.github.cohortsync.connect.delivery.TransientDeliveryException;
+import mockwebserver3.MockResponse;
+import mockwebserver3.MockWebServer;
+import mockwebserver3.SocketEffect;
+import okhttp3.Headers;
+import okhttp3.Request;
+
+/** The shared call path: what it accepts, how it classifies and masks failures, and I/O errors. */
+class DestinationCallsTest {
+    private static final String SECRET = "tok/en-123456";
+
+    private final MockWebServer server = new MockWebServer();
+    private DestinationCalls calls;
+
+    @BeforeEach
+    void start() throws Exception {
+        server.start();
+        calls = new DestinationCalls(HttpClients.create(2_000), Secrets.of(SECRET), "check test.key");
+    }
+
+    @AfterEach
+    void stop() {
+        calls.close();
+        server.close();
+    }
+
+    private Request get() {
+        return new Request.Builder().url(server.url("/api")).build();
+    }
+
+    @Test
+    void aSuccessfulAnswerGoesToTheReader() throws Exception {
+        server.enqueue(new MockResponse(200, Headers.of(), "{\"ok\": true}"));
+
+        boolean ok = calls.execute("Test GET", get(), answer -> answer.json().path("ok").asBoolean());
+
+        assertThat(ok).isTrue();
+    }
+
+    @Test
+    void aStatusTheDestinationDoesNotKnowFailsPermanentlyWithTheMaskedBodyAndTheHint() {
+        server.enqueue(new MockResponse(401, Headers.of(), "bad key " + SECRET + " for ada@example.com"));
+
+        assertThatThrownBy(() -> calls.execute("Test GET", get(), AnswerReader.acceptAny2xx()))
+                .isInstanceOf(PermanentDeliveryException.class)
+                .hasMessage("Test GET failed with HTTP 401: bad key <secret> for <email>; check test.key");
+    }
+
+    @Test
+    void aRetryableStatusFailsTransientlyWithItsRetryAfter() {
+        server.enqueue(new MockResponse(429, Headers.of("Retry-After", "7"), "slow down"));
+
+        assertThatThrownBy(() -> calls.execute("Test GET", get(), AnswerReader.acceptAny2xx()))
+                .isInstanceOfSatisfying(TransientDeliveryException.class,
+                        e -> assertThat(e.retryAfterMillis()).isEqualTo(7_000))
+                .hasMessage("Test GET failed with HTTP 429: slow down");
+    }
+
+    @Test
+    void theReaderMayAcceptAFailedAnswerOrClassifyItItself() throws Exception {
+        AnswerReader<String> reader = new AnswerReader<>() {
+            @Override
+            public String read(Answer answer) {
+                return "ok";
+            }
+
+            @Override
+            public String readFailure(Answer answer) throws TransientDeliveryException {
+                if (answer.status() == 400) {
+                    return "rejected members";
+                }
+                throw new TransientDeliveryException("rate limited by its body", -1);
+            }
+        };
+        server.enqueue(new MockResponse(400, Headers.of(), "every member invalid"));
+        server.enqueue(new MockResponse(403, Headers.of(), "RateLimitExceeded"));
+
+        assertThat(calls.execute("Test GET", get(), reader)).isEqualTo("rejected members");
+        assertThatThrownBy(() -> calls.execute("Test GET", get(), reader))
+                .isInstanceOf(TransientDeliveryException.class).hasMessage("rate limited by its body");
+    }
+
+    @Test
+    void theFailureTextIsMaskedWhateverTheReaderPicksFromTheAnswer() {
+        server.enqueue(new MockResponse(422, Headers.of(), "{\"error\": \"" + SECRET.replace("/", "\\/") + "\"}"));
+        AnswerReader<Void> summarising = new AnswerReader<>() {
+            @Override
+            public Void read(Answer answer) {
+                return null;
+            }
+
+            @Override
+            public String failureText(Answer answer) throws java.io.IOException {
+                return "error: " + answer.text();
+            }
+        };
+
+        assertThatThrownBy(() -> calls.execute("Test POST", get(), summarising))
+                .isInstanceOf(PermanentDeliveryException.class)
+                .hasMessageContaining("error: {\"error\": \"<secret>\"}")
+                .hasMessageNotContaining("en-123456");
+    }
+
+    @Test
+    void aBrokenConnectionIsTransient() {
+        server.enqueue(new MockResponse.Builder().onResponseStart(new SocketEffect.CloseSocket()).build());
+
+        assertThatThrownBy(() -> calls.execute("Test GET", get(), AnswerReader.acceptAny2xx()))
+                .isInstanceOf(TransientDeliveryException.class).hasMessageStartingWith("Test GET failed: ");
+    }
+
+    @Test
+    void cancellingAbortsACallInFlightAsTransient() throws Exception {
+        server.enqueue(new MockResponse.Builder().onResponseStart(SocketEffect.Stall.INSTANCE).build());
+        CompletableFuture<Throwable> failure = CompletableFuture.supplyAsync(() -> {
+            try {
+                calls.execute("Test GET", get(), AnswerReader.acceptAny2xx());
+                return null;
+            } catch (Exception e) {
+                return e;
+            }
+        });
+        server.takeRequest(5, TimeUnit.SECONDS);
+
+        calls.cancelInFlight();
+
+        assertThat(failure.get(5, TimeUnit.SECONDS)).isInstanceOf(TransientDeliveryException.class)
+                .hasMessageStartingWith("Test GET failed: ");
+    }
+}
