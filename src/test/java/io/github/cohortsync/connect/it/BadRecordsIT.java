@@ -25,6 +25,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInfo;
 
 import io.github.cohortsync.connect.record.RecordParser;
+import io.github.cohortsync.connect.it.standin.WebhookReceiver;
 
 /**
  * Bad records are never dropped silently: with {@code errors.tolerance=all} they go to the dead letter queue with
@@ -94,11 +95,7 @@ class BadRecordsIT {
         records.add(add("202", "good-4"));
         harness.produce(topic, records);
 
-        Map<String, String> config = ConnectHarness.webhookConnectorConfig(topic, receiver.url());
-        config.put("errors.tolerance", "all");
-        config.put("errors.deadletterqueue.topic.name", dlq);
-        config.put("errors.deadletterqueue.topic.replication.factor", "1");
-        config.put("errors.deadletterqueue.context.headers.enable", "true");
+        Map<String, String> config = ConnectorConfig.webhook(topic, receiver.url()).deadLetterQueue(dlq).build();
         harness.startConnector(connector, config, 1);
 
         harness.awaitCommittedToEnd(connector, topic);
@@ -133,7 +130,7 @@ class BadRecordsIT {
     @Test
     void badRecordFailsTheTaskByDefaultNamingWhereAndWhat() throws Exception {
         String topic = harness.createTopic("strict", 1);
-        harness.startConnector(connector, ConnectHarness.webhookConnectorConfig(topic, receiver.url()), 1);
+        harness.startConnector(connector, ConnectorConfig.webhook(topic, receiver.url()).build(), 1);
         List<MembershipRecord> good = List.of(add("101", "good-0"), add("101", "good-1"), add("101", "good-2"));
         harness.produce(topic, good);
         harness.awaitCommittedToEnd(connector, topic);

@@ -29,13 +29,10 @@ import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.connect.json.JsonConverter;
 import org.apache.kafka.connect.runtime.rest.entities.ConnectorStateInfo;
 import org.apache.kafka.connect.util.clusters.EmbeddedConnectCluster;
 import org.awaitility.Awaitility;
 import org.awaitility.core.ConditionFactory;
-
-import io.github.cohortsync.connect.CohortSyncSinkConnector;
 
 /**
  * A real KRaft broker and real Connect worker(s) in the test JVM (no Docker), with a producer and an admin client,
@@ -138,31 +135,9 @@ public final class ConnectHarness implements AutoCloseable {
         produce(topic, List.of(records));
     }
 
-    /**
-     * The config every test starts from: schemaless JSON keys and values, the webhook destination at
-     * {@code url}, a short sync interval and short retry backoffs.
-     */
+    /** The webhook config every diff test starts from; see {@link ConnectorConfig}. */
     public static Map<String, String> webhookConnectorConfig(String topic, String url) {
-        Map<String, String> config = new HashMap<>();
-        config.put("connector.class", CohortSyncSinkConnector.class.getName());
-        config.put("topics", topic);
-        config.put("tasks.max", "1");
-        config.put("key.converter", JsonConverter.class.getName());
-        config.put("key.converter.schemas.enable", "false");
-        config.put("value.converter", JsonConverter.class.getName());
-        config.put("value.converter.schemas.enable", "false");
-        config.put("destination", "webhook");
-        config.put("webhook.url", url);
-        config.put("sync.interval.ms", "500");
-        config.put("retry.backoff.initial.ms", "100");
-        config.put("retry.backoff.max.ms", "500");
-        config.put("http.timeout.ms", "10000");
-        // One directory per test JVM, shared by every worker of the host (the forked ones too), as in production.
-        config.put("delivery.journal.dir", JOURNAL_DIR.toString());
-        // Diffs only, explicitly (validation asks for this or snapshot.bootstrap.servers): most tests check diffs;
-        // the ones of full syncs (SnapshotSyncIT, FirstContactIT) set the servers instead.
-        config.put("snapshot.enabled", "false");
-        return config;
+        return ConnectorConfig.webhook(topic, url).build();
     }
 
     /** The delivery journal directory of this test JVM's connectors. */

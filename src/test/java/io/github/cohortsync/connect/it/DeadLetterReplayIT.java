@@ -19,7 +19,7 @@ import org.junit.jupiter.api.Test;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
-import io.github.cohortsync.connect.it.IterableSyncIT.IterableStandIn;
+import io.github.cohortsync.connect.it.standin.IterableReceiver;
 
 /**
  * The dead letter queue round trip an operator runs: a destination rejects a member, the DLQ record is read back,
@@ -48,16 +48,10 @@ class DeadLetterReplayIT {
         String dlq = ConnectHarness.uniqueName("replay-dlq");
         String connector = ConnectHarness.uniqueName("replay");
         String list = "mixpanel_" + MembershipRecord.cohortName("301") + "_301";
-        try (IterableStandIn iterable = IterableStandIn.start()) {
-            Map<String, String> config = ConnectHarness.webhookConnectorConfig(topic, "http://unused.invalid");
-            config.remove("webhook.url");
-            config.put("destination", "iterable");
-            config.put("iterable.api.key", "iterable-s3cret-key");
-            config.put("iterable.endpoint", iterable.url());
-            config.put("errors.tolerance", "all");
-            config.put("errors.deadletterqueue.topic.name", dlq);
-            config.put("errors.deadletterqueue.topic.replication.factor", "1");
-            config.put("errors.deadletterqueue.context.headers.enable", "true");
+        try (IterableReceiver iterable = IterableReceiver.start()) {
+            Map<String, String> config = ConnectorConfig.iterable(topic, "iterable-s3cret-key", iterable.url())
+                    .deadLetterQueue(dlq)
+                    .build();
             harness.startConnector(connector, config, 1);
 
             // The joiner's add is rejected; the leaver is added, then its removal is rejected.

@@ -18,8 +18,9 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInfo;
 
-import io.github.cohortsync.connect.it.WebhookReceiver.Delivery;
-import io.github.cohortsync.connect.it.WebhookReceiver.Reply;
+import io.github.cohortsync.connect.it.standin.WebhookReceiver.Delivery;
+import io.github.cohortsync.connect.it.standin.WebhookReceiver.Reply;
+import io.github.cohortsync.connect.it.standin.WebhookReceiver;
 
 /**
  * How the connector lives with a failing webhook: transient failures are retried page by page and never fail the
@@ -68,7 +69,7 @@ class DeliveryFailureIT {
                 Reply.httpStatus(503).withRetryAfter("1").withBody("{\"error\":\"busy\"}"),
                 Reply.httpStatus(503));
 
-        harness.startConnector(connector, ConnectHarness.webhookConnectorConfig(topic, receiver.url()), 1);
+        harness.startConnector(connector, ConnectorConfig.webhook(topic, receiver.url()).build(), 1);
 
         harness.awaitCommittedToEnd(connector, topic);
         assertThat(receiver.membership()).isEqualTo(ExpectedMembership.of(records).asMap());
@@ -98,9 +99,10 @@ class DeliveryFailureIT {
         harness.produce(topic, records);
         receiver.enqueue(Reply.success());
         receiver.answerByDefault(Reply.httpStatus(503));
-        Map<String, String> config = ConnectHarness.webhookConnectorConfig(topic, receiver.url());
-        config.put("batch.max.size", "100");
-        config.put("retry.max.attempts", "1");
+        Map<String, String> config = ConnectorConfig.webhook(topic, receiver.url())
+                .with("batch.max.size", "100")
+                .with("retry.max.attempts", "1")
+                .build();
 
         harness.startConnector(connector, config, 1);
 
@@ -135,9 +137,10 @@ class DeliveryFailureIT {
     @Test
     void unauthorizedFailsTheTaskWithAHint() throws Exception {
         String topic = harness.createTopic("unauthorized", 1);
-        Map<String, String> config = ConnectHarness.webhookConnectorConfig(topic, receiver.url());
-        config.put("webhook.auth.username", "hook-user");
-        config.put("webhook.auth.password", "wrong-password");
+        Map<String, String> config = ConnectorConfig.webhook(topic, receiver.url())
+                .with("webhook.auth.username", "hook-user")
+                .with("webhook.auth.password", "wrong-password")
+                .build();
         harness.startConnector(connector, config, 1);
         List<MembershipRecord> delivered = adds("101", "early", 10);
         harness.produce(topic, delivered);
@@ -163,7 +166,7 @@ class DeliveryFailureIT {
     void failureAnswerFailsTheTaskWithItsMessage() throws Exception {
         String topic = harness.createTopic("failure-answer", 1);
         receiver.answerByDefault(Reply.failure("cohort 101 is locked by an export", "E_LOCKED"));
-        harness.startConnector(connector, ConnectHarness.webhookConnectorConfig(topic, receiver.url()), 1);
+        harness.startConnector(connector, ConnectorConfig.webhook(topic, receiver.url()).build(), 1);
         harness.produce(topic, adds("101", "u", 3));
 
         String trace = harness.awaitTaskFailed(connector);

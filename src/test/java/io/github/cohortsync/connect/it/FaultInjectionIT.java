@@ -23,8 +23,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInfo;
 
 import io.github.cohortsync.connect.LogCapture;
-import io.github.cohortsync.connect.it.WebhookReceiver.Delivery;
-import io.github.cohortsync.connect.it.WebhookReceiver.Reply;
+import io.github.cohortsync.connect.it.standin.WebhookReceiver.Delivery;
+import io.github.cohortsync.connect.it.standin.WebhookReceiver.Reply;
+import io.github.cohortsync.connect.it.standin.WebhookReceiver;
 
 /**
  * Faults injected at a real webhook receiver while a real Connect worker runs the connector: a long 503 outage,
@@ -77,9 +78,10 @@ class FaultInjectionIT {
 
     /** The webhook config of these tests: short backoffs from the harness, and HTTP Basic credentials. */
     private Map<String, String> config(String topic) {
-        Map<String, String> config = ConnectHarness.webhookConnectorConfig(topic, receiver.url());
-        config.put("webhook.auth.username", USER);
-        config.put("webhook.auth.password", PASSWORD);
+        Map<String, String> config = ConnectorConfig.webhook(topic, receiver.url())
+                .with("webhook.auth.username", USER)
+                .with("webhook.auth.password", PASSWORD)
+                .build();
         return config;
     }
 

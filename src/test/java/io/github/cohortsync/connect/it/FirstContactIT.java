@@ -22,8 +22,9 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInfo;
 
-import io.github.cohortsync.connect.it.WebhookReceiver.Delivery;
-import io.github.cohortsync.connect.it.WebhookReceiver.Reply;
+import io.github.cohortsync.connect.it.standin.WebhookReceiver.Delivery;
+import io.github.cohortsync.connect.it.standin.WebhookReceiver.Reply;
+import io.github.cohortsync.connect.it.standin.WebhookReceiver;
 
 /**
  * Mixpanel-compatible full syncs with the documented config (snapshot.bootstrap.servers set, nothing else), against
@@ -71,9 +72,9 @@ class FirstContactIT {
 
     /** The documented config: the webhook and snapshot.bootstrap.servers, full syncs left at their default. */
     private Map<String, String> documentedConfig(String topic) {
-        Map<String, String> config = ConnectHarness.webhookConnectorConfig(topic, receiver.url());
-        config.remove("snapshot.enabled");
-        config.put("snapshot.bootstrap.servers", harness.connect().kafka().bootstrapServers());
+        Map<String, String> config = ConnectorConfig.webhook(topic, receiver.url())
+                .fullSyncs(harness.connect().kafka().bootstrapServers())
+                .build();
         return config;
     }
 

@@ -16,8 +16,9 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInfo;
 
-import io.github.cohortsync.connect.it.WebhookReceiver.Delivery;
-import io.github.cohortsync.connect.it.WebhookReceiver.Reply;
+import io.github.cohortsync.connect.it.standin.WebhookReceiver.Delivery;
+import io.github.cohortsync.connect.it.standin.WebhookReceiver.Reply;
+import io.github.cohortsync.connect.it.standin.WebhookReceiver;
 
 /** Defects found while writing the integration tests, each reproduced through the real worker and kept fixed. */
 class RegressionIT {
@@ -57,8 +58,7 @@ class RegressionIT {
     @Test
     void replayAfterAPartlyDeliveredSyncDoesNotLoseAReAdd() throws Exception {
         String topic = harness.createTopic("replay", 1);
-        Map<String, String> config = ConnectHarness.webhookConnectorConfig(topic, receiver.url());
-        config.put("batch.max.size", "1");
+        Map<String, String> config = ConnectorConfig.webhook(topic, receiver.url()).with("batch.max.size", "1").build();
         harness.startConnector(connector, config, 1);
         harness.produce(topic, add("101", "x"), add("101", "z"));
         harness.awaitCommittedToEnd(connector, topic);
@@ -89,8 +89,9 @@ class RegressionIT {
     @Test
     void tombstoneKeepsTheKnownProjectOfItsCohort() throws Exception {
         String topic = harness.createTopic("tombstone-project", 1);
-        Map<String, String> config = ConnectHarness.webhookConnectorConfig(topic, receiver.url());
-        config.put("project.id", "proj-default");
+        Map<String, String> config = ConnectorConfig.webhook(topic, receiver.url())
+                .with("project.id", "proj-default")
+                .build();
         harness.startConnector(connector, config, 1);
         harness.produce(topic, add("101", "x").with("project_id", "proj-7"),
                 add("101", "y").with("project_id", "proj-7"));

@@ -21,6 +21,8 @@ import org.junit.jupiter.api.TestInfo;
 
 import jakarta.ws.rs.core.Response;
 
+import io.github.cohortsync.connect.it.standin.WebhookReceiver;
+
 /**
  * Secrets through a config provider: a worker with the {@link FileConfigProvider} resolves
  * {@code ${file:<path>:<key>}} for the task, so the destination receives the real secret while the REST API only
@@ -71,9 +73,10 @@ class SecretsIT {
     void fileProviderSecretReachesTheDestinationAndTheApiShowsThePlaceholder() throws Exception {
         String topic = harness.createTopic("secret-file", 1);
         String placeholder = "${file:" + secrets + ":webhook.password}";
-        Map<String, String> config = ConnectHarness.webhookConnectorConfig(topic, receiver.url());
-        config.put("webhook.auth.username", USER);
-        config.put("webhook.auth.password", placeholder);
+        Map<String, String> config = ConnectorConfig.webhook(topic, receiver.url())
+                .with("webhook.auth.username", USER)
+                .with("webhook.auth.password", placeholder)
+                .build();
         List<MembershipRecord> records = new ArrayList<>();
         for (int i = 0; i < 5; i++) {
             records.add(add("901", user("s", i)));
@@ -95,9 +98,10 @@ class SecretsIT {
     @Test
     void withoutAProviderTheConfigEndpointShowsTheRawValue() throws Exception {
         String topic = harness.createTopic("secret-raw", 1);
-        Map<String, String> config = ConnectHarness.webhookConnectorConfig(topic, receiver.url());
-        config.put("webhook.auth.username", USER);
-        config.put("webhook.auth.password", SECRET);
+        Map<String, String> config = ConnectorConfig.webhook(topic, receiver.url())
+                .with("webhook.auth.username", USER)
+                .with("webhook.auth.password", SECRET)
+                .build();
 
         harness.startConnector(connector, config, 1);
 

@@ -25,9 +25,11 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInfo;
 
-import io.github.cohortsync.connect.it.WebhookReceiver.Delivery;
-import io.github.cohortsync.connect.it.WebhookReceiver.Reply;
+import io.github.cohortsync.connect.it.standin.WebhookReceiver.Delivery;
+import io.github.cohortsync.connect.it.standin.WebhookReceiver.Reply;
 import io.github.cohortsync.connect.metrics.TaskMetrics;
+import io.github.cohortsync.connect.it.standin.IterableReceiver;
+import io.github.cohortsync.connect.it.standin.WebhookReceiver;
 
 /**
  * Snapshots through a real broker and worker: a first run sends a compacted topic's current membership as
@@ -72,10 +74,9 @@ class SnapshotSyncIT {
     }
 
     private Map<String, String> snapshotConfig(String topic) {
-        Map<String, String> config = ConnectHarness.webhookConnectorConfig(topic, receiver.url());
-        config.put("snapshot.bootstrap.servers", harness.connect().kafka().bootstrapServers());
-        config.remove("snapshot.enabled");
-        return config;
+        return ConnectorConfig.webhook(topic, receiver.url())
+                .fullSyncs(harness.connect().kafka().bootstrapServers())
+                .build();
     }
 
     private long metric(String attribute) throws Exception {
@@ -228,13 +229,11 @@ class SnapshotSyncIT {
         }
         String listName = "mixpanel_" + MembershipRecord.cohortName("55") + "_55";
 
-        try (IterableSyncIT.IterableStandIn iterable = IterableSyncIT.IterableStandIn.start()) {
+        try (IterableReceiver iterable = IterableReceiver.start()) {
             iterable.prefill(listName, prefilled);
-            Map<String, String> config = snapshotConfig(topic);
-            config.remove("webhook.url");
-            config.put("destination", "iterable");
-            config.put("iterable.api.key", "iterable-s3cret-key");
-            config.put("iterable.endpoint", iterable.url());
+            Map<String, String> config = ConnectorConfig.iterable(topic, "iterable-s3cret-key", iterable.url())
+                    .fullSyncs(harness.connect().kafka().bootstrapServers())
+                    .build();
             harness.startConnector(connector, config, 1);
             harness.awaitCommittedToEnd(connector, topic);
 

@@ -26,6 +26,7 @@ import io.github.cohortsync.connect.LogCapture;
 import io.github.cohortsync.connect.metrics.TaskMetrics;
 import io.github.cohortsync.connect.sync.AdminOffsetsLookup;
 import io.github.cohortsync.connect.sync.TopicFacts;
+import io.github.cohortsync.connect.it.standin.WebhookReceiver;
 
 /**
  * The warnings derived from a real broker's topic facts: a compacted topic that keeps tombstones for less than the
@@ -101,10 +102,9 @@ class TopicChecksIT {
             other.start();
             ConnectHarness.await().until(() -> harness.admin().describeConsumerGroups(Set.of("connect-" + connector))
                     .all().get().get("connect-" + connector).members().size() == 1);
-            Map<String, String> config = ConnectHarness.webhookConnectorConfig(topic, receiver.url());
-            // Full syncs at their default (on): the harness turns them off for diff tests.
-            config.remove("snapshot.enabled");
-            config.put("snapshot.bootstrap.servers", harness.connect().kafka().bootstrapServers());
+            Map<String, String> config = ConnectorConfig.webhook(topic, receiver.url())
+                    .fullSyncs(harness.connect().kafka().bootstrapServers())
+                    .build();
             harness.startConnector(connector, config, 1);
 
             ConnectHarness.await().until(() -> metric(connector, "SnapshotsCompleted") >= 1);

@@ -20,7 +20,8 @@ import org.junit.jupiter.api.TestInfo;
 
 import com.fasterxml.jackson.databind.JsonNode;
 
-import io.github.cohortsync.connect.it.WebhookReceiver.Delivery;
+import io.github.cohortsync.connect.it.standin.WebhookReceiver.Delivery;
+import io.github.cohortsync.connect.it.standin.WebhookReceiver;
 
 /**
  * End-to-end syncs to a webhook through a real broker and worker: final membership, page shape and paging,
@@ -87,7 +88,7 @@ class WebhookSyncIT {
         harness.produce(topic, phase1);
         ExpectedMembership expected = ExpectedMembership.of(phase1);
 
-        Map<String, String> config = ConnectHarness.webhookConnectorConfig(topic, receiver.url());
+        Map<String, String> config = ConnectorConfig.webhook(topic, receiver.url()).build();
         // Long enough that each phase is one sync, so the paging of one sync can be checked.
         config.put("sync.interval.ms", "2000");
         config.put("project.id", "proj-default");
@@ -186,8 +187,9 @@ class WebhookSyncIT {
     @Test
     void cohortFilterSendsOnlyIncludedCohortsAndCommitsTheRest() throws Exception {
         String topic = harness.createTopic("filtered", 1);
-        Map<String, String> config = ConnectHarness.webhookConnectorConfig(topic, receiver.url());
-        config.put("cohorts.include", "303");
+        Map<String, String> config = ConnectorConfig.webhook(topic, receiver.url())
+                .with("cohorts.include", "303")
+                .build();
         harness.startConnector(connector, config, 1);
 
         List<MembershipRecord> records = new ArrayList<>();
@@ -216,8 +218,7 @@ class WebhookSyncIT {
     @Test
     void changesWithinOneIntervalAreSentOnceAsTheLatestState() throws Exception {
         String topic = harness.createTopic("netting", 1);
-        Map<String, String> config = ConnectHarness.webhookConnectorConfig(topic, receiver.url());
-        config.put("sync.interval.ms", "3000");
+        Map<String, String> config = ConnectorConfig.webhook(topic, receiver.url()).syncIntervalMs(3000).build();
         harness.startConnector(connector, config, 1);
 
         harness.produce(topic, add("101", "member"));

@@ -17,7 +17,8 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-import io.github.cohortsync.connect.it.WebhookReceiver.Reply;
+import io.github.cohortsync.connect.it.standin.WebhookReceiver.Reply;
+import io.github.cohortsync.connect.it.standin.WebhookReceiver;
 
 /**
  * A worker killed with SIGKILL in the middle of a sync, then started again: one in-JVM worker plus a worker in its
@@ -66,11 +67,12 @@ class WorkerKillIT {
         try (WebhookReceiver receiver = WebhookReceiver.start();
              ForkedWorker first = ForkedWorker.start(harness, CLUSTER, WORKER_PROPS)) {
             receiver.answerByDefault(Reply.success().withDelay(150));
-            Map<String, String> config = ConnectHarness.webhookConnectorConfig(topic, receiver.url());
-            config.put("tasks.max", "2");
-            config.put("batch.max.size", "40");
-            config.put("sync.interval.ms", "300");
-            config.put("consumer.override.max.poll.records", "100");
+            Map<String, String> config = ConnectorConfig.webhook(topic, receiver.url())
+                    .tasks(2)
+                    .syncIntervalMs(300)
+                    .with("batch.max.size", "40")
+                    .with("consumer.override.max.poll.records", "100")
+                    .build();
             harness.connect().configureConnector(connector, config);
             slowAwait().alias("one task on each worker").until(() -> runningWorkers(connector).size() == 2);
             assertThat(runningWorkers(connector)).anyMatch(w -> w.startsWith(ForkedWorker.HOST + ":"));

@@ -21,7 +21,8 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInfo;
 
-import io.github.cohortsync.connect.it.WebhookReceiver.Reply;
+import io.github.cohortsync.connect.it.standin.WebhookReceiver.Reply;
+import io.github.cohortsync.connect.it.standin.WebhookReceiver;
 
 /**
  * Workers and consumers coming and going during syncs, on two real Connect workers: a worker leaves and rejoins
@@ -68,10 +69,11 @@ class WorkerLossIT {
     void workerLeavesAndRejoinsDuringASync() throws Exception {
         String topic = harness.createTopic("rebalance", 4);
         receiver.answerByDefault(Reply.success().withDelay(40));
-        Map<String, String> config = ConnectHarness.webhookConnectorConfig(topic, receiver.url());
-        config.put("tasks.max", "4");
-        config.put("batch.max.size", "50");
-        config.put("sync.interval.ms", "300");
+        Map<String, String> config = ConnectorConfig.webhook(topic, receiver.url())
+                .tasks(4)
+                .syncIntervalMs(300)
+                .with("batch.max.size", "50")
+                .build();
         harness.startConnector(connector, config, 4);
 
         List<MembershipRecord> all = new ArrayList<>();
@@ -119,10 +121,11 @@ class WorkerLossIT {
     void rebalanceWhilePausedWithASyncInFlightKeepsConsuming() throws Exception {
         String topic = harness.createTopic("stall", 2);
         receiver.answerByDefault(Reply.success().withDelay(300));
-        Map<String, String> config = ConnectHarness.webhookConnectorConfig(topic, receiver.url());
-        config.put("batch.max.size", "50");
-        config.put("buffer.max.changes", "100");
-        config.put("consumer.override.max.poll.records", "50");
+        Map<String, String> config = ConnectorConfig.webhook(topic, receiver.url())
+                .with("batch.max.size", "50")
+                .with("buffer.max.changes", "100")
+                .with("consumer.override.max.poll.records", "50")
+                .build();
         harness.startConnector(connector, config, 1);
         List<MembershipRecord> records = new ArrayList<>();
         for (int i = 0; i < 1000; i++) {

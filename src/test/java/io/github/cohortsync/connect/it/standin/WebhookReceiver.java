@@ -1,4 +1,4 @@
-package io.github.cohortsync.connect.it;
+package io.github.cohortsync.connect.it.standin;
 
 import java.io.IOException;
 import java.net.InetAddress;
@@ -28,6 +28,7 @@ import mockwebserver3.MockResponse;
 import mockwebserver3.MockWebServer;
 import mockwebserver3.RecordedRequest;
 import mockwebserver3.SocketEffect;
+
 import okhttp3.Credentials;
 
 /**
