@@ -48,11 +48,15 @@ public final class ConnectHarness implements AutoCloseable {
     private static final Comparator<TopicPartition> PARTITION_ORDER =
             Comparator.comparing(TopicPartition::topic).thenComparingInt(TopicPartition::partition);
 
+    private final String name;
+    private final Map<String, String> workerProps;
     private final EmbeddedConnectCluster connect;
     private final KafkaProducer<byte[], byte[]> producer;
     private final Admin admin;
 
-    private ConnectHarness(EmbeddedConnectCluster connect) {
+    private ConnectHarness(String name, Map<String, String> workerProps, EmbeddedConnectCluster connect) {
+        this.name = name;
+        this.workerProps = Map.copyOf(workerProps);
         this.connect = connect;
         this.producer = connect.kafka().createProducer(Map.of(
                 ProducerConfig.ACKS_CONFIG, "all",
@@ -87,7 +91,17 @@ public final class ConnectHarness implements AutoCloseable {
             Thread.currentThread().interrupt();
             throw new IllegalStateException(e);
         }
-        return new ConnectHarness(connect);
+        return new ConnectHarness(name, workerProps, connect);
+    }
+
+    /** The cluster's name, from which EmbeddedConnectCluster derives its group and topic names. */
+    public String name() {
+        return name;
+    }
+
+    /** The properties every worker of this cluster was started with (the defaults and the extra ones). */
+    public Map<String, String> workerProps() {
+        return workerProps;
     }
 
     public EmbeddedConnectCluster connect() {

@@ -10,44 +10,21 @@ import java.util.Map;
 import java.util.Set;
 
 import org.apache.kafka.common.TopicPartition;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInfo;
 
 import io.github.cohortsync.connect.it.standin.WebhookReceiver.Delivery;
 import io.github.cohortsync.connect.it.standin.WebhookReceiver.Reply;
 import io.github.cohortsync.connect.it.standin.WebhookReceiver;
 
 /** Defects found while writing the integration tests, each reproduced through the real worker and kept fixed. */
+@ConnectCluster(name = "regression-it")
 class RegressionIT {
     private static ConnectHarness harness;
 
+    @PerTest
     private WebhookReceiver receiver;
+    @ConnectorName
     private String connector;
-
-    @AfterAll
-    static void stopCluster() {
-        if (harness != null) {
-            harness.close();
-        }
-    }
-
-    @BeforeEach
-    void startReceiver(TestInfo test) throws Exception {
-        if (harness == null) {
-            harness = ConnectHarness.start("regression-it", 1);
-        }
-        receiver = WebhookReceiver.start();
-        connector = ConnectHarness.uniqueName(test.getTestMethod().orElseThrow().getName());
-    }
-
-    @AfterEach
-    void stopReceiver() {
-        harness.deleteConnectorQuietly(connector);
-        receiver.close();
-    }
 
     /**
      * At-least-once replay must not lose changes. A sync whose first page (remove X) was accepted fails on its

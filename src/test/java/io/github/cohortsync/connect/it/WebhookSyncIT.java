@@ -11,12 +11,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInfo;
 
 import com.fasterxml.jackson.databind.JsonNode;
 
@@ -27,35 +22,14 @@ import io.github.cohortsync.connect.it.standin.WebhookReceiver;
  * End-to-end syncs to a webhook through a real broker and worker: final membership, page shape and paging,
  * offsets committed only after delivery, the cohort filter, and netting.
  */
+@ConnectCluster(name = "webhook-sync-it")
 class WebhookSyncIT {
     private static ConnectHarness harness;
 
+    @PerTest
     private WebhookReceiver receiver;
+    @ConnectorName
     private String connector;
-
-    @BeforeAll
-    static void startCluster() {
-        harness = ConnectHarness.start("webhook-sync-it", 1);
-    }
-
-    @AfterAll
-    static void stopCluster() {
-        if (harness != null) {
-            harness.close();
-        }
-    }
-
-    @BeforeEach
-    void startReceiver(TestInfo test) throws Exception {
-        receiver = WebhookReceiver.start();
-        connector = ConnectHarness.uniqueName(test.getTestMethod().orElseThrow().getName());
-    }
-
-    @AfterEach
-    void stopReceiver() {
-        harness.deleteConnectorQuietly(connector);
-        receiver.close();
-    }
 
     /**
      * 3 cohorts, ~4100 interleaved adds, removes and tombstones of ~3100 users in two phases: the receiver ends

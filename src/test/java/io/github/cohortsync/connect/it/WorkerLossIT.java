@@ -14,12 +14,7 @@ import java.util.Set;
 
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInfo;
 
 import io.github.cohortsync.connect.it.standin.WebhookReceiver.Reply;
 import io.github.cohortsync.connect.it.standin.WebhookReceiver;
@@ -29,36 +24,15 @@ import io.github.cohortsync.connect.it.standin.WebhookReceiver;
  * while four tasks sync, and a consumer-group rebalance hits a task that is paused with a full buffer and a sync in
  * flight. Nothing is lost, every (cohort, user) ends in the state of its last change, and the task keeps consuming.
  */
+// Tasks of a worker that left are reassigned after 1 s instead of the default 5 minutes.
+@ConnectCluster(name = "worker-loss-it", workers = 2, workerProps = "scheduled.rebalance.max.delay.ms=1000")
 class WorkerLossIT {
     private static ConnectHarness harness;
 
+    @PerTest
     private WebhookReceiver receiver;
+    @ConnectorName
     private String connector;
-
-    @BeforeAll
-    static void startCluster() {
-        // Tasks of a worker that left are reassigned after 1 s instead of the default 5 minutes.
-        harness = ConnectHarness.start("worker-loss-it", 2, Map.of("scheduled.rebalance.max.delay.ms", "1000"));
-    }
-
-    @AfterAll
-    static void stopCluster() {
-        if (harness != null) {
-            harness.close();
-        }
-    }
-
-    @BeforeEach
-    void startReceiver(TestInfo test) throws Exception {
-        receiver = WebhookReceiver.start();
-        connector = ConnectHarness.uniqueName(test.getTestMethod().orElseThrow().getName());
-    }
-
-    @AfterEach
-    void stopReceiver() {
-        harness.deleteConnectorQuietly(connector);
-        receiver.close();
-    }
 
     /**
      * Four tasks on two workers; one worker stops in the middle of a sync and a new one joins during the next:
