@@ -78,6 +78,8 @@ public final class ConnectHarness implements AutoCloseable {
         // workers are recommended to run; a connector jar without its manifest fails these tests.
         workerProps.put("plugin.discovery", "service_load");
         workerProps.putAll(extraWorkerProps);
+        // A copy for forked workers: the cluster adds its own keys (listeners, group and topic names) to the map.
+        Map<String, String> requested = Map.copyOf(workerProps);
         EmbeddedConnectCluster connect = new EmbeddedConnectCluster.Builder()
                 .name(name)
                 .numWorkers(workers)
@@ -91,7 +93,7 @@ public final class ConnectHarness implements AutoCloseable {
             Thread.currentThread().interrupt();
             throw new IllegalStateException(e);
         }
-        return new ConnectHarness(name, workerProps, connect);
+        return new ConnectHarness(name, requested, connect);
     }
 
     /** The cluster's name, from which EmbeddedConnectCluster derives its group and topic names. */
@@ -99,7 +101,7 @@ public final class ConnectHarness implements AutoCloseable {
         return name;
     }
 
-    /** The properties every worker of this cluster was started with (the defaults and the extra ones). */
+    /** The worker properties this cluster was asked for (the defaults and the extra ones). */
     public Map<String, String> workerProps() {
         return workerProps;
     }

@@ -10,8 +10,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import io.github.cohortsync.connect.it.standin.WebhookReceiver;
@@ -20,20 +18,9 @@ import io.github.cohortsync.connect.it.standin.WebhookReceiver;
  * Two workers in distributed mode, {@code tasks.max=2} on a 3-partition topic keyed by (cohort, user): every
  * change of one key stays in one partition and so in order, and the final membership is exact.
  */
+@ConnectCluster(name = "scale-it", workers = 2)
 class ScaleIT {
     private static ConnectHarness harness;
-
-    @BeforeAll
-    static void startCluster() {
-        harness = ConnectHarness.start("scale-it", 2);
-    }
-
-    @AfterAll
-    static void stopCluster() {
-        if (harness != null) {
-            harness.close();
-        }
-    }
 
     @Test
     void twoTasksOnThreePartitionsSyncExactly() throws Exception {
