@@ -81,6 +81,16 @@ public final class WebhookReceiver implements AutoCloseable {
         return "http://127.0.0.1:" + server.getPort() + PATH;
     }
 
+    /** The URL as seen from another host that reaches this one's port as {@code host} (e.g. from a container). */
+    public String url(String host) {
+        return "http://" + host + ":" + server.getPort() + PATH;
+    }
+
+    /** The loopback port the receiver listens on. */
+    public int port() {
+        return server.getPort();
+    }
+
     /** Answers the next requests with these replies, in order, before falling back to the default reply. */
     public void enqueue(Reply... replies) {
         synchronized (lock) {
