@@ -17,8 +17,6 @@ import java.util.TreeSet;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.common.header.Header;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import org.apache.log4j.Logger;
@@ -27,20 +25,9 @@ import io.github.cohortsync.connect.LogCapture;
 import io.github.cohortsync.connect.it.standin.BrazeReceiver;
 
 /** End-to-end sync to a local Braze stand-in through a real broker and worker. */
+@ConnectCluster(name = "braze-sync-it")
 class BrazeSyncIT {
     private static ConnectHarness harness;
-
-    @BeforeAll
-    static void startCluster() {
-        harness = ConnectHarness.start("braze-sync-it", 1);
-    }
-
-    @AfterAll
-    static void stopCluster() {
-        if (harness != null) {
-            harness.close();
-        }
-    }
 
     /**
      * Two cohorts, interleaved adds, removes and tombstones: each external_id ends with exactly the cohort names

@@ -15,27 +15,14 @@ import java.util.TreeMap;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.common.header.Header;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import io.github.cohortsync.connect.it.standin.CleverTapReceiver;
 
 /** End-to-end sync to a local CleverTap stand-in through a real broker and worker. */
+@ConnectCluster(name = "clevertap-sync-it")
 class CleverTapSyncIT {
     private static ConnectHarness harness;
-
-    @BeforeAll
-    static void startCluster() {
-        harness = ConnectHarness.start("clevertap-sync-it", 1);
-    }
-
-    @AfterAll
-    static void stopCluster() {
-        if (harness != null) {
-            harness.close();
-        }
-    }
 
     /**
      * Two cohorts, interleaved adds, removes and tombstones in two phases, one throttled call: CleverTap ends with

@@ -12,8 +12,6 @@ import java.util.TreeMap;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.common.header.Header;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -26,21 +24,10 @@ import io.github.cohortsync.connect.it.standin.IterableReceiver;
  * the cause is fixed, the record is produced into the source topic as it is, and the change arrives with its
  * action: an add as an add, a removal as a removal.
  */
+@ConnectCluster(name = "dead-letter-replay-it")
 class DeadLetterReplayIT {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static ConnectHarness harness;
-
-    @BeforeAll
-    static void startCluster() {
-        harness = ConnectHarness.start("dead-letter-replay-it", 1);
-    }
-
-    @AfterAll
-    static void stopCluster() {
-        if (harness != null) {
-            harness.close();
-        }
-    }
 
     @Test
     void rejectedChangesReplayedFromTheDeadLetterQueueArriveWithTheirAction() throws Exception {

@@ -19,8 +19,6 @@ import java.util.TreeMap;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.common.header.Header;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -38,21 +36,10 @@ import io.github.cohortsync.connect.it.standin.SegmentReceiver;
  * End-to-end sync to a local stand-in for Segment's Tracking API: interleaved adds, removes and tombstones of two
  * cohorts end as exactly the expected trait value per user, and an oversized message goes to the dead letter queue.
  */
+@ConnectCluster(name = "segment-sync-it")
 class SegmentSyncIT {
     private static final String WRITE_KEY = SegmentReceiver.WRITE_KEY;
     private static ConnectHarness harness;
-
-    @BeforeAll
-    static void startCluster() {
-        harness = ConnectHarness.start("segment-sync-it", 1);
-    }
-
-    @AfterAll
-    static void stopCluster() {
-        if (harness != null) {
-            harness.close();
-        }
-    }
 
     @Test
     void syncsInterleavedChangesAsExactlyTheExpectedTraits() throws Exception {
