@@ -11,12 +11,7 @@ import java.util.Map;
 import java.util.Set;
 
 import org.apache.kafka.common.TopicPartition;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInfo;
 
 import io.github.cohortsync.connect.it.standin.WebhookReceiver.Delivery;
 import io.github.cohortsync.connect.it.standin.WebhookReceiver.Reply;
@@ -26,35 +21,14 @@ import io.github.cohortsync.connect.it.standin.WebhookReceiver;
  * How the connector lives with a failing webhook: transient failures are retried page by page and never fail the
  * task; permanent ones fail it with the receiver's message and a hint; offsets never pass undelivered changes.
  */
+@ConnectCluster(name = "delivery-failure-it")
 class DeliveryFailureIT {
     private static ConnectHarness harness;
 
+    @PerTest
     private WebhookReceiver receiver;
+    @ConnectorName
     private String connector;
-
-    @BeforeAll
-    static void startCluster() {
-        harness = ConnectHarness.start("delivery-failure-it", 1);
-    }
-
-    @AfterAll
-    static void stopCluster() {
-        if (harness != null) {
-            harness.close();
-        }
-    }
-
-    @BeforeEach
-    void startReceiver(TestInfo test) throws Exception {
-        receiver = WebhookReceiver.start();
-        connector = ConnectHarness.uniqueName(test.getTestMethod().orElseThrow().getName());
-    }
-
-    @AfterEach
-    void stopReceiver() {
-        harness.deleteConnectorQuietly(connector);
-        receiver.close();
-    }
 
     /**
      * Three 503s in a row (one with Retry-After: 1): the same page is retried with the same Idempotency-Key, the task

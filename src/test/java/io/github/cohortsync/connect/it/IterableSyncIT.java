@@ -22,8 +22,6 @@ import java.util.TreeSet;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.common.header.Header;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -43,22 +41,11 @@ import io.github.cohortsync.connect.it.standin.IterableReceiver;
  * interleaved adds and removes end as exactly the expected list membership, matched by $iterable_user_id or email.
  * Tombstones carry no email, so Iterable cannot match them: they are rejected to the DLQ, as is an invalid email.
  */
+@ConnectCluster(name = "iterable-sync-it")
 class IterableSyncIT {
     private static final String API_KEY = IterableReceiver.API_KEY;
     private static final ObjectMapper JSON = new ObjectMapper();
     private static ConnectHarness harness;
-
-    @BeforeAll
-    static void startCluster() {
-        harness = ConnectHarness.start("iterable-sync-it", 1);
-    }
-
-    @AfterAll
-    static void stopCluster() {
-        if (harness != null) {
-            harness.close();
-        }
-    }
 
     /** Every record of a user goes to the same partition; every fifth user is matched by $iterable_user_id. */
     private static MembershipRecord ids(MembershipRecord record, int n) {

@@ -18,12 +18,7 @@ import java.util.stream.Collectors;
 import javax.management.MBeanServer;
 import javax.management.ObjectName;
 
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInfo;
 
 import io.github.cohortsync.connect.it.standin.WebhookReceiver.Delivery;
 import io.github.cohortsync.connect.it.standin.WebhookReceiver.Reply;
@@ -36,36 +31,15 @@ import io.github.cohortsync.connect.it.standin.WebhookReceiver;
  * {@code members} pages before any diff, {@code sync.mode=one_time} sends it once and idles, a snapshot larger than
  * {@code buffer.max.changes} is spilled to disk, and a task restarted mid-snapshot starts it over.
  */
+@ConnectCluster(name = "snapshot-sync-it")
 class SnapshotSyncIT {
     private static final MBeanServer JMX = ManagementFactory.getPlatformMBeanServer();
     private static ConnectHarness harness;
 
+    @PerTest
     private WebhookReceiver receiver;
+    @ConnectorName
     private String connector;
-
-    @BeforeAll
-    static void startCluster() {
-        harness = ConnectHarness.start("snapshot-sync-it", 1);
-    }
-
-    @AfterAll
-    static void stopCluster() {
-        if (harness != null) {
-            harness.close();
-        }
-    }
-
-    @BeforeEach
-    void startReceiver(TestInfo test) throws Exception {
-        receiver = WebhookReceiver.start();
-        connector = ConnectHarness.uniqueName(test.getTestMethod().orElseThrow().getName());
-    }
-
-    @AfterEach
-    void stopReceiver() {
-        harness.deleteConnectorQuietly(connector);
-        receiver.close();
-    }
 
     private String compactedTopic(String prefix) {
         String topic = ConnectHarness.uniqueName(prefix);
