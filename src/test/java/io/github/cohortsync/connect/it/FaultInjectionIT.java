@@ -15,9 +15,7 @@ import java.util.regex.Pattern;
 
 import org.apache.log4j.Logger;
 
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInfo;
@@ -35,6 +33,7 @@ import io.github.cohortsync.connect.it.standin.WebhookReceiver;
  * is called with HTTP Basic credentials, and everything logged during a test (worker and connector) is checked
  * for the password, the members' emails and their phone numbers.
  */
+@ConnectCluster(name = "fault-injection-it")
 class FaultInjectionIT {
     private static final String USER = "fault-user";
     private static final String PASSWORD = "fault-pa55-XYZ";
@@ -46,18 +45,6 @@ class FaultInjectionIT {
 
     private WebhookReceiver receiver;
     private String connector;
-
-    @BeforeAll
-    static void startCluster() {
-        harness = ConnectHarness.start("fault-injection-it", 1);
-    }
-
-    @AfterAll
-    static void stopCluster() {
-        if (harness != null) {
-            harness.close();
-        }
-    }
 
     @BeforeEach
     void startReceiver(TestInfo test) throws Exception {
@@ -78,11 +65,10 @@ class FaultInjectionIT {
 
     /** The webhook config of these tests: short backoffs from the harness, and HTTP Basic credentials. */
     private Map<String, String> config(String topic) {
-        Map<String, String> config = ConnectorConfig.webhook(topic, receiver.url())
+        return ConnectorConfig.webhook(topic, receiver.url())
                 .with("webhook.auth.username", USER)
                 .with("webhook.auth.password", PASSWORD)
                 .build();
-        return config;
     }
 
     /**

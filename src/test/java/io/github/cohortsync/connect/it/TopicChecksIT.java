@@ -18,8 +18,6 @@ import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.connect.errors.ConnectException;
 import org.apache.log4j.Logger;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import io.github.cohortsync.connect.LogCapture;
@@ -33,21 +31,10 @@ import io.github.cohortsync.connect.it.standin.WebhookReceiver;
  * lag budget, and a cohort whose full sync one task sends from only part of the topic's partitions (another member
  * of the connector's consumer group owns the rest, as another task would).
  */
+@ConnectCluster(name = "topic-checks-it")
 class TopicChecksIT {
     private static final MBeanServer JMX = ManagementFactory.getPlatformMBeanServer();
     private static ConnectHarness harness;
-
-    @BeforeAll
-    static void startCluster() {
-        harness = ConnectHarness.start("topic-checks-it", 1);
-    }
-
-    @AfterAll
-    static void stopCluster() {
-        if (harness != null) {
-            harness.close();
-        }
-    }
 
     @Test
     void theAdminLookupReadsPartitionsCleanupPolicyAndTombstoneRetention() {

@@ -18,12 +18,7 @@ import java.util.stream.IntStream;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.common.header.Header;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInfo;
 
 import io.github.cohortsync.connect.it.standin.WebhookReceiver.Delivery;
 import io.github.cohortsync.connect.it.standin.WebhookReceiver.Reply;
@@ -42,35 +37,14 @@ import io.github.cohortsync.connect.it.standin.WebhookReceiver;
  * the failure envelope with its code, a 401 that is not the envelope), the optional "members first" rule, and an
  * Idempotency-Key that an identical resend after a task restart carries again.
  */
+@ConnectCluster(name = "webhook-conformance-it")
 class WebhookConformanceIT {
     private static ConnectHarness harness;
 
+    @PerTest
     private WebhookReceiver receiver;
+    @ConnectorName
     private String connector;
-
-    @BeforeAll
-    static void startCluster() {
-        harness = ConnectHarness.start("webhook-conformance-it", 1);
-    }
-
-    @AfterAll
-    static void stopCluster() {
-        if (harness != null) {
-            harness.close();
-        }
-    }
-
-    @BeforeEach
-    void startReceiver(TestInfo test) throws Exception {
-        receiver = WebhookReceiver.start();
-        connector = ConnectHarness.uniqueName(test.getTestMethod().orElseThrow().getName());
-    }
-
-    @AfterEach
-    void stopReceiver() {
-        harness.deleteConnectorQuietly(connector);
-        receiver.close();
-    }
 
     /**
      * A cohort met only through tombstones has no name and no project: it is sent as "Cohort <id>" of project "0"
