@@ -125,10 +125,9 @@ class ConfigValidationIT {
     }
 
     private static Map<String, String> goodConfig() {
-        Map<String, String> config = ConnectHarness.webhookConnectorConfig("validation-topic",
-                "https://hooks.example.com/cohorts?token=abc");
-        config.put("name", "validation-connector");
-        return config;
+        return ConnectorConfig.webhook("validation-topic", "https://hooks.example.com/cohorts?token=abc")
+                .with("name", "validation-connector")
+                .build();
     }
 
     private static Map<String, List<String>> errorsByKey(ConfigInfos result) {

@@ -151,11 +151,6 @@ public final class ConnectHarness implements AutoCloseable {
         produce(topic, List.of(records));
     }
 
-    /** The webhook config every diff test starts from; see {@link ConnectorConfig}. */
-    public static Map<String, String> webhookConnectorConfig(String topic, String url) {
-        return ConnectorConfig.webhook(topic, url).build();
-    }
-
     /** The delivery journal directory of this test JVM's connectors. */
     public static Path journalDirectory() {
         return JOURNAL_DIR;

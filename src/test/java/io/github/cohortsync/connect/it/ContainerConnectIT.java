@@ -125,7 +125,8 @@ class ContainerConnectIT {
         // The worker container reaches the stand-in on this host through Testcontainers' port forwarding.
         org.testcontainers.Testcontainers.exposeHostPorts(receiver.port());
         network = Network.newNetwork();
-        kafka = new KafkaContainer(KAFKA_IMAGE).withNetwork(network).withListener("kafka:19092");
+        kafka = new KafkaContainer(KAFKA_IMAGE).withNetwork(network).withNetworkAliases("kafka")
+                .withListener("kafka:19092");
         kafka.start();
         worker = new GenericContainer<>(KAFKA_IMAGE)
                 .withNetwork(network)
