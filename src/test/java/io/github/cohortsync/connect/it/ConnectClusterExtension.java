@@ -71,7 +71,7 @@ public final class ConnectClusterExtension implements BeforeAllCallback, BeforeE
         if (connector != null) {
             harness(context).deleteConnectorQuietly(connector);
         }
-        CloseableReceiver receiver = context.getStore(NAMESPACE).remove(RECEIVER, CloseableReceiver.class);
+        WebhookReceiver receiver = context.getStore(NAMESPACE).remove(RECEIVER, WebhookReceiver.class);
         if (receiver != null) {
             receiver.close();
         }
@@ -99,16 +99,18 @@ public final class ConnectClusterExtension implements BeforeAllCallback, BeforeE
         }
     }
 
-    /** The class's harness, started on first use and closed when the class's context closes. */
+    /**
+     * The class's harness, started on first use and closed when the class's context closes (JUnit closes the
+     * {@link AutoCloseable} values of a store).
+     */
     private static ConnectHarness harness(ExtensionContext context) {
         ExtensionContext classContext = classContext(context);
         ConnectCluster cluster = AnnotationSupport.findAnnotation(classContext.getRequiredTestClass(),
                 ConnectCluster.class).orElseThrow(() -> new IllegalStateException(
                         classContext.getRequiredTestClass().getName() + " needs @ConnectCluster"));
         return classContext.getStore(NAMESPACE).getOrComputeIfAbsent(HARNESS,
-                key -> new CloseableHarness(ConnectHarness.start(cluster.name(), cluster.workers(),
-                        workerProps(cluster))),
-                CloseableHarness.class).harness();
+                key -> ConnectHarness.start(cluster.name(), cluster.workers(), workerProps(cluster)),
+                ConnectHarness.class);
     }
 
     private static ExtensionContext classContext(ExtensionContext context) {
@@ -122,11 +124,11 @@ public final class ConnectClusterExtension implements BeforeAllCallback, BeforeE
     private static WebhookReceiver receiver(ExtensionContext context) {
         return context.getStore(NAMESPACE).getOrComputeIfAbsent(RECEIVER, key -> {
             try {
-                return new CloseableReceiver(WebhookReceiver.start());
+                return WebhookReceiver.start();
             } catch (Exception e) {
                 throw new IllegalStateException("Could not start the webhook stand-in", e);
             }
-        }, CloseableReceiver.class).receiver();
+        }, WebhookReceiver.class);
     }
 
     private static String connectorName(ExtensionContext context) {
@@ -161,19 +163,5 @@ public final class ConnectClusterExtension implements BeforeAllCallback, BeforeE
     private static void set(Field field, Object target, Object value) throws IllegalAccessException {
         field.setAccessible(true);
         field.set(target, value);
-    }
-
-    private record CloseableHarness(ConnectHarness harness) implements ExtensionContext.Store.CloseableResource {
-        @Override
-        public void close() {
-            harness.close();
-        }
-    }
-
-    private record CloseableReceiver(WebhookReceiver receiver) implements ExtensionContext.Store.CloseableResource {
-        @Override
-        public void close() {
-            receiver.close();
-        }
     }
 }
