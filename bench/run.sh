@@ -33,8 +33,9 @@ done
 cd "$(dirname "$0")/.."
 OUT=target/bench
 mkdir -p "$OUT"
-mvn -B -q ${MVN_OFFLINE--o} test-compile
-mvn -B -q ${MVN_OFFLINE--o} dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile="$OUT/classpath.txt"
+# The benchmark sources (bench/e2e/src/java) are compiled with the test classes only under the bench profile.
+mvn -B -q ${MVN_OFFLINE--o} -Pbench test-compile
+mvn -B -q ${MVN_OFFLINE--o} -Pbench dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile="$OUT/classpath.txt"
 JAVA_OPTS=(-Xmx"${BENCH_HEAP:-2g}" -XX:+UseG1GC)
 if [[ "${BENCH_JFR:-}" == "1" ]]; then
   JAVA_OPTS+=(-XX:StartFlightRecording=filename="$OUT/bench.jfr",settings=profile,dumponexit=true)

@@ -17,49 +17,24 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.header.Header;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInfo;
 
 import io.github.cohortsync.connect.record.RecordParser;
+import io.github.cohortsync.connect.it.standin.WebhookReceiver;
 
 /**
  * Bad records are never dropped silently: with {@code errors.tolerance=all} they go to the dead letter queue with
  * an error naming the field while the good ones are delivered; without it the task fails naming topic, partition,
  * offset and field.
  */
+@ConnectCluster(name = "bad-records-it")
 class BadRecordsIT {
     private static ConnectHarness harness;
 
+    @PerTest
     private WebhookReceiver receiver;
+    @ConnectorName
     private String connector;
-
-    @BeforeAll
-    static void startCluster() {
-        harness = ConnectHarness.start("bad-records-it", 1);
-    }
-
-    @AfterAll
-    static void stopCluster() {
-        if (harness != null) {
-            harness.close();
-        }
-    }
-
-    @BeforeEach
-    void startReceiver(TestInfo test) throws Exception {
-        receiver = WebhookReceiver.start();
-        connector = ConnectHarness.uniqueName(test.getTestMethod().orElseThrow().getName());
-    }
-
-    @AfterEach
-    void stopReceiver() {
-        harness.deleteConnectorQuietly(connector);
-        receiver.close();
-    }
 
     @Test
     void badRecordsGoToTheDeadLetterQueueAndGoodOnesAreDelivered() throws Exception {
@@ -94,11 +69,7 @@ class BadRecordsIT {
         records.add(add("202", "good-4"));
         harness.produce(topic, records);
 
-        Map<String, String> config = ConnectHarness.webhookConnectorConfig(topic, receiver.url());
-        config.put("errors.tolerance", "all");
-        config.put("errors.deadletterqueue.topic.name", dlq);
-        config.put("errors.deadletterqueue.topic.replication.factor", "1");
-        config.put("errors.deadletterqueue.context.headers.enable", "true");
+        Map<String, String> config = ConnectorConfig.webhook(topic, receiver.url()).deadLetterQueue(dlq).build();
         harness.startConnector(connector, config, 1);
 
         harness.awaitCommittedToEnd(connector, topic);
@@ -133,7 +104,7 @@ class BadRecordsIT {
     @Test
     void badRecordFailsTheTaskByDefaultNamingWhereAndWhat() throws Exception {
         String topic = harness.createTopic("strict", 1);
-        harness.startConnector(connector, ConnectHarness.webhookConnectorConfig(topic, receiver.url()), 1);
+        harness.startConnector(connector, ConnectorConfig.webhook(topic, receiver.url()).build(), 1);
         List<MembershipRecord> good = List.of(add("101", "good-0"), add("101", "good-1"), add("101", "good-2"));
         harness.produce(topic, good);
         harness.awaitCommittedToEnd(connector, topic);

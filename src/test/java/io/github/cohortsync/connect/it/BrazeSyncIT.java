@@ -17,29 +17,17 @@ import java.util.TreeSet;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.common.header.Header;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import org.apache.log4j.Logger;
 
 import io.github.cohortsync.connect.LogCapture;
+import io.github.cohortsync.connect.it.standin.BrazeReceiver;
 
 /** End-to-end sync to a local Braze stand-in through a real broker and worker. */
+@ConnectCluster(name = "braze-sync-it")
 class BrazeSyncIT {
     private static ConnectHarness harness;
-
-    @BeforeAll
-    static void startCluster() {
-        harness = ConnectHarness.start("braze-sync-it", 1);
-    }
-
-    @AfterAll
-    static void stopCluster() {
-        if (harness != null) {
-            harness.close();
-        }
-    }
 
     /**
      * Two cohorts, interleaved adds, removes and tombstones: each external_id ends with exactly the cohort names
@@ -79,17 +67,11 @@ class BrazeSyncIT {
             List<MembershipRecord> records = new ArrayList<>(Interleave.randomly(21, cohortA, cohortB, refused));
             harness.produce(topic, records);
 
-            Map<String, String> config = ConnectHarness.webhookConnectorConfig(topic, "http://unused.invalid");
-            config.remove("webhook.url");
-            config.put("destination", "braze");
-            config.put("braze.api.key", "braze-key");
-            config.put("braze.instance", "EU-01");
-            config.put("braze.endpoint", receiver.url());
-            config.put("sync.interval.ms", "1000");
-            config.put("errors.tolerance", "all");
-            config.put("errors.deadletterqueue.topic.name", dlq);
-            config.put("errors.deadletterqueue.topic.replication.factor", "1");
-            config.put("errors.deadletterqueue.context.headers.enable", "true");
+            Map<String, String> config = ConnectorConfig.braze(topic, "braze-key", receiver.url())
+                    .syncIntervalMs(1000)
+                    .deadLetterQueue(dlq)
+                    .with("braze.instance", "EU-01")
+                    .build();
             harness.startConnector(connector, config, 1);
             harness.awaitCommittedToEnd(connector, topic);
 
@@ -154,20 +136,12 @@ class BrazeSyncIT {
             }
             harness.produce(topic, records);
 
-            Map<String, String> config = ConnectHarness.webhookConnectorConfig(topic, "http://unused.invalid");
-            config.remove("webhook.url");
-            config.put("destination", "braze");
-            config.put("braze.mode", "cohort_import");
-            config.put("braze.partner.name", "acme");
-            config.put("braze.partner.api.key", "partner-key");
-            config.put("braze.data.import.key", "import-key");
-            config.put("braze.instance", "EU-01");
-            config.put("braze.endpoint", receiver.url());
-            config.put("sync.interval.ms", "1000");
-            config.put("errors.tolerance", "all");
-            config.put("errors.deadletterqueue.topic.name", dlq);
-            config.put("errors.deadletterqueue.topic.replication.factor", "1");
-            config.put("errors.deadletterqueue.context.headers.enable", "true");
+            Map<String, String> config = ConnectorConfig.brazeCohortImport(topic, "acme", "partner-key",
+                    "import-key", receiver.url())
+                    .syncIntervalMs(1000)
+                    .deadLetterQueue(dlq)
+                    .with("braze.instance", "EU-01")
+                    .build();
             harness.startConnector(connector, config, 1);
             harness.awaitCommittedToEnd(connector, topic);
 
@@ -208,15 +182,10 @@ class BrazeSyncIT {
         String topic = harness.createTopic("braze-wrong-key", 1);
         try (BrazeReceiver receiver = BrazeReceiver.startCohortImport("acme", "partner-key", "import-key")) {
             harness.produce(topic, withBrazeId(add("101", user("u", 1)), 1));
-            Map<String, String> config = ConnectHarness.webhookConnectorConfig(topic, "http://unused.invalid");
-            config.remove("webhook.url");
-            config.put("destination", "braze");
-            config.put("braze.mode", "cohort_import");
-            config.put("braze.partner.name", "acme");
-            config.put("braze.partner.api.key", "partner-key");
-            config.put("braze.data.import.key", "not-the-import-key");
-            config.put("braze.endpoint", receiver.url());
-            config.put("sync.interval.ms", "500");
+            Map<String, String> config = ConnectorConfig.brazeCohortImport(topic, "acme", "partner-key",
+                    "not-the-import-key", receiver.url())
+                    .syncIntervalMs(500)
+                    .build();
             harness.startConnector(connector, config, 1);
 
             String trace = harness.awaitTaskFailed(connector);
@@ -243,15 +212,10 @@ class BrazeSyncIT {
         Logger.getRootLogger().addAppender(logs);
         try (BrazeReceiver receiver = BrazeReceiver.startCohortImport("acme", "partner-key", secret)) {
             harness.produce(topic, withBrazeId(add("101", user("u", 1)), 1));
-            Map<String, String> config = ConnectHarness.webhookConnectorConfig(topic, "http://unused.invalid");
-            config.remove("webhook.url");
-            config.put("destination", "braze");
-            config.put("braze.mode", "cohort_import");
-            config.put("braze.partner.name", "acme");
-            config.put("braze.partner.api.key", "partner-key");
-            config.put("braze.data.import.key", secret);
-            config.put("braze.endpoint", receiver.partnerNotEnabled().url());
-            config.put("sync.interval.ms", "500");
+            Map<String, String> config = ConnectorConfig.brazeCohortImport(topic, "acme", "partner-key",
+                    secret, receiver.partnerNotEnabled().url())
+                    .syncIntervalMs(500)
+                    .build();
             harness.startConnector(connector, config, 1);
 
             String trace = harness.awaitTaskFailed(connector);
@@ -288,13 +252,10 @@ class BrazeSyncIT {
                 }
             }
             harness.produce(topic, records);
-            Map<String, String> config = ConnectHarness.webhookConnectorConfig(topic, "http://unused.invalid");
-            config.remove("webhook.url");
-            config.put("destination", "braze");
-            config.put("braze.api.key", "braze-key");
-            config.put("braze.endpoint", receiver.url());
-            config.put("sync.interval.ms", "1000");
-            config.put("braze.attribute.max.length", "3");
+            Map<String, String> config = ConnectorConfig.braze(topic, "braze-key", receiver.url())
+                    .syncIntervalMs(1000)
+                    .with("braze.attribute.max.length", "3")
+                    .build();
             harness.startConnector(connector, config, 1);
             harness.awaitCommittedToEnd(connector, topic);
 

@@ -15,25 +15,14 @@ import java.util.TreeMap;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.common.header.Header;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
+import io.github.cohortsync.connect.it.standin.CleverTapReceiver;
+
 /** End-to-end sync to a local CleverTap stand-in through a real broker and worker. */
+@ConnectCluster(name = "clevertap-sync-it")
 class CleverTapSyncIT {
     private static ConnectHarness harness;
-
-    @BeforeAll
-    static void startCluster() {
-        harness = ConnectHarness.start("clevertap-sync-it", 1);
-    }
-
-    @AfterAll
-    static void stopCluster() {
-        if (harness != null) {
-            harness.close();
-        }
-    }
 
     /**
      * Two cohorts, interleaved adds, removes and tombstones in two phases, one throttled call: CleverTap ends with
@@ -69,17 +58,10 @@ class CleverTapSyncIT {
             List<MembershipRecord> phase1 = Interleave.randomly(11, big, identified, churn, refused);
             harness.produce(topic, phase1);
 
-            Map<String, String> config = ConnectHarness.webhookConnectorConfig(topic, "http://unused.invalid");
-            config.remove("webhook.url");
-            config.put("destination", "clevertap");
-            config.put("clevertap.account.id", "ACC-42");
-            config.put("clevertap.passcode", "ct-pass");
-            config.put("clevertap.endpoint", receiver.url());
-            config.put("sync.interval.ms", "1500");
-            config.put("errors.tolerance", "all");
-            config.put("errors.deadletterqueue.topic.name", dlq);
-            config.put("errors.deadletterqueue.topic.replication.factor", "1");
-            config.put("errors.deadletterqueue.context.headers.enable", "true");
+            Map<String, String> config = ConnectorConfig.cleverTap(topic, "ACC-42", "ct-pass", receiver.url())
+                    .syncIntervalMs(1500)
+                    .deadLetterQueue(dlq)
+                    .build();
             harness.startConnector(connector, config, 1);
             harness.awaitCommittedToEnd(connector, topic);
 
@@ -161,20 +143,13 @@ class CleverTapSyncIT {
                     add("301", "bad-identity"));
             harness.produce(topic, Interleave.randomly(41, fine, longCohort, new ArrayList<>(refused)));
 
-            Map<String, String> config = ConnectHarness.webhookConnectorConfig(topic, "http://unused.invalid");
-            config.remove("webhook.url");
-            config.put("destination", "clevertap");
-            config.put("clevertap.account.id", "ACC-42");
-            config.put("clevertap.passcode", "ct-pass");
-            config.put("clevertap.endpoint", receiver.url());
-            config.put("sync.interval.ms", "500");
-            config.put("retry.max.attempts", "1");
-            config.put("retry.backoff.initial.ms", "50");
-            config.put("retry.backoff.max.ms", "100");
-            config.put("errors.tolerance", "all");
-            config.put("errors.deadletterqueue.topic.name", dlq);
-            config.put("errors.deadletterqueue.topic.replication.factor", "1");
-            config.put("errors.deadletterqueue.context.headers.enable", "true");
+            Map<String, String> config = ConnectorConfig.cleverTap(topic, "ACC-42", "ct-pass", receiver.url())
+                    .syncIntervalMs(500)
+                    .deadLetterQueue(dlq)
+                    .with("retry.max.attempts", "1")
+                    .with("retry.backoff.initial.ms", "50")
+                    .with("retry.backoff.max.ms", "100")
+                    .build();
             harness.startConnector(connector, config, 1);
             harness.awaitCommittedToEnd(connector, topic);
 

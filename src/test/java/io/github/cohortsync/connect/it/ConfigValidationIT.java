@@ -14,8 +14,6 @@ import java.util.stream.Stream;
 
 import org.apache.kafka.connect.runtime.rest.entities.ConfigInfo;
 import org.apache.kafka.connect.runtime.rest.entities.ConfigInfos;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -30,23 +28,12 @@ import io.github.cohortsync.connect.CohortSyncSinkConnector;
  * {@code PUT /connector-plugins/CohortSyncSinkConnector/config/validate} on a real worker: one clear error on the
  * right key for each wrong value, none for a good config, and secrets masked.
  */
+@ConnectCluster(name = "config-validation-it")
 class ConfigValidationIT {
     private static final String PLUGIN = CohortSyncSinkConnector.class.getSimpleName();
     private static final String SECRET = "top-secret-pw-42";
 
     private static ConnectHarness harness;
-
-    @BeforeAll
-    static void startCluster() {
-        harness = ConnectHarness.start("config-validation-it", 1);
-    }
-
-    @AfterAll
-    static void stopCluster() {
-        if (harness != null) {
-            harness.close();
-        }
-    }
 
     static Stream<Arguments> wrongConfigs() {
         return Stream.of(
@@ -138,10 +125,9 @@ class ConfigValidationIT {
     }
 
     private static Map<String, String> goodConfig() {
-        Map<String, String> config = ConnectHarness.webhookConnectorConfig("validation-topic",
-                "https://hooks.example.com/cohorts?token=abc");
-        config.put("name", "validation-connector");
-        return config;
+        return ConnectorConfig.webhook("validation-topic", "https://hooks.example.com/cohorts?token=abc")
+                .with("name", "validation-connector")
+                .build();
     }
 
     private static Map<String, List<String>> errorsByKey(ConfigInfos result) {

@@ -29,13 +29,10 @@ import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.connect.json.JsonConverter;
 import org.apache.kafka.connect.runtime.rest.entities.ConnectorStateInfo;
 import org.apache.kafka.connect.util.clusters.EmbeddedConnectCluster;
 import org.awaitility.Awaitility;
 import org.awaitility.core.ConditionFactory;
-
-import io.github.cohortsync.connect.CohortSyncSinkConnector;
 
 /**
  * A real KRaft broker and real Connect worker(s) in the test JVM (no Docker), with a producer and an admin client,
@@ -51,11 +48,15 @@ public final class ConnectHarness implements AutoCloseable {
     private static final Comparator<TopicPartition> PARTITION_ORDER =
             Comparator.comparing(TopicPartition::topic).thenComparingInt(TopicPartition::partition);
 
+    private final String name;
+    private final Map<String, String> workerProps;
     private final EmbeddedConnectCluster connect;
     private final KafkaProducer<byte[], byte[]> producer;
     private final Admin admin;
 
-    private ConnectHarness(EmbeddedConnectCluster connect) {
+    private ConnectHarness(String name, Map<String, String> workerProps, EmbeddedConnectCluster connect) {
+        this.name = name;
+        this.workerProps = Map.copyOf(workerProps);
         this.connect = connect;
         this.producer = connect.kafka().createProducer(Map.of(
                 ProducerConfig.ACKS_CONFIG, "all",
@@ -77,6 +78,8 @@ public final class ConnectHarness implements AutoCloseable {
         // workers are recommended to run; a connector jar without its manifest fails these tests.
         workerProps.put("plugin.discovery", "service_load");
         workerProps.putAll(extraWorkerProps);
+        // A copy for forked workers: the cluster adds its own keys (listeners, group and topic names) to the map.
+        Map<String, String> requested = Map.copyOf(workerProps);
         EmbeddedConnectCluster connect = new EmbeddedConnectCluster.Builder()
                 .name(name)
                 .numWorkers(workers)
@@ -90,7 +93,17 @@ public final class ConnectHarness implements AutoCloseable {
             Thread.currentThread().interrupt();
             throw new IllegalStateException(e);
         }
-        return new ConnectHarness(connect);
+        return new ConnectHarness(name, requested, connect);
+    }
+
+    /** The cluster's name, from which EmbeddedConnectCluster derives its group and topic names. */
+    public String name() {
+        return name;
+    }
+
+    /** The worker properties this cluster was asked for (the defaults and the extra ones). */
+    public Map<String, String> workerProps() {
+        return workerProps;
     }
 
     public EmbeddedConnectCluster connect() {
@@ -136,33 +149,6 @@ public final class ConnectHarness implements AutoCloseable {
 
     public void produce(String topic, MembershipRecord... records) {
         produce(topic, List.of(records));
-    }
-
-    /**
-     * The config every test starts from: schemaless JSON keys and values, the webhook destination at
-     * {@code url}, a short sync interval and short retry backoffs.
-     */
-    public static Map<String, String> webhookConnectorConfig(String topic, String url) {
-        Map<String, String> config = new HashMap<>();
-        config.put("connector.class", CohortSyncSinkConnector.class.getName());
-        config.put("topics", topic);
-        config.put("tasks.max", "1");
-        config.put("key.converter", JsonConverter.class.getName());
-        config.put("key.converter.schemas.enable", "false");
-        config.put("value.converter", JsonConverter.class.getName());
-        config.put("value.converter.schemas.enable", "false");
-        config.put("destination", "webhook");
-        config.put("webhook.url", url);
-        config.put("sync.interval.ms", "500");
-        config.put("retry.backoff.initial.ms", "100");
-        config.put("retry.backoff.max.ms", "500");
-        config.put("http.timeout.ms", "10000");
-        // One directory per test JVM, shared by every worker of the host (the forked ones too), as in production.
-        config.put("delivery.journal.dir", JOURNAL_DIR.toString());
-        // Diffs only, explicitly (validation asks for this or snapshot.bootstrap.servers): most tests check diffs;
-        // the ones of full syncs (SnapshotSyncIT, FirstContactIT) set the servers instead.
-        config.put("snapshot.enabled", "false");
-        return config;
     }
 
     /** The delivery journal directory of this test JVM's connectors. */

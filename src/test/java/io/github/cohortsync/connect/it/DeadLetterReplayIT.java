@@ -12,35 +12,22 @@ import java.util.TreeMap;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.common.header.Header;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
-import io.github.cohortsync.connect.it.IterableSyncIT.IterableStandIn;
+import io.github.cohortsync.connect.it.standin.IterableReceiver;
 
 /**
  * The dead letter queue round trip an operator runs: a destination rejects a member, the DLQ record is read back,
  * the cause is fixed, the record is produced into the source topic as it is, and the change arrives with its
  * action: an add as an add, a removal as a removal.
  */
+@ConnectCluster(name = "dead-letter-replay-it")
 class DeadLetterReplayIT {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static ConnectHarness harness;
-
-    @BeforeAll
-    static void startCluster() {
-        harness = ConnectHarness.start("dead-letter-replay-it", 1);
-    }
-
-    @AfterAll
-    static void stopCluster() {
-        if (harness != null) {
-            harness.close();
-        }
-    }
 
     @Test
     void rejectedChangesReplayedFromTheDeadLetterQueueArriveWithTheirAction() throws Exception {
@@ -48,16 +35,10 @@ class DeadLetterReplayIT {
         String dlq = ConnectHarness.uniqueName("replay-dlq");
         String connector = ConnectHarness.uniqueName("replay");
         String list = "mixpanel_" + MembershipRecord.cohortName("301") + "_301";
-        try (IterableStandIn iterable = IterableStandIn.start()) {
-            Map<String, String> config = ConnectHarness.webhookConnectorConfig(topic, "http://unused.invalid");
-            config.remove("webhook.url");
-            config.put("destination", "iterable");
-            config.put("iterable.api.key", "iterable-s3cret-key");
-            config.put("iterable.endpoint", iterable.url());
-            config.put("errors.tolerance", "all");
-            config.put("errors.deadletterqueue.topic.name", dlq);
-            config.put("errors.deadletterqueue.topic.replication.factor", "1");
-            config.put("errors.deadletterqueue.context.headers.enable", "true");
+        try (IterableReceiver iterable = IterableReceiver.start()) {
+            Map<String, String> config = ConnectorConfig.iterable(topic, "iterable-s3cret-key", iterable.url())
+                    .deadLetterQueue(dlq)
+                    .build();
             harness.startConnector(connector, config, 1);
 
             // The joiner's add is rejected; the leaver is added, then its removal is rejected.

@@ -11,49 +11,24 @@ import java.util.Map;
 import java.util.Set;
 
 import org.apache.kafka.common.TopicPartition;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInfo;
 
-import io.github.cohortsync.connect.it.WebhookReceiver.Delivery;
-import io.github.cohortsync.connect.it.WebhookReceiver.Reply;
+import io.github.cohortsync.connect.it.standin.WebhookReceiver.Delivery;
+import io.github.cohortsync.connect.it.standin.WebhookReceiver.Reply;
+import io.github.cohortsync.connect.it.standin.WebhookReceiver;
 
 /**
  * How the connector lives with a failing webhook: transient failures are retried page by page and never fail the
  * task; permanent ones fail it with the receiver's message and a hint; offsets never pass undelivered changes.
  */
+@ConnectCluster(name = "delivery-failure-it")
 class DeliveryFailureIT {
     private static ConnectHarness harness;
 
+    @PerTest
     private WebhookReceiver receiver;
+    @ConnectorName
     private String connector;
-
-    @BeforeAll
-    static void startCluster() {
-        harness = ConnectHarness.start("delivery-failure-it", 1);
-    }
-
-    @AfterAll
-    static void stopCluster() {
-        if (harness != null) {
-            harness.close();
-        }
-    }
-
-    @BeforeEach
-    void startReceiver(TestInfo test) throws Exception {
-        receiver = WebhookReceiver.start();
-        connector = ConnectHarness.uniqueName(test.getTestMethod().orElseThrow().getName());
-    }
-
-    @AfterEach
-    void stopReceiver() {
-        harness.deleteConnectorQuietly(connector);
-        receiver.close();
-    }
 
     /**
      * Three 503s in a row (one with Retry-After: 1): the same page is retried with the same Idempotency-Key, the task
@@ -68,7 +43,7 @@ class DeliveryFailureIT {
                 Reply.httpStatus(503).withRetryAfter("1").withBody("{\"error\":\"busy\"}"),
                 Reply.httpStatus(503));
 
-        harness.startConnector(connector, ConnectHarness.webhookConnectorConfig(topic, receiver.url()), 1);
+        harness.startConnector(connector, ConnectorConfig.webhook(topic, receiver.url()).build(), 1);
 
         harness.awaitCommittedToEnd(connector, topic);
         assertThat(receiver.membership()).isEqualTo(ExpectedMembership.of(records).asMap());
@@ -98,9 +73,10 @@ class DeliveryFailureIT {
         harness.produce(topic, records);
         receiver.enqueue(Reply.success());
         receiver.answerByDefault(Reply.httpStatus(503));
-        Map<String, String> config = ConnectHarness.webhookConnectorConfig(topic, receiver.url());
-        config.put("batch.max.size", "100");
-        config.put("retry.max.attempts", "1");
+        Map<String, String> config = ConnectorConfig.webhook(topic, receiver.url())
+                .with("batch.max.size", "100")
+                .with("retry.max.attempts", "1")
+                .build();
 
         harness.startConnector(connector, config, 1);
 
@@ -135,9 +111,10 @@ class DeliveryFailureIT {
     @Test
     void unauthorizedFailsTheTaskWithAHint() throws Exception {
         String topic = harness.createTopic("unauthorized", 1);
-        Map<String, String> config = ConnectHarness.webhookConnectorConfig(topic, receiver.url());
-        config.put("webhook.auth.username", "hook-user");
-        config.put("webhook.auth.password", "wrong-password");
+        Map<String, String> config = ConnectorConfig.webhook(topic, receiver.url())
+                .with("webhook.auth.username", "hook-user")
+                .with("webhook.auth.password", "wrong-password")
+                .build();
         harness.startConnector(connector, config, 1);
         List<MembershipRecord> delivered = adds("101", "early", 10);
         harness.produce(topic, delivered);
@@ -163,7 +140,7 @@ class DeliveryFailureIT {
     void failureAnswerFailsTheTaskWithItsMessage() throws Exception {
         String topic = harness.createTopic("failure-answer", 1);
         receiver.answerByDefault(Reply.failure("cohort 101 is locked by an export", "E_LOCKED"));
-        harness.startConnector(connector, ConnectHarness.webhookConnectorConfig(topic, receiver.url()), 1);
+        harness.startConnector(connector, ConnectorConfig.webhook(topic, receiver.url()).build(), 1);
         harness.produce(topic, adds("101", "u", 3));
 
         String trace = harness.awaitTaskFailed(connector);

@@ -10,8 +10,9 @@ import java.util.TreeSet;
 import javax.management.JMException;
 import javax.management.MBeanServer;
 
-import io.github.cohortsync.connect.it.WebhookReceiver.Delivery;
+import io.github.cohortsync.connect.it.standin.WebhookReceiver.Delivery;
 import io.github.cohortsync.connect.metrics.TaskMetrics;
+import io.github.cohortsync.connect.it.standin.WebhookReceiver;
 
 /**
  * What a fault run produced, delivered, lost and duplicated, from the records produced and the pages a

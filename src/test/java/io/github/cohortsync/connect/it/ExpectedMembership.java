@@ -6,6 +6,8 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
 
+import io.github.cohortsync.connect.it.standin.WebhookReceiver;
+
 /**
  * The membership per cohort that a list of produced records implies: each (cohort, user)'s latest record wins.
  * Records of one key must be given in the order they were produced (they share a partition). Raw records are

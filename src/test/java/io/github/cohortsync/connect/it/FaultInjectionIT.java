@@ -15,16 +15,15 @@ import java.util.regex.Pattern;
 
 import org.apache.log4j.Logger;
 
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInfo;
 
 import io.github.cohortsync.connect.LogCapture;
-import io.github.cohortsync.connect.it.WebhookReceiver.Delivery;
-import io.github.cohortsync.connect.it.WebhookReceiver.Reply;
+import io.github.cohortsync.connect.it.standin.WebhookReceiver.Delivery;
+import io.github.cohortsync.connect.it.standin.WebhookReceiver.Reply;
+import io.github.cohortsync.connect.it.standin.WebhookReceiver;
 
 /**
  * Faults injected at a real webhook receiver while a real Connect worker runs the connector: a long 503 outage,
@@ -34,6 +33,7 @@ import io.github.cohortsync.connect.it.WebhookReceiver.Reply;
  * is called with HTTP Basic credentials, and everything logged during a test (worker and connector) is checked
  * for the password, the members' emails and their phone numbers.
  */
+@ConnectCluster(name = "fault-injection-it")
 class FaultInjectionIT {
     private static final String USER = "fault-user";
     private static final String PASSWORD = "fault-pa55-XYZ";
@@ -45,18 +45,6 @@ class FaultInjectionIT {
 
     private WebhookReceiver receiver;
     private String connector;
-
-    @BeforeAll
-    static void startCluster() {
-        harness = ConnectHarness.start("fault-injection-it", 1);
-    }
-
-    @AfterAll
-    static void stopCluster() {
-        if (harness != null) {
-            harness.close();
-        }
-    }
 
     @BeforeEach
     void startReceiver(TestInfo test) throws Exception {
@@ -77,10 +65,10 @@ class FaultInjectionIT {
 
     /** The webhook config of these tests: short backoffs from the harness, and HTTP Basic credentials. */
     private Map<String, String> config(String topic) {
-        Map<String, String> config = ConnectHarness.webhookConnectorConfig(topic, receiver.url());
-        config.put("webhook.auth.username", USER);
-        config.put("webhook.auth.password", PASSWORD);
-        return config;
+        return ConnectorConfig.webhook(topic, receiver.url())
+                .with("webhook.auth.username", USER)
+                .with("webhook.auth.password", PASSWORD)
+                .build();
     }
 
     /**

@@ -15,15 +15,12 @@ import java.util.Set;
 import java.util.TreeSet;
 import java.util.stream.Collectors;
 
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInfo;
 
-import io.github.cohortsync.connect.it.WebhookReceiver.Delivery;
-import io.github.cohortsync.connect.it.WebhookReceiver.Reply;
+import io.github.cohortsync.connect.it.standin.WebhookReceiver.Delivery;
+import io.github.cohortsync.connect.it.standin.WebhookReceiver.Reply;
+import io.github.cohortsync.connect.it.standin.WebhookReceiver;
 
 /**
  * Mixpanel-compatible full syncs with the documented config (snapshot.bootstrap.servers set, nothing else), against
@@ -32,35 +29,18 @@ import io.github.cohortsync.connect.it.WebhookReceiver.Reply;
  * cohort met only through tombstones after a restart still carries its name; a refresh runs on request (a new
  * snapshot.refresh.generation) and after the destination failed for longer than snapshot.refresh.after.failure.ms.
  */
+@ConnectCluster(name = "first-contact-it")
 class FirstContactIT {
     private static ConnectHarness harness;
 
+    @PerTest
     private WebhookReceiver receiver;
+    @ConnectorName
     private String connector;
 
-    @BeforeAll
-    static void startCluster() {
-        harness = ConnectHarness.start("first-contact-it", 1);
-    }
-
-    @AfterAll
-    static void stopCluster() {
-        if (harness != null) {
-            harness.close();
-        }
-    }
-
     @BeforeEach
-    void startReceiver(TestInfo test) throws Exception {
-        receiver = WebhookReceiver.start();
+    void strictReceiver() {
         receiver.requireMembersFirst();
-        connector = ConnectHarness.uniqueName(test.getTestMethod().orElseThrow().getName());
-    }
-
-    @AfterEach
-    void stopReceiver() {
-        harness.deleteConnectorQuietly(connector);
-        receiver.close();
     }
 
     private String compactedTopic(String prefix, int partitions) {
@@ -71,10 +51,9 @@ class FirstContactIT {
 
     /** The documented config: the webhook and snapshot.bootstrap.servers, full syncs left at their default. */
     private Map<String, String> documentedConfig(String topic) {
-        Map<String, String> config = ConnectHarness.webhookConnectorConfig(topic, receiver.url());
-        config.remove("snapshot.enabled");
-        config.put("snapshot.bootstrap.servers", harness.connect().kafka().bootstrapServers());
-        return config;
+        return ConnectorConfig.webhook(topic, receiver.url())
+                .fullSyncs(harness.connect().kafka().bootstrapServers())
+                .build();
     }
 
     private static List<MembershipRecord> adds(String cohort, String prefix, int count) {

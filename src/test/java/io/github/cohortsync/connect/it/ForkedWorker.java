@@ -29,6 +29,11 @@ public final class ForkedWorker implements AutoCloseable {
         this.log = log;
     }
 
+    /** Starts a worker that joins the harness's cluster, with the same worker properties. */
+    public static ForkedWorker start(ConnectHarness harness) throws IOException {
+        return start(harness, harness.name(), harness.workerProps());
+    }
+
     /**
      * Starts a worker of the cluster started as {@code clusterName} (the group and topic names
      * EmbeddedConnectCluster derives from it), with the same worker properties.

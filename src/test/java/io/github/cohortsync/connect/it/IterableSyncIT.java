@@ -22,8 +22,6 @@ import java.util.TreeSet;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.common.header.Header;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -36,27 +34,18 @@ import mockwebserver3.MockResponse;
 import mockwebserver3.MockWebServer;
 import mockwebserver3.RecordedRequest;
 
+import io.github.cohortsync.connect.it.standin.IterableReceiver;
+
 /**
  * End-to-end sync to a local stand-in for Iterable's list API, with two tasks racing to create the same lists:
  * interleaved adds and removes end as exactly the expected list membership, matched by $iterable_user_id or email.
  * Tombstones carry no email, so Iterable cannot match them: they are rejected to the DLQ, as is an invalid email.
  */
+@ConnectCluster(name = "iterable-sync-it")
 class IterableSyncIT {
-    private static final String API_KEY = "iterable-s3cret-key";
+    private static final String API_KEY = IterableReceiver.API_KEY;
     private static final ObjectMapper JSON = new ObjectMapper();
     private static ConnectHarness harness;
-
-    @BeforeAll
-    static void startCluster() {
-        harness = ConnectHarness.start("iterable-sync-it", 1);
-    }
-
-    @AfterAll
-    static void stopCluster() {
-        if (harness != null) {
-            harness.close();
-        }
-    }
 
     /** Every record of a user goes to the same partition; every fifth user is matched by $iterable_user_id. */
     private static MembershipRecord ids(MembershipRecord record, int n) {
@@ -96,19 +85,13 @@ class IterableSyncIT {
         MembershipRecord invalid = add("101", "bad-mail").with("email", "not-an-email").inPartition(0);
         phase1.add(invalid);
 
-        try (IterableStandIn iterable = IterableStandIn.start()) {
+        try (IterableReceiver iterable = IterableReceiver.start()) {
             harness.produce(topic, phase1);
-            Map<String, String> config = ConnectHarness.webhookConnectorConfig(topic, "http://unused.invalid");
-            config.remove("webhook.url");
-            config.put("destination", "iterable");
-            config.put("iterable.api.key", API_KEY);
-            config.put("iterable.endpoint", iterable.url());
-            config.put("tasks.max", "2");
-            config.put("sync.interval.ms", "1000");
-            config.put("errors.tolerance", "all");
-            config.put("errors.deadletterqueue.topic.name", dlq);
-            config.put("errors.deadletterqueue.topic.replication.factor", "1");
-            config.put("errors.deadletterqueue.context.headers.enable", "true");
+            Map<String, String> config = ConnectorConfig.iterable(topic, API_KEY, iterable.url())
+                    .tasks(2)
+                    .syncIntervalMs(1000)
+                    .deadLetterQueue(dlq)
+                    .build();
             harness.startConnector(connector, config, 2);
             harness.awaitCommittedToEnd(connector, topic);
 
@@ -216,20 +199,14 @@ class IterableSyncIT {
             fieldOf.put(id, "failedUpdates." + field + "UserIds");
         }
 
-        try (IterableStandIn iterable = IterableStandIn.start().maxBatch(40).rateLimitEvery(9)) {
+        try (IterableReceiver iterable = IterableReceiver.start().maxBatch(40).rateLimitEvery(9)) {
             harness.produce(topic, Interleave.randomly(31, normal, failing));
-            Map<String, String> config = ConnectHarness.webhookConnectorConfig(topic, "http://unused.invalid");
-            config.remove("webhook.url");
-            config.put("destination", "iterable");
-            config.put("iterable.api.key", API_KEY);
-            config.put("iterable.endpoint", iterable.url());
-            config.put("tasks.max", "1");
-            config.put("batch.max.size", "100");
-            config.put("sync.interval.ms", "1000");
-            config.put("errors.tolerance", "all");
-            config.put("errors.deadletterqueue.topic.name", dlq);
-            config.put("errors.deadletterqueue.topic.replication.factor", "1");
-            config.put("errors.deadletterqueue.context.headers.enable", "true");
+            Map<String, String> config = ConnectorConfig.iterable(topic, API_KEY, iterable.url())
+                    .tasks(1)
+                    .syncIntervalMs(1000)
+                    .deadLetterQueue(dlq)
+                    .with("batch.max.size", "100")
+                    .build();
             harness.startConnector(connector, config, 1);
             harness.awaitCommittedToEnd(connector, topic);
 
@@ -296,20 +273,14 @@ class IterableSyncIT {
         }
         harness.produce(topic, records);
 
-        try (IterableStandIn iterable = IterableStandIn.start().exportLimit(5, 1_000)) {
+        try (IterableReceiver iterable = IterableReceiver.start().exportLimit(5, 1_000)) {
             for (String list : expected.keySet()) {
                 iterable.prefill(list, List.of("stranger-1@example.com", "stranger-2@example.com"));
             }
-            Map<String, String> config = ConnectHarness.webhookConnectorConfig(topic, "http://unused.invalid");
-            config.remove("webhook.url");
-            config.put("destination", "iterable");
-            config.put("iterable.api.key", API_KEY);
-            config.put("iterable.endpoint", iterable.url());
-            config.put("iterable.list.export.interval.ms", "250");
-            // Full syncs at their default (on): the harness turns them off for diff tests.
-            config.remove("snapshot.enabled");
-            config.put("snapshot.bootstrap.servers", harness.connect().kafka().bootstrapServers());
-            config.put("tasks.max", "1");
+            Map<String, String> config = ConnectorConfig.iterable(topic, API_KEY, iterable.url())
+                    .with("iterable.list.export.interval.ms", "250")
+                    .fullSyncs(harness.connect().kafka().bootstrapServers())
+                    .build();
             harness.startConnector(connector, config, 1);
             harness.awaitCommittedToEnd(connector, topic);
 
@@ -343,20 +314,14 @@ class IterableSyncIT {
         }
         harness.produce(topic, records);
 
-        try (IterableStandIn iterable = IterableStandIn.start().exportLimit(5, 2_000)) {
+        try (IterableReceiver iterable = IterableReceiver.start().exportLimit(5, 2_000)) {
             for (String list : expected.keySet()) {
                 iterable.prefill(list, List.of("stranger@example.com"));
             }
-            Map<String, String> config = ConnectHarness.webhookConnectorConfig(topic, "http://unused.invalid");
-            config.remove("webhook.url");
-            config.put("destination", "iterable");
-            config.put("iterable.api.key", API_KEY);
-            config.put("iterable.endpoint", iterable.url());
-            config.put("iterable.list.export.interval.ms", "0");
-            // Full syncs at their default (on): the harness turns them off for diff tests.
-            config.remove("snapshot.enabled");
-            config.put("snapshot.bootstrap.servers", harness.connect().kafka().bootstrapServers());
-            config.put("tasks.max", "1");
+            Map<String, String> config = ConnectorConfig.iterable(topic, API_KEY, iterable.url())
+                    .with("iterable.list.export.interval.ms", "0")
+                    .fullSyncs(harness.connect().kafka().bootstrapServers())
+                    .build();
             harness.startConnector(connector, config, 1);
             harness.awaitCommittedToEnd(connector, topic);
 
@@ -372,296 +337,5 @@ class IterableSyncIT {
     private static String header(ConsumerRecord<byte[], byte[]> record, String name) {
         Header header = record.headers().lastHeader(name);
         return header == null ? null : new String(header.value(), StandardCharsets.UTF_8);
-    }
-
-    /**
-     * Plays Iterable's list API: lists may share a name (as in Iterable), subscribers are keyed by userId or email.
-     * Any (un)subscribe to a list other than the lowest id of its name is a violation: racing tasks must settle on
-     * the same list. Every request body is checked against {@link IterableRequestSchema} (the Swagger's request
-     * definitions). Answers are in the current shape of the Swagger's UserBulkUpdateListResponse: per-user failures
-     * in {@code failedUpdates}, repeated in the deprecated top-level invalidEmails/invalidUserIds. Errors are the
-     * Swagger's IterableApiResponse {@code {"code", "msg"}}.
-     */
-    static final class IterableStandIn extends Dispatcher implements AutoCloseable {
-        private static final ObjectMapper JSON = new ObjectMapper();
-        private final MockWebServer server = new MockWebServer();
-        private final Map<Long, String> names = new TreeMap<>();
-        private final Map<Long, Set<String>> members = new HashMap<>();
-        private final List<String> violations = new ArrayList<>();
-        /** Emails answered as invalid although they have an '@', until accepted again (a fixable cause). */
-        private final Set<String> refused = new HashSet<>();
-        private long nextId = 1000;
-        /** Subscribers per call above which the answer is BatchTooLarge; none when not set. */
-        private int maxBatch = Integer.MAX_VALUE;
-        /** Every n-th bulk call is answered 429 RateLimitExceeded; never when 0. */
-        private int rateLimitEvery;
-        private int bulkCalls;
-        private int batchTooLargeAnswers;
-        private int rateLimitAnswers;
-        /** List exports allowed per window (Iterable: 5 per minute per project); unlimited when 0. */
-        private int exportsPerWindow;
-        private long exportWindowMs;
-        private final java.util.ArrayDeque<Long> exportTimes = new java.util.ArrayDeque<>();
-        private int exportRateLimitAnswers;
-        private int exports;
-
-        static IterableStandIn start() throws IOException {
-            IterableStandIn standIn = new IterableStandIn();
-            standIn.server.setDispatcher(standIn);
-            standIn.server.start(InetAddress.getByName("127.0.0.1"), 0);
-            return standIn;
-        }
-
-        String url() {
-            return "http://127.0.0.1:" + server.getPort();
-        }
-
-        @Override
-        public MockResponse dispatch(RecordedRequest request) {
-            synchronized (this) {
-                if (!API_KEY.equals(request.getHeaders().get("Api-Key"))) {
-                    violations.add("wrong Api-Key");
-                    return answer(401, JSON.createObjectNode().put("code", "BadApiKey"));
-                }
-                String call = request.getMethod() + " " + request.getUrl().encodedPath();
-                try {
-                    JsonNode body = request.getBody() == null || request.getBody().size() == 0 ? null
-                            : JSON.readTree(request.getBody().utf8());
-                    IterableRequestSchema schema = switch (call) {
-                        case "POST /api/lists" -> IterableRequestSchema.CREATE_LIST;
-                        case "POST /api/lists/subscribe" -> IterableRequestSchema.SUBSCRIBE;
-                        case "POST /api/lists/unsubscribe" -> IterableRequestSchema.UNSUBSCRIBE;
-                        default -> null;
-                    };
-                    if (schema != null) {
-                        violations.addAll(schema.violations(body));
-                    }
-                    return switch (call) {
-                        case "GET /api/lists" -> lists();
-                        case "POST /api/lists" -> create(body.path("name").asText());
-                        case "POST /api/lists/subscribe" -> bulk(body, true);
-                        case "POST /api/lists/unsubscribe" -> bulk(body, false);
-                        case "GET /api/lists/getUsers" -> export(request.getUrl().queryParameter("listId"));
-                        default -> {
-                            violations.add("unexpected " + call);
-                            yield answer(404, JSON.createObjectNode());
-                        }
-                    };
-                } catch (IOException e) {
-                    violations.add("unparsable body of " + call);
-                    return answer(400, JSON.createObjectNode().put("code", "BadJsonBody"));
-                }
-            }
-        }
-
-        private MockResponse lists() {
-            ArrayNode lists = JSON.createArrayNode();
-            names.forEach((id, name) -> lists.addObject().put("id", id).put("name", name)
-                    .put("listType", "Standard"));
-            ObjectNode answer = JSON.createObjectNode();
-            answer.set("lists", lists);
-            return answer(200, answer);
-        }
-
-        private MockResponse create(String name) {
-            long id = nextId++; // increasing, as Iterable's list ids are
-            names.put(id, name);
-            members.put(id, new TreeSet<>());
-            return answer(200, JSON.createObjectNode().put("listId", id));
-        }
-
-        /**
-         * Limits list exports to {@code perWindow} per {@code windowMs}, answering 429 RateLimitExceeded beyond:
-         * Iterable's Swagger gives GET /api/lists/getUsers "5 requests/minute, per project"; tests scale the window.
-         */
-        synchronized IterableStandIn exportLimit(int perWindow, long windowMs) {
-            this.exportsPerWindow = perWindow;
-            this.exportWindowMs = windowMs;
-            return this;
-        }
-
-        synchronized int exportRateLimitAnswers() {
-            return exportRateLimitAnswers;
-        }
-
-        synchronized int exports() {
-            return exports;
-        }
-
-        /** The list export: one subscriber email per line (subscribers known by user id only are left out). */
-        private MockResponse export(String listId) {
-            if (exportsPerWindow > 0) {
-                long now = System.nanoTime() / 1_000_000;
-                while (!exportTimes.isEmpty() && exportTimes.peekFirst() <= now - exportWindowMs) {
-                    exportTimes.pollFirst();
-                }
-                if (exportTimes.size() >= exportsPerWindow) {
-                    exportRateLimitAnswers++;
-                    long retryAfterSeconds = Math.max(1, (exportTimes.peekFirst() + exportWindowMs - now + 999) / 1000);
-                    return new MockResponse.Builder().code(429).addHeader("Content-Type", "application/json")
-                            .addHeader("Retry-After", Long.toString(retryAfterSeconds))
-                            .body(JSON.createObjectNode().put("code", "RateLimitExceeded")
-                                    .put("msg", "Rate limit exceeded").toString()).build();
-                }
-                exportTimes.addLast(now);
-            }
-            exports++;
-            Set<String> subscribers = listId == null ? null : members.get(Long.parseLong(listId));
-            if (subscribers == null) {
-                violations.add("list export of unknown list " + listId);
-                return answer(400, JSON.createObjectNode().put("code", "BadParams"));
-            }
-            StringBuilder lines = new StringBuilder();
-            subscribers.stream().filter(s -> s.startsWith("email:"))
-                    .forEach(s -> lines.append(s.substring("email:".length())).append('\n'));
-            return new MockResponse.Builder().code(200).addHeader("Content-Type", "text/plain")
-                    .body(lines.toString()).build();
-        }
-
-        /** Creates the list {@code name} with these subscribers, as if another tool had filled it. */
-        synchronized void prefill(String name, Collection<String> emails) {
-            long id = nextId++;
-            names.put(id, name);
-            members.put(id, new TreeSet<>());
-            emails.forEach(email -> members.get(id).add("email:" + email));
-        }
-
-        /** Answers BatchTooLarge to calls of more than {@code max} subscribers (Iterable publishes no limit). */
-        synchronized IterableStandIn maxBatch(int max) {
-            this.maxBatch = max;
-            return this;
-        }
-
-        /** Answers every {@code n}-th bulk call with 429 RateLimitExceeded. */
-        synchronized IterableStandIn rateLimitEvery(int n) {
-            this.rateLimitEvery = n;
-            return this;
-        }
-
-        synchronized int batchTooLargeAnswers() {
-            return batchTooLargeAnswers;
-        }
-
-        synchronized int rateLimitAnswers() {
-            return rateLimitAnswers;
-        }
-
-        /**
-         * Which failedUpdates category an identifier falls in. The categories and their meaning are the Swagger's
-         * (definition FailedUserUpdates); which identifiers fall in them is this stand-in's device: an email without
-         * '@' or a userId with a trailing space is malformed (the Swagger names trailing spaces as making a userId
-         * invalid), and identifiers containing "unknown", "forgotten", "conflict" or "baddata" play a user that
-         * does not exist, was GDPR-forgotten, clashes with another identity or has invalid data.
-         */
-        private static String failure(String identifier, boolean email) {
-            if (email ? !identifier.contains("@") : identifier.endsWith(" ")) {
-                return "invalid";
-            }
-            for (String category : List.of("unknown", "forgotten", "conflict", "baddata")) {
-                if (identifier.contains(category)) {
-                    return switch (category) {
-                        case "unknown" -> "notFound";
-                        case "baddata" -> "invalidData";
-                        default -> category;
-                    };
-                }
-            }
-            return null;
-        }
-
-        private MockResponse bulk(JsonNode body, boolean subscribe) {
-            bulkCalls++;
-            if (rateLimitEvery > 0 && bulkCalls % rateLimitEvery == 0) {
-                rateLimitAnswers++;
-                return new MockResponse.Builder().code(429).addHeader("Content-Type", "application/json")
-                        .addHeader("Retry-After", "0").body(JSON.createObjectNode().put("code", "RateLimitExceeded")
-                                .put("msg", "Rate limit exceeded").toString()).build();
-            }
-            if (body.path("subscribers").size() > maxBatch) {
-                batchTooLargeAnswers++;
-                // The status of BatchTooLarge is not documented: 400, so that only the code can make it a split.
-                return answer(400, JSON.createObjectNode().put("code", "BatchTooLarge").put("msg", "Batch too large"));
-            }
-            long listId = body.path("listId").asLong();
-            String name = names.get(listId);
-            if (name == null) {
-                // A list id Iterable does not know is a bad parameter.
-                violations.add("unknown list " + listId);
-                return answer(400, JSON.createObjectNode().put("code", "BadParams").put("msg", "Invalid list"));
-            }
-            long lowest = names.entrySet().stream().filter(e -> e.getValue().equals(name))
-                    .mapToLong(Map.Entry::getKey).min().orElseThrow();
-            if (listId != lowest) {
-                violations.add("list " + listId + " used instead of " + lowest + " for " + name);
-            }
-            ObjectNode failedUpdates = JSON.createObjectNode();
-            ArrayNode deprecatedEmails = JSON.createArrayNode();
-            ArrayNode deprecatedUserIds = JSON.createArrayNode();
-            int success = 0;
-            int failed = 0;
-            for (JsonNode subscriber : body.path("subscribers")) {
-                boolean byEmail = !subscriber.hasNonNull("userId");
-                String identifier = byEmail ? subscriber.path("email").asText() : subscriber.get("userId").asText();
-                String category = byEmail && refused.contains(identifier) ? "invalid" : failure(identifier, byEmail);
-                if (category != null) {
-                    failed++;
-                    String field = category + (byEmail ? "Emails" : "UserIds");
-                    (failedUpdates.has(field) ? (ArrayNode) failedUpdates.get(field) : failedUpdates.putArray(field))
-                            .add(identifier);
-                    (byEmail ? deprecatedEmails : deprecatedUserIds).add(identifier);
-                    continue;
-                }
-                if (subscribe && !byEmail && !subscriber.path("preferUserId").asBoolean()) {
-                    // Without preferUserId, an email-based project creates no user known by userId alone.
-                    violations.add("userId subscriber without preferUserId");
-                }
-                String key = (byEmail ? "email:" : "userId:") + identifier;
-                success++;
-                if (subscribe) {
-                    members.get(listId).add(key);
-                } else {
-                    members.get(listId).remove(key);
-                }
-            }
-            ObjectNode answer = JSON.createObjectNode().put("successCount", success).put("failCount", failed);
-            answer.set("failedUpdates", failedUpdates);
-            answer.set("invalidEmails", deprecatedEmails);
-            answer.set("invalidUserIds", deprecatedUserIds);
-            return answer(200, answer);
-        }
-
-        private static MockResponse answer(int code, JsonNode body) {
-            return new MockResponse.Builder().code(code).addHeader("Content-Type", "application/json")
-                    .body(body.toString()).build();
-        }
-
-        /** Per list name, the subscribers of its lowest-id list; lists without members are left out. */
-        synchronized Map<String, Set<String>> membership() {
-            Map<String, Set<String>> byName = new TreeMap<>();
-            names.forEach((id, name) -> {
-                if (!byName.containsKey(name) && !members.get(id).isEmpty()) {
-                    byName.put(name, new TreeSet<>(members.get(id)));
-                }
-            });
-            return byName;
-        }
-
-        /** Answers this email as invalid (Iterable's {@code invalidEmails}) until {@link #acceptAll()}. */
-        synchronized void refuse(String email) {
-            refused.add(email);
-        }
-
-        synchronized void acceptAll() {
-            refused.clear();
-        }
-
-        synchronized List<String> violations() {
-            return new ArrayList<>(violations);
-        }
-
-        @Override
-        public void close() {
-            server.close();
-        }
     }
 }

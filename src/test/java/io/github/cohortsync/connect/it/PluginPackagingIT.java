@@ -43,6 +43,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 import io.github.cohortsync.connect.CohortSyncSinkConnector;
+import io.github.cohortsync.connect.it.standin.WebhookReceiver;
 
 /**
  * Proves the Confluent-Hub-style zip that {@code mvn package} leaves under {@code target/}: its {@code lib/} alone
@@ -154,8 +155,9 @@ class PluginPackagingIT {
             assertThat(connector.getClass().getClassLoader()).as("loaded from the archive").isSameAs(loader);
             assertThat(connector.version()).isEqualTo(version);
 
-            Map<String, String> config = ConnectHarness.webhookConnectorConfig("packaged", receiver.url());
-            config.put("name", "packaged");
+            Map<String, String> config = ConnectorConfig.webhook("packaged", receiver.url())
+                    .with("name", "packaged")
+                    .build();
             Config validated = connector.validate(config);
             assertThat(validated.configValues()).allSatisfy(v -> assertThat(v.errorMessages()).as(v.name()).isEmpty());
 

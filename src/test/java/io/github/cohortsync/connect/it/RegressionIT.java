@@ -10,43 +10,21 @@ import java.util.Map;
 import java.util.Set;
 
 import org.apache.kafka.common.TopicPartition;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInfo;
 
-import io.github.cohortsync.connect.it.WebhookReceiver.Delivery;
-import io.github.cohortsync.connect.it.WebhookReceiver.Reply;
+import io.github.cohortsync.connect.it.standin.WebhookReceiver.Delivery;
+import io.github.cohortsync.connect.it.standin.WebhookReceiver.Reply;
+import io.github.cohortsync.connect.it.standin.WebhookReceiver;
 
 /** Defects found while writing the integration tests, each reproduced through the real worker and kept fixed. */
+@ConnectCluster(name = "regression-it")
 class RegressionIT {
     private static ConnectHarness harness;
 
+    @PerTest
     private WebhookReceiver receiver;
+    @ConnectorName
     private String connector;
-
-    @AfterAll
-    static void stopCluster() {
-        if (harness != null) {
-            harness.close();
-        }
-    }
-
-    @BeforeEach
-    void startReceiver(TestInfo test) throws Exception {
-        if (harness == null) {
-            harness = ConnectHarness.start("regression-it", 1);
-        }
-        receiver = WebhookReceiver.start();
-        connector = ConnectHarness.uniqueName(test.getTestMethod().orElseThrow().getName());
-    }
-
-    @AfterEach
-    void stopReceiver() {
-        harness.deleteConnectorQuietly(connector);
-        receiver.close();
-    }
 
     /**
      * At-least-once replay must not lose changes. A sync whose first page (remove X) was accepted fails on its
@@ -57,8 +35,7 @@ class RegressionIT {
     @Test
     void replayAfterAPartlyDeliveredSyncDoesNotLoseAReAdd() throws Exception {
         String topic = harness.createTopic("replay", 1);
-        Map<String, String> config = ConnectHarness.webhookConnectorConfig(topic, receiver.url());
-        config.put("batch.max.size", "1");
+        Map<String, String> config = ConnectorConfig.webhook(topic, receiver.url()).with("batch.max.size", "1").build();
         harness.startConnector(connector, config, 1);
         harness.produce(topic, add("101", "x"), add("101", "z"));
         harness.awaitCommittedToEnd(connector, topic);
@@ -89,8 +66,9 @@ class RegressionIT {
     @Test
     void tombstoneKeepsTheKnownProjectOfItsCohort() throws Exception {
         String topic = harness.createTopic("tombstone-project", 1);
-        Map<String, String> config = ConnectHarness.webhookConnectorConfig(topic, receiver.url());
-        config.put("project.id", "proj-default");
+        Map<String, String> config = ConnectorConfig.webhook(topic, receiver.url())
+                .with("project.id", "proj-default")
+                .build();
         harness.startConnector(connector, config, 1);
         harness.produce(topic, add("101", "x").with("project_id", "proj-7"),
                 add("101", "y").with("project_id", "proj-7"));

@@ -10,36 +10,24 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+
+import io.github.cohortsync.connect.it.standin.WebhookReceiver;
 
 /**
  * Two workers in distributed mode, {@code tasks.max=2} on a 3-partition topic keyed by (cohort, user): every
  * change of one key stays in one partition and so in order, and the final membership is exact.
  */
+@ConnectCluster(name = "scale-it", workers = 2)
 class ScaleIT {
     private static ConnectHarness harness;
-
-    @BeforeAll
-    static void startCluster() {
-        harness = ConnectHarness.start("scale-it", 2);
-    }
-
-    @AfterAll
-    static void stopCluster() {
-        if (harness != null) {
-            harness.close();
-        }
-    }
 
     @Test
     void twoTasksOnThreePartitionsSyncExactly() throws Exception {
         String topic = harness.createTopic("scaled", 3);
         String connector = ConnectHarness.uniqueName("scaled");
         try (WebhookReceiver receiver = WebhookReceiver.start()) {
-            Map<String, String> config = ConnectHarness.webhookConnectorConfig(topic, receiver.url());
-            config.put("tasks.max", "2");
+            Map<String, String> config = ConnectorConfig.webhook(topic, receiver.url()).tasks(2).build();
             harness.startConnector(connector, config, 2);
 
             List<MembershipRecord> first = new ArrayList<>();

@@ -12,14 +12,15 @@ import java.util.List;
 import java.util.Map;
 
 import org.apache.kafka.common.config.provider.FileConfigProvider;
+
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInfo;
 
 import jakarta.ws.rs.core.Response;
+
+import io.github.cohortsync.connect.it.standin.WebhookReceiver;
 
 /**
  * Secrets through a config provider: a worker with the {@link FileConfigProvider} resolves
@@ -27,6 +28,9 @@ import jakarta.ws.rs.core.Response;
  * ever shows the placeholder. Without a provider, {@code GET /connectors/{name}/config} shows the raw value (a
  * Connect framework behaviour docs/security.md warns about).
  */
+@ConnectCluster(name = "secrets-it", workerProps = {
+    "config.providers=file",
+    "config.providers.file.class=org.apache.kafka.common.config.provider.FileConfigProvider"})
 class SecretsIT {
     private static final String USER = "hook-user";
     private static final String SECRET = "s3cret-from-file-XYZ";
@@ -34,46 +38,35 @@ class SecretsIT {
     private static ConnectHarness harness;
     private static Path secrets;
 
+    @PerTest
     private WebhookReceiver receiver;
+    @ConnectorName
     private String connector;
 
     @BeforeAll
-    static void startCluster() throws IOException {
+    static void writeSecrets() throws IOException {
         secrets = Files.createTempFile("cohort-sync-secrets", ".properties");
         Files.writeString(secrets, "webhook.password=" + SECRET + "\n");
-        harness = ConnectHarness.start("secrets-it", 1, Map.of(
-                "config.providers", "file",
-                "config.providers.file.class", FileConfigProvider.class.getName()));
     }
 
     @AfterAll
-    static void stopCluster() throws IOException {
-        if (harness != null) {
-            harness.close();
-        }
+    static void deleteSecrets() throws IOException {
         Files.deleteIfExists(secrets);
     }
 
     @BeforeEach
-    void startReceiver(TestInfo test) throws Exception {
-        receiver = WebhookReceiver.start();
+    void expectCredentials() {
         receiver.expectBasicAuth(USER, SECRET);
-        connector = ConnectHarness.uniqueName(test.getTestMethod().orElseThrow().getName());
-    }
-
-    @AfterEach
-    void stopReceiver() {
-        harness.deleteConnectorQuietly(connector);
-        receiver.close();
     }
 
     @Test
     void fileProviderSecretReachesTheDestinationAndTheApiShowsThePlaceholder() throws Exception {
         String topic = harness.createTopic("secret-file", 1);
         String placeholder = "${file:" + secrets + ":webhook.password}";
-        Map<String, String> config = ConnectHarness.webhookConnectorConfig(topic, receiver.url());
-        config.put("webhook.auth.username", USER);
-        config.put("webhook.auth.password", placeholder);
+        Map<String, String> config = ConnectorConfig.webhook(topic, receiver.url())
+                .with("webhook.auth.username", USER)
+                .with("webhook.auth.password", placeholder)
+                .build();
         List<MembershipRecord> records = new ArrayList<>();
         for (int i = 0; i < 5; i++) {
             records.add(add("901", user("s", i)));
@@ -95,9 +88,10 @@ class SecretsIT {
     @Test
     void withoutAProviderTheConfigEndpointShowsTheRawValue() throws Exception {
         String topic = harness.createTopic("secret-raw", 1);
-        Map<String, String> config = ConnectHarness.webhookConnectorConfig(topic, receiver.url());
-        config.put("webhook.auth.username", USER);
-        config.put("webhook.auth.password", SECRET);
+        Map<String, String> config = ConnectorConfig.webhook(topic, receiver.url())
+                .with("webhook.auth.username", USER)
+                .with("webhook.auth.password", SECRET)
+                .build();
 
         harness.startConnector(connector, config, 1);
 

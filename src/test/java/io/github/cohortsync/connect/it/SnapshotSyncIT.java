@@ -18,52 +18,28 @@ import java.util.stream.Collectors;
 import javax.management.MBeanServer;
 import javax.management.ObjectName;
 
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInfo;
 
-import io.github.cohortsync.connect.it.WebhookReceiver.Delivery;
-import io.github.cohortsync.connect.it.WebhookReceiver.Reply;
+import io.github.cohortsync.connect.it.standin.WebhookReceiver.Delivery;
+import io.github.cohortsync.connect.it.standin.WebhookReceiver.Reply;
 import io.github.cohortsync.connect.metrics.TaskMetrics;
+import io.github.cohortsync.connect.it.standin.IterableReceiver;
+import io.github.cohortsync.connect.it.standin.WebhookReceiver;
 
 /**
  * Snapshots through a real broker and worker: a first run sends a compacted topic's current membership as
  * {@code members} pages before any diff, {@code sync.mode=one_time} sends it once and idles, a snapshot larger than
  * {@code buffer.max.changes} is spilled to disk, and a task restarted mid-snapshot starts it over.
  */
+@ConnectCluster(name = "snapshot-sync-it")
 class SnapshotSyncIT {
     private static final MBeanServer JMX = ManagementFactory.getPlatformMBeanServer();
     private static ConnectHarness harness;
 
+    @PerTest
     private WebhookReceiver receiver;
+    @ConnectorName
     private String connector;
-
-    @BeforeAll
-    static void startCluster() {
-        harness = ConnectHarness.start("snapshot-sync-it", 1);
-    }
-
-    @AfterAll
-    static void stopCluster() {
-        if (harness != null) {
-            harness.close();
-        }
-    }
-
-    @BeforeEach
-    void startReceiver(TestInfo test) throws Exception {
-        receiver = WebhookReceiver.start();
-        connector = ConnectHarness.uniqueName(test.getTestMethod().orElseThrow().getName());
-    }
-
-    @AfterEach
-    void stopReceiver() {
-        harness.deleteConnectorQuietly(connector);
-        receiver.close();
-    }
 
     private String compactedTopic(String prefix) {
         String topic = ConnectHarness.uniqueName(prefix);
@@ -72,10 +48,9 @@ class SnapshotSyncIT {
     }
 
     private Map<String, String> snapshotConfig(String topic) {
-        Map<String, String> config = ConnectHarness.webhookConnectorConfig(topic, receiver.url());
-        config.put("snapshot.bootstrap.servers", harness.connect().kafka().bootstrapServers());
-        config.remove("snapshot.enabled");
-        return config;
+        return ConnectorConfig.webhook(topic, receiver.url())
+                .fullSyncs(harness.connect().kafka().bootstrapServers())
+                .build();
     }
 
     private long metric(String attribute) throws Exception {
@@ -228,13 +203,11 @@ class SnapshotSyncIT {
         }
         String listName = "mixpanel_" + MembershipRecord.cohortName("55") + "_55";
 
-        try (IterableSyncIT.IterableStandIn iterable = IterableSyncIT.IterableStandIn.start()) {
+        try (IterableReceiver iterable = IterableReceiver.start()) {
             iterable.prefill(listName, prefilled);
-            Map<String, String> config = snapshotConfig(topic);
-            config.remove("webhook.url");
-            config.put("destination", "iterable");
-            config.put("iterable.api.key", "iterable-s3cret-key");
-            config.put("iterable.endpoint", iterable.url());
+            Map<String, String> config = ConnectorConfig.iterable(topic, "iterable-s3cret-key", iterable.url())
+                    .fullSyncs(harness.connect().kafka().bootstrapServers())
+                    .build();
             harness.startConnector(connector, config, 1);
             harness.awaitCommittedToEnd(connector, topic);
 

@@ -18,35 +18,23 @@ import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.connect.errors.ConnectException;
 import org.apache.log4j.Logger;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import io.github.cohortsync.connect.LogCapture;
 import io.github.cohortsync.connect.metrics.TaskMetrics;
 import io.github.cohortsync.connect.sync.AdminOffsetsLookup;
 import io.github.cohortsync.connect.sync.TopicFacts;
+import io.github.cohortsync.connect.it.standin.WebhookReceiver;
 
 /**
  * The warnings derived from a real broker's topic facts: a compacted topic that keeps tombstones for less than the
  * lag budget, and a cohort whose full sync one task sends from only part of the topic's partitions (another member
  * of the connector's consumer group owns the rest, as another task would).
  */
+@ConnectCluster(name = "topic-checks-it")
 class TopicChecksIT {
     private static final MBeanServer JMX = ManagementFactory.getPlatformMBeanServer();
     private static ConnectHarness harness;
-
-    @BeforeAll
-    static void startCluster() {
-        harness = ConnectHarness.start("topic-checks-it", 1);
-    }
-
-    @AfterAll
-    static void stopCluster() {
-        if (harness != null) {
-            harness.close();
-        }
-    }
 
     @Test
     void theAdminLookupReadsPartitionsCleanupPolicyAndTombstoneRetention() {
@@ -101,10 +89,9 @@ class TopicChecksIT {
             other.start();
             ConnectHarness.await().until(() -> harness.admin().describeConsumerGroups(Set.of("connect-" + connector))
                     .all().get().get("connect-" + connector).members().size() == 1);
-            Map<String, String> config = ConnectHarness.webhookConnectorConfig(topic, receiver.url());
-            // Full syncs at their default (on): the harness turns them off for diff tests.
-            config.remove("snapshot.enabled");
-            config.put("snapshot.bootstrap.servers", harness.connect().kafka().bootstrapServers());
+            Map<String, String> config = ConnectorConfig.webhook(topic, receiver.url())
+                    .fullSyncs(harness.connect().kafka().bootstrapServers())
+                    .build();
             harness.startConnector(connector, config, 1);
 
             ConnectHarness.await().until(() -> metric(connector, "SnapshotsCompleted") >= 1);

@@ -18,20 +18,17 @@ import java.util.stream.IntStream;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.common.header.Header;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInfo;
 
-import io.github.cohortsync.connect.it.WebhookReceiver.Delivery;
-import io.github.cohortsync.connect.it.WebhookReceiver.Reply;
+import io.github.cohortsync.connect.it.standin.WebhookReceiver.Delivery;
+import io.github.cohortsync.connect.it.standin.WebhookReceiver.Reply;
 import okhttp3.MediaType;
 import okhttp3.OkHttpClient;
 import okhttp3.Request;
 import okhttp3.RequestBody;
 import okhttp3.Response;
+
+import io.github.cohortsync.connect.it.standin.WebhookReceiver;
 
 /**
  * The webhook against a receiver as strict as the real receivers of Mixpanel's cohort-sync format (Flagsmith,
@@ -40,35 +37,14 @@ import okhttp3.Response;
  * the failure envelope with its code, a 401 that is not the envelope), the optional "members first" rule, and an
  * Idempotency-Key that an identical resend after a task restart carries again.
  */
+@ConnectCluster(name = "webhook-conformance-it")
 class WebhookConformanceIT {
     private static ConnectHarness harness;
 
+    @PerTest
     private WebhookReceiver receiver;
+    @ConnectorName
     private String connector;
-
-    @BeforeAll
-    static void startCluster() {
-        harness = ConnectHarness.start("webhook-conformance-it", 1);
-    }
-
-    @AfterAll
-    static void stopCluster() {
-        if (harness != null) {
-            harness.close();
-        }
-    }
-
-    @BeforeEach
-    void startReceiver(TestInfo test) throws Exception {
-        receiver = WebhookReceiver.start();
-        connector = ConnectHarness.uniqueName(test.getTestMethod().orElseThrow().getName());
-    }
-
-    @AfterEach
-    void stopReceiver() {
-        harness.deleteConnectorQuietly(connector);
-        receiver.close();
-    }
 
     /**
      * A cohort met only through tombstones has no name and no project: it is sent as "Cohort <id>" of project "0"
@@ -85,7 +61,7 @@ class WebhookConformanceIT {
                 add("77", "long").with("cohort_name", longName));
         harness.produce(topic, records);
 
-        harness.startConnector(connector, ConnectHarness.webhookConnectorConfig(topic, receiver.url()), 1);
+        harness.startConnector(connector, ConnectorConfig.webhook(topic, receiver.url()).build(), 1);
         harness.awaitCommittedToEnd(connector, topic);
 
         Map<String, Delivery> byCohort = receiver.accepted().stream()
@@ -137,9 +113,10 @@ class WebhookConformanceIT {
             records.add(remove("101", user("out", i)));
         }
         harness.produce(topic, records);
-        Map<String, String> config = ConnectHarness.webhookConnectorConfig(topic, receiver.url());
-        config.put("batch.max.size", "2");
-        config.put("sync.interval.ms", "2000");
+        Map<String, String> config = ConnectorConfig.webhook(topic, receiver.url())
+                .syncIntervalMs(2000)
+                .with("batch.max.size", "2")
+                .build();
 
         harness.startConnector(connector, config, 1);
         harness.awaitCommittedToEnd(connector, topic);
@@ -175,11 +152,7 @@ class WebhookConformanceIT {
                 add("101", "ok-1"), add("101", longUser), add("101", atLimit), add(longCohort, "ok-2"),
                 add("101", "ok-3"));
         harness.produce(topic, records);
-        Map<String, String> config = ConnectHarness.webhookConnectorConfig(topic, receiver.url());
-        config.put("errors.tolerance", "all");
-        config.put("errors.deadletterqueue.topic.name", dlq);
-        config.put("errors.deadletterqueue.topic.replication.factor", "1");
-        config.put("errors.deadletterqueue.context.headers.enable", "true");
+        Map<String, String> config = ConnectorConfig.webhook(topic, receiver.url()).deadLetterQueue(dlq).build();
 
         harness.startConnector(connector, config, 1);
         harness.awaitCommittedToEnd(connector, topic);
@@ -209,7 +182,7 @@ class WebhookConformanceIT {
         List<MembershipRecord> records = List.of(add("101", "a"), add("101", "b"), remove("101", "c"));
         harness.produce(topic, records);
 
-        harness.startConnector(connector, ConnectHarness.webhookConnectorConfig(topic, receiver.url()), 1);
+        harness.startConnector(connector, ConnectorConfig.webhook(topic, receiver.url()).build(), 1);
         harness.awaitCommittedToEnd(connector, topic);
 
         assertThat(receiver.deliveries()).extracting(Delivery::replyCode).containsOnly(201);
@@ -225,7 +198,7 @@ class WebhookConformanceIT {
     void aFailureEnvelopeFollowsItsErrorCode() throws Exception {
         String topic = harness.createTopic("envelope", 1);
         receiver.enqueue(Reply.failure("database is busy", "503"), Reply.failureEnvelope(429, "slow down"));
-        harness.startConnector(connector, ConnectHarness.webhookConnectorConfig(topic, receiver.url()), 1);
+        harness.startConnector(connector, ConnectorConfig.webhook(topic, receiver.url()).build(), 1);
         harness.produce(topic, add("101", "a"));
 
         harness.awaitCommittedToEnd(connector, topic);
@@ -245,9 +218,10 @@ class WebhookConformanceIT {
         String topic = harness.createTopic("unauthorized", 1);
         receiver.answerByDefault(Reply.httpStatus(401).withBody("<html>401: key hook-s3cret-pw refused for"
                 + " a.member@example.com</html>"));
-        Map<String, String> config = ConnectHarness.webhookConnectorConfig(topic, receiver.url());
-        config.put("webhook.auth.username", "hook-user");
-        config.put("webhook.auth.password", "hook-s3cret-pw");
+        Map<String, String> config = ConnectorConfig.webhook(topic, receiver.url())
+                .with("webhook.auth.username", "hook-user")
+                .with("webhook.auth.password", "hook-s3cret-pw")
+                .build();
         harness.startConnector(connector, config, 1);
         harness.produce(topic, add("101", "a"));
 
@@ -269,7 +243,7 @@ class WebhookConformanceIT {
         receiver.requireMembersFirst(true);
         String diffsOnly = harness.createTopic("diffs-only", 1);
         harness.produce(diffsOnly, add("101", "a"));
-        harness.startConnector(connector, ConnectHarness.webhookConnectorConfig(diffsOnly, receiver.url()), 1);
+        harness.startConnector(connector, ConnectorConfig.webhook(diffsOnly, receiver.url()).build(), 1);
         assertThat(harness.awaitTaskFailed(connector)).contains("HTTP 404", "Cohort not found.");
         harness.deleteConnectorQuietly(connector);
 
@@ -277,10 +251,10 @@ class WebhookConformanceIT {
         harness.connect().kafka().createTopic(compacted, 1, 1, Map.of("cleanup.policy", "compact"));
         harness.produce(compacted, add("202", "a"), add("202", "b"));
         String second = connector + "-snapshot";
-        Map<String, String> config = ConnectHarness.webhookConnectorConfig(compacted, receiver.url());
-        // The documented config: full syncs at their default (on), which the harness turns off for diff tests.
-        config.remove("snapshot.enabled");
-        config.put("snapshot.bootstrap.servers", harness.connect().kafka().bootstrapServers());
+        // The documented config: full syncs at their default (on).
+        Map<String, String> config = ConnectorConfig.webhook(compacted, receiver.url())
+                .fullSyncs(harness.connect().kafka().bootstrapServers())
+                .build();
         try {
             harness.startConnector(second, config, 1);
             harness.awaitCommittedToEnd(second, compacted);
@@ -310,11 +284,12 @@ class WebhookConformanceIT {
         harness.produce(topic, records);
         receiver.enqueue(Reply.success(), Reply.success(),
                 Reply.failureEnvelope(400, "Invalid payload: receiver misconfigured"));
-        Map<String, String> config = ConnectHarness.webhookConnectorConfig(topic, receiver.url());
-        config.put("batch.max.size", "2");
-        config.put("sync.interval.ms", "2000");
-        config.put("sync.max.in.flight.requests", "1");
-        config.put("delivery.journal.enabled", "false");
+        Map<String, String> config = ConnectorConfig.webhook(topic, receiver.url())
+                .syncIntervalMs(2000)
+                .with("batch.max.size", "2")
+                .with("sync.max.in.flight.requests", "1")
+                .with("delivery.journal.enabled", "false")
+                .build();
 
         harness.startConnector(connector, config, 1);
         assertThat(harness.awaitTaskFailed(connector)).contains("HTTP 400", "receiver misconfigured");
@@ -352,10 +327,11 @@ class WebhookConformanceIT {
         }
         harness.produce(topic, records);
         receiver.enqueue(Reply.success(), Reply.failureEnvelope(400, "Invalid payload: receiver misconfigured"));
-        Map<String, String> config = ConnectHarness.webhookConnectorConfig(topic, receiver.url());
-        config.put("batch.max.size", "2");
-        config.put("sync.interval.ms", "2000");
-        config.put("sync.max.in.flight.requests", "1");
+        Map<String, String> config = ConnectorConfig.webhook(topic, receiver.url())
+                .syncIntervalMs(2000)
+                .with("batch.max.size", "2")
+                .with("sync.max.in.flight.requests", "1")
+                .build();
 
         harness.startConnector(connector, config, 1);
         harness.awaitTaskFailed(connector);

@@ -11,50 +11,25 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInfo;
 
 import com.fasterxml.jackson.databind.JsonNode;
 
-import io.github.cohortsync.connect.it.WebhookReceiver.Delivery;
+import io.github.cohortsync.connect.it.standin.WebhookReceiver.Delivery;
+import io.github.cohortsync.connect.it.standin.WebhookReceiver;
 
 /**
  * End-to-end syncs to a webhook through a real broker and worker: final membership, page shape and paging,
  * offsets committed only after delivery, the cohort filter, and netting.
  */
+@ConnectCluster(name = "webhook-sync-it")
 class WebhookSyncIT {
     private static ConnectHarness harness;
 
+    @PerTest
     private WebhookReceiver receiver;
+    @ConnectorName
     private String connector;
-
-    @BeforeAll
-    static void startCluster() {
-        harness = ConnectHarness.start("webhook-sync-it", 1);
-    }
-
-    @AfterAll
-    static void stopCluster() {
-        if (harness != null) {
-            harness.close();
-        }
-    }
-
-    @BeforeEach
-    void startReceiver(TestInfo test) throws Exception {
-        receiver = WebhookReceiver.start();
-        connector = ConnectHarness.uniqueName(test.getTestMethod().orElseThrow().getName());
-    }
-
-    @AfterEach
-    void stopReceiver() {
-        harness.deleteConnectorQuietly(connector);
-        receiver.close();
-    }
 
     /**
      * 3 cohorts, ~4100 interleaved adds, removes and tombstones of ~3100 users in two phases: the receiver ends
@@ -87,7 +62,7 @@ class WebhookSyncIT {
         harness.produce(topic, phase1);
         ExpectedMembership expected = ExpectedMembership.of(phase1);
 
-        Map<String, String> config = ConnectHarness.webhookConnectorConfig(topic, receiver.url());
+        Map<String, String> config = ConnectorConfig.webhook(topic, receiver.url()).build();
         // Long enough that each phase is one sync, so the paging of one sync can be checked.
         config.put("sync.interval.ms", "2000");
         config.put("project.id", "proj-default");
@@ -186,8 +161,9 @@ class WebhookSyncIT {
     @Test
     void cohortFilterSendsOnlyIncludedCohortsAndCommitsTheRest() throws Exception {
         String topic = harness.createTopic("filtered", 1);
-        Map<String, String> config = ConnectHarness.webhookConnectorConfig(topic, receiver.url());
-        config.put("cohorts.include", "303");
+        Map<String, String> config = ConnectorConfig.webhook(topic, receiver.url())
+                .with("cohorts.include", "303")
+                .build();
         harness.startConnector(connector, config, 1);
 
         List<MembershipRecord> records = new ArrayList<>();
@@ -216,8 +192,7 @@ class WebhookSyncIT {
     @Test
     void changesWithinOneIntervalAreSentOnceAsTheLatestState() throws Exception {
         String topic = harness.createTopic("netting", 1);
-        Map<String, String> config = ConnectHarness.webhookConnectorConfig(topic, receiver.url());
-        config.put("sync.interval.ms", "3000");
+        Map<String, String> config = ConnectorConfig.webhook(topic, receiver.url()).syncIntervalMs(3000).build();
         harness.startConnector(connector, config, 1);
 
         harness.produce(topic, add("101", "member"));

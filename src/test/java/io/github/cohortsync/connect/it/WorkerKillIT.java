@@ -13,42 +13,29 @@ import java.util.Set;
 import java.util.stream.Collectors;
 
 import org.apache.kafka.connect.runtime.rest.entities.ConnectorStateInfo;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-import io.github.cohortsync.connect.it.WebhookReceiver.Reply;
+import io.github.cohortsync.connect.it.standin.WebhookReceiver.Reply;
+import io.github.cohortsync.connect.it.standin.WebhookReceiver;
 
 /**
  * A worker killed with SIGKILL in the middle of a sync, then started again: one in-JVM worker plus a worker in its
  * own JVM, two tasks, one on each. Nothing is lost; only changes not yet committed at the kill are sent again.
  */
+// Short group timeouts, so that the killed worker and its consumer are noticed in seconds; the forked workers
+// join with the same properties.
+@ConnectCluster(name = "worker-kill-it", workerProps = {
+    "session.timeout.ms=6000",
+    "heartbeat.interval.ms=1000",
+    "scheduled.rebalance.max.delay.ms=1000",
+    "consumer.session.timeout.ms=6000",
+    "consumer.heartbeat.interval.ms=1000",
+    "offset.flush.interval.ms=1000",
+    "offset.flush.timeout.ms=5000"})
 class WorkerKillIT {
-    private static final String CLUSTER = "worker-kill-it";
     private static final int OWNER_CHANGES_AFTER_THE_KILL = 3;
-    /** Short group timeouts, so that the killed worker and its consumer are noticed in seconds. */
-    private static final Map<String, String> WORKER_PROPS = Map.of(
-            "session.timeout.ms", "6000",
-            "heartbeat.interval.ms", "1000",
-            "scheduled.rebalance.max.delay.ms", "1000",
-            "consumer.session.timeout.ms", "6000",
-            "consumer.heartbeat.interval.ms", "1000",
-            "offset.flush.interval.ms", "1000",
-            "offset.flush.timeout.ms", "5000");
 
     private static ConnectHarness harness;
-
-    @BeforeAll
-    static void startCluster() {
-        harness = ConnectHarness.start(CLUSTER, 1, WORKER_PROPS);
-    }
-
-    @AfterAll
-    static void stopCluster() {
-        if (harness != null) {
-            harness.close();
-        }
-    }
 
     @Test
     void workerKilledMidSyncAndRestartedLosesNothing() throws Exception {
@@ -64,13 +51,14 @@ class WorkerKillIT {
             records.add(remove("1002", user("k", i)).inPartition(1));
         }
         try (WebhookReceiver receiver = WebhookReceiver.start();
-             ForkedWorker first = ForkedWorker.start(harness, CLUSTER, WORKER_PROPS)) {
+             ForkedWorker first = ForkedWorker.start(harness)) {
             receiver.answerByDefault(Reply.success().withDelay(150));
-            Map<String, String> config = ConnectHarness.webhookConnectorConfig(topic, receiver.url());
-            config.put("tasks.max", "2");
-            config.put("batch.max.size", "40");
-            config.put("sync.interval.ms", "300");
-            config.put("consumer.override.max.poll.records", "100");
+            Map<String, String> config = ConnectorConfig.webhook(topic, receiver.url())
+                    .tasks(2)
+                    .syncIntervalMs(300)
+                    .with("batch.max.size", "40")
+                    .with("consumer.override.max.poll.records", "100")
+                    .build();
             harness.connect().configureConnector(connector, config);
             slowAwait().alias("one task on each worker").until(() -> runningWorkers(connector).size() == 2);
             assertThat(runningWorkers(connector)).anyMatch(w -> w.startsWith(ForkedWorker.HOST + ":"));
@@ -84,7 +72,7 @@ class WorkerKillIT {
             assertThat(harness.committedTotal(connector, topic)).as("changes committed at the kill")
                     .isLessThan(records.size());
 
-            try (ForkedWorker second = ForkedWorker.start(harness, CLUSTER, WORKER_PROPS)) {
+            try (ForkedWorker second = ForkedWorker.start(harness)) {
                 slowAwait().alias("committed offsets reach the end").until(() ->
                         harness.committedOffsets(connector, topic).equals(harness.endOffsets(topic)));
                 slowAwait().alias("two tasks running").until(() -> runningWorkers(connector).size() >= 1

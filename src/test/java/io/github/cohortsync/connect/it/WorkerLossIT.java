@@ -14,50 +14,25 @@ import java.util.Set;
 
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInfo;
 
-import io.github.cohortsync.connect.it.WebhookReceiver.Reply;
+import io.github.cohortsync.connect.it.standin.WebhookReceiver.Reply;
+import io.github.cohortsync.connect.it.standin.WebhookReceiver;
 
 /**
  * Workers and consumers coming and going during syncs, on two real Connect workers: a worker leaves and rejoins
  * while four tasks sync, and a consumer-group rebalance hits a task that is paused with a full buffer and a sync in
  * flight. Nothing is lost, every (cohort, user) ends in the state of its last change, and the task keeps consuming.
  */
+// Tasks of a worker that left are reassigned after 1 s instead of the default 5 minutes.
+@ConnectCluster(name = "worker-loss-it", workers = 2, workerProps = "scheduled.rebalance.max.delay.ms=1000")
 class WorkerLossIT {
     private static ConnectHarness harness;
 
+    @PerTest
     private WebhookReceiver receiver;
+    @ConnectorName
     private String connector;
-
-    @BeforeAll
-    static void startCluster() {
-        // Tasks of a worker that left are reassigned after 1 s instead of the default 5 minutes.
-        harness = ConnectHarness.start("worker-loss-it", 2, Map.of("scheduled.rebalance.max.delay.ms", "1000"));
-    }
-
-    @AfterAll
-    static void stopCluster() {
-        if (harness != null) {
-            harness.close();
-        }
-    }
-
-    @BeforeEach
-    void startReceiver(TestInfo test) throws Exception {
-        receiver = WebhookReceiver.start();
-        connector = ConnectHarness.uniqueName(test.getTestMethod().orElseThrow().getName());
-    }
-
-    @AfterEach
-    void stopReceiver() {
-        harness.deleteConnectorQuietly(connector);
-        receiver.close();
-    }
 
     /**
      * Four tasks on two workers; one worker stops in the middle of a sync and a new one joins during the next:
@@ -68,10 +43,11 @@ class WorkerLossIT {
     void workerLeavesAndRejoinsDuringASync() throws Exception {
         String topic = harness.createTopic("rebalance", 4);
         receiver.answerByDefault(Reply.success().withDelay(40));
-        Map<String, String> config = ConnectHarness.webhookConnectorConfig(topic, receiver.url());
-        config.put("tasks.max", "4");
-        config.put("batch.max.size", "50");
-        config.put("sync.interval.ms", "300");
+        Map<String, String> config = ConnectorConfig.webhook(topic, receiver.url())
+                .tasks(4)
+                .syncIntervalMs(300)
+                .with("batch.max.size", "50")
+                .build();
         harness.startConnector(connector, config, 4);
 
         List<MembershipRecord> all = new ArrayList<>();
@@ -119,10 +95,11 @@ class WorkerLossIT {
     void rebalanceWhilePausedWithASyncInFlightKeepsConsuming() throws Exception {
         String topic = harness.createTopic("stall", 2);
         receiver.answerByDefault(Reply.success().withDelay(300));
-        Map<String, String> config = ConnectHarness.webhookConnectorConfig(topic, receiver.url());
-        config.put("batch.max.size", "50");
-        config.put("buffer.max.changes", "100");
-        config.put("consumer.override.max.poll.records", "50");
+        Map<String, String> config = ConnectorConfig.webhook(topic, receiver.url())
+                .with("batch.max.size", "50")
+                .with("buffer.max.changes", "100")
+                .with("consumer.override.max.poll.records", "50")
+                .build();
         harness.startConnector(connector, config, 1);
         List<MembershipRecord> records = new ArrayList<>();
         for (int i = 0; i < 1000; i++) {

@@ -1,4 +1,4 @@
-package io.github.cohortsync.connect.it;
+package io.github.cohortsync.connect.it.standin;
 
 import java.io.IOException;
 import java.net.InetAddress;
@@ -28,6 +28,7 @@ import mockwebserver3.MockResponse;
 import mockwebserver3.MockWebServer;
 import mockwebserver3.RecordedRequest;
 import mockwebserver3.SocketEffect;
+
 import okhttp3.Credentials;
 
 /**
@@ -78,6 +79,16 @@ public final class WebhookReceiver implements AutoCloseable {
     /** The URL to configure as {@code webhook.url}. */
     public String url() {
         return "http://127.0.0.1:" + server.getPort() + PATH;
+    }
+
+    /** The URL as seen from another host that reaches this one's port as {@code host} (e.g. from a container). */
+    public String url(String host) {
+        return "http://" + host + ":" + server.getPort() + PATH;
+    }
+
+    /** The loopback port the receiver listens on. */
+    public int port() {
+        return server.getPort();
     }
 
     /** Answers the next requests with these replies, in order, before falling back to the default reply. */

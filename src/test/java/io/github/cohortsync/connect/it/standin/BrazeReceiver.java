@@ -1,4 +1,4 @@
-package io.github.cohortsync.connect.it;
+package io.github.cohortsync.connect.it.standin;
 
 import java.io.IOException;
 import java.net.InetAddress;
@@ -18,6 +18,7 @@ import mockwebserver3.Dispatcher;
 import mockwebserver3.MockResponse;
 import mockwebserver3.MockWebServer;
 import mockwebserver3.RecordedRequest;
+
 import okhttp3.Headers;
 
 /**
@@ -29,7 +30,7 @@ import okhttp3.Headers;
  * cohort, {@code /partners/<partner>/cohorts/users} adds or removes external ids; both check the partner API key
  * and the client secret in the body (401 otherwise, as Braze documents) and the documented fields.
  */
-final class BrazeReceiver implements AutoCloseable {
+public final class BrazeReceiver implements AutoCloseable {
     static final int MAX_OBJECTS = 75;
     static final int MAX_COHORT_USER_IDS = 1000;
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -59,7 +60,7 @@ final class BrazeReceiver implements AutoCloseable {
     }
 
     /** A stand-in for the partner cohort import of partner {@code partner}. */
-    static BrazeReceiver startCohortImport(String partner, String partnerApiKey, String clientSecret)
+    public static BrazeReceiver startCohortImport(String partner, String partnerApiKey, String clientSecret)
             throws IOException {
         BrazeReceiver receiver = new BrazeReceiver(null, null);
         receiver.partner = partner;
@@ -74,7 +75,7 @@ final class BrazeReceiver implements AutoCloseable {
      * From now on, answers as Braze does when the partner is not enabled for a valid client secret: a 401 whose text
      * echoes the client secret (braze-docs {@code _docs/_partners/isv_partners/cohort_import.md}, troubleshooting).
      */
-    BrazeReceiver partnerNotEnabled() {
+    public BrazeReceiver partnerNotEnabled() {
         synchronized (lock) {
             partnerNotEnabled = true;
         }
@@ -86,35 +87,35 @@ final class BrazeReceiver implements AutoCloseable {
      * objects (braze-docs post_user_track.md); more is answered "400 Max Input Length Exceeded" (braze-docs
      * errors.md).
      */
-    BrazeReceiver accountMaxObjects(int max) {
+    public BrazeReceiver accountMaxObjects(int max) {
         synchronized (lock) {
             accountMaxObjects = max;
         }
         return this;
     }
 
-    int tooManyAnswers() {
+    public int tooManyAnswers() {
         synchronized (lock) {
             return tooManyAnswers;
         }
     }
 
     /** Cohort id to the name it was last given. */
-    Map<String, String> cohortNames() {
+    public Map<String, String> cohortNames() {
         synchronized (lock) {
             return new TreeMap<>(cohortNames);
         }
     }
 
     /** The cohort id of every naming call, in order. */
-    List<String> namingCalls() {
+    public List<String> namingCalls() {
         synchronized (lock) {
             return List.copyOf(namingCalls);
         }
     }
 
     /** Cohort id to the external ids in it; empty cohorts are left out. */
-    Map<String, Set<String>> cohortMembers() {
+    public Map<String, Set<String>> cohortMembers() {
         synchronized (lock) {
             Map<String, Set<String>> copy = new TreeMap<>();
             cohortMembers.forEach((id, members) -> {
@@ -126,7 +127,7 @@ final class BrazeReceiver implements AutoCloseable {
         }
     }
 
-    static BrazeReceiver start(String apiKey, String attribute) throws IOException {
+    public static BrazeReceiver start(String apiKey, String attribute) throws IOException {
         BrazeReceiver receiver = new BrazeReceiver(apiKey, attribute);
         receiver.server.setDispatcher(receiver.new Handler());
         receiver.server.start(InetAddress.getByName("127.0.0.1"), 0);
@@ -134,12 +135,12 @@ final class BrazeReceiver implements AutoCloseable {
     }
 
     /** The base URL to configure as {@code braze.endpoint}. */
-    String url() {
+    public String url() {
         return "http://127.0.0.1:" + server.getPort();
     }
 
     /** The attribute's values per external_id; users whose array is empty are left out. */
-    Map<String, Set<String>> attributes() {
+    public Map<String, Set<String>> attributes() {
         synchronized (lock) {
             Map<String, Set<String>> copy = new TreeMap<>();
             attributes.forEach((id, values) -> {
@@ -151,13 +152,13 @@ final class BrazeReceiver implements AutoCloseable {
         }
     }
 
-    List<String> violations() {
+    public List<String> violations() {
         synchronized (lock) {
             return List.copyOf(violations);
         }
     }
 
-    List<Integer> objectsPerRequest() {
+    public List<Integer> objectsPerRequest() {
         synchronized (lock) {
             return List.copyOf(objectsPerRequest);
         }

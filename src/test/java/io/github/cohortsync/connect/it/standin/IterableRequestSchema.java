@@ -1,4 +1,4 @@
-package io.github.cohortsync.connect.it;
+package io.github.cohortsync.connect.it.standin;
 
 import java.io.IOException;
 import java.io.InputStream;

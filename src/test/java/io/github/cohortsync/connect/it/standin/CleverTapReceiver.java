@@ -1,4 +1,4 @@
-package io.github.cohortsync.connect.it;
+package io.github.cohortsync.connect.it.standin;
 
 import java.io.IOException;
 import java.net.InetAddress;
@@ -17,6 +17,7 @@ import mockwebserver3.Dispatcher;
 import mockwebserver3.MockResponse;
 import mockwebserver3.MockWebServer;
 import mockwebserver3.RecordedRequest;
+
 import okhttp3.Headers;
 
 /**
@@ -30,7 +31,7 @@ import okhttp3.Headers;
  * seconds (docs/api-errors, code 525 "Timestamp not in UNIX epoch format"); an invalid email is code 515 (same
  * page); at most 15 concurrent upload requests per account, beyond which 429 (docs/upload-events-api).
  */
-final class CleverTapReceiver implements AutoCloseable {
+public final class CleverTapReceiver implements AutoCloseable {
     static final int MAX_RECORDS = 1000;
     static final int MAX_CONCURRENT = 15;
     static final int MAX_KEY = 120;
@@ -56,7 +57,7 @@ final class CleverTapReceiver implements AutoCloseable {
         this.passcode = passcode;
     }
 
-    static CleverTapReceiver start(String accountId, String passcode) throws IOException {
+    public static CleverTapReceiver start(String accountId, String passcode) throws IOException {
         CleverTapReceiver receiver = new CleverTapReceiver(accountId, passcode);
         receiver.server.setDispatcher(receiver.new Handler());
         receiver.server.start(InetAddress.getByName("127.0.0.1"), 0);
@@ -64,40 +65,40 @@ final class CleverTapReceiver implements AutoCloseable {
     }
 
     /** The base URL to configure as {@code clevertap.endpoint}. */
-    String url() {
+    public String url() {
         return "http://127.0.0.1:" + server.getPort();
     }
 
-    void throttleFirst(int calls) {
+    public void throttleFirst(int calls) {
         throttleFirst.set(calls);
     }
 
     /** "identity|cohort id" to the last Action ("Added" / "Removed") received. */
-    Map<String, String> actions() {
+    public Map<String, String> actions() {
         synchronized (lock) {
             return new TreeMap<>(actions);
         }
     }
 
-    Map<String, JsonNode> profiles() {
+    public Map<String, JsonNode> profiles() {
         synchronized (lock) {
             return new TreeMap<>(profiles);
         }
     }
 
-    List<String> violations() {
+    public List<String> violations() {
         synchronized (lock) {
             return List.copyOf(violations);
         }
     }
 
-    List<Integer> recordsPerCall() {
+    public List<Integer> recordsPerCall() {
         synchronized (lock) {
             return List.copyOf(recordsPerCall);
         }
     }
 
-    int requests() {
+    public int requests() {
         synchronized (lock) {
             return requests;
         }
