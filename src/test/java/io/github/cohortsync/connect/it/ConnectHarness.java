@@ -16,6 +16,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -53,6 +54,7 @@ public final class ConnectHarness implements AutoCloseable {
     private final EmbeddedConnectCluster connect;
     private final KafkaProducer<byte[], byte[]> producer;
     private final Admin admin;
+    private final Set<String> topicsWithLeaders = ConcurrentHashMap.newKeySet();
 
     private ConnectHarness(String name, Map<String, String> workerProps, EmbeddedConnectCluster connect) {
         this.name = name;
@@ -130,8 +132,27 @@ public final class ConnectHarness implements AutoCloseable {
         return topic;
     }
 
+    /**
+     * Waits until the producer knows a leader for every partition of the topic: on a loaded machine a send to a
+     * topic created a moment ago could otherwise wait for metadata until its batch expired (seen in CI as "Expiring
+     * N record(s) ... since batch creation").
+     */
+    private void awaitLeaders(String topic) {
+        if (topicsWithLeaders.contains(topic)) {
+            return;
+        }
+        Awaitility.await("leaders of " + topic).atMost(TIMEOUT).pollInterval(Duration.ofMillis(100))
+                .until(() -> {
+                    var partitions = producer.partitionsFor(topic);
+                    return !partitions.isEmpty()
+                            && partitions.stream().allMatch(p -> p.leader() != null && !p.leader().isEmpty());
+                });
+        topicsWithLeaders.add(topic);
+    }
+
     /** Produces the records in order and waits until all are acknowledged. */
     public void produce(String topic, Collection<MembershipRecord> records) {
+        awaitLeaders(topic);
         List<Future<RecordMetadata>> sent = new ArrayList<>(records.size());
         for (MembershipRecord r : records) {
             sent.add(producer.send(new ProducerRecord<>(topic, r.partition(), bytes(r.keyJson()),
