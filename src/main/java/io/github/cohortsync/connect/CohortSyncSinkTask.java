@@ -24,9 +24,9 @@ import io.github.cohortsync.connect.record.BadRecordException;
 import io.github.cohortsync.connect.record.DeadLetters;
 import io.github.cohortsync.connect.record.MembershipChange;
 import io.github.cohortsync.connect.record.RecordParser;
-import io.github.cohortsync.connect.sync.AdminOffsetsLookup;
+import io.github.cohortsync.connect.sync.snapshot.AdminOffsetsLookup;
 import io.github.cohortsync.connect.sync.FileNames;
-import io.github.cohortsync.connect.sync.OffsetsLookup;
+import io.github.cohortsync.connect.sync.snapshot.OffsetsLookup;
 import io.github.cohortsync.connect.sync.SyncEngine;
 import io.github.cohortsync.connect.sync.SyncEngine.Route;
 

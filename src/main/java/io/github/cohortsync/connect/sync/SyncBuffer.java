@@ -1,5 +1,7 @@
 package io.github.cohortsync.connect.sync;
 
+import io.github.cohortsync.connect.sync.send.SyncJob;
+
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;

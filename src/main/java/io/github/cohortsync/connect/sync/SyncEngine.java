@@ -1,5 +1,16 @@
 package io.github.cohortsync.connect.sync;
 
+import io.github.cohortsync.connect.sync.journal.DeliveryJournal;
+import io.github.cohortsync.connect.sync.send.SyncJob;
+import io.github.cohortsync.connect.sync.send.SyncSender;
+import io.github.cohortsync.connect.sync.snapshot.OffsetsLookup;
+import io.github.cohortsync.connect.sync.snapshot.Snapshot;
+import io.github.cohortsync.connect.sync.snapshot.SnapshotPlan;
+import io.github.cohortsync.connect.sync.snapshot.SnapshotStore;
+import io.github.cohortsync.connect.sync.snapshot.TopicWarnings;
+import io.github.cohortsync.connect.sync.state.CohortContacts;
+import io.github.cohortsync.connect.sync.state.CohortStateStore;
+
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -25,8 +36,8 @@ import io.github.cohortsync.connect.http.RetryPolicy;
 import io.github.cohortsync.connect.metrics.SyncStats;
 import io.github.cohortsync.connect.record.DeadLetters;
 import io.github.cohortsync.connect.record.MembershipChange;
-import io.github.cohortsync.connect.sync.NettedSnapshot.CohortCount;
-import io.github.cohortsync.connect.sync.SnapshotPlan.Range;
+import io.github.cohortsync.connect.sync.snapshot.NettedSnapshot.CohortCount;
+import io.github.cohortsync.connect.sync.snapshot.SnapshotPlan.Range;
 
 /**
  * The diff cycle of one task: decides when a sync is due, builds it from the buffer (or a snapshot), hands it to the

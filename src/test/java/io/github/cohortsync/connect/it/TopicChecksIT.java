@@ -24,8 +24,8 @@ import org.junit.jupiter.api.Test;
 
 import io.github.cohortsync.connect.LogCapture;
 import io.github.cohortsync.connect.metrics.TaskMetrics;
-import io.github.cohortsync.connect.sync.AdminOffsetsLookup;
-import io.github.cohortsync.connect.sync.TopicFacts;
+import io.github.cohortsync.connect.sync.snapshot.AdminOffsetsLookup;
+import io.github.cohortsync.connect.sync.snapshot.TopicFacts;
 
 /**
  * The warnings derived from a real broker's topic facts: a compacted topic that keeps tombstones for less than the

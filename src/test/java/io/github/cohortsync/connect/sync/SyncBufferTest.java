@@ -1,5 +1,7 @@
 package io.github.cohortsync.connect.sync;
 
+import io.github.cohortsync.connect.sync.send.SyncJob;
+
 import static io.github.cohortsync.connect.Records.change;
 import static io.github.cohortsync.connect.Records.tombstone;
 import static org.assertj.core.api.Assertions.assertThat;

@@ -20,7 +20,7 @@ import org.openjdk.jmh.infra.Blackhole;
 import io.github.cohortsync.connect.record.MembershipChange;
 import io.github.cohortsync.connect.record.RecordParser;
 import io.github.cohortsync.connect.sync.SyncBuffer;
-import io.github.cohortsync.connect.sync.SyncJob;
+import io.github.cohortsync.connect.sync.send.SyncJob;
 
 /** Netting parsed changes into a fresh buffer and draining it into pages (bench/jmh.sh; docs/benchmarks.md). */
 @BenchmarkMode(Mode.AverageTime)
