@@ -68,6 +68,8 @@ public final class SyncEngine {
     private final SyncBuffer buffer;
     private final OffsetTracker tracker = new OffsetTracker();
     private final SyncSender sender;
+    /** The one retry layer: each page's bounded retries; a sync that runs out of them is tried again by a cycle. */
+    private final RetryPolicy retryPolicy;
     private final PartitionPauser pauser;
     /** Changes delivered but maybe not committed, so a restart on this host skips them; never null. */
     private final DeliveryJournal journal;
@@ -82,6 +84,8 @@ public final class SyncEngine {
     /** The sync handed to the sender, or waiting to be handed to it again; null when none. */
     private SyncJob currentJob;
     private long jobStartedNanos;
+    /** When the current sync, whose retries ran out, is handed to the sender again; 0 when it may go at once. */
+    private long retryAtMs;
     private ConnectException failure;
     /** The snapshot being read or sent; while there is one, no diff is sent. */
     private Snapshot snapshot;
@@ -109,9 +113,9 @@ public final class SyncEngine {
         this.journal = config.deliveryJournalEnabled()
                 ? DeliveryJournal.open(config.deliveryJournalDir(name), config.destinationFingerprint())
                 : DeliveryJournal.disabled();
-        this.sender = new SyncSender("cohort-sync-sender-" + name, destination,
-                RetryPolicy.fromConfig(name, config), config.syncIntervalMs(), stats, this::pageDelivered,
-                config.syncMaxInFlightRequests());
+        this.retryPolicy = RetryPolicy.fromConfig(name, config);
+        this.sender = SyncSender.builder("cohort-sync-sender-" + name, destination, retryPolicy, stats)
+                .listener(this::pageDelivered).maxInFlight(config.syncMaxInFlightRequests()).build();
         this.topicWarnings = new TopicWarnings(offsetsLookup, config.tombstoneRetentionWarnMs(), stats);
     }
 
@@ -254,9 +258,9 @@ public final class SyncEngine {
                 journal.sending(job.undeliveredMembers());
                 submit(job);
             }
-        } else if (currentJob != null && !sender.isBusy()) {
-            // A sync cancelled by a rebalance that still holds changes of kept partitions.
-            sender.submit(currentJob);
+        } else {
+            // A sync whose retries ran out, or cancelled by a rebalance while it holds changes of kept partitions.
+            resubmitWhenDue(now);
         }
     }
 
@@ -275,8 +279,16 @@ public final class SyncEngine {
 
     private void submit(SyncJob job) {
         currentJob = job;
+        retryAtMs = 0;
         jobStartedNanos = System.nanoTime();
         sender.submit(job);
+    }
+
+    /** Hands the current sync to the sender again, with only its undelivered pages, once its retry is due. */
+    private void resubmitWhenDue(long now) {
+        if (currentJob != null && !sender.isBusy() && now >= retryAtMs) {
+            sender.submit(currentJob);
+        }
     }
 
     private void onOutcome(SyncSender.Outcome outcome) {
@@ -295,13 +307,19 @@ public final class SyncEngine {
             currentJob = null;
             // Commit soon: the fewer delivered-but-uncommitted changes, the fewer resends after a crash.
             context.requestCommit();
+        } else if (outcome instanceof SyncSender.GaveUp gaveUp) {
+            // SPEC section 3: the task stays RUNNING, keeps the buffer and tries this sync again a cycle later.
+            retryAtMs = System.currentTimeMillis() + config.syncIntervalMs();
+            log.warn("Sync gave up after {} retries with {} of {} pages delivered: {}. Nothing past these changes is"
+                            + " committed; the sync is tried again in {} ms.", retryPolicy.maxRetries(),
+                    job.deliveredPages(), job.pages().size(), gaveUp.cause().getMessage(), config.syncIntervalMs());
         } else if (outcome instanceof SyncSender.Failed failed) {
             failure = new ConnectException("Cohort sync failed permanently: " + failed.cause().getMessage()
                     + ". Fix the cause and restart the task; changes not yet delivered were not committed and"
                     + " will be sent again (" + job.deliveredPages() + " of " + job.pages().size()
                     + " pages of this sync were delivered).", failed.cause());
         }
-        // Cancelled: the job stays current and is handed to the sender again.
+        // Cancelled: the job stays current and is handed to the sender again at once.
     }
 
     /**
@@ -568,10 +586,8 @@ public final class SyncEngine {
                     stats.snapshotChangesSpilled.get(), stats.snapshotSpillFiles.get());
         }
         if (currentJob != null) {
-            if (!sender.isBusy()) {
-                // A part cancelled on its own (a rebalance restarts the snapshot instead): send it again.
-                sender.submit(currentJob);
-            }
+            // A part whose retries ran out, or cancelled on its own (a rebalance restarts the snapshot instead).
+            resubmitWhenDue(System.currentTimeMillis());
             return;
         }
         while (!sender.isBusy()) {

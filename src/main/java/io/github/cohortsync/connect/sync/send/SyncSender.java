@@ -32,8 +32,9 @@ import io.github.cohortsync.connect.metrics.SyncStats;
 /**
  * Delivers one job at a time on its own thread, so the task thread never waits on the network. A snapshot job goes
  * page by page, in order; the pages of a diff job (distinct members, so their order does not matter) go up to
- * {@code maxInFlight} at once. A job whose retries run out is tried again after a pause, with only its undelivered
- * pages, until it is delivered, fails permanently or is cancelled. A job starts only after the previous one ended.
+ * {@code maxInFlight} at once. Each page gets the retry policy's bounded retries and no more: a job whose retries run
+ * out ends as {@link GaveUp}, and whoever submitted it decides when to submit it again (only its undelivered pages go
+ * then). A job starts only after the previous one ended.
  */
 public final class SyncSender implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(SyncSender.class);
@@ -55,9 +56,48 @@ public final class SyncSender implements AutoCloseable {
     public record Cancelled(SyncJob job) implements Outcome {
     }
 
+    /** A page's retries ran out on a transient failure; the pages delivered stay delivered. */
+    public record GaveUp(SyncJob job, TransientDeliveryException cause) implements Outcome {
+    }
+
+    /** How a sender is built: a destination and a retry policy, with optional parts. */
+    public static final class Builder {
+        private final String name;
+        private final Destination destination;
+        private final RetryPolicy retryPolicy;
+        private final SyncStats stats;
+        private DeliveryListener listener = DeliveryListener.NONE;
+        private int maxInFlight = 1;
+
+        private Builder(String name, Destination destination, RetryPolicy retryPolicy, SyncStats stats) {
+            this.name = name;
+            this.destination = destination;
+            this.retryPolicy = retryPolicy;
+            this.stats = stats;
+        }
+
+        /** Told of each delivered page before the job counts it as delivered (the delivery journal). */
+        public Builder listener(DeliveryListener listener) {
+            this.listener = listener;
+            return this;
+        }
+
+        /** Pages of one diff job sent at once (snapshot jobs always go one page at a time); 1 by default. */
+        public Builder maxInFlight(int maxInFlight) {
+            if (maxInFlight < 1) {
+                throw new IllegalArgumentException("maxInFlight must be at least 1, got " + maxInFlight);
+            }
+            this.maxInFlight = maxInFlight;
+            return this;
+        }
+
+        public SyncSender build() {
+            return new SyncSender(this);
+        }
+    }
+
     private final Destination destination;
     private final RetryPolicy retryPolicy;
-    private final long retryLaterMs;
     private final ExecutorService executor;
     private final SyncStats stats;
     private final DeliveryListener listener;
@@ -70,30 +110,17 @@ public final class SyncSender implements AutoCloseable {
     private volatile boolean cancelled;
     private volatile Thread worker;
 
-    /**
-     * @param retryLaterMs how long a job whose retries ran out waits before it is tried again
-     */
-    public SyncSender(String name, Destination destination, RetryPolicy retryPolicy, long retryLaterMs,
-                      SyncStats stats) {
-        this(name, destination, retryPolicy, retryLaterMs, stats, DeliveryListener.NONE);
+    /** A sender named {@code name} (its threads' names) that sends through {@code destination}. */
+    public static Builder builder(String name, Destination destination, RetryPolicy retryPolicy, SyncStats stats) {
+        return new Builder(name, destination, retryPolicy, stats);
     }
 
-    /**
-     * @param listener told of each delivered page before the job counts it as delivered (the delivery journal)
-     */
-    public SyncSender(String name, Destination destination, RetryPolicy retryPolicy, long retryLaterMs,
-                      SyncStats stats, DeliveryListener listener) {
-        this(name, destination, retryPolicy, retryLaterMs, stats, listener, 1);
-    }
-
-    /**
-     * @param maxInFlight pages of one diff job sent at once (snapshot jobs always go one page at a time)
-     */
-    public SyncSender(String name, Destination destination, RetryPolicy retryPolicy, long retryLaterMs,
-                      SyncStats stats, DeliveryListener listener, int maxInFlight) {
-        if (maxInFlight < 1) {
-            throw new IllegalArgumentException("maxInFlight must be at least 1, got " + maxInFlight);
-        }
+    private SyncSender(Builder builder) {
+        String name = builder.name;
+        DeliveryListener listener = builder.listener;
+        int maxInFlight = builder.maxInFlight;
+        RetryPolicy retryPolicy = builder.retryPolicy;
+        SyncStats stats = builder.stats;
         this.listener = listener;
         this.maxInFlight = maxInFlight;
         if (maxInFlight > 1) {
@@ -106,9 +133,8 @@ public final class SyncSender implements AutoCloseable {
         } else {
             this.pageSenders = null;
         }
-        this.destination = destination;
+        this.destination = builder.destination;
         this.retryPolicy = retryPolicy;
-        this.retryLaterMs = retryLaterMs;
         this.stats = stats;
         this.executor = Executors.newSingleThreadExecutor(runnable -> {
             Thread thread = new Thread(runnable, name);
@@ -181,53 +207,43 @@ public final class SyncSender implements AutoCloseable {
         return awaitIdle(timeout);
     }
 
+    /** Sends the job's undelivered pages once, each with the retry policy's bounded retries. */
     private Outcome deliver(SyncJob job) {
         worker = Thread.currentThread();
         try {
-            while (true) {
-                try {
-                    if (job.isDiff() && pageSenders != null) {
-                        sendConcurrently(job);
-                    } else {
-                        for (int i = 0; i < job.pages().size(); i++) {
-                            if (job.isDelivered(i)) {
-                                continue;
-                            }
-                            if (cancelled) {
-                                return new Cancelled(job);
-                            }
-                            send(job, i);
-                        }
+            if (job.isDiff() && pageSenders != null) {
+                sendConcurrently(job);
+            } else {
+                for (int i = 0; i < job.pages().size(); i++) {
+                    if (job.isDelivered(i)) {
+                        continue;
                     }
-                    return new Delivered(job);
-                } catch (PermanentDeliveryException e) {
-                    stats.failures.incrementAndGet();
-                    return new Failed(job, e);
-                } catch (TransientDeliveryException e) {
                     if (cancelled) {
                         return new Cancelled(job);
                     }
-                    stats.failedSyncs.incrementAndGet();
-                    log.warn("Sync gave up after {} retries with {} of {} pages delivered: {}. Nothing past these"
-                                    + " changes is committed; the sync is tried again in {} ms.",
-                            retryPolicy.maxRetries(), job.deliveredPages(), job.pages().size(), e.getMessage(),
-                            retryLaterMs);
-                    Thread.sleep(retryLaterMs);
-                } catch (InterruptedException e) {
-                    return new Cancelled(job);
-                } catch (Exception e) {
-                    if (cancelled) {
-                        return new Cancelled(job);
-                    }
-                    stats.failures.incrementAndGet();
-                    PermanentDeliveryException failure = new PermanentDeliveryException(
-                            "Unexpected error while syncing: " + e);
-                    failure.initCause(e);
-                    return new Failed(job, failure);
+                    send(job, i);
                 }
             }
+            return new Delivered(job);
+        } catch (PermanentDeliveryException e) {
+            stats.failures.incrementAndGet();
+            return new Failed(job, e);
+        } catch (TransientDeliveryException e) {
+            if (cancelled) {
+                return new Cancelled(job);
+            }
+            stats.failedSyncs.incrementAndGet();
+            return new GaveUp(job, e);
         } catch (InterruptedException e) {
             return new Cancelled(job);
+        } catch (Exception e) {
+            if (cancelled) {
+                return new Cancelled(job);
+            }
+            stats.failures.incrementAndGet();
+            PermanentDeliveryException failure = new PermanentDeliveryException("Unexpected error while syncing: " + e);
+            failure.initCause(e);
+            return new Failed(job, failure);
         } finally {
             worker = null;
             // A cancelled call leaves the interrupt flag set; the pooled thread must start its next job clean.

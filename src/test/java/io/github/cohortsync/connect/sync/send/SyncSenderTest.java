@@ -125,8 +125,8 @@ class SyncSenderTest {
     }
 
     private SyncSender sender(int maxInFlight, int retries) {
-        return new SyncSender(SENDER, webhook(), new RetryPolicy("test", retries, 1, 2),
-                10, stats, (job, page, rejections) -> journaled.add(page), maxInFlight);
+        return SyncSender.builder(SENDER, webhook(), new RetryPolicy("test", retries, 1, 2), stats)
+                .listener((job, page, rejections) -> journaled.add(page)).maxInFlight(maxInFlight).build();
     }
 
     private Destination webhook() {
@@ -258,12 +258,21 @@ class SyncSenderTest {
     }
 
     @Test
-    void whenRetriesRunOutTheJobIsTriedAgainWithOnlyItsUndeliveredPages() {
+    void whenRetriesRunOutTheJobGivesUpAndItsNextSubmitSendsOnlyItsUndeliveredPages() {
         sender = sender(4, 0);
         receiver.gate.countDown();
         SyncJob job = diffJob("u", 8);
         String flaky = id(job.pages().get(1));
         receiver.failOnce.add(flaky);
+
+        sender.submit(job);
+
+        SyncSender.Outcome first = outcome();
+        assertThat(first).as("no hidden job-level retry loop: the submitter decides when to try again")
+                .isInstanceOf(SyncSender.GaveUp.class);
+        assertThat(((SyncSender.GaveUp) first).cause().getMessage()).contains("503");
+        assertThat(stats.failedSyncs.get()).isEqualTo(1);
+        assertThat(sender.isBusy()).isFalse();
 
         sender.submit(job);
 
@@ -278,8 +287,9 @@ class SyncSenderTest {
     @Test
     void anUnexpectedErrorOfOnePageFailsTheJobAfterThePagesInFlight() {
         SyncJob job = diffJob("u", 10);
-        sender = new SyncSender(SENDER, webhookWithABugOn(id(job.pages().get(0))), new RetryPolicy("test", 3, 1, 2),
-                10, stats, (j, page, rejections) -> journaled.add(page), 3);
+        sender = SyncSender.builder(SENDER, webhookWithABugOn(id(job.pages().get(0))),
+                new RetryPolicy("test", 3, 1, 2), stats)
+                .listener((j, page, rejections) -> journaled.add(page)).maxInFlight(3).build();
 
         sender.submit(job);
         await().atMost(WAIT).until(() -> receiver.pending.get() == 2);
