@@ -24,11 +24,11 @@ import io.github.cohortsync.connect.record.BadRecordException;
 import io.github.cohortsync.connect.record.DeadLetters;
 import io.github.cohortsync.connect.record.MembershipChange;
 import io.github.cohortsync.connect.record.RecordParser;
-import io.github.cohortsync.connect.sync.snapshot.AdminOffsetsLookup;
 import io.github.cohortsync.connect.sync.FileNames;
-import io.github.cohortsync.connect.sync.snapshot.OffsetsLookup;
 import io.github.cohortsync.connect.sync.SyncEngine;
 import io.github.cohortsync.connect.sync.SyncEngine.Route;
+import io.github.cohortsync.connect.sync.snapshot.AdminOffsetsLookup;
+import io.github.cohortsync.connect.sync.snapshot.OffsetsLookup;
 
 /**
  * The Connect contract of the connector: parses and filters records and hands them to the {@link SyncEngine}, which

@@ -1,16 +1,5 @@
 package io.github.cohortsync.connect.sync;
 
-import io.github.cohortsync.connect.sync.journal.DeliveryJournal;
-import io.github.cohortsync.connect.sync.send.SyncJob;
-import io.github.cohortsync.connect.sync.send.SyncSender;
-import io.github.cohortsync.connect.sync.snapshot.OffsetsLookup;
-import io.github.cohortsync.connect.sync.snapshot.Snapshot;
-import io.github.cohortsync.connect.sync.snapshot.SnapshotPlan;
-import io.github.cohortsync.connect.sync.snapshot.SnapshotStore;
-import io.github.cohortsync.connect.sync.snapshot.TopicWarnings;
-import io.github.cohortsync.connect.sync.state.CohortContacts;
-import io.github.cohortsync.connect.sync.state.CohortStateStore;
-
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -36,8 +25,19 @@ import io.github.cohortsync.connect.http.RetryPolicy;
 import io.github.cohortsync.connect.metrics.SyncStats;
 import io.github.cohortsync.connect.record.DeadLetters;
 import io.github.cohortsync.connect.record.MembershipChange;
+import io.github.cohortsync.connect.sync.SyncBuffer.Drain;
+import io.github.cohortsync.connect.sync.journal.DeliveryJournal;
+import io.github.cohortsync.connect.sync.send.SyncJob;
+import io.github.cohortsync.connect.sync.send.SyncSender;
 import io.github.cohortsync.connect.sync.snapshot.NettedSnapshot.CohortCount;
+import io.github.cohortsync.connect.sync.snapshot.OffsetsLookup;
+import io.github.cohortsync.connect.sync.snapshot.Snapshot;
+import io.github.cohortsync.connect.sync.snapshot.SnapshotPlan;
 import io.github.cohortsync.connect.sync.snapshot.SnapshotPlan.Range;
+import io.github.cohortsync.connect.sync.snapshot.SnapshotStore;
+import io.github.cohortsync.connect.sync.snapshot.TopicWarnings;
+import io.github.cohortsync.connect.sync.state.CohortContacts;
+import io.github.cohortsync.connect.sync.state.CohortStateStore;
 
 /**
  * The diff cycle of one task: decides when a sync is due, builds it from the buffer (or a snapshot), hands it to the
@@ -244,8 +244,8 @@ public final class SyncEngine {
                 return;
             }
             // An idle sync sends everything, partial pages included: nothing more is coming to fill them now.
-            SyncJob job = early && !due ? buffer.drainAll(config.batchMaxSize(), journal::isDelivered)
-                    : buffer.drain(config.batchMaxSize(), now, config.syncIntervalMs(), journal::isDelivered);
+            Drain drain = Drain.pagesOf(config.batchMaxSize()).skipping(journal::isDelivered);
+            SyncJob job = buffer.drain(early && !due ? drain : drain.unlessDue(now, config.syncIntervalMs()));
             logStarted(job, due ? "due" : early ? "idle" : "buffer full");
             if (job.pages().isEmpty()) {
                 tracker.completed(job.offsets());

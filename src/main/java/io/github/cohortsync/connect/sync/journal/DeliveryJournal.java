@@ -1,8 +1,5 @@
 package io.github.cohortsync.connect.sync.journal;
 
-import io.github.cohortsync.connect.sync.FileNames;
-import io.github.cohortsync.connect.sync.snapshot.Snapshot;
-
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -28,6 +25,8 @@ import io.github.cohortsync.connect.destination.Page;
 import io.github.cohortsync.connect.destination.Rejection;
 import io.github.cohortsync.connect.record.Action;
 import io.github.cohortsync.connect.record.MembershipChange;
+import io.github.cohortsync.connect.sync.FileNames;
+import io.github.cohortsync.connect.sync.snapshot.Snapshot;
 
 /**
  * A local record of the diff changes a destination accepted but whose offsets may not be committed yet, so that a

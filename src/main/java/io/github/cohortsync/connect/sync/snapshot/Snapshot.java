@@ -1,7 +1,5 @@
 package io.github.cohortsync.connect.sync.snapshot;
 
-import io.github.cohortsync.connect.sync.send.SyncJob;
-
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -21,6 +19,7 @@ import org.apache.kafka.common.TopicPartition;
 import io.github.cohortsync.connect.destination.Page;
 import io.github.cohortsync.connect.record.CohortRef;
 import io.github.cohortsync.connect.record.MembershipChange;
+import io.github.cohortsync.connect.sync.send.SyncJob;
 import io.github.cohortsync.connect.sync.snapshot.NettedSnapshot.CohortCount;
 import io.github.cohortsync.connect.sync.snapshot.SnapshotPlan.Range;
 

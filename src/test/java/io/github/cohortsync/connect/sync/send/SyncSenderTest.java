@@ -1,7 +1,5 @@
 package io.github.cohortsync.connect.sync.send;
 
-import io.github.cohortsync.connect.sync.SyncBuffer;
-
 import static io.github.cohortsync.connect.Records.change;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -37,6 +35,8 @@ import io.github.cohortsync.connect.destination.TransientDeliveryException;
 import io.github.cohortsync.connect.http.RetryPolicy;
 import io.github.cohortsync.connect.metrics.SyncStats;
 import io.github.cohortsync.connect.record.RecordParser;
+import io.github.cohortsync.connect.sync.SyncBuffer;
+import io.github.cohortsync.connect.sync.SyncBuffer.Drain;
 import mockwebserver3.Dispatcher;
 import mockwebserver3.MockResponse;
 import mockwebserver3.MockWebServer;
@@ -167,7 +167,7 @@ class SyncSenderTest {
         for (int i = 0; i < members; i++) {
             buffer.add(parser.parse(change("c", prefix + i).at(0, offset++).build()), 0);
         }
-        SyncJob job = buffer.drainAll(1, member -> false);
+        SyncJob job = buffer.drain(Drain.pagesOf(1).skipping(member -> false));
         assertThat(job.isDiff()).isTrue();
         assertThat(job.pages()).hasSize(members);
         return job;
