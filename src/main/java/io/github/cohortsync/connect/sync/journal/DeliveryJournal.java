@@ -1,13 +1,14 @@
 package io.github.cohortsync.connect.sync.journal;
 
+import static io.github.cohortsync.connect.sync.journal.JournalFile.ADDED;
+import static io.github.cohortsync.connect.sync.journal.JournalFile.MARK;
+import static io.github.cohortsync.connect.sync.journal.JournalFile.REMOVED;
+import static io.github.cohortsync.connect.sync.journal.JournalFile.SENDING;
+
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
-import java.nio.channels.FileLock;
 import java.nio.channels.OverlappingFileLockException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
@@ -15,7 +16,6 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.zip.CRC32;
 
 import org.apache.kafka.common.TopicPartition;
 import org.slf4j.Logger;
@@ -26,6 +26,7 @@ import io.github.cohortsync.connect.destination.Rejection;
 import io.github.cohortsync.connect.record.Action;
 import io.github.cohortsync.connect.record.MembershipChange;
 import io.github.cohortsync.connect.sync.FileNames;
+import io.github.cohortsync.connect.sync.journal.JournalFile.Block;
 import io.github.cohortsync.connect.sync.snapshot.Snapshot;
 
 /**
@@ -57,19 +58,8 @@ import io.github.cohortsync.connect.sync.snapshot.Snapshot;
 public final class DeliveryJournal implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(DeliveryJournal.class);
 
-    static final int MAGIC = 0x43534A31; // "CSJ1"
-    static final int VERSION = 1;
-    static final int HEADER_BYTES = 16;
-    static final int ENTRY_BYTES = 17;
-    private static final int BLOCK_OVERHEAD = 8;
     /** Compaction happens once the file holds this many entries and more than twice the live ones. */
     static final int COMPACT_MIN_ENTRIES = 4096;
-
-    static final byte SENDING = 0;
-    static final byte ADDED = 1;
-    static final byte REMOVED = 2;
-    /** Offset marker: the first offset a session read, or an offset preCommit returned. */
-    static final byte MARK = 3;
 
     /** The one writer of each journal file in this JVM. */
     private static final Map<Path, PartitionFile> OWNERS = new HashMap<>();
@@ -267,7 +257,7 @@ public final class DeliveryJournal implements AutoCloseable {
 
     /** Closes a partition's file under its journal, so that its next write fails; for tests. */
     synchronized void breakFileForTest(TopicPartition partition) {
-        files.get(partition).closeQuietly();
+        files.get(partition).file.closeQuietly();
     }
 
     private PartitionFile fileOf(MembershipChange change) {
@@ -296,32 +286,6 @@ public final class DeliveryJournal implements AutoCloseable {
         return byFile;
     }
 
-    /** A block being built: room for its length and CRC, then entries. */
-    static final class Block {
-        private ByteBuffer buffer;
-        private int entries;
-
-        Block(int expectedEntries) {
-            buffer = ByteBuffer.allocate(BLOCK_OVERHEAD + Math.min(expectedEntries, 4096) * ENTRY_BYTES);
-            buffer.position(BLOCK_OVERHEAD);
-        }
-
-        void add(long offset, long member, byte kind) {
-            if (buffer.remaining() < ENTRY_BYTES) {
-                ByteBuffer bigger = ByteBuffer.allocate(buffer.capacity() * 2);
-                buffer.flip();
-                bigger.put(buffer);
-                buffer = bigger;
-            }
-            buffer.putLong(offset).putLong(member).put(kind);
-            entries++;
-        }
-
-        int entries() {
-            return entries;
-        }
-    }
-
     private static byte kind(Action action) {
         return action == Action.ADD ? ADDED : REMOVED;
     }
@@ -331,8 +295,7 @@ public final class DeliveryJournal implements AutoCloseable {
         private final Path path;
         private final TopicPartition partition;
         private final long fingerprint;
-        private FileChannel channel;
-        private FileLock lock;
+        private final JournalFile file;
         /** Member hash to (offset << 1 | 1 when removed), for members whose latest event is a delivery. */
         private final LongLongMap latest = new LongLongMap();
         /** The highest offset marker: where this journal's owners started reading, or what they committed. */
@@ -344,6 +307,7 @@ public final class DeliveryJournal implements AutoCloseable {
             this.path = path;
             this.partition = partition;
             this.fingerprint = fingerprint;
+            this.file = new JournalFile(path, partition);
         }
 
         /** Opens and reads the file as its one owner in this JVM; null (after a WARN) when it cannot be used. */
@@ -355,15 +319,16 @@ public final class DeliveryJournal implements AutoCloseable {
                     previous.kill();
                 }
                 PartitionFile file = new PartitionFile(path, partition, fingerprint);
+                boolean locked;
                 try {
-                    file.load();
+                    locked = file.load();
                 } catch (IOException | OverlappingFileLockException e) {
                     log.warn("Delivery journal of {} cannot be used ({}): running it without a journal", partition,
                             e.toString());
                     file.kill();
                     return null;
                 }
-                if (file.lock == null) {
+                if (!locked) {
                     log.warn("Delivery journal of {} is held by another process: running it without a journal",
                             partition);
                     file.kill();
@@ -383,97 +348,24 @@ public final class DeliveryJournal implements AutoCloseable {
 
         private synchronized void kill() {
             dead = true;
-            closeQuietly();
+            file.closeQuietly();
         }
 
-        private void closeQuietly() {
-            try {
-                if (channel != null) {
-                    channel.close();
-                }
-            } catch (IOException e) {
-                log.debug("Closing the delivery journal of {}: {}", partition, e.toString());
+        /** Locks and reads the file; false when another process holds it. */
+        private synchronized boolean load() throws IOException {
+            if (!file.openLocked()) {
+                return false;
             }
+            fileEntries = file.read(fingerprint, this::apply);
+            return true;
         }
 
-        private synchronized void load() throws IOException {
-            channel = FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.READ,
-                    StandardOpenOption.WRITE);
-            lock = channel.tryLock();
-            if (lock == null) {
-                return;
-            }
-            long size = channel.size();
-            ByteBuffer header = ByteBuffer.allocate(HEADER_BYTES);
-            if (size >= HEADER_BYTES) {
-                readFully(header, 0);
-                header.flip();
-            }
-            if (size < HEADER_BYTES || header.getInt() != MAGIC || header.getInt() != VERSION
-                    || header.getLong() != fingerprint) {
-                if (size > 0) {
-                    log.info("Delivery journal of {} was written by another version or for another destination:"
-                            + " starting it afresh", partition);
-                }
-                writeHeader();
-                return;
-            }
-            long position = HEADER_BYTES;
-            ByteBuffer lengths = ByteBuffer.allocate(BLOCK_OVERHEAD);
-            while (position + BLOCK_OVERHEAD <= size) {
-                lengths.clear();
-                readFully(lengths, position);
-                lengths.flip();
-                int length = lengths.getInt();
-                int crc = lengths.getInt();
-                if (length <= 0 || length % ENTRY_BYTES != 0 || position + BLOCK_OVERHEAD + length > size) {
-                    break;
-                }
-                ByteBuffer payload = ByteBuffer.allocate(length);
-                readFully(payload, position + BLOCK_OVERHEAD);
-                CRC32 check = new CRC32();
-                check.update(payload.array());
-                if ((int) check.getValue() != crc) {
-                    break;
-                }
-                payload.flip();
-                while (payload.hasRemaining()) {
-                    apply(payload.getLong(), payload.getLong(), payload.get());
-                    fileEntries++;
-                }
-                position += BLOCK_OVERHEAD + length;
-            }
-            if (position < size) {
-                log.info("Delivery journal of {}: ignoring {} bytes of a torn or damaged tail", partition,
-                        size - position);
-                channel.truncate(position);
-            }
-            channel.position(position);
-        }
-
-        private void readFully(ByteBuffer buffer, long position) throws IOException {
-            while (buffer.hasRemaining()) {
-                if (channel.read(buffer, position + buffer.position()) < 0) {
-                    throw new IOException("unexpected end of " + path);
-                }
-            }
-        }
-
+        /** Empties the file and what was read from it. */
         private void writeHeader() throws IOException {
-            channel.truncate(0);
-            ByteBuffer header = ByteBuffer.allocate(HEADER_BYTES).putInt(MAGIC).putInt(VERSION).putLong(fingerprint);
-            header.flip();
-            channel.position(0);
-            writeFully(header);
+            file.writeHeader(fingerprint);
             latest.clear();
             mark = -1;
             fileEntries = 0;
-        }
-
-        private void writeFully(ByteBuffer buffer) throws IOException {
-            while (buffer.hasRemaining()) {
-                channel.write(buffer);
-            }
         }
 
         private void apply(long offset, long member, byte kind) {
@@ -504,39 +396,21 @@ public final class DeliveryJournal implements AutoCloseable {
             if (dead || block.entries() == 0) {
                 return;
             }
-            ByteBuffer buffer = block.buffer;
-            int end = buffer.position();
-            boolean force = false;
-            for (int at = BLOCK_OVERHEAD; forceIfOlder && !force && at < end; at += ENTRY_BYTES) {
-                long delivered = latest.get(buffer.getLong(at + 8), -1);
-                force = delivered >= 0 && (delivered >>> 1) > buffer.getLong(at);
+            boolean[] force = {false};
+            if (forceIfOlder) {
+                block.forEach((offset, member, kind) -> {
+                    long delivered = latest.get(member, -1);
+                    force[0] |= delivered >= 0 && (delivered >>> 1) > offset;
+                });
             }
-            writeBlock(buffer, force);
-            if (dead) {
-                return;
-            }
-            for (int at = BLOCK_OVERHEAD; at < end; at += ENTRY_BYTES) {
-                apply(buffer.getLong(at), buffer.getLong(at + 8), buffer.get(at + 16));
-            }
-            fileEntries += block.entries();
-        }
-
-        private void writeBlock(ByteBuffer block, boolean force) {
-            int length = block.position() - BLOCK_OVERHEAD;
-            CRC32 crc = new CRC32();
-            crc.update(block.array(), BLOCK_OVERHEAD, length);
-            block.putInt(0, length).putInt(4, (int) crc.getValue());
-            block.flip();
-            // Written from a duplicate, so the block's own positions stay for reading its entries back.
-            block = block.duplicate();
             try {
-                writeFully(block);
-                if (force) {
-                    channel.force(false);
-                }
+                file.append(block, force[0]);
             } catch (IOException | RuntimeException e) {
                 fail(e);
+                return;
             }
+            block.forEach(this::apply);
+            fileEntries += block.entries();
         }
 
         private void fail(Exception e) {
@@ -544,18 +418,7 @@ public final class DeliveryJournal implements AutoCloseable {
                     partition, e.toString());
             dead = true;
             latest.clear();
-            try {
-                channel.truncate(0);
-            } catch (IOException | RuntimeException ignored) {
-                // Deleting below is what matters.
-            }
-            closeQuietly();
-            try {
-                Files.deleteIfExists(path);
-            } catch (IOException ex) {
-                log.warn("Could not delete the delivery journal of {} after a failed write ({}); delete {} before"
-                        + " the partition is assigned to a task again", partition, ex.toString(), path);
-            }
+            file.discard();
         }
 
         /** The first record read after the file was opened. */

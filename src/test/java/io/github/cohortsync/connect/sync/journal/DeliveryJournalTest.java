@@ -194,8 +194,8 @@ class DeliveryJournalTest {
         assertThat(other.isDelivered(a)).isFalse();
         other.close();
         ByteBuffer header = ByteBuffer.wrap(Files.readAllBytes(DeliveryJournal.fileOf(dir, P0)));
-        assertThat(header.getInt()).isEqualTo(DeliveryJournal.MAGIC);
-        assertThat(header.getInt()).isEqualTo(DeliveryJournal.VERSION);
+        assertThat(header.getInt()).isEqualTo(JournalFile.MAGIC);
+        assertThat(header.getInt()).isEqualTo(JournalFile.VERSION);
         assertThat(header.getLong()).as("rewritten for the new destination").isEqualTo(FINGERPRINT + 1);
     }
 
