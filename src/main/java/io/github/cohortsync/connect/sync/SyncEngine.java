@@ -2,7 +2,6 @@ package io.github.cohortsync.connect.sync;
 
 import java.nio.file.Path;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -10,7 +9,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.stream.Collectors;
 
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.TopicPartition;
@@ -21,6 +19,8 @@ import org.slf4j.LoggerFactory;
 
 import io.github.cohortsync.connect.config.CohortSyncConfig;
 import io.github.cohortsync.connect.destination.Destination;
+import io.github.cohortsync.connect.destination.Page;
+import io.github.cohortsync.connect.destination.Rejection;
 import io.github.cohortsync.connect.http.RetryPolicy;
 import io.github.cohortsync.connect.metrics.SyncStats;
 import io.github.cohortsync.connect.record.DeadLetters;
@@ -29,13 +29,8 @@ import io.github.cohortsync.connect.sync.SyncBuffer.Drain;
 import io.github.cohortsync.connect.sync.journal.DeliveryJournal;
 import io.github.cohortsync.connect.sync.send.SyncJob;
 import io.github.cohortsync.connect.sync.send.SyncSender;
-import io.github.cohortsync.connect.sync.snapshot.NettedSnapshot.CohortCount;
 import io.github.cohortsync.connect.sync.snapshot.OffsetsLookup;
-import io.github.cohortsync.connect.sync.snapshot.Snapshot;
-import io.github.cohortsync.connect.sync.snapshot.SnapshotPlan;
-import io.github.cohortsync.connect.sync.snapshot.SnapshotPlan.Range;
-import io.github.cohortsync.connect.sync.snapshot.SnapshotStore;
-import io.github.cohortsync.connect.sync.snapshot.TopicWarnings;
+import io.github.cohortsync.connect.sync.snapshot.SnapshotPhase;
 import io.github.cohortsync.connect.sync.state.CohortContacts;
 import io.github.cohortsync.connect.sync.state.CohortStateStore;
 
@@ -48,8 +43,6 @@ public final class SyncEngine {
     private static final Logger log = LoggerFactory.getLogger(SyncEngine.class);
     /** How often the framework is asked to call back while a sync is in flight, to collect its outcome. */
     private static final long IN_FLIGHT_POLL_MS = 200;
-    /** Cohorts named in the INFO line of a delivered snapshot; the rest are counted. */
-    private static final int COHORTS_LOGGED = 20;
 
     /** Where a record read by {@code put} goes. */
     public enum Route {
@@ -75,20 +68,14 @@ public final class SyncEngine {
     private final DeliveryJournal journal;
     /** First contacts, refreshes and cohort names, remembered across restarts next to the journal. */
     private final CohortContacts contacts;
-    /** Reads committed and end offsets to decide and bound snapshots; null when snapshots are disabled. */
-    private final OffsetsLookup offsetsLookup;
-    /** Tombstone retention and split full sync warnings, from the topics' facts. */
-    private final TopicWarnings topicWarnings;
-    private final Path spillDir;
-    private final boolean snapshotIncludesLeavers;
+    /** Full syncs: first run, first contact, refresh, one-time export. */
+    private final SnapshotPhase snapshots;
     /** The sync handed to the sender, or waiting to be handed to it again; null when none. */
     private SyncJob currentJob;
     private long jobStartedNanos;
     /** When the current sync, whose retries ran out, is handed to the sender again; 0 when it may go at once. */
     private long retryAtMs;
     private ConnectException failure;
-    /** The snapshot being read or sent; while there is one, no diff is sent. */
-    private Snapshot snapshot;
 
     /**
      * @param offsetsLookup reads offsets to decide and bound snapshots; null when snapshots are off
@@ -101,10 +88,7 @@ public final class SyncEngine {
         this.context = context;
         this.stats = stats;
         this.deadLetters = deadLetters;
-        this.offsetsLookup = offsetsLookup;
-        this.spillDir = spillDir;
         this.pauser = new PartitionPauser(context);
-        this.snapshotIncludesLeavers = destination.snapshotIncludesLeavers();
         this.contacts = new CohortContacts(CohortStateStore.open(config.deliveryJournalDir(name)
                 .resolve("cohorts-task-" + FileNames.safe(taskId) + ".json")), config.snapshotRefreshGeneration(),
                 config.snapshotRefreshAfterFailureMs());
@@ -116,12 +100,23 @@ public final class SyncEngine {
         this.retryPolicy = RetryPolicy.fromConfig(name, config);
         this.sender = SyncSender.builder("cohort-sync-sender-" + name, destination, retryPolicy, stats)
                 .listener(this::pageDelivered).maxInFlight(config.syncMaxInFlightRequests()).build();
-        this.topicWarnings = new TopicWarnings(offsetsLookup, config.tombstoneRetentionWarnMs(), stats);
+        this.snapshots = new SnapshotPhase(config, context, stats, offsetsLookup, spillDir,
+                destination.snapshotIncludesLeavers(), contacts, journal);
+        snapshots.runBy(new SnapshotPhase.Engine() {
+            @Override
+            public void abandonJob() {
+                SyncEngine.this.abandonJob();
+            }
+
+            @Override
+            public void forgetBuffered(Collection<TopicPartition> partitions) {
+                buffer.forget(partitions);
+            }
+        });
     }
 
     /** On the sender thread: pages of a diff job may be delivered concurrently, and the journal takes that. */
-    private void pageDelivered(SyncJob job, io.github.cohortsync.connect.destination.Page page,
-                               List<io.github.cohortsync.connect.destination.Rejection> rejections) {
+    private void pageDelivered(SyncJob job, Page page, List<Rejection> rejections) {
         contacts.delivered(page);
         if (job.isDiff()) {
             journal.delivered(page, rejections);
@@ -139,7 +134,7 @@ public final class SyncEngine {
     public Route read(TopicPartition partition, long offset) {
         journal.read(partition, offset);
         contacts.read(partition, offset);
-        if (snapshot != null && snapshot.covers(partition) && snapshot.read(partition, offset)) {
+        if (snapshots.read(partition, offset)) {
             return Route.SNAPSHOT;
         }
         return config.oneTime() ? Route.IGNORED : Route.DIFF;
@@ -155,11 +150,7 @@ public final class SyncEngine {
     /** Takes a change to send: into the snapshot, or nets it into the buffer (syncing at once when it is full). */
     public void add(MembershipChange change, TopicPartition partition, Route route, long now) {
         if (route == Route.SNAPSHOT) {
-            // A snapshot of some cohorts (their first contact) skips the others: their changes were read before.
-            if (snapshot.wants(change.cohort().id())) {
-                snapshot.add(change);
-                topicWarnings.snapshotRead(change.cohort().id(), partition);
-            }
+            snapshots.add(change, partition);
             return;
         }
         buffer.add(change, now);
@@ -180,9 +171,7 @@ public final class SyncEngine {
     /** The offsets safe to commit: every change below them was delivered or rejected. Never blocks. */
     public Map<TopicPartition, OffsetAndMetadata> safeOffsets(Map<TopicPartition, OffsetAndMetadata> consumed) {
         try {
-            if (snapshot != null) {
-                snapshot.observePositions(consumed);
-            }
+            snapshots.observePositions(consumed);
             if (failure == null) {
                 advance(System.currentTimeMillis(), false);
             }
@@ -216,18 +205,18 @@ public final class SyncEngine {
         sender.takeOutcome().ifPresent(this::onOutcome);
         throwIfFailed();
         contacts.observeFailures(now, stats.retries.get() + stats.failedSyncs.get());
-        if (offsetsLookup != null && !config.oneTime() && currentJob != null && contacts.failedTooLong(now)
-                && (snapshot == null || snapshot.isPartial())) {
-            refreshAfterFailure();
+        if (snapshots.enabled() && !config.oneTime() && currentJob != null && contacts.failedTooLong(now)
+                && !snapshots.fullInProgress()) {
+            snapshots.refreshAfterFailure();
         }
-        if (snapshot != null) {
-            advanceSnapshot();
+        if (snapshots.inProgress()) {
+            advanceSnapshot(now);
         } else if (!config.oneTime()) {
             advanceDiffs(now, idle);
         }
         stats.bufferSize.set(buffer.size());
         applyPauses(Set.of());
-        if (currentJob != null || snapshot != null) {
+        if (currentJob != null || snapshots.inProgress()) {
             context.timeout(IN_FLIGHT_POLL_MS);
         } else if (!buffer.isEmpty()) {
             // Called back when the buffer is due, not a whole interval from now: no change waits longer than that.
@@ -240,7 +229,9 @@ public final class SyncEngine {
         boolean due = buffer.isDue(now, config.syncIntervalMs());
         boolean early = idle && config.syncOnIdle();
         if (currentJob == null && !sender.isBusy() && !buffer.isEmpty() && (full || due || early)) {
-            if (startFirstContacts()) {
+            Set<String> firstContacts = snapshots.startFirstContacts(buffer.cohortIds());
+            if (!firstContacts.isEmpty()) {
+                buffer.dropCohorts(firstContacts);
                 return;
             }
             // An idle sync sends everything, partial pages included: nothing more is coming to fill them now.
@@ -330,14 +321,14 @@ public final class SyncEngine {
     private void applyPauses(Collection<TopicPartition> assignedNow) {
         Set<TopicPartition> wanted = new HashSet<>();
         boolean full = buffer.size() >= config.bufferMaxChanges();
-        if (snapshot != null) {
+        if (snapshots.inProgress()) {
             wanted.addAll(context.assignment());
-            wanted.removeAll(snapshot.stillReading());
+            wanted.removeAll(snapshots.stillReading());
         } else if (config.oneTime() || full) {
             wanted.addAll(context.assignment());
         }
         int newlyPaused = pauser.apply(wanted, assignedNow);
-        if (newlyPaused > 0 && snapshot == null && !config.oneTime()) {
+        if (newlyPaused > 0 && !snapshots.inProgress() && !config.oneTime()) {
             log.info("Buffer full ({} changes) while a sync is in flight: pausing consumption of {} partitions",
                     buffer.size(), newlyPaused);
         }
@@ -345,9 +336,8 @@ public final class SyncEngine {
 
     /** Newly assigned partitions: the journal opens them, a snapshot may start, and they are paused or resumed. */
     public void open(Collection<TopicPartition> partitions) {
-        topicWarnings.assigned(partitions);
         journal.open(partitions);
-        planSnapshot(partitions);
+        snapshots.open(partitions);
         applyPauses(partitions);
     }
 
@@ -357,12 +347,12 @@ public final class SyncEngine {
      */
     public void close(Collection<TopicPartition> partitions) {
         Duration wait = Duration.ofMillis(Math.min(30_000, config.httpTimeoutMs()));
-        if (snapshot != null) {
-            if (snapshot.coversAny(partitions)) {
+        if (snapshots.inProgress()) {
+            if (snapshots.coversAny(partitions)) {
                 finishLastSnapshotPart(wait);
             }
-            if (snapshot != null && snapshot.coversAny(partitions)) {
-                restartSnapshot(partitions, Map.of());
+            if (snapshots.coversAny(partitions)) {
+                snapshots.restart(partitions, Map.of());
             }
         } else if (currentJob != null) {
             finishOrCancel(wait, partitions);
@@ -397,7 +387,7 @@ public final class SyncEngine {
      * contact) would not count, and the partitions' next owner would send it all again.
      */
     private void finishLastSnapshotPart(Duration wait) {
-        if (currentJob == null || !snapshot.allPartsHandedOut()) {
+        if (currentJob == null || !snapshots.allPartsHandedOut()) {
             return;
         }
         if (!sender.awaitIdle(wait)) {
@@ -406,194 +396,24 @@ public final class SyncEngine {
         sender.takeOutcome().ifPresent(this::onOutcome);
         if (currentJob == null && failure == null) {
             log.info("The snapshot's last part was delivered while partitions are revoked: it counts as delivered");
-            completeSnapshot();
+            snapshots.complete();
         }
     }
 
-    // ---- Snapshots (full sync on a first run, and sync.mode=one_time) ----
-
-    /** Decides which newly assigned partitions start with a snapshot, and adds them to it. */
-    private void planSnapshot(Collection<TopicPartition> partitions) {
-        if (offsetsLookup == null || partitions.isEmpty()) {
+    /** Once the snapshot is read, hands it to the sender part by part; diffs wait until it is done. */
+    private void advanceSnapshot(long now) {
+        if (!snapshots.readyToSend()) {
             return;
-        }
-        // A first contact in progress is started over as a full snapshot that includes the new partitions: their
-        // part of those cohorts was never read by this task.
-        boolean refresh = !config.oneTime() && (contacts.refreshRequested()
-                || contacts.failedTooLong(System.currentTimeMillis()) || (snapshot != null && snapshot.isPartial()));
-        SnapshotPlan plan = refresh ? SnapshotPlan.refresh(offsetsLookup.offsets(partitions))
-                : SnapshotPlan.decide(config.oneTime(), offsetsLookup.offsets(partitions));
-        if (refresh) {
-            log.info("Full refresh of {} newly assigned partitions: {}", partitions.size(), refreshReason());
-            rewind(plan.rewind());
-        }
-        if (!plan.alreadyExported().isEmpty()) {
-            log.info("The one-time export of {} of the assigned partitions was already delivered (their offsets are"
-                    + " committed): they stay paused. To export again, stop the connector, reset its offsets and"
-                    + " resume it.", plan.alreadyExported().size());
-        }
-        if (plan.snapshot().isEmpty()) {
-            if (config.oneTime() && snapshot == null) {
-                stats.oneTimeExportComplete.set(1);
-            }
-            return;
-        }
-        startPlanned(plan);
-        log.info("Snapshot of {} partitions ({}): the records below offsets {} are netted and sent as one full sync"
-                + " before any diff", plan.snapshot().size(), refresh ? "a full refresh" : "their first run",
-                boundaries(plan.snapshot()));
-    }
-
-    private String refreshReason() {
-        if (contacts.refreshRequested()) {
-            return "snapshot.refresh.generation differs from the one of the last delivered full sync";
-        }
-        if (contacts.failedTooLong(System.currentTimeMillis())) {
-            return "the destination has failed since " + Instant.ofEpochMilli(contacts.failingSinceMs())
-                    + ", longer than snapshot.refresh.after.failure.ms";
-        }
-        return "a first contact was in progress";
-    }
-
-    /** Starts, extends or restarts the snapshot with the plan's partitions. */
-    private void startPlanned(SnapshotPlan plan) {
-        stats.oneTimeExportComplete.set(0);
-        // A snapshot sets the destination's state of members the journal may hold as delivered.
-        journal.reset();
-        if (snapshot == null) {
-            snapshot = newSnapshot(plan.snapshot(), null);
-        } else if (snapshot.isReading() && !snapshot.isPartial()) {
-            snapshot.extend(plan.snapshot());
-        } else {
-            restartSnapshot(Set.of(), plan.snapshot());
-        }
-        if (snapshot != null) {
-            snapshot.awaitRewind(plan.rewind().keySet());
-        }
-    }
-
-    /** @param cohorts the cohorts of a first-contact snapshot, null for a full one */
-    private Snapshot newSnapshot(Map<TopicPartition, Range> ranges, Set<String> cohorts) {
-        topicWarnings.snapshotStarted();
-        return new Snapshot(ranges, new SnapshotStore(config.bufferMaxChanges(), spillDir, stats),
-                config.projectId(), snapshotIncludesLeavers, config.batchMaxSize(), cohorts,
-                contacts::rememberedName);
-    }
-
-    /** Asks the framework to read these partitions again from these offsets. */
-    private void rewind(Map<TopicPartition, Long> offsets) {
-        if (!offsets.isEmpty()) {
-            context.offset(offsets);
-        }
-    }
-
-    /**
-     * Before a diff sync: cohorts the destination never had a page of start with a snapshot of their complete
-     * membership (read again from the log start up to where this task has read), sent as 'members' pages before
-     * the diffs of the other cohorts, which stay buffered. True when such a snapshot was started.
-     */
-    private boolean startFirstContacts() {
-        if (offsetsLookup == null) {
-            // Full syncs are off (snapshot.enabled=false or no servers): the diff is the first contact, and the
-            // cohort counts as contacted once the destination accepts one of its pages.
-            return false;
-        }
-        Set<String> fresh = contacts.withoutFirstContact(buffer.cohortIds());
-        if (fresh.isEmpty()) {
-            return false;
-        }
-        Set<TopicPartition> assigned = context.assignment();
-        SnapshotPlan plan = SnapshotPlan.firstContact(offsetsLookup.offsets(assigned),
-                contacts.readPositions(assigned));
-        if (plan.snapshot().isEmpty()) {
-            return false;
-        }
-        buffer.dropCohorts(fresh);
-        rewind(plan.rewind());
-        snapshot = newSnapshot(plan.snapshot(), fresh);
-        snapshot.awaitRewind(plan.rewind().keySet());
-        log.info("First contact of {} cohorts ({}): their complete membership is read again from {} partitions and"
-                + " sent as 'members' pages before the next diff", fresh.size(),
-                fresh.stream().limit(COHORTS_LOGGED).collect(Collectors.joining(", "))
-                        + (fresh.size() > COHORTS_LOGGED ? ", ..." : ""), plan.snapshot().size());
-        return true;
-    }
-
-    /**
-     * The destination has failed for longer than snapshot.refresh.after.failure.ms: the pending sync is given up
-     * and replaced by a full refresh of every assigned partition, read again from its log start.
-     */
-    private void refreshAfterFailure() {
-        log.warn("The destination has failed since {}, longer than snapshot.refresh.after.failure.ms={}: the pending"
-                        + " sync is replaced by a full refresh of every cohort ('members' pages)",
-                Instant.ofEpochMilli(contacts.failingSinceMs()), config.snapshotRefreshAfterFailureMs());
-        sender.cancel(Duration.ofSeconds(5));
-        sender.takeOutcome();
-        currentJob = null;
-        if (snapshot != null) {
-            snapshot.close();
-            snapshot = null;
-        }
-        Set<TopicPartition> assigned = context.assignment();
-        buffer.forget(assigned);
-        SnapshotPlan plan = SnapshotPlan.refresh(offsetsLookup.offsets(assigned));
-        journal.reset();
-        rewind(plan.rewind());
-        snapshot = newSnapshot(plan.snapshot(), null);
-        snapshot.awaitRewind(plan.rewind().keySet());
-    }
-
-    /**
-     * Gives up the snapshot in progress (revoked partitions, or new first-run partitions once it is being sent)
-     * and starts one over the partitions it still owns plus {@code added}: what it sent is superseded by the new
-     * full sync, and nothing of it was committed.
-     */
-    private void restartSnapshot(Collection<TopicPartition> revoked, Map<TopicPartition, Range> added) {
-        Map<TopicPartition, Range> kept = new HashMap<>(snapshot.ranges());
-        kept.keySet().removeAll(revoked);
-        kept.keySet().retainAll(context.assignment());
-        if (currentJob != null) {
-            sender.cancel(Duration.ofSeconds(5));
-            sender.takeOutcome();
-            currentJob = null;
-        }
-        snapshot.close();
-        snapshot = null;
-        Map<TopicPartition, Long> rewind = new HashMap<>();
-        kept.forEach((partition, range) -> rewind.put(partition, range.start()));
-        if (!rewind.isEmpty()) {
-            context.offset(rewind);
-            buffer.forget(rewind.keySet());
-        }
-        kept.putAll(added);
-        log.info("The snapshot in progress is started over for {} partitions after a rebalance; nothing of it was"
-                + " committed", kept.size());
-        if (!kept.isEmpty()) {
-            // A full one even when the given-up one was of some cohorts: the buffered diffs of the others were
-            // forgotten with the rewind, so the new snapshot must carry every cohort.
-            snapshot = newSnapshot(kept, null);
-            snapshot.awaitRewind(rewind.keySet());
-        }
-    }
-
-    /** Once the snapshot is read, nets it and hands it to the sender part by part; diffs wait until it is done. */
-    private void advanceSnapshot() {
-        if (snapshot.isReading()) {
-            if (!snapshot.tryFinishReading()) {
-                return;
-            }
-            log.info("Snapshot read up to its boundaries and netted ({} changes spilled to {} files): sending it",
-                    stats.snapshotChangesSpilled.get(), stats.snapshotSpillFiles.get());
         }
         if (currentJob != null) {
             // A part whose retries ran out, or cancelled on its own (a rebalance restarts the snapshot instead).
-            resubmitWhenDue(System.currentTimeMillis());
+            resubmitWhenDue(now);
             return;
         }
         while (!sender.isBusy()) {
-            Optional<SyncJob> next = snapshot.nextJob(Math.max(config.bufferMaxChanges(), config.batchMaxSize()));
+            Optional<SyncJob> next = snapshots.nextJob();
             if (next.isEmpty()) {
-                completeSnapshot();
+                snapshots.complete();
                 return;
             }
             SyncJob job = next.get();
@@ -606,47 +426,17 @@ public final class SyncEngine {
         }
     }
 
-    private void completeSnapshot() {
-        if (snapshot.isPartial()) {
-            contacts.save();
-        } else if (!config.oneTime()) {
-            contacts.fullSyncDelivered();
-        }
-        List<CohortCount> counts = snapshot.counts();
-        int partitions = snapshot.ranges().size();
-        topicWarnings.snapshotDelivered(snapshot.ranges().keySet());
-        snapshot.close();
-        snapshot = null;
-        stats.snapshotsCompleted.incrementAndGet();
-        String perCohort = counts.isEmpty() ? "no cohorts" : counts.stream().limit(COHORTS_LOGGED)
-                .map(c -> "cohort " + c.cohortId() + ": " + c.members() + " members, " + c.leavers() + " left")
-                .collect(Collectors.joining("; "))
-                + (counts.size() > COHORTS_LOGGED ? "; and " + (counts.size() - COHORTS_LOGGED) + " more cohorts" : "");
-        if (config.oneTime()) {
-            stats.oneTimeExportComplete.set(1);
-            log.info("One-time export delivered from {} partitions ({}); the task stays idle with its partitions"
-                    + " paused until it is restarted or deleted", partitions, perCohort);
-        } else {
-            log.info("Snapshot delivered from {} partitions ({}); continuing with diffs", partitions, perCohort);
-        }
-        context.requestCommit();
-    }
-
-    private static String boundaries(Map<TopicPartition, Range> ranges) {
-        return ranges.entrySet().stream().map(e -> e.getKey() + "@" + e.getValue().end())
-                .sorted().collect(Collectors.joining(", "));
+    /** Cancels the job in flight and forgets it: a snapshot given up or replaced, whose offsets must not move. */
+    private void abandonJob() {
+        sender.cancel(Duration.ofSeconds(5));
+        sender.takeOutcome();
+        currentJob = null;
     }
 
     /** Stops the sender with a bounded wait; what was not delivered is simply not committed. */
     public void stop() {
         sender.close();
-        if (snapshot != null) {
-            snapshot.close();
-            snapshot = null;
-        }
-        if (offsetsLookup != null) {
-            offsetsLookup.close();
-        }
+        snapshots.close();
         journal.close();
         contacts.save();
     }
