@@ -130,10 +130,12 @@ public final class SyncEngine {
         }
     }
 
-    /** A record was read at this offset: tells the journal and the contacts, and says where its change goes. */
+    /** A record was read at this offset: the tracker notes it, and it says where the record's change goes. */
     public Route read(TopicPartition partition, long offset) {
-        journal.read(partition, offset);
-        contacts.read(partition, offset);
+        if (tracker.read(partition, offset)) {
+            // Where consumption of the partition starts: the journal checks nobody else committed since its mark.
+            journal.read(partition, offset);
+        }
         if (snapshots.read(partition, offset)) {
             return Route.SNAPSHOT;
         }
@@ -229,7 +231,7 @@ public final class SyncEngine {
         boolean due = buffer.isDue(now, config.syncIntervalMs());
         boolean early = idle && config.syncOnIdle();
         if (currentJob == null && !sender.isBusy() && !buffer.isEmpty() && (full || due || early)) {
-            Set<String> firstContacts = snapshots.startFirstContacts(buffer.cohortIds());
+            Set<String> firstContacts = snapshots.startFirstContacts(buffer.cohortIds(), tracker::readPositions);
             if (!firstContacts.isEmpty()) {
                 buffer.dropCohorts(firstContacts);
                 return;
@@ -336,6 +338,7 @@ public final class SyncEngine {
 
     /** Newly assigned partitions: the journal opens them, a snapshot may start, and they are paused or resumed. */
     public void open(Collection<TopicPartition> partitions) {
+        tracker.forget(partitions);
         journal.open(partitions);
         snapshots.open(partitions);
         applyPauses(partitions);
@@ -359,7 +362,6 @@ public final class SyncEngine {
         }
         buffer.forget(partitions);
         tracker.forget(partitions);
-        contacts.forget(partitions);
         journal.close(partitions);
         pauser.forget(partitions);
     }

@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.function.Function;
 import java.util.stream.Collectors;
 
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
@@ -229,9 +230,11 @@ public final class SnapshotPhase implements AutoCloseable {
      * the diffs of the other cohorts, which stay buffered.
      *
      * @param buffered the cohorts of the buffered diffs
+     * @param readPositions per partition, one past the last offset this task read (the engine's tracker)
      * @return the cohorts whose first contact started (their buffered diffs are superseded), empty when none
      */
-    public Set<String> startFirstContacts(Set<String> buffered) {
+    public Set<String> startFirstContacts(Set<String> buffered,
+                                          Function<Collection<TopicPartition>, Map<TopicPartition, Long>> readPositions) {
         if (offsetsLookup == null) {
             // Full syncs are off (snapshot.enabled=false or no servers): the diff is the first contact, and the
             // cohort counts as contacted once the destination accepts one of its pages.
@@ -243,7 +246,7 @@ public final class SnapshotPhase implements AutoCloseable {
         }
         Set<TopicPartition> assigned = context.assignment();
         SnapshotPlan plan = SnapshotPlan.firstContact(offsetsLookup.offsets(assigned),
-                contacts.readPositions(assigned));
+                readPositions.apply(assigned));
         if (plan.snapshot().isEmpty()) {
             return Set.of();
         }

@@ -1,12 +1,8 @@
 package io.github.cohortsync.connect.sync.state;
 
 import java.util.Collection;
-import java.util.HashMap;
-import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
-
-import org.apache.kafka.common.TopicPartition;
 
 import io.github.cohortsync.connect.destination.Page;
 import io.github.cohortsync.connect.record.CohortRef;
@@ -24,8 +20,6 @@ public final class CohortContacts {
     private final CohortStateStore store;
     private final String generation;
     private final long refreshAfterFailureMs;
-    /** Per partition, one past the last offset read in this session. */
-    private final Map<TopicPartition, Long> readPositions = new HashMap<>();
     private volatile long lastDeliveryMs = -1;
     private long failuresSeen;
     private long lastCheckMs = -1;
@@ -38,28 +32,6 @@ public final class CohortContacts {
         this.store = store;
         this.generation = generation;
         this.refreshAfterFailureMs = refreshAfterFailureMs;
-    }
-
-    /** Notes a record read. */
-    public void read(TopicPartition partition, long offset) {
-        readPositions.merge(partition, offset + 1, Math::max);
-    }
-
-    /** Per partition among these, one past the last offset read in this session; partitions not read are left out. */
-    public Map<TopicPartition, Long> readPositions(Collection<TopicPartition> partitions) {
-        Map<TopicPartition, Long> positions = new HashMap<>();
-        partitions.forEach(partition -> {
-            Long position = readPositions.get(partition);
-            if (position != null) {
-                positions.put(partition, position);
-            }
-        });
-        return positions;
-    }
-
-    /** Forgets the read positions of revoked partitions, or of rewound ones. */
-    public void forget(Collection<TopicPartition> partitions) {
-        readPositions.keySet().removeAll(partitions);
     }
 
     /** A page the destination accepted: its cohort had its first contact, and its name is remembered. */
