@@ -244,6 +244,13 @@ public final class SyncBuffer {
         }
         List<MembershipChange> keptBack = keepPartialPages ? partialPages(adds, removes, batchSize) : List.of();
         List<Page> pages = new ArrayList<>();
+        long changesSent = paginate(adds, removes, batchSize, sessionIds, pages);
+        return handOver(pages, changesSent, skipped, keptBack);
+    }
+
+    /** Adds the pages of each cohort's adds, then removes, to {@code pages}; returns how many changes they hold. */
+    private long paginate(Map<String, List<MembershipChange>> adds, Map<String, List<MembershipChange>> removes,
+                          int batchSize, Supplier<String> sessionIds, List<Page> pages) {
         List<String> cohortIds = new ArrayList<>(adds.keySet());
         removes.keySet().stream().filter(id -> !adds.containsKey(id)).forEach(cohortIds::add);
         long changesSent = 0;
@@ -256,6 +263,11 @@ public final class SyncBuffer {
             changesSent += addPages(pages, cohort, sessionIds, PageAction.REMOVE_MEMBERS, removes.get(cohortId),
                     batchSize);
         }
+        return changesSent;
+    }
+
+    /** The job of these pages with the offsets it covers; the buffer keeps only the changes kept back. */
+    private SyncJob handOver(List<Page> pages, long changesSent, long skipped, List<MembershipChange> keptBack) {
         if (keptBack.isEmpty()) {
             SyncJob job = new SyncJob(pages, new HashMap<>(nextOffsets), changesAbsorbed, changesSent, true, skipped);
             entries.clear();
