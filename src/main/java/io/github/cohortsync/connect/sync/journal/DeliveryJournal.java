@@ -27,7 +27,6 @@ import io.github.cohortsync.connect.record.Action;
 import io.github.cohortsync.connect.record.MembershipChange;
 import io.github.cohortsync.connect.sync.FileNames;
 import io.github.cohortsync.connect.sync.journal.JournalFile.Block;
-import io.github.cohortsync.connect.sync.snapshot.Snapshot;
 
 /**
  * A local record of the diff changes a destination accepted but whose offsets may not be committed yet, so that a
