@@ -29,8 +29,8 @@ import org.junit.jupiter.api.io.TempDir;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
-import io.github.cohortsync.connect.sync.OffsetsLookup;
-import io.github.cohortsync.connect.sync.SnapshotPlan.PartitionOffsets;
+import io.github.cohortsync.connect.sync.snapshot.OffsetsLookup;
+import io.github.cohortsync.connect.sync.snapshot.SnapshotPlan.PartitionOffsets;
 import mockwebserver3.Dispatcher;
 import mockwebserver3.MockResponse;
 import mockwebserver3.MockWebServer;

@@ -385,34 +385,6 @@ class CohortSyncSinkTaskTest {
     }
 
     @Test
-    void aRetriedSyncResendsOnlyUndeliveredPages() {
-        start(false, "batch.max.size", "2", "retry.max.attempts", "0");
-        AtomicInteger calls = new AtomicInteger();
-        receiver.delayMs = 0;
-        server.setDispatcher(new Dispatcher() {
-            @Override
-            public MockResponse dispatch(RecordedRequest request) throws InterruptedException {
-                // The second page fails twice, everything else is accepted.
-                int call = calls.incrementAndGet();
-                if (call == 2 || call == 3) {
-                    return new MockResponse(502, Headers.of(), "bad gateway");
-                }
-                return receiver.dispatch(request);
-            }
-        });
-        List<SinkRecord> records = new ArrayList<>();
-        for (int i = 0; i < 6; i++) {
-            records.add(record(change("c1", "u" + i)));
-        }
-        task.put(records);
-
-        pollUntil(() -> assertThat(preCommit()).containsEntry(P0, new OffsetAndMetadata(6)));
-        assertThat(receiver.accepted).hasSize(3);
-        assertThat(receiver.deliveriesByKey.values()).containsOnly(1);
-        assertThat(calls.get()).isEqualTo(5);
-    }
-
-    @Test
     void aPermanentFailureFailsTheTaskWithTheDestinationsMessage() {
         start(false);
         receiver.status = 401;
@@ -548,19 +520,6 @@ class CohortSyncSinkTaskTest {
     }
 
     @Test
-    void severalChangesOfOneUserWithinAnIntervalAreSentOnceAsTheLatest() {
-        start(false);
-        task.put(List.of(record(change("c1", "u1")), record(change("c1", "u1").remove()),
-                record(change("c1", "u2").remove()), record(change("c1", "u2"))));
-
-        pollUntil(() -> assertThat(preCommit()).containsEntry(P0, new OffsetAndMetadata(4)));
-        assertThat(receiver.members("add_members")).containsExactly("u2");
-        assertThat(receiver.members("remove_members")).containsExactly("u1");
-        assertThat(receiver.requests.get()).isEqualTo(2);
-        assertThat(task.stats().changesNettedAway.get()).isEqualTo(2);
-    }
-
-    @Test
     void revokingPartitionsDuringAnOutageCancelsTheSyncWithinABound() {
         start(false, "http.timeout.ms", "500", "retry.max.attempts", "100");
         receiver.status = 503;
@@ -577,21 +536,6 @@ class CohortSyncSinkTaskTest {
                 .untilAsserted(() -> assertThat(receiver.accepted).as("revoked changes are left to the next owner")
                         .isEmpty());
         assertThat(receiver.requests.get() - before).isLessThanOrEqualTo(1);
-    }
-
-    @Test
-    void revokingSomePartitionsKeepsTheOthersChanges() {
-        start(false, "http.timeout.ms", "500", "retry.max.attempts", "100");
-        receiver.status = 503;
-        task.put(List.of(change("c1", "p0-user").at(0, 0).build(), change("c1", "p1-user").at(1, 0).build()));
-        pollUntil(() -> assertThat(receiver.requests.get()).isPositive());
-
-        task.close(List.of(P1));
-        receiver.status = 200;
-
-        pollUntil(() -> assertThat(task.preCommit(Map.of(P0, new OffsetAndMetadata(1))))
-                .containsEntry(P0, new OffsetAndMetadata(1)));
-        assertThat(receiver.members("add_members")).containsExactly("p0-user");
     }
 
     @Test

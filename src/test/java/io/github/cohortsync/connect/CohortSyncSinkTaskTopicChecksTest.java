@@ -21,9 +21,9 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import io.github.cohortsync.connect.sync.OffsetsLookup;
-import io.github.cohortsync.connect.sync.SnapshotPlan.PartitionOffsets;
-import io.github.cohortsync.connect.sync.TopicFacts;
+import io.github.cohortsync.connect.sync.snapshot.OffsetsLookup;
+import io.github.cohortsync.connect.sync.snapshot.SnapshotPlan.PartitionOffsets;
+import io.github.cohortsync.connect.sync.snapshot.TopicFacts;
 import mockwebserver3.MockResponse;
 import mockwebserver3.MockWebServer;
 import okhttp3.Headers;

@@ -20,6 +20,7 @@ import io.github.cohortsync.connect.destination.PageAction;
 import io.github.cohortsync.connect.record.Action;
 import io.github.cohortsync.connect.record.CohortRef;
 import io.github.cohortsync.connect.record.MembershipChange;
+import io.github.cohortsync.connect.sync.send.SyncJob;
 
 /**
  * The changes read since the last sync, netted per (cohort, user), and the offsets they cover.
@@ -167,43 +168,65 @@ public final class SyncBuffer {
         }
     }
 
-    /** Hands everything over as a job of pages of at most {@code batchSize} members, and starts empty. */
-    public SyncJob drain(int batchSize) {
-        return drain(batchSize, false, () -> UUID.randomUUID().toString());
+    /** How to drain the buffer: the page size, and optionally partial pages kept back, skipped changes, ids. */
+    public static final class Drain {
+        private final int batchSize;
+        private long nowMs;
+        private long intervalMs = -1;
+        private boolean keepPartialPages;
+        private Predicate<MembershipChange> alreadyDelivered = change -> false;
+        private Supplier<String> sessionIds = () -> UUID.randomUUID().toString();
+
+        private Drain(int batchSize) {
+            this.batchSize = batchSize;
+        }
+
+        /** Everything, as pages of at most {@code batchSize} members. */
+        public static Drain pagesOf(int batchSize) {
+            return new Drain(batchSize);
+        }
+
+        /**
+         * When the sync is not yet due at {@code nowMs} (the buffer filled up first), partial last pages stay in the
+         * buffer, unless that would keep back more than half of it or leave nothing to send.
+         */
+        public Drain unlessDue(long nowMs, long intervalMs) {
+            this.nowMs = nowMs;
+            this.intervalMs = intervalMs;
+            return this;
+        }
+
+        /**
+         * Leaves out the changes {@code alreadyDelivered} names (the delivery journal's): they count as settled, so
+         * their offsets are committed with the job's.
+         */
+        public Drain skipping(Predicate<MembershipChange> alreadyDelivered) {
+            this.alreadyDelivered = alreadyDelivered;
+            return this;
+        }
+
+        /** Keeps partial last pages back (as a sync that is not due does), for tests. */
+        Drain keepPartialPages(boolean keep) {
+            this.keepPartialPages = keep;
+            return this;
+        }
+
+        /** Session ids of the pages, for tests; random by default. */
+        Drain sessionIds(Supplier<String> ids) {
+            this.sessionIds = ids;
+            return this;
+        }
     }
 
-    /** As {@link #drain(int)}, leaving out the changes {@code alreadyDelivered} names (the delivery journal's). */
-    public SyncJob drainAll(int batchSize, Predicate<MembershipChange> alreadyDelivered) {
-        return drain(batchSize, false, () -> UUID.randomUUID().toString(), alreadyDelivered);
+    /** Hands a sync over as a job of pages, and starts empty but for partial pages the options keep back. */
+    public SyncJob drain(Drain options) {
+        boolean keep = options.keepPartialPages
+                || (options.intervalMs >= 0 && !isDue(options.nowMs, options.intervalMs));
+        return drain(options.batchSize, keep, options.sessionIds, options.alreadyDelivered);
     }
 
-    /**
-     * Hands a sync over as a job of pages of at most {@code batchSize} members. When the sync is not yet due (the
-     * buffer filled up first), partial last pages stay in the buffer, unless that would keep back more than half of
-     * it or leave nothing to send.
-     */
-    public SyncJob drain(int batchSize, long nowMs, long intervalMs) {
-        return drain(batchSize, nowMs, intervalMs, change -> false);
-    }
-
-    /**
-     * As {@link #drain(int, long, long)}, leaving out the changes {@code alreadyDelivered} names (the delivery
-     * journal's): they count as settled, so their offsets are committed with the job's.
-     */
-    public SyncJob drain(int batchSize, long nowMs, long intervalMs, Predicate<MembershipChange> alreadyDelivered) {
-        return drain(batchSize, !isDue(nowMs, intervalMs), () -> UUID.randomUUID().toString(), alreadyDelivered);
-    }
-
-    SyncJob drain(int batchSize, Supplier<String> sessionIds) {
-        return drain(batchSize, false, sessionIds, change -> false);
-    }
-
-    SyncJob drain(int batchSize, boolean keepPartialPages, Supplier<String> sessionIds) {
-        return drain(batchSize, keepPartialPages, sessionIds, change -> false);
-    }
-
-    SyncJob drain(int batchSize, boolean keepPartialPages, Supplier<String> sessionIds,
-                  Predicate<MembershipChange> alreadyDelivered) {
+    private SyncJob drain(int batchSize, boolean keepPartialPages, Supplier<String> sessionIds,
+                          Predicate<MembershipChange> alreadyDelivered) {
         Map<String, List<MembershipChange>> adds = new LinkedHashMap<>();
         Map<String, List<MembershipChange>> removes = new LinkedHashMap<>();
         long skipped = 0;
@@ -221,6 +244,13 @@ public final class SyncBuffer {
         }
         List<MembershipChange> keptBack = keepPartialPages ? partialPages(adds, removes, batchSize) : List.of();
         List<Page> pages = new ArrayList<>();
+        long changesSent = paginate(adds, removes, batchSize, sessionIds, pages);
+        return handOver(pages, changesSent, skipped, keptBack);
+    }
+
+    /** Adds the pages of each cohort's adds, then removes, to {@code pages}; returns how many changes they hold. */
+    private long paginate(Map<String, List<MembershipChange>> adds, Map<String, List<MembershipChange>> removes,
+                          int batchSize, Supplier<String> sessionIds, List<Page> pages) {
         List<String> cohortIds = new ArrayList<>(adds.keySet());
         removes.keySet().stream().filter(id -> !adds.containsKey(id)).forEach(cohortIds::add);
         long changesSent = 0;
@@ -233,6 +263,11 @@ public final class SyncBuffer {
             changesSent += addPages(pages, cohort, sessionIds, PageAction.REMOVE_MEMBERS, removes.get(cohortId),
                     batchSize);
         }
+        return changesSent;
+    }
+
+    /** The job of these pages with the offsets it covers; the buffer keeps only the changes kept back. */
+    private SyncJob handOver(List<Page> pages, long changesSent, long skipped, List<MembershipChange> keptBack) {
         if (keptBack.isEmpty()) {
             SyncJob job = new SyncJob(pages, new HashMap<>(nextOffsets), changesAbsorbed, changesSent, true, skipped);
             entries.clear();

@@ -22,8 +22,8 @@ import org.junit.jupiter.api.Test;
 
 import io.github.cohortsync.connect.LogCapture;
 import io.github.cohortsync.connect.metrics.TaskMetrics;
-import io.github.cohortsync.connect.sync.AdminOffsetsLookup;
-import io.github.cohortsync.connect.sync.TopicFacts;
+import io.github.cohortsync.connect.sync.snapshot.AdminOffsetsLookup;
+import io.github.cohortsync.connect.sync.snapshot.TopicFacts;
 import io.github.cohortsync.connect.it.standin.WebhookReceiver;
 
 /**

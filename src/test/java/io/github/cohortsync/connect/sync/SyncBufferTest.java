@@ -25,6 +25,8 @@ import io.github.cohortsync.connect.destination.PageAction;
 import io.github.cohortsync.connect.record.Action;
 import io.github.cohortsync.connect.record.MembershipChange;
 import io.github.cohortsync.connect.record.RecordParser;
+import io.github.cohortsync.connect.sync.SyncBuffer.Drain;
+import io.github.cohortsync.connect.sync.send.SyncJob;
 
 class SyncBufferTest {
     private static final TopicPartition P0 = new TopicPartition(Records.TOPIC, 0);
@@ -55,7 +57,7 @@ class SyncBufferTest {
         add(change("c", "u2").remove());
         Set<String> delivered = Set.of("u1", "u3");
 
-        SyncJob job = buffer.drain(1, 0, 1, member -> delivered.contains(member.distinctId()));
+        SyncJob job = buffer.drain(Drain.pagesOf(1).unlessDue(0, 1).skipping(member -> delivered.contains(member.distinctId())));
 
         assertThat(job.changesSkipped()).isEqualTo(2);
         assertThat(job.changesSent()).isEqualTo(1);
@@ -75,7 +77,7 @@ class SyncBufferTest {
         add(change("c", "u1").remove());
         add(change("c", "u2").remove());
 
-        SyncJob job = buffer.drain(10, 0, 1, member -> true);
+        SyncJob job = buffer.drain(Drain.pagesOf(10).unlessDue(0, 1).skipping(member -> true));
 
         assertThat(job.changesSkipped()).isEqualTo(1);
         assertThat(job.pages()).extracting(Page::action, SyncBufferTest::ids)
@@ -87,7 +89,7 @@ class SyncBufferTest {
         add(change("c", "u1"));
         add(change("c", "u2"));
 
-        SyncJob job = buffer.drain(10, 0, 1, member -> true);
+        SyncJob job = buffer.drain(Drain.pagesOf(10).unlessDue(0, 1).skipping(member -> true));
 
         assertThat(job.pages()).isEmpty();
         assertThat(job.changesSkipped()).isEqualTo(2);
@@ -102,7 +104,7 @@ class SyncBufferTest {
         add(change("c", "u2").with("email", "a@example.com"));
         add(change("c", "u2").with("email", "b@example.com"));
 
-        SyncJob job = buffer.drain(1000);
+        SyncJob job = buffer.drain(Drain.pagesOf(1000));
 
         assertThat(job.pages()).extracting(Page::action).containsExactly(PageAction.ADD_MEMBERS,
                 PageAction.REMOVE_MEMBERS);
@@ -117,7 +119,7 @@ class SyncBufferTest {
         add(change("c", "u1").remove());
         add(change("c", "u1"));
 
-        SyncJob job = buffer.drain(1000);
+        SyncJob job = buffer.drain(Drain.pagesOf(1000));
 
         assertThat(job.pages()).singleElement().satisfies(page -> {
             assertThat(page.action()).isEqualTo(PageAction.ADD_MEMBERS);
@@ -132,7 +134,7 @@ class SyncBufferTest {
         add(change("c", "u2").remove());
         add(tombstone("c", "u3"));
 
-        SyncJob job = buffer.drain(1000);
+        SyncJob job = buffer.drain(Drain.pagesOf(1000));
 
         Page adds = job.pages().get(0);
         Page removes = job.pages().get(1);
@@ -151,7 +153,7 @@ class SyncBufferTest {
         add(change("c", "u2").remove().with("email", "other@example.com"));
         add(tombstone("c", "u3"));
 
-        List<MembershipChange> removed = buffer.drain(1000).pages().get(0).members();
+        List<MembershipChange> removed = buffer.drain(Drain.pagesOf(1000)).pages().get(0).members();
 
         assertThat(removed).extracting(MembershipChange::distinctId, MembershipChange::email,
                         MembershipChange::phoneNumber, m -> m.properties().get("$braze_external_id"),
@@ -167,20 +169,20 @@ class SyncBufferTest {
     @Test
     void aTombstoneAfterASyncHasNoUserDataToKeep() {
         add(change("c", "u1").with("email", "u1@example.com"));
-        buffer.drain(1000);
+        buffer.drain(Drain.pagesOf(1000));
         add(tombstone("c", "u1"));
 
-        assertThat(buffer.drain(1000).pages().get(0).members()).singleElement()
+        assertThat(buffer.drain(Drain.pagesOf(1000)).pages().get(0).members()).singleElement()
                 .satisfies(m -> assertThat(m.email()).isNull());
     }
 
     @Test
     void tombstonesCarryTheCohortNameAndProjectSeenEarlier() {
         add(change("c", "u1").with("cohort_name", "Churn risk").with("project_id", "proj-7"));
-        buffer.drain(1000);
+        buffer.drain(Drain.pagesOf(1000));
         add(tombstone("c", "u1"));
 
-        Page page = buffer.drain(1000).pages().get(0);
+        Page page = buffer.drain(Drain.pagesOf(1000)).pages().get(0);
 
         assertThat(page.cohort().name()).isEqualTo("Churn risk");
         assertThat(page.cohort().projectId()).isEqualTo("proj-7");
@@ -191,7 +193,7 @@ class SyncBufferTest {
         add(change("c", "u1"));
         add(tombstone("d", "u1"));
 
-        assertThat(buffer.drain(1000).pages()).extracting(p -> p.cohort().projectId())
+        assertThat(buffer.drain(Drain.pagesOf(1000)).pages()).extracting(p -> p.cohort().projectId())
                 .containsOnly("proj-default");
     }
 
@@ -202,7 +204,7 @@ class SyncBufferTest {
                 .at(0, 1).build()), 0);
         lean.add(parser.parse(change("c", "u2").with("properties", Map.of("plan", "pro")).at(0, 2).build()), 0);
 
-        List<MembershipChange> members = lean.drain(1000).pages().get(0).members();
+        List<MembershipChange> members = lean.drain(Drain.pagesOf(1000)).pages().get(0).members();
 
         assertThat(members).extracting(MembershipChange::properties)
                 .containsExactlyInAnyOrder(Map.of("$user_id", "x1"), Map.of());
@@ -215,7 +217,7 @@ class SyncBufferTest {
         add(tombstone("c", "u3"));
         add(change("c", "u4").with("cohort_name", "New name"));
 
-        List<Page> pages = buffer.drain(1000).pages();
+        List<Page> pages = buffer.drain(Drain.pagesOf(1000)).pages();
 
         Map<String, MembershipChange> byUser = new HashMap<>();
         pages.forEach(page -> page.members().forEach(m -> byUser.put(m.distinctId(), m)));
@@ -235,7 +237,7 @@ class SyncBufferTest {
         }
         AtomicInteger sessions = new AtomicInteger();
 
-        SyncJob job = buffer.drain(10, () -> "session-" + sessions.incrementAndGet());
+        SyncJob job = buffer.drain(Drain.pagesOf(10).sessionIds(() -> "session-" + sessions.incrementAndGet()));
 
         assertThat(job.pages()).extracting(Page::action, Page::pageNumber, Page::totalPages, p -> p.members().size())
                 .containsExactly(
@@ -254,7 +256,7 @@ class SyncBufferTest {
         add(change("a", "u"));
         add(change("b", "u"));
 
-        SyncJob job = buffer.drain(1000);
+        SyncJob job = buffer.drain(Drain.pagesOf(1000));
 
         assertThat(job.pages()).extracting(p -> p.cohort().id()).containsExactlyInAnyOrder("a", "b");
         assertThat(job.pages()).extracting(Page::sessionId).doesNotHaveDuplicates();
@@ -266,7 +268,7 @@ class SyncBufferTest {
         add(change("c", "u2"), 1);
         buffer.absorbOffset(P0, 50, 0);
 
-        SyncJob job = buffer.drain(1000);
+        SyncJob job = buffer.drain(Drain.pagesOf(1000));
 
         assertThat(job.offsets()).containsEntry(P0, 51L).containsEntry(P1, 2L);
         assertThat(buffer.isEmpty()).isTrue();
@@ -280,7 +282,7 @@ class SyncBufferTest {
 
         assertThat(buffer.isDue(1_099, 100)).isFalse();
         assertThat(buffer.isDue(1_100, 100)).isTrue();
-        buffer.drain(10);
+        buffer.drain(Drain.pagesOf(10));
         assertThat(buffer.isDue(5_000, 100)).isFalse();
     }
 
@@ -293,7 +295,7 @@ class SyncBufferTest {
         assertThat(buffer.msUntilDue(1_060, 100)).isEqualTo(40);
         assertThat(buffer.msUntilDue(1_100, 100)).isZero();
         assertThat(buffer.msUntilDue(5_000, 100)).as("overdue").isZero();
-        buffer.drain(10);
+        buffer.drain(Drain.pagesOf(10));
         assertThat(buffer.msUntilDue(5_000, 100)).isEqualTo(100);
     }
 
@@ -308,7 +310,7 @@ class SyncBufferTest {
         add(change("c", "u7"), 1);
         add(change("d", "r1").remove(), 0);
 
-        SyncJob first = buffer.drain(3, 0, 1000);
+        SyncJob first = buffer.drain(Drain.pagesOf(3).unlessDue(0, 1000));
 
         assertThat(first.pages()).extracting(Page::pageNumber, Page::totalPages, p -> p.members().size())
                 .containsOnly(org.assertj.core.groups.Tuple.tuple(1, 2, 3), org.assertj.core.groups.Tuple.tuple(2, 2, 3));
@@ -319,7 +321,7 @@ class SyncBufferTest {
         assertThat(first.changesSent()).isEqualTo(12);
         assertThat(buffer.size()).isEqualTo(2);
 
-        SyncJob second = buffer.drain(3, 0, 1000);
+        SyncJob second = buffer.drain(Drain.pagesOf(3).unlessDue(0, 1000));
 
         assertThat(second.pages()).as("nothing left to fill a page: everything goes")
                 .flatExtracting(SyncBufferTest::ids).containsExactlyInAnyOrder("u7", "r1");
@@ -333,11 +335,11 @@ class SyncBufferTest {
         for (int i = 1; i <= 4; i++) {
             add(change("c", "u" + i));
         }
-        buffer.drain(3, 0, 1000);
+        buffer.drain(Drain.pagesOf(3).unlessDue(0, 1000));
         add(change("c", "u5"));
         add(change("c", "u6"));
 
-        SyncJob job = buffer.drain(3, 0, 1000);
+        SyncJob job = buffer.drain(Drain.pagesOf(3).unlessDue(0, 1000));
 
         assertThat(job.pages()).singleElement().satisfies(page -> assertThat(ids(page))
                 .containsExactly("u4", "u5", "u6"));
@@ -351,13 +353,13 @@ class SyncBufferTest {
         for (int i = 2; i <= 4; i++) {
             buffer.add(parser.parse(change("c", "u" + i).at(0, i).build()), 1_500);
         }
-        buffer.drain(3, 1_600, 1_000);
+        buffer.drain(Drain.pagesOf(3).unlessDue(1_600, 1_000));
         assertThat(buffer.size()).isOne();
         assertThat(buffer.isDue(2_499, 1_000)).isFalse();
         assertThat(buffer.isDue(2_500, 1_000)).as("u4 was read at 1500").isTrue();
 
         buffer.add(parser.parse(change("c", "u5").at(0, 5).build()), 2_400);
-        SyncJob due = buffer.drain(3, 2_500, 1_000);
+        SyncJob due = buffer.drain(Drain.pagesOf(3).unlessDue(2_500, 1_000));
 
         assertThat(due.pages()).flatExtracting(SyncBufferTest::ids).containsExactly("u4", "u5");
         assertThat(buffer.isEmpty()).isTrue();
@@ -373,12 +375,12 @@ class SyncBufferTest {
         add(change("e", "w1"));
         add(change("e", "w2"));
 
-        assertThat(buffer.drain(3, 0, 1000).changesSent()).as("5 of 8 would stay").isEqualTo(8);
+        assertThat(buffer.drain(Drain.pagesOf(3).unlessDue(0, 1000)).changesSent()).as("5 of 8 would stay").isEqualTo(8);
 
         add(change("c", "u1"));
         add(change("d", "v1"));
 
-        assertThat(buffer.drain(3, 0, 1000).changesSent()).as("no whole page").isEqualTo(2);
+        assertThat(buffer.drain(Drain.pagesOf(3).unlessDue(0, 1000)).changesSent()).as("no whole page").isEqualTo(2);
         assertThat(buffer.isEmpty()).isTrue();
     }
 
@@ -388,7 +390,7 @@ class SyncBufferTest {
         add(change("c", "u2"), 1);
 
         buffer.forget(List.of(P1));
-        SyncJob job = buffer.drain(1000);
+        SyncJob job = buffer.drain(Drain.pagesOf(1000));
 
         assertThat(ids(job.pages().get(0))).containsExactly("u1");
         assertThat(job.offsets()).containsOnlyKeys(P0);
@@ -399,7 +401,7 @@ class SyncBufferTest {
         add(change("c", "u1"), 0);
         add(change("c", "u2"), 1);
         add(change("c", "u3"), 1);
-        SyncJob job = buffer.drain(2);
+        SyncJob job = buffer.drain(Drain.pagesOf(2));
         job.markDelivered(0, List.of());
 
         job.forget(List.of(P1));
@@ -439,7 +441,7 @@ class SyncBufferTest {
             history.add(record);
             add(record);
             if (random.nextInt(50) == 0) {
-                apply(buffer.drain(1 + random.nextInt(20)), destination);
+                apply(buffer.drain(Drain.pagesOf(1 + random.nextInt(20))), destination);
                 if (random.nextInt(4) == 0) {
                     // A crash after delivery but before the commit: everything since an earlier commit is read again.
                     int committed = random.nextInt(history.size());
@@ -449,7 +451,7 @@ class SyncBufferTest {
                 }
             }
         }
-        apply(buffer.drain(7), destination);
+        apply(buffer.drain(Drain.pagesOf(7)), destination);
 
         truth.values().removeIf(Set::isEmpty);
         destination.values().removeIf(Set::isEmpty);
@@ -488,7 +490,7 @@ class SyncBufferTest {
                 current.add(parser.parse(history.get(read).at(0, read).build()), 0);
             }
             if (random.nextInt(40) == 0) {
-                SyncJob job = current.drain(1 + random.nextInt(10), random.nextBoolean(), () -> "s");
+                SyncJob job = current.drain(Drain.pagesOf(1 + random.nextInt(10)).keepPartialPages(random.nextBoolean()).sessionIds(() -> "s"));
                 apply(job, destination);
                 committed = Math.max(committed, job.offsets().getOrDefault(P0, committed));
                 if (random.nextInt(5) == 0) {
@@ -500,7 +502,7 @@ class SyncBufferTest {
         for (; read < history.size(); read++) {
             current.add(parser.parse(history.get(read).at(0, read).build()), 0);
         }
-        apply(current.drain(7), destination);
+        apply(current.drain(Drain.pagesOf(7)), destination);
 
         truth.values().removeIf(Set::isEmpty);
         destination.values().removeIf(Set::isEmpty);

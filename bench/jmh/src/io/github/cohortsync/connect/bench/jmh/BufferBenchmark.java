@@ -20,7 +20,8 @@ import org.openjdk.jmh.infra.Blackhole;
 import io.github.cohortsync.connect.record.MembershipChange;
 import io.github.cohortsync.connect.record.RecordParser;
 import io.github.cohortsync.connect.sync.SyncBuffer;
-import io.github.cohortsync.connect.sync.SyncJob;
+import io.github.cohortsync.connect.sync.SyncBuffer.Drain;
+import io.github.cohortsync.connect.sync.send.SyncJob;
 
 /** Netting parsed changes into a fresh buffer and draining it into pages (bench/jmh.sh; docs/benchmarks.md). */
 @BenchmarkMode(Mode.AverageTime)
@@ -59,7 +60,7 @@ public class BufferBenchmark {
         for (MembershipChange change : state.changes) {
             buffer.add(change, now);
         }
-        SyncJob job = buffer.drain(1000);
+        SyncJob job = buffer.drain(Drain.pagesOf(1000));
         blackhole.consume(job);
     }
 }

@@ -1,0 +1,377 @@
+package io.github.cohortsync.connect.sync.send;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import io.github.cohortsync.connect.delivery.PermanentDeliveryException;
+import io.github.cohortsync.connect.delivery.TransientDeliveryException;
+import io.github.cohortsync.connect.destination.DeliveryResult;
+import io.github.cohortsync.connect.destination.Destination;
+import io.github.cohortsync.connect.destination.Page;
+import io.github.cohortsync.connect.http.RetryPolicy;
+import io.github.cohortsync.connect.metrics.SyncStats;
+
+/**
+ * Delivers one job at a time on its own thread, so the task thread never waits on the network. A snapshot job goes
+ * page by page, in order; the pages of a diff job (distinct members, so their order does not matter) go up to
+ * {@code maxInFlight} at once. Each page gets the retry policy's bounded retries and no more: a job whose retries run
+ * out ends as {@link GaveUp}, and whoever submitted it decides when to submit it again (only its undelivered pages go
+ * then). A job starts only after the previous one ended.
+ */
+public final class SyncSender implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(SyncSender.class);
+
+    /** How a job ended. */
+    public sealed interface Outcome {
+        SyncJob job();
+    }
+
+    /** Every page delivered. */
+    public record Delivered(SyncJob job) implements Outcome {
+    }
+
+    /** A page failed permanently; the pages before it stay delivered. */
+    public record Failed(SyncJob job, PermanentDeliveryException cause) implements Outcome {
+    }
+
+    /** Stopped on request before every page was delivered. */
+    public record Cancelled(SyncJob job) implements Outcome {
+    }
+
+    /** A page's retries ran out on a transient failure; the pages delivered stay delivered. */
+    public record GaveUp(SyncJob job, TransientDeliveryException cause) implements Outcome {
+    }
+
+    /** How a sender is built: a destination and a retry policy, with optional parts. */
+    public static final class Builder {
+        private final String name;
+        private final Destination destination;
+        private final RetryPolicy retryPolicy;
+        private final SyncStats stats;
+        private DeliveryListener listener = DeliveryListener.NONE;
+        private int maxInFlight = 1;
+
+        private Builder(String name, Destination destination, RetryPolicy retryPolicy, SyncStats stats) {
+            this.name = name;
+            this.destination = destination;
+            this.retryPolicy = retryPolicy;
+            this.stats = stats;
+        }
+
+        /** Told of each delivered page before the job counts it as delivered (the delivery journal). */
+        public Builder listener(DeliveryListener listener) {
+            this.listener = listener;
+            return this;
+        }
+
+        /** Pages of one diff job sent at once (snapshot jobs always go one page at a time); 1 by default. */
+        public Builder maxInFlight(int maxInFlight) {
+            if (maxInFlight < 1) {
+                throw new IllegalArgumentException("maxInFlight must be at least 1, got " + maxInFlight);
+            }
+            this.maxInFlight = maxInFlight;
+            return this;
+        }
+
+        public SyncSender build() {
+            return new SyncSender(this);
+        }
+    }
+
+    private final Destination destination;
+    private final RetryPolicy retryPolicy;
+    private final ExecutorService executor;
+    private final SyncStats stats;
+    private final DeliveryListener listener;
+    private final int maxInFlight;
+    /** Sends the pages of diff jobs when more than one may be in flight; null otherwise. */
+    private final ExecutorService pageSenders;
+    /** The page senders busy with a page, interrupted on cancel. */
+    private final Set<Thread> pageThreads = ConcurrentHashMap.newKeySet();
+    private CompletableFuture<Outcome> inFlight;
+    private volatile boolean cancelled;
+    private volatile Thread worker;
+
+    /** A sender named {@code name} (its threads' names) that sends through {@code destination}. */
+    public static Builder builder(String name, Destination destination, RetryPolicy retryPolicy, SyncStats stats) {
+        return new Builder(name, destination, retryPolicy, stats);
+    }
+
+    private SyncSender(Builder builder) {
+        String name = builder.name;
+        DeliveryListener listener = builder.listener;
+        int maxInFlight = builder.maxInFlight;
+        RetryPolicy retryPolicy = builder.retryPolicy;
+        SyncStats stats = builder.stats;
+        this.listener = listener;
+        this.maxInFlight = maxInFlight;
+        if (maxInFlight > 1) {
+            AtomicInteger number = new AtomicInteger();
+            this.pageSenders = Executors.newFixedThreadPool(maxInFlight, runnable -> {
+                Thread thread = new Thread(runnable, name + "-page-" + number.incrementAndGet());
+                thread.setDaemon(true);
+                return thread;
+            });
+        } else {
+            this.pageSenders = null;
+        }
+        this.destination = builder.destination;
+        this.retryPolicy = retryPolicy;
+        this.stats = stats;
+        this.executor = Executors.newSingleThreadExecutor(runnable -> {
+            Thread thread = new Thread(runnable, name);
+            thread.setDaemon(true);
+            return thread;
+        });
+        retryPolicy.retry().getEventPublisher().onRetry(event -> {
+            stats.retries.incrementAndGet();
+            log.info("Retrying in {} ms (retry {} of {}): {}", event.getWaitInterval().toMillis(),
+                    event.getNumberOfRetryAttempts(), retryPolicy.maxRetries(),
+                    event.getLastThrowable() == null ? "" : event.getLastThrowable().getMessage());
+        });
+    }
+
+    /** True while a job is being delivered. */
+    public boolean isBusy() {
+        return inFlight != null && !inFlight.isDone();
+    }
+
+    /** Starts delivering a job; the sender must be idle. */
+    public void submit(SyncJob job) {
+        if (isBusy()) {
+            throw new IllegalStateException("A sync is already in flight");
+        }
+        cancelled = false;
+        inFlight = CompletableFuture.supplyAsync(() -> deliver(job), executor);
+    }
+
+    /** The finished job's outcome, once; empty while it runs or when nothing was submitted. */
+    public Optional<Outcome> takeOutcome() {
+        if (inFlight == null || !inFlight.isDone()) {
+            return Optional.empty();
+        }
+        Outcome outcome = inFlight.join();
+        inFlight = null;
+        return Optional.of(outcome);
+    }
+
+    /** Waits up to {@code timeout} for the job in flight to finish; true when the sender is idle. */
+    public boolean awaitIdle(Duration timeout) {
+        if (inFlight == null) {
+            return true;
+        }
+        try {
+            inFlight.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+            return true;
+        } catch (TimeoutException e) {
+            return false;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        } catch (ExecutionException e) {
+            return true;
+        }
+    }
+
+    /** Asks the job in flight to stop: aborts its call and its waits, and waits up to {@code timeout} for it. */
+    public boolean cancel(Duration timeout) {
+        if (!isBusy()) {
+            return true;
+        }
+        cancelled = true;
+        destination.cancelInFlight();
+        Thread running = worker;
+        if (running != null) {
+            running.interrupt();
+        }
+        // Aborts their retry waits; the worker waits for each of them to end before the job counts as cancelled.
+        pageThreads.forEach(Thread::interrupt);
+        return awaitIdle(timeout);
+    }
+
+    /** Sends the job's undelivered pages once, each with the retry policy's bounded retries. */
+    private Outcome deliver(SyncJob job) {
+        worker = Thread.currentThread();
+        try {
+            if (job.isDiff() && pageSenders != null) {
+                sendConcurrently(job);
+            } else {
+                for (int i = 0; i < job.pages().size(); i++) {
+                    if (job.isDelivered(i)) {
+                        continue;
+                    }
+                    if (cancelled) {
+                        return new Cancelled(job);
+                    }
+                    send(job, i);
+                }
+            }
+            return new Delivered(job);
+        } catch (PermanentDeliveryException e) {
+            stats.failures.incrementAndGet();
+            return new Failed(job, e);
+        } catch (TransientDeliveryException e) {
+            if (cancelled) {
+                return new Cancelled(job);
+            }
+            stats.failedSyncs.incrementAndGet();
+            return new GaveUp(job, e);
+        } catch (InterruptedException e) {
+            return new Cancelled(job);
+        } catch (Exception e) {
+            if (cancelled) {
+                return new Cancelled(job);
+            }
+            stats.failures.incrementAndGet();
+            PermanentDeliveryException failure = new PermanentDeliveryException("Unexpected error while syncing: " + e);
+            failure.initCause(e);
+            return new Failed(job, failure);
+        } finally {
+            worker = null;
+            // A cancelled call leaves the interrupt flag set; the pooled thread must start its next job clean.
+            Thread.interrupted();
+        }
+    }
+
+    /**
+     * Sends one page with retries and records it: the one place a page counts as delivered, right after the
+     * destination accepted it.
+     */
+    private void send(SyncJob job, int i) throws Exception {
+        Page page = job.pages().get(i);
+        long start = System.nanoTime();
+        DeliveryResult result = retryPolicy.call(() -> {
+            if (cancelled) {
+                // Not a transient failure, so the retry policy gives up at once.
+                throw new CancellationException();
+            }
+            return destination.send(page);
+        });
+        stats.pageDelivered(page, System.nanoTime() - start, result.rejections().size());
+        listener.delivered(job, page, result.rejections());
+        job.markDelivered(i, result.rejections());
+    }
+
+    /** How one page sent by a page sender ended: {@code failure} is null when it was delivered. */
+    private record PageDone(int page, Throwable failure) {
+    }
+
+    /**
+     * Sends the job's undelivered pages up to {@code maxInFlight} at once. After a failure no new page starts; the
+     * pages in flight are always waited for (also when cancelled), so nothing of this job is sent once it ended.
+     * Then throws what ended it: a permanent failure first, then cancellation, then a transient or unexpected one.
+     */
+    private void sendConcurrently(SyncJob job) throws Exception {
+        List<Integer> pending = new ArrayList<>();
+        for (int i = 0; i < job.pages().size(); i++) {
+            if (!job.isDelivered(i)) {
+                pending.add(i);
+            }
+        }
+        BlockingQueue<PageDone> done = new LinkedBlockingQueue<>();
+        int next = 0;
+        int running = 0;
+        PermanentDeliveryException permanent = null;
+        Throwable other = null;
+        boolean interrupted = false;
+        while (next < pending.size() || running > 0) {
+            while (running < maxInFlight && next < pending.size() && permanent == null && other == null
+                    && !cancelled && !interrupted) {
+                int page = pending.get(next);
+                try {
+                    pageSenders.execute(() -> sendOnPageSender(job, page, done));
+                } catch (RejectedExecutionException e) {
+                    // The sender is closing: start nothing more, but still wait for the pages in flight.
+                    other = e;
+                    break;
+                }
+                next++;
+                running++;
+            }
+            if (running == 0) {
+                break;
+            }
+            PageDone ended;
+            try {
+                ended = done.take();
+            } catch (InterruptedException e) {
+                // Cancelled: the pages in flight were aborted too; wait for them regardless.
+                interrupted = true;
+                continue;
+            }
+            running--;
+            if (ended.failure() instanceof PermanentDeliveryException failure) {
+                permanent = permanent == null ? failure : permanent;
+            } else if (ended.failure() != null && other == null) {
+                other = ended.failure();
+            }
+        }
+        if (permanent != null) {
+            throw permanent;
+        }
+        if (cancelled || interrupted) {
+            throw new InterruptedException("cancelled");
+        }
+        if (other instanceof Exception exception) {
+            throw exception;
+        }
+        if (other instanceof Error error) {
+            throw error;
+        }
+    }
+
+    private void sendOnPageSender(SyncJob job, int page, BlockingQueue<PageDone> done) {
+        Thread self = Thread.currentThread();
+        pageThreads.add(self);
+        Throwable failure = null;
+        try {
+            if (cancelled) {
+                throw new CancellationException();
+            }
+            send(job, page);
+        } catch (Throwable t) {
+            failure = t;
+        } finally {
+            pageThreads.remove(self);
+            // A cancel may have interrupted this thread; its next page must start clean.
+            Thread.interrupted();
+            done.add(new PageDone(page, failure));
+        }
+    }
+
+    @Override
+    public void close() {
+        cancel(Duration.ofSeconds(5));
+        executor.shutdownNow();
+        if (pageSenders != null) {
+            pageSenders.shutdownNow();
+        }
+        try {
+            executor.awaitTermination(5, TimeUnit.SECONDS);
+            if (pageSenders != null) {
+                pageSenders.awaitTermination(5, TimeUnit.SECONDS);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        destination.close();
+    }
+}

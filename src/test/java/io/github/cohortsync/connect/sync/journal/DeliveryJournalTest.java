@@ -1,0 +1,397 @@
+package io.github.cohortsync.connect.sync.journal;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+
+import org.apache.kafka.common.TopicPartition;
+import org.apache.log4j.Logger;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import io.github.cohortsync.connect.LogCapture;
+import io.github.cohortsync.connect.destination.Page;
+import io.github.cohortsync.connect.destination.PageAction;
+import io.github.cohortsync.connect.destination.Rejection;
+import io.github.cohortsync.connect.record.Action;
+import io.github.cohortsync.connect.record.CohortRef;
+import io.github.cohortsync.connect.record.MembershipChange;
+
+class DeliveryJournalTest {
+    private static final String TOPIC = "members";
+    private static final TopicPartition P0 = new TopicPartition(TOPIC, 0);
+    private static final TopicPartition P1 = new TopicPartition(TOPIC, 1);
+    private static final long FINGERPRINT = 42L;
+
+    @TempDir
+    Path dir;
+
+    private final List<DeliveryJournal> opened = new ArrayList<>();
+
+    @AfterEach
+    void closeAll() {
+        opened.forEach(DeliveryJournal::close);
+    }
+
+    private DeliveryJournal journal(long fingerprint, TopicPartition... partitions) {
+        DeliveryJournal journal = DeliveryJournal.open(dir, fingerprint);
+        journal.open(List.of(partitions));
+        opened.add(journal);
+        return journal;
+    }
+
+    /** The journal a restarted task opens: the first record it reads is at {@code firstOffset}. */
+    private DeliveryJournal reopen(DeliveryJournal previous, long firstOffset, TopicPartition... partitions) {
+        previous.close();
+        DeliveryJournal journal = journal(FINGERPRINT, partitions);
+        for (TopicPartition partition : partitions) {
+            journal.read(partition, firstOffset);
+        }
+        return journal;
+    }
+
+    private static MembershipChange change(int partition, long offset, String user, Action action) {
+        return new MembershipChange(new CohortRef("c1", "Cohort", null, null), user, action, null, null, null, null,
+                Map.of(), 0L, TOPIC, partition, offset);
+    }
+
+    private static Page page(MembershipChange... members) {
+        PageAction action = members[0].action() == Action.ADD ? PageAction.ADD_MEMBERS : PageAction.REMOVE_MEMBERS;
+        return new Page(new CohortRef("c1", "Cohort", null, null), action, "s", 1, 1, List.of(members));
+    }
+
+    /** What a sync does: "about to send", then "delivered" once the destination accepted the page. */
+    private static void deliver(DeliveryJournal journal, MembershipChange... members) {
+        journal.sending(List.of(members));
+        journal.delivered(page(members), List.of());
+    }
+
+    @Test
+    void aDeliveredChangeIsKnownAfterARestartAndOnlyThatChange() {
+        DeliveryJournal journal = journal(FINGERPRINT, P0);
+        journal.read(P0, 0);
+        MembershipChange a = change(0, 3, "u1", Action.ADD);
+        deliver(journal, a);
+        assertThat(journal.isDelivered(a)).isTrue();
+
+        DeliveryJournal restarted = reopen(journal, 0, P0);
+
+        assertThat(restarted.isDelivered(a)).isTrue();
+        assertThat(restarted.isDelivered(change(0, 4, "u1", Action.ADD))).as("another offset").isFalse();
+        assertThat(restarted.isDelivered(change(0, 3, "u1", Action.REMOVE))).as("another action").isFalse();
+        assertThat(restarted.isDelivered(change(0, 3, "u2", Action.ADD))).as("another user").isFalse();
+        assertThat(restarted.isDelivered(change(1, 3, "u1", Action.ADD))).as("another partition").isFalse();
+    }
+
+    @Test
+    void aChangeAboutToBeSentButNeverAcceptedIsNotDelivered() {
+        DeliveryJournal journal = journal(FINGERPRINT, P0);
+        journal.read(P0, 0);
+        MembershipChange a = change(0, 3, "u1", Action.ADD);
+        journal.sending(List.of(a));
+
+        assertThat(journal.isDelivered(a)).isFalse();
+        assertThat(reopen(journal, 0, P0).isDelivered(a)).isFalse();
+    }
+
+    @Test
+    void rejectedMembersAreNotJournaled() {
+        DeliveryJournal journal = journal(FINGERPRINT, P0);
+        journal.read(P0, 0);
+        MembershipChange ok = change(0, 1, "u1", Action.ADD);
+        MembershipChange refused = change(0, 2, "u2", Action.ADD);
+        journal.sending(List.of(ok, refused));
+        journal.delivered(page(ok, refused), List.of(new Rejection(refused, "invalid")));
+
+        assertThat(journal.isDelivered(ok)).isTrue();
+        assertThat(journal.isDelivered(refused)).isFalse();
+    }
+
+    /**
+     * A restart reads a shorter batch and sends an older change of a user whose newer change was delivered: the
+     * newer entry is stale from then on, and the newer change must be sent again when it is read.
+     */
+    @Test
+    void anOlderChangeSentAfterANewerOneMakesTheNewerEntryStale() {
+        DeliveryJournal journal = journal(FINGERPRINT, P0);
+        journal.read(P0, 0);
+        MembershipChange added = change(0, 1, "u1", Action.ADD);
+        MembershipChange removed = change(0, 5, "u1", Action.REMOVE);
+        deliver(journal, removed);
+
+        DeliveryJournal restarted = reopen(journal, 0, P0);
+        restarted.sending(List.of(added));
+        assertThat(restarted.isDelivered(removed)).isFalse();
+        assertThat(reopen(restarted, 0, P0).isDelivered(removed))
+                .as("even when the older change's delivery was never journaled (killed before it)").isFalse();
+    }
+
+    @Test
+    void aTornTailIsIgnoredAndLaterBlocksAreReadable() throws IOException {
+        DeliveryJournal journal = journal(FINGERPRINT, P0);
+        journal.read(P0, 0);
+        MembershipChange first = change(0, 1, "u1", Action.ADD);
+        MembershipChange second = change(0, 2, "u2", Action.ADD);
+        deliver(journal, first);
+        deliver(journal, second);
+        journal.close();
+        Path file = DeliveryJournal.fileOf(dir, P0);
+        // Cut the last block in the middle, as a write that never completed.
+        long size = Files.size(file);
+        try (var channel = Files.newByteChannel(file, StandardOpenOption.WRITE)) {
+            channel.truncate(size - 5);
+        }
+
+        DeliveryJournal restarted = reopen(journal, 0, P0);
+        assertThat(restarted.isDelivered(first)).isTrue();
+        assertThat(restarted.isDelivered(second)).isFalse();
+        MembershipChange third = change(0, 3, "u3", Action.ADD);
+        deliver(restarted, third);
+
+        DeliveryJournal again = reopen(restarted, 0, P0);
+        assertThat(again.isDelivered(first)).isTrue();
+        assertThat(again.isDelivered(third)).as("appended after the torn tail was cut").isTrue();
+    }
+
+    @Test
+    void aDamagedBlockEndsTheJournalThere() throws IOException {
+        DeliveryJournal journal = journal(FINGERPRINT, P0);
+        journal.read(P0, 0);
+        MembershipChange first = change(0, 1, "u1", Action.ADD);
+        deliver(journal, first);
+        journal.close();
+        Path file = DeliveryJournal.fileOf(dir, P0);
+        byte[] bytes = Files.readAllBytes(file);
+        bytes[bytes.length - 3] ^= 0x55;
+        Files.write(file, bytes);
+
+        assertThat(reopen(journal, 0, P0).isDelivered(first)).isFalse();
+    }
+
+    @Test
+    void aJournalOfAnotherDestinationIsIgnoredAndReplaced() throws IOException {
+        DeliveryJournal journal = journal(FINGERPRINT, P0);
+        journal.read(P0, 0);
+        MembershipChange a = change(0, 1, "u1", Action.ADD);
+        deliver(journal, a);
+        journal.close();
+
+        DeliveryJournal other = journal(FINGERPRINT + 1, P0);
+        other.read(P0, 0);
+        assertThat(other.isDelivered(a)).isFalse();
+        other.close();
+        ByteBuffer header = ByteBuffer.wrap(Files.readAllBytes(DeliveryJournal.fileOf(dir, P0)));
+        assertThat(header.getInt()).isEqualTo(JournalFile.MAGIC);
+        assertThat(header.getInt()).isEqualTo(JournalFile.VERSION);
+        assertThat(header.getLong()).as("rewritten for the new destination").isEqualTo(FINGERPRINT + 1);
+    }
+
+    @Test
+    void committedOffsetsAndWhereReadingStartsPruneOlderEntries() {
+        DeliveryJournal journal = journal(FINGERPRINT, P0);
+        journal.read(P0, 0);
+        MembershipChange low = change(0, 2, "u1", Action.ADD);
+        MembershipChange mid = change(0, 6, "u2", Action.ADD);
+        MembershipChange high = change(0, 9, "u3", Action.ADD);
+        deliver(journal, low, mid, high);
+
+        journal.committing(Map.of(P0, 5L));
+        assertThat(journal.isDelivered(low)).isFalse();
+        assertThat(journal.isDelivered(mid)).isTrue();
+        assertThat(journal.liveEntries(P0)).isEqualTo(2);
+
+        DeliveryJournal restarted = reopen(journal, 5, P0);
+        assertThat(restarted.isDelivered(low)).as("in the file, but below the first offset read").isFalse();
+        assertThat(restarted.isDelivered(mid)).isTrue();
+        assertThat(restarted.isDelivered(high)).isTrue();
+        assertThat(restarted.liveEntries(P0)).isEqualTo(2);
+    }
+
+    @Test
+    void readingThatStartsPastEveryOffsetItKnowsMeansAnotherOwnerCommittedAndResetsIt() {
+        DeliveryJournal journal = journal(FINGERPRINT, P0);
+        journal.read(P0, 0);
+        MembershipChange a = change(0, 8, "u1", Action.ADD);
+        deliver(journal, a);
+        journal.committing(Map.of(P0, 4L));
+
+        DeliveryJournal same = reopen(journal, 4, P0);
+        assertThat(same.isDelivered(a)).as("starts where its own commit left it").isTrue();
+        DeliveryJournal after = reopen(same, 6, P0);
+        assertThat(after.isDelivered(a)).as("another owner committed up to 6 in between").isFalse();
+    }
+
+    @Test
+    void readingThatStartsBelowItsLastCommitResetsIt() {
+        // The commit of 4 never landed (or the offsets were reset, or another owner started at 2 and committed 3):
+        // another owner may have sent older changes of u1 below 4 after u1's delivery at 8, which this session will
+        // not read again, so the delivery at 8 no longer shows the destination's state.
+        DeliveryJournal journal = journal(FINGERPRINT, P0);
+        journal.read(P0, 2);
+        MembershipChange a = change(0, 8, "u1", Action.ADD);
+        deliver(journal, a);
+        journal.committing(Map.of(P0, 4L));
+
+        DeliveryJournal restarted = reopen(journal, 3, P0);
+
+        assertThat(restarted.isDelivered(a)).isFalse();
+        assertThat(restarted.liveEntries(P0)).isZero();
+    }
+
+    @Test
+    void aLargeFileIsCompactedToItsLiveEntries() {
+        DeliveryJournal journal = journal(FINGERPRINT, P0);
+        journal.read(P0, 0);
+        int total = DeliveryJournal.COMPACT_MIN_ENTRIES;
+        List<MembershipChange> all = new ArrayList<>();
+        for (int i = 0; i < total; i++) {
+            all.add(change(0, i, "u" + i, Action.ADD));
+        }
+        journal.sending(all);
+        all.forEach(member -> journal.delivered(page(member), List.of()));
+        assertThat(journal.fileEntries(P0)).isGreaterThanOrEqualTo(2 * total);
+
+        journal.committing(Map.of(P0, (long) total - 10));
+
+        assertThat(journal.liveEntries(P0)).isEqualTo(10);
+        assertThat(journal.fileEntries(P0)).as("the live entries and one offset mark").isEqualTo(11);
+        DeliveryJournal restarted = reopen(journal, total - 10, P0);
+        assertThat(restarted.isDelivered(change(0, total - 1, "u" + (total - 1), Action.ADD))).isTrue();
+        assertThat(restarted.isDelivered(change(0, total - 11, "u" + (total - 11), Action.ADD))).isFalse();
+        assertThat(restarted.liveEntries(P0)).isEqualTo(10);
+    }
+
+    @Test
+    void aResetForgetsEveryEntry() {
+        DeliveryJournal journal = journal(FINGERPRINT, P0, P1);
+        journal.read(P0, 0);
+        journal.read(P1, 0);
+        MembershipChange a = change(0, 1, "u1", Action.ADD);
+        MembershipChange b = change(1, 1, "u1", Action.ADD);
+        deliver(journal, a, b);
+
+        journal.reset();
+
+        assertThat(journal.isDelivered(a)).isFalse();
+        assertThat(journal.isDelivered(b)).isFalse();
+        assertThat(reopen(journal, 0, P0, P1).isDelivered(a)).isFalse();
+    }
+
+    @Test
+    void aTaskThatLostAPartitionCannotWriteItsJournalAnyMore() {
+        DeliveryJournal first = journal(FINGERPRINT, P0);
+        first.read(P0, 0);
+        DeliveryJournal second = journal(FINGERPRINT, P0);
+        second.read(P0, 0);
+        MembershipChange a = change(0, 1, "u1", Action.ADD);
+
+        deliver(first, a);
+
+        assertThat(second.isDelivered(a)).isFalse();
+        assertThat(reopen(second, 0, P0).isDelivered(a)).as("the first owner wrote nothing").isFalse();
+    }
+
+    @Test
+    void partitionsNotOpenedAreNotJournaled() {
+        DeliveryJournal journal = journal(FINGERPRINT, P0);
+        MembershipChange other = change(1, 1, "u1", Action.ADD);
+        deliver(journal, other);
+        assertThat(journal.isDelivered(other)).isFalse();
+        assertThat(Files.exists(DeliveryJournal.fileOf(dir, P1))).isFalse();
+    }
+
+    @Test
+    void anUnwritableDirectoryIsNamedOnceAndTheTaskRunsWithoutAJournal() throws IOException {
+        Path notADirectory = Files.createFile(dir.resolve("plain-file"));
+        LogCapture capture = new LogCapture();
+        Logger.getLogger(DeliveryJournal.class).addAppender(capture);
+        try {
+            DeliveryJournal journal = DeliveryJournal.open(notADirectory.resolve("journal"), FINGERPRINT);
+            journal.open(List.of(P0));
+            journal.read(P0, 0);
+            MembershipChange a = change(0, 1, "u1", Action.ADD);
+            deliver(journal, a);
+
+            assertThat(journal.isEnabled()).isFalse();
+            assertThat(journal.isDelivered(a)).isFalse();
+            assertThat(capture.lines).filteredOn(line -> line.contains("not writable")).hasSize(1)
+                    .allMatch(line -> line.contains(notADirectory.toString()));
+        } finally {
+            Logger.getLogger(DeliveryJournal.class).removeAppender(capture);
+        }
+    }
+
+    @Test
+    void aWriteThatFailsStopsThePartitionsJournalAndDeletesItsFile() {
+        DeliveryJournal journal = journal(FINGERPRINT, P0);
+        journal.read(P0, 0);
+        MembershipChange a = change(0, 1, "u1", Action.ADD);
+        deliver(journal, a);
+        journal.breakFileForTest(P0);
+
+        MembershipChange b = change(0, 2, "u2", Action.ADD);
+        deliver(journal, b);
+
+        assertThat(journal.isDelivered(a)).as("forgotten with the file").isFalse();
+        assertThat(journal.isDelivered(b)).isFalse();
+        assertThat(DeliveryJournal.fileOf(dir, P0)).doesNotExist();
+        assertThat(reopen(journal, 0, P0).isDelivered(a)).isFalse();
+    }
+
+    @Test
+    void memberHashesDifferForSwappedFields() {
+        assertThat(DeliveryJournal.memberHash("ab", "c")).isNotEqualTo(DeliveryJournal.memberHash("a", "bc"));
+        assertThat(DeliveryJournal.memberHash("1", "u")).isEqualTo(DeliveryJournal.memberHash("1", "u"));
+    }
+
+    @Test
+    void pagesDeliveredConcurrentlyAreAllJournaled() throws Exception {
+        // The sender delivers the pages of one diff sync on several threads, each telling the journal.
+        DeliveryJournal journal = journal(FINGERPRINT, P0, P1);
+        journal.read(P0, 0);
+        journal.read(P1, 0);
+        List<MembershipChange> all = new ArrayList<>();
+        List<Page> pages = new ArrayList<>();
+        for (int i = 0; i < 400; i++) {
+            MembershipChange member = change(i % 2, i, "u" + i, i % 3 == 0 ? Action.REMOVE : Action.ADD);
+            all.add(member);
+            pages.add(page(member));
+        }
+        journal.sending(all);
+        ExecutorService threads = Executors.newFixedThreadPool(8);
+        CountDownLatch start = new CountDownLatch(1);
+        List<Future<?>> done = new ArrayList<>();
+        try {
+            for (Page page : pages) {
+                done.add(threads.submit(() -> {
+                    start.await();
+                    journal.delivered(page, List.of());
+                    return null;
+                }));
+            }
+            start.countDown();
+            for (Future<?> each : done) {
+                each.get(20, TimeUnit.SECONDS);
+            }
+        } finally {
+            threads.shutdownNow();
+        }
+
+        assertThat(all).allMatch(journal::isDelivered);
+        DeliveryJournal restarted = reopen(journal, 0, P0, P1);
+        assertThat(all).as("every block readable after a restart").allMatch(restarted::isDelivered);
+    }
+}
