@@ -16,9 +16,6 @@ import io.github.cohortsync.connect.config.ConfigValidator;
 
 /** Syncs cohort-membership changes from Kafka topics to a marketing destination. */
 public class CohortSyncSinkConnector extends SinkConnector {
-    /** Set by the connector in each task's config: the task's number, which names its JMX metrics. */
-    public static final String TASK_ID = "cohort.sync.task.id";
-
     private Map<String, String> props;
 
     @Override
@@ -43,7 +40,7 @@ public class CohortSyncSinkConnector extends SinkConnector {
         List<Map<String, String>> configs = new ArrayList<>(maxTasks);
         for (int i = 0; i < maxTasks; i++) {
             Map<String, String> task = new HashMap<>(props);
-            task.put(TASK_ID, Integer.toString(i));
+            task.put(CohortSyncConfig.TASK_ID, Integer.toString(i));
             configs.add(task);
         }
         return configs;

@@ -21,7 +21,7 @@ import io.github.cohortsync.connect.destination.Destinations;
 import io.github.cohortsync.connect.metrics.SyncStats;
 import io.github.cohortsync.connect.metrics.TaskMetrics;
 import io.github.cohortsync.connect.record.BadRecordException;
-import io.github.cohortsync.connect.record.DeadLetters;
+import io.github.cohortsync.connect.sync.DeadLetters;
 import io.github.cohortsync.connect.record.MembershipChange;
 import io.github.cohortsync.connect.record.RecordParser;
 import io.github.cohortsync.connect.config.FileNames;
@@ -75,7 +75,7 @@ public class CohortSyncSinkTask extends SinkTask {
         boolean tolerateErrors = "all".equalsIgnoreCase(props.getOrDefault("errors.tolerance", "none").trim());
         deadLetters = new DeadLetters(errantRecordReporter(), tolerateErrors);
         String name = props.getOrDefault("name", "cohort-sync");
-        String taskId = props.getOrDefault(CohortSyncSinkConnector.TASK_ID, "0");
+        String taskId = props.getOrDefault(CohortSyncConfig.TASK_ID, "0");
         metrics = TaskMetrics.register(stats, name, taskId);
         Destination destination = Destinations.create(config, name);
         OffsetsLookup offsetsLookup = null;

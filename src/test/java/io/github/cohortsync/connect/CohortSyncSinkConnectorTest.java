@@ -31,7 +31,7 @@ class CohortSyncSinkConnectorTest {
         List<Map<String, String>> tasks = connector.taskConfigs(3);
 
         assertThat(tasks).hasSize(3).allSatisfy(task -> assertThat(task).containsAllEntriesOf(CONFIG));
-        assertThat(tasks).extracting(task -> task.get(CohortSyncSinkConnector.TASK_ID))
+        assertThat(tasks).extracting(task -> task.get(io.github.cohortsync.connect.config.CohortSyncConfig.TASK_ID))
                 .containsExactly("0", "1", "2");
         assertThat(connector.taskClass()).isEqualTo(CohortSyncSinkTask.class);
     }

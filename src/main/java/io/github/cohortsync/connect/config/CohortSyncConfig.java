@@ -20,6 +20,8 @@ import io.github.cohortsync.connect.http.RetryPolicy;
 /** Every configuration key of the connector, defined once with its documentation. */
 public final class CohortSyncConfig extends AbstractConfig {
 
+    /** Set by the connector in each task's config: the task's number, which names its JMX metrics and files. */
+    public static final String TASK_ID = "cohort.sync.task.id";
     public static final String DESTINATION = "destination";
     public static final String COHORTS_INCLUDE = "cohorts.include";
     public static final String PROJECT_ID = "project.id";

@@ -24,7 +24,6 @@ import io.github.cohortsync.connect.destination.Page;
 import io.github.cohortsync.connect.destination.Rejection;
 import io.github.cohortsync.connect.http.RetryPolicy;
 import io.github.cohortsync.connect.metrics.SyncStats;
-import io.github.cohortsync.connect.record.DeadLetters;
 import io.github.cohortsync.connect.record.MembershipChange;
 import io.github.cohortsync.connect.sync.SyncBuffer.Drain;
 import io.github.cohortsync.connect.sync.journal.DeliveryJournal;

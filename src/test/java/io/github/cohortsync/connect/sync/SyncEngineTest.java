@@ -34,7 +34,6 @@ import io.github.cohortsync.connect.destination.Page;
 import io.github.cohortsync.connect.delivery.PermanentDeliveryException;
 import io.github.cohortsync.connect.delivery.TransientDeliveryException;
 import io.github.cohortsync.connect.metrics.SyncStats;
-import io.github.cohortsync.connect.record.DeadLetters;
 import io.github.cohortsync.connect.record.MembershipChange;
 import io.github.cohortsync.connect.record.RecordParser;
 import io.github.cohortsync.connect.sync.SyncEngine.Route;

@@ -68,8 +68,6 @@ public final class BrazeDestination extends HttpDestination {
     private BrazeMetrics metrics;
     /** Cohort syncs (session ids) that already logged users going over the attribute's maximum length. */
     private final Set<String> warnedSessions = ConcurrentHashMap.newKeySet();
-    /** The task id Connect gives each task's config (CohortSyncSinkConnector.TASK_ID). */
-    private static final String TASK_ID = "cohort.sync.task.id";
 
     public BrazeDestination(CohortSyncConfig config) {
         this(HttpClients.create(config.httpTimeoutMs()), baseUrl(config),
@@ -78,7 +76,7 @@ public final class BrazeDestination extends HttpDestination {
                 config.getInt(BrazeKeys.ATTRIBUTE_MAX_LENGTH));
         if (lengths != null) {
             Object connector = config.originals().get("name");
-            Object task = config.originals().get(TASK_ID);
+            Object task = config.originals().get(CohortSyncConfig.TASK_ID);
             metrics = BrazeMetrics.register(lengths, connector == null ? "unnamed" : connector.toString(),
                     task == null ? "0" : task.toString());
         }

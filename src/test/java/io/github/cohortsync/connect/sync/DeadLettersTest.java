@@ -1,4 +1,4 @@
-package io.github.cohortsync.connect.record;
+package io.github.cohortsync.connect.sync;
 
 import static io.github.cohortsync.connect.Records.change;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -16,6 +16,8 @@ import org.apache.kafka.connect.sink.SinkRecord;
 import org.junit.jupiter.api.Test;
 
 import io.github.cohortsync.connect.destination.Rejection;
+import io.github.cohortsync.connect.record.BadRecordException;
+import io.github.cohortsync.connect.record.RecordParser;
 
 class DeadLettersTest {
     /** Keeps what it is given; refuses every record when {@code refuse} is set, as converters that cannot write it. */

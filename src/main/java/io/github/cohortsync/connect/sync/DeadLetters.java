@@ -1,4 +1,4 @@
-package io.github.cohortsync.connect.record;
+package io.github.cohortsync.connect.sync;
 
 import java.util.List;
 
@@ -10,6 +10,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import io.github.cohortsync.connect.destination.Rejection;
+import io.github.cohortsync.connect.record.BadRecordException;
+import io.github.cohortsync.connect.record.DeadLetterRecord;
+import io.github.cohortsync.connect.record.MembershipChange;
 
 /**
  * Where bad records and rejected members go: the errant record reporter (and so the dead letter queue) when
