@@ -2,9 +2,6 @@ package io.github.cohortsync.connect.metrics;
 
 import java.util.concurrent.atomic.AtomicLong;
 
-import io.github.cohortsync.connect.destination.Page;
-import io.github.cohortsync.connect.destination.PageAction;
-
 /** A task's counters, updated by the task thread and the sender thread. */
 public final class SyncStats {
     public final AtomicLong recordsRead = new AtomicLong();
@@ -37,13 +34,16 @@ public final class SyncStats {
      */
     public final AtomicLong splitFullSyncCohorts = new AtomicLong();
 
-    /** Counts a delivered page: one request (retries are counted apart), its members by action. */
-    public void pageDelivered(Page page, long nanos, int rejected) {
+    /**
+     * Counts a delivered page: one request (retries are counted apart), its rejections, and its members by what the
+     * page did with them (added, removed, or sent as a full snapshot).
+     */
+    public void pageDelivered(int added, int removed, int full, int rejected) {
         requests.incrementAndGet();
         rejections.addAndGet(rejected);
-        AtomicLong members = page.action() == PageAction.ADD_MEMBERS ? membersAdded
-                : page.action() == PageAction.REMOVE_MEMBERS ? membersRemoved : membersFull;
-        members.addAndGet(page.members().size());
+        membersAdded.addAndGet(added);
+        membersRemoved.addAndGet(removed);
+        membersFull.addAndGet(full);
     }
 
     @Override

@@ -1,10 +1,6 @@
 package io.github.cohortsync.connect.metrics;
 
-import java.lang.management.ManagementFactory;
-
-import javax.management.InstanceNotFoundException;
 import javax.management.JMException;
-import javax.management.MBeanServer;
 import javax.management.ObjectName;
 
 import org.slf4j.Logger;
@@ -17,7 +13,6 @@ public final class TaskMetrics implements TaskMetricsMBean, AutoCloseable {
 
     private final SyncStats stats;
     private final ObjectName name;
-    private final MBeanServer server = ManagementFactory.getPlatformMBeanServer();
 
     private TaskMetrics(SyncStats stats, ObjectName name) {
         this.stats = stats;
@@ -31,33 +26,13 @@ public final class TaskMetrics implements TaskMetricsMBean, AutoCloseable {
 
     /** Registers the task's metrics, replacing a stale registration of the same task; never fails the task. */
     public static TaskMetrics register(SyncStats stats, String connector, String task) {
-        ObjectName name = null;
-        try {
-            name = objectName(connector, task);
-            TaskMetrics metrics = new TaskMetrics(stats, name);
-            if (metrics.server.isRegistered(name)) {
-                metrics.server.unregisterMBean(name);
-            }
-            metrics.server.registerMBean(metrics, name);
-            return metrics;
-        } catch (JMException e) {
-            log.warn("Could not register the task's JMX metrics as {}: {}", name, e.toString());
-            return new TaskMetrics(stats, null);
-        }
+        return MBeans.register(() -> objectName(connector, task), name -> new TaskMetrics(stats, name), log,
+                "the task's JMX metrics");
     }
 
     @Override
     public void close() {
-        if (name == null) {
-            return;
-        }
-        try {
-            server.unregisterMBean(name);
-        } catch (InstanceNotFoundException e) {
-            // Already gone: nothing to do.
-        } catch (JMException e) {
-            log.warn("Could not unregister the task's JMX metrics {}: {}", name, e.toString());
-        }
+        MBeans.unregister(name, log, "the task's JMX metrics");
     }
 
     @Override

@@ -6,23 +6,16 @@ import static io.github.cohortsync.connect.it.MembershipRecord.user;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Enumeration;
 import java.util.List;
 import java.util.Map;
-import java.util.stream.Stream;
-import java.util.zip.ZipEntry;
-import java.util.zip.ZipFile;
 
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
@@ -30,7 +23,6 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -75,32 +67,7 @@ class ContainerConnectIT {
 
     @BeforeAll
     static void unzipPlugin() throws IOException {
-        Path target = Path.of(System.getProperty("basedir", "."), "target");
-        Path zip;
-        try (Stream<Path> files = Files.exists(target) ? Files.list(target) : Stream.empty()) {
-            zip = files.filter(p -> p.getFileName().toString().matches("kafka-connect-cohort-sync-.*\\.zip"))
-                    .findFirst().orElse(null);
-        }
-        Assumptions.assumeTrue(zip != null, "no target/kafka-connect-cohort-sync-*.zip: run mvn package first");
-        try (ZipFile archive = new ZipFile(zip.toFile())) {
-            Enumeration<? extends ZipEntry> entries = archive.entries();
-            while (entries.hasMoreElements()) {
-                ZipEntry entry = entries.nextElement();
-                Path out = pluginPath.resolve(entry.getName()).normalize();
-                assertThat(out.startsWith(pluginPath)).as("zip entry %s stays inside", entry.getName()).isTrue();
-                if (entry.isDirectory()) {
-                    Files.createDirectories(out);
-                } else {
-                    Files.createDirectories(out.getParent());
-                    try (InputStream in = archive.getInputStream(entry)) {
-                        Files.copy(in, out, StandardCopyOption.REPLACE_EXISTING);
-                    }
-                }
-            }
-        }
-        try (Stream<Path> dirs = Files.list(pluginPath)) {
-            pluginDir = dirs.findFirst().orElseThrow();
-        }
+        pluginDir = PluginZip.unzip(pluginPath).stream().findFirst().orElseThrow();
     }
 
     @AfterEach

@@ -3,7 +3,6 @@ package io.github.cohortsync.connect.it;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.net.URI;
 import java.net.URL;
 import java.net.URLClassLoader;
@@ -12,10 +11,8 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Enumeration;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -23,8 +20,6 @@ import java.util.Map;
 import java.util.ServiceLoader;
 import java.util.Set;
 import java.util.stream.Stream;
-import java.util.zip.ZipEntry;
-import java.util.zip.ZipFile;
 
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.TopicPartition;
@@ -34,7 +29,6 @@ import org.apache.kafka.connect.sink.SinkConnector;
 import org.apache.kafka.connect.sink.SinkRecord;
 import org.apache.kafka.connect.sink.SinkTask;
 import org.apache.kafka.connect.sink.SinkTaskContext;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -62,34 +56,9 @@ class PluginPackagingIT {
 
     @BeforeAll
     static void unzip() throws IOException {
-        Path target = Path.of(System.getProperty("basedir", "."), "target");
-        Path zip;
-        try (Stream<Path> files = Files.exists(target) ? Files.list(target) : Stream.empty()) {
-            zip = files.filter(p -> p.getFileName().toString().matches("kafka-connect-cohort-sync-.*\\.zip"))
-                    .findFirst().orElse(null);
-        }
-        Assumptions.assumeTrue(zip != null, "no target/kafka-connect-cohort-sync-*.zip: run mvn package first");
-        try (ZipFile archive = new ZipFile(zip.toFile())) {
-            Enumeration<? extends ZipEntry> entries = archive.entries();
-            while (entries.hasMoreElements()) {
-                ZipEntry entry = entries.nextElement();
-                Path out = pluginPath.resolve(entry.getName()).normalize();
-                assertThat(out.startsWith(pluginPath)).as("zip entry %s stays inside", entry.getName()).isTrue();
-                if (entry.isDirectory()) {
-                    Files.createDirectories(out);
-                } else {
-                    Files.createDirectories(out.getParent());
-                    try (InputStream in = archive.getInputStream(entry)) {
-                        Files.copy(in, out, StandardCopyOption.REPLACE_EXISTING);
-                    }
-                }
-            }
-        }
-        try (Stream<Path> dirs = Files.list(pluginPath)) {
-            List<Path> top = dirs.toList();
-            assertThat(top).as("one top-level directory in the zip").hasSize(1);
-            pluginDir = top.get(0);
-        }
+        List<Path> top = PluginZip.unzip(pluginPath);
+        assertThat(top).as("one top-level directory in the zip").hasSize(1);
+        pluginDir = top.get(0);
         JsonNode manifest = JSON.readTree(pluginDir.resolve("manifest.json").toFile());
         version = manifest.path("version").asText();
         assertThat(version).as("manifest.json version").isNotBlank().doesNotContain("${");

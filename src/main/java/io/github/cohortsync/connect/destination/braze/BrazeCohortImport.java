@@ -145,7 +145,8 @@ public final class BrazeCohortImport extends HttpDestination {
     /**
      * The name to give Braze: the cohort's name, or a fallback when it is blank, because Braze answers 400 to a
      * name that is not a non-empty string (braze-docs {@code _docs/_partners/isv_partners/cohort_import.md},
-     * troubleshooting); null when the name is unknown (only tombstones of the cohort were read).
+     * troubleshooting); null when the name is unknown (no record read named the cohort and no
+     * name of it is remembered).
      */
     static String cohortName(Page page) {
         String name = page.cohort().name();

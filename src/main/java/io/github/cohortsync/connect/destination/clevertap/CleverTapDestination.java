@@ -84,7 +84,7 @@ public final class CleverTapDestination extends HttpDestination {
             // An event without "Partner Segment Name" would not reach the CleverTap segment the adds built.
             for (MembershipChange member : page.members()) {
                 rejections.add(new Rejection(member, "the name of cohort " + page.cohort().id() + " is unknown"
-                        + " (only tombstones of it were read since the task started), and CleverTap's Partner Sync"
+                        + " (no record read named it and no name of it is remembered), and CleverTap's Partner Sync"
                         + " event needs it as 'Partner Segment Name'"));
             }
             return new DeliveryResult(rejections);

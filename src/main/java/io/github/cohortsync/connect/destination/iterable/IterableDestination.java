@@ -140,7 +140,7 @@ public final class IterableDestination extends HttpDestination {
             for (MembershipChange member : page.members()) {
                 rejections.add(new Rejection(member, "the Iterable list name template '" + listName
                         + "' needs a value cohort " + page.cohort().id() + " does not have (its name is unknown"
-                        + " when only tombstones of it were read since the task started)"));
+                        + " when no record read named it and no name of it is remembered)"));
             }
             return new DeliveryResult(rejections);
         }
@@ -169,8 +169,8 @@ public final class IterableDestination extends HttpDestination {
         if (listId == null && name == null && subscribe) {
             for (Map<String, List<MembershipChange>> members : List.of(byEmail, byUserId)) {
                 members.values().forEach(list -> list.forEach(member -> rejections.add(new Rejection(member,
-                        "the name of cohort " + page.cohort().id() + " is unknown (only tombstones of it were read"
-                                + " since the task started) and no Iterable list named like '" + listName
+                        "the name of cohort " + page.cohort().id() + " is unknown (no record read named it"
+                                + " and no name of it is remembered) and no Iterable list named like '" + listName
                                 + "' for it exists, so none can be created"))));
             }
             return new DeliveryResult(rejections);

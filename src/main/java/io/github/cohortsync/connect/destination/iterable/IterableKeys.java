@@ -48,19 +48,20 @@ public final class IterableKeys implements DestinationKeys {
                 Importance.MEDIUM,
                 "The name of the static list that mirrors each cohort; the list is created when missing."
                         + " Placeholders: ${cohort_name}, ${cohort_id}, ${project_id}. The default matches"
-                        + " Mixpanel's own Iterable cohort sync. When a cohort's name is unknown (only tombstones"
-                        + " of it were read since the task started) and ${cohort_id} follows ${cohort_name}, its"
-                        + " list is found by the rest of the name (under the default, a name ending in"
-                        + " _<cohort id>).",
+                        + " Mixpanel's own Iterable cohort sync. When a cohort's name is unknown (no record read"
+                        + " named it and no name of it is remembered from earlier runs) and ${cohort_id} follows"
+                        + " ${cohort_name}, its list is found by the rest of the name (under the default, a name"
+                        + " ending in _<cohort id>).",
                 GROUP, ++order, Width.LONG, "List name template");
         def.define(SNAPSHOT_MIRROR, Type.BOOLEAN, true, Importance.MEDIUM,
-                "After a snapshot (a first run's full sync, or sync.mode=one_time) has subscribed a cohort's"
-                        + " members, unsubscribe the list's other subscribers so that the list equals the cohort."
-                        + " The list is read with Iterable's list export (GET /api/lists/getUsers), which names"
+                "After a full sync ('members' pages: a cohort's first sync, on a first run or when the cohort"
+                        + " first appears later, a refresh, or sync.mode=one_time's export) has subscribed a"
+                        + " cohort's members, unsubscribe the list's other subscribers so that the list equals the"
+                        + " cohort. The list is read with Iterable's list export (GET /api/lists/getUsers), which names"
                         + " subscribers by email: a cohort with members known only by $iterable_user_id is not"
                         + " mirrored (a WARN says so). Needs tasks.max=1 (each task sees only part of a cohort);"
                         + " ignored otherwise.",
-                GROUP, ++order, Width.SHORT, "Mirror the list on a snapshot");
+                GROUP, ++order, Width.SHORT, "Mirror the list on a full sync");
         def.define(LIST_EXPORT_INTERVAL_MS, Type.LONG, DEFAULT_LIST_EXPORT_INTERVAL_MS, ConfigDef.Range.atLeast(0),
                 Importance.LOW,
                 "The least time between two list exports (GET /api/lists/getUsers) of this task, which mirroring"

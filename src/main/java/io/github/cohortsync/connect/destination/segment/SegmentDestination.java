@@ -97,7 +97,7 @@ public final class SegmentDestination extends HttpDestination {
             for (MembershipChange member : page.members()) {
                 rejections.add(new Rejection(member, "the Segment trait name template '" + traitName
                         + "' needs a value cohort " + page.cohort().id() + " does not have (its name is unknown"
-                        + " when only tombstones of it were read since the task started)"));
+                        + " when no record read named it and no name of it is remembered)"));
             }
             return new DeliveryResult(rejections);
         }

@@ -26,6 +26,7 @@ import io.github.cohortsync.connect.delivery.TransientDeliveryException;
 import io.github.cohortsync.connect.destination.DeliveryResult;
 import io.github.cohortsync.connect.destination.Destination;
 import io.github.cohortsync.connect.destination.Page;
+import io.github.cohortsync.connect.destination.PageAction;
 import io.github.cohortsync.connect.http.RetryPolicy;
 import io.github.cohortsync.connect.metrics.SyncStats;
 
@@ -257,7 +258,6 @@ public final class SyncSender implements AutoCloseable {
      */
     private void send(SyncJob job, int i) throws Exception {
         Page page = job.pages().get(i);
-        long start = System.nanoTime();
         DeliveryResult result = retryPolicy.call(() -> {
             if (cancelled) {
                 // Not a transient failure, so the retry policy gives up at once.
@@ -265,7 +265,10 @@ public final class SyncSender implements AutoCloseable {
             }
             return destination.send(page);
         });
-        stats.pageDelivered(page, System.nanoTime() - start, result.rejections().size());
+        int members = page.members().size();
+        stats.pageDelivered(page.action() == PageAction.ADD_MEMBERS ? members : 0,
+                page.action() == PageAction.REMOVE_MEMBERS ? members : 0,
+                page.action() == PageAction.MEMBERS ? members : 0, result.rejections().size());
         listener.delivered(job, page, result.rejections());
         job.markDelivered(i, result.rejections());
     }

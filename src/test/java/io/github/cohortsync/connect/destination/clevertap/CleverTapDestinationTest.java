@@ -150,7 +150,8 @@ class CleverTapDestinationTest {
 
         assertThat(result.rejections()).singleElement().satisfies(r -> {
             assertThat(r.member()).isEqualTo(gone);
-            assertThat(r.reason()).contains("name of cohort 777 is unknown").contains("Partner Segment Name");
+            assertThat(r.reason()).contains("name of cohort 777 is unknown").contains("Partner Segment Name")
+                    .contains("no name of it is remembered");
         });
         assertThat(server.getRequestCount()).isZero();
     }

@@ -436,7 +436,7 @@ class IterableDestinationTest {
                 server.url("/").toString(), API_KEY, "cohort ${cohort_name}");
         try {
             assertThat(byNameOnly.send(nameless).rejections()).singleElement().extracting(Rejection::reason)
-                    .asString().contains("name is unknown");
+                    .asString().contains("name is unknown").contains("no name of it is remembered");
             assertThat(server.getRequestCount()).isZero();
         } finally {
             byNameOnly.close();

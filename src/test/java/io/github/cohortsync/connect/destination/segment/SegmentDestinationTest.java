@@ -178,7 +178,7 @@ class SegmentDestinationTest {
         DeliveryResult result = segment.send(namelessCohort);
 
         assertThat(result.rejections()).singleElement().extracting(Rejection::reason).asString()
-                .contains("name is unknown");
+                .contains("name is unknown").contains("no name of it is remembered");
         assertThat(server.getRequestCount()).isZero();
     }
 
