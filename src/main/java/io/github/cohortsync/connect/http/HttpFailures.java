@@ -33,7 +33,8 @@ public final class HttpFailures {
             throws TransientDeliveryException, PermanentDeliveryException {
         String message = what + " failed with HTTP " + status + describeBody(body);
         if (isTransient(status)) {
-            throw new TransientDeliveryException(message, retryAfterMillis(retryAfterHeader, Clock.systemUTC()));
+            throw new TransientDeliveryException(message, status, retryAfterMillis(retryAfterHeader, Clock.systemUTC()),
+                    null);
         }
         String advice = switch (status) {
             case 401, 403 -> "; " + hint;

@@ -16,6 +16,10 @@ public final class SyncStats {
     public final AtomicLong requests = new AtomicLong();
     public final AtomicLong retries = new AtomicLong();
     public final AtomicLong rejections = new AtomicLong();
+    /** Answers with HTTP 429 (too many requests), retried or not. */
+    public final AtomicLong rateLimitedAnswers = new AtomicLong();
+    /** Milliseconds pages spent waiting for a Retry-After hold to end, added up over the pages that waited. */
+    public final AtomicLong rateLimitHeldMs = new AtomicLong();
     public final AtomicLong failedSyncs = new AtomicLong();
     public final AtomicLong failures = new AtomicLong();
     public final AtomicLong syncsCompleted = new AtomicLong();
@@ -51,7 +55,8 @@ public final class SyncStats {
         return "read=" + recordsRead + " filtered=" + recordsFiltered + " bad=" + badRecords
                 + " nettedAway=" + changesNettedAway + " skippedAsDelivered=" + changesSkippedAsDelivered
                 + " added=" + membersAdded + " removed=" + membersRemoved
-                + " requests=" + requests + " retries=" + retries + " rejections=" + rejections
+                + " requests=" + requests + " retries=" + retries + " rateLimited=" + rateLimitedAnswers
+                + " heldMs=" + rateLimitHeldMs + " rejections=" + rejections
                 + " failedSyncs=" + failedSyncs + " failures=" + failures + " snapshotMembers=" + membersFull
                 + " snapshotsCompleted=" + snapshotsCompleted;
     }

@@ -81,6 +81,16 @@ public final class TaskMetrics implements TaskMetricsMBean, AutoCloseable {
     }
 
     @Override
+    public long getRateLimitedAnswers() {
+        return stats.rateLimitedAnswers.get();
+    }
+
+    @Override
+    public long getRateLimitHeldMs() {
+        return stats.rateLimitHeldMs.get();
+    }
+
+    @Override
     public long getRejections() {
         return stats.rejections.get();
     }

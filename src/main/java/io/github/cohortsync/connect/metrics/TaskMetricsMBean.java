@@ -20,6 +20,10 @@ public interface TaskMetricsMBean {
 
     long getRetries();
 
+    long getRateLimitedAnswers();
+
+    long getRateLimitHeldMs();
+
     long getRejections();
 
     long getFailedSyncs();

@@ -65,7 +65,8 @@ class DestinationCallsTest {
 
         assertThatThrownBy(() -> calls.execute("Test GET", get(), AnswerReader.acceptAny2xx()))
                 .isInstanceOfSatisfying(TransientDeliveryException.class,
-                        e -> assertThat(e.retryAfterMillis()).isEqualTo(7_000))
+                        e -> assertThat(e).extracting(TransientDeliveryException::retryAfterMillis,
+                                TransientDeliveryException::status).containsExactly(7_000L, 429))
                 .hasMessage("Test GET failed with HTTP 429: slow down");
     }
 

@@ -553,7 +553,8 @@ public final class IterableDestination extends HttpDestination {
             throws TransientDeliveryException, PermanentDeliveryException {
         if ("RateLimitExceeded".equals(code)) {
             throw new TransientDeliveryException(what + " failed with HTTP " + response.status() + ": " + maskedBody,
-                    HttpFailures.retryAfterMillis(response.header("Retry-After"), Clock.systemUTC()));
+                    response.status(), HttpFailures.retryAfterMillis(response.header("Retry-After"),
+                    Clock.systemUTC()), null);
         }
         if ("BatchTooLarge".equals(code)) {
             throw new BatchTooLargeException(what + " failed with HTTP " + response.status() + ": " + maskedBody

@@ -211,8 +211,8 @@ public final class WebhookDestination extends HttpDestination {
                     + calls.mask(error.path("code").asText("none")) + ")";
             int code = errorCode(error.path("code"));
             if (code >= 100 && code <= 599 && HttpFailures.isTransient(code)) {
-                throw new TransientDeliveryException(message, HttpFailures.retryAfterMillis(retryAfter,
-                        Clock.systemUTC()));
+                throw new TransientDeliveryException(message, code, HttpFailures.retryAfterMillis(retryAfter,
+                        Clock.systemUTC()), null);
             }
             throw new PermanentDeliveryException(message);
         }

@@ -35,7 +35,8 @@ import io.github.cohortsync.connect.metrics.SyncStats;
  * page by page, in order; the pages of a diff job (distinct members, so their order does not matter) go up to
  * {@code maxInFlight} at once. Each page gets the retry policy's bounded retries and no more: a job whose retries run
  * out ends as {@link GaveUp}, and whoever submitted it decides when to submit it again (only its undelivered pages go
- * then). A job starts only after the previous one ended.
+ * then). A job starts only after the previous one ended. When an answer asks to wait ({@code Retry-After} on a 429 or
+ * a 503), no page of any job of this sender starts a call until that wait is over ({@link RateLimitHold}).
  */
 public final class SyncSender implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(SyncSender.class);
@@ -107,6 +108,8 @@ public final class SyncSender implements AutoCloseable {
     private final ExecutorService pageSenders;
     /** The page senders busy with a page, interrupted on cancel. */
     private final Set<Thread> pageThreads = ConcurrentHashMap.newKeySet();
+    /** Held by a Retry-After any page got: every page of this sender waits it out before its next call. */
+    private final RateLimitHold hold;
     private CompletableFuture<Outcome> inFlight;
     private volatile boolean cancelled;
     private volatile Thread worker;
@@ -137,6 +140,7 @@ public final class SyncSender implements AutoCloseable {
         this.destination = builder.destination;
         this.retryPolicy = retryPolicy;
         this.stats = stats;
+        this.hold = new RateLimitHold(stats.rateLimitHeldMs);
         this.executor = Executors.newSingleThreadExecutor(runnable -> {
             Thread thread = new Thread(runnable, name);
             thread.setDaemon(true);
@@ -263,7 +267,17 @@ public final class SyncSender implements AutoCloseable {
                 // Not a transient failure, so the retry policy gives up at once.
                 throw new CancellationException();
             }
-            return destination.send(page);
+            // A Retry-After another page got holds this one too; interrupted (not transient) on cancel and close.
+            hold.awaitClear();
+            if (cancelled) {
+                throw new CancellationException();
+            }
+            try {
+                return destination.send(page);
+            } catch (TransientDeliveryException e) {
+                onTransientFailure(e);
+                throw e;
+            }
         });
         int members = page.members().size();
         stats.pageDelivered(page.action() == PageAction.ADD_MEMBERS ? members : 0,
@@ -271,6 +285,18 @@ public final class SyncSender implements AutoCloseable {
                 page.action() == PageAction.MEMBERS ? members : 0, result.rejections().size());
         listener.delivered(job, page, result.rejections());
         job.markDelivered(i, result.rejections());
+    }
+
+    /** Counts a 429 and, when the destination said how long to wait, holds every page of the task for that long. */
+    private void onTransientFailure(TransientDeliveryException e) {
+        if (e.status() == 429) {
+            stats.rateLimitedAnswers.incrementAndGet();
+        }
+        long wait = e.retryAfterMillis();
+        if (wait > 0 && hold.holdFor(wait)) {
+            log.info("The destination asked to wait {} ms (HTTP {}); no page of this task starts a call until then",
+                    Math.min(wait, RateLimitHold.MAX_HOLD_MS), e.status() < 0 ? "status unknown" : e.status());
+        }
     }
 
     /** How one page sent by a page sender ended: {@code failure} is null when it was delivered. */

@@ -268,7 +268,8 @@ class IterableDestinationTest {
 
         assertThatThrownBy(() -> iterable.send(page(PageAction.ADD_MEMBERS, byEmail("ada"))))
                 .isInstanceOfSatisfying(TransientDeliveryException.class,
-                        e -> assertThat(e.retryAfterMillis()).isEqualTo(7_000))
+                        e -> assertThat(e).extracting(TransientDeliveryException::retryAfterMillis,
+                                TransientDeliveryException::status).containsExactly(7_000L, 400))
                 .hasMessageContaining("RateLimitExceeded");
     }
 

@@ -392,7 +392,8 @@ class WebhookDestinationTest {
 
         assertThatThrownBy(() -> webhook.send(page(PageAction.ADD_MEMBERS, 1, 1, ada())))
                 .isInstanceOfSatisfying(TransientDeliveryException.class,
-                        e -> assertThat(e.retryAfterMillis()).isEqualTo(3_000))
+                        e -> assertThat(e).extracting(TransientDeliveryException::retryAfterMillis,
+                                TransientDeliveryException::status).containsExactly(3_000L, 429))
                 .hasMessageContaining("status failure: slow down (code 429)");
         assertThatThrownBy(() -> webhook.send(page(PageAction.ADD_MEMBERS, 1, 1, ada())))
                 .isInstanceOf(TransientDeliveryException.class).hasMessageContaining("database down (code 503)");
