@@ -277,9 +277,13 @@ public final class SyncEngine {
         sender.submit(job);
     }
 
-    /** Hands the current sync to the sender again, with only its undelivered pages, once its retry is due. */
+    /**
+     * Hands the current sync to the sender again, with only its undelivered pages, once its retry is due. Only when
+     * the sender is idle, not merely not busy: a try that ended after this cycle's {@code takeOutcome} still has its
+     * outcome waiting (a GaveUp sets {@code retryAtMs} only once taken), and submitting over it would lose it.
+     */
     private void resubmitWhenDue(long now) {
-        if (currentJob != null && !sender.isBusy() && now >= retryAtMs) {
+        if (currentJob != null && sender.isIdle() && now >= retryAtMs) {
             sender.submit(currentJob);
         }
     }

@@ -5,16 +5,20 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
+import java.lang.reflect.Field;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
@@ -26,6 +30,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import io.github.cohortsync.connect.FakeSinkTaskContext;
+import io.github.cohortsync.connect.LogCapture;
 import io.github.cohortsync.connect.Records;
 import io.github.cohortsync.connect.config.CohortSyncConfig;
 import io.github.cohortsync.connect.destination.DeliveryResult;
@@ -37,6 +42,7 @@ import io.github.cohortsync.connect.metrics.SyncStats;
 import io.github.cohortsync.connect.record.MembershipChange;
 import io.github.cohortsync.connect.record.RecordParser;
 import io.github.cohortsync.connect.sync.SyncEngine.Route;
+import io.github.cohortsync.connect.sync.send.SyncSender;
 
 /**
  * The diff cycle and its offsets, driven as the task drives it (read, add, polled, safeOffsets, close), against an
@@ -58,11 +64,25 @@ class SyncEngineTest {
         volatile String permanentFailure;
         /** When set, every call waits until it opens. */
         volatile CountDownLatch gate;
+        /** The page number whose next call waits for {@link #release} (after counting {@link #held} down); 0: none. */
+        volatile int holdPage;
+        final CountDownLatch held = new CountDownLatch(1);
+        final CountDownLatch release = new CountDownLatch(1);
 
         @Override
         public DeliveryResult send(Page page) throws TransientDeliveryException, PermanentDeliveryException {
             calls.incrementAndGet();
             callTimesMs.add(new long[] {page.pageNumber(), System.currentTimeMillis()});
+            if (holdPage != 0 && holdPage == page.pageNumber()) {
+                holdPage = 0;
+                held.countDown();
+                try {
+                    release.await(WAIT.toMillis(), TimeUnit.MILLISECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new TransientDeliveryException("cancelled", 0);
+                }
+            }
             CountDownLatch holding = gate;
             if (holding != null) {
                 try {
@@ -193,11 +213,98 @@ class SyncEngineTest {
         // Page 2's tries, whatever other pages went in between: each next try waits for the engine's next cycle.
         List<Long> page2 = destination.callTimesMs.stream().filter(call -> call[0] == 2).map(call -> call[1]).toList();
         assertThat(page2).hasSize(3);
-        // At least one of its two later tries waited for the engine's next cycle. (Both should: one CI run saw one
-        // try follow at once, without its WARN; the cause is not found yet, see the session-4 note. Benign: an extra
-        // try, nothing lost or committed early.)
-        assertThat(page2.get(2) - page2.get(0)).as("the later tries wait for the engine's next cycle")
-                .isGreaterThanOrEqualTo(250);
+        assertEachTryWaitedOneInterval(page2);
+    }
+
+    private static void assertEachTryWaitedOneInterval(List<Long> tries) {
+        for (int i = 1; i < tries.size(); i++) {
+            assertThat(tries.get(i) - tries.get(i - 1)).as("try %d of page 2 waits for the engine's next cycle", i + 1)
+                    .isGreaterThanOrEqualTo(250);
+        }
+    }
+
+    /**
+     * The race one CI run saw: a try gives up after the cycle's takeOutcome found it running but before the cycle
+     * asks whether the sender is busy. That outcome must still be taken (its WARN, its retry one interval later)
+     * rather than overwritten by handing the job to the sender again at once. The sender's future is swapped for one
+     * that lets the try end exactly between those two checks.
+     */
+    @Test
+    void aTryThatGivesUpWithinACycleIsStillTriedAgainOnlyOneIntervalLater() throws Exception {
+        LogCapture logs = new LogCapture();
+        org.apache.log4j.Logger.getLogger(SyncEngine.class).addAppender(logs);
+        try {
+            start("batch.max.size", "2", "sync.interval.ms", "300");
+            destination.transientFailures.put(2, 2);
+            destination.holdPage = 2;
+            put(adds(6));
+            pollUntil(() -> assertThat(destination.held.getCount()).as("page 2's first try in flight").isZero());
+
+            Object sender = field(engine, "sender").get(engine);
+            Field inFlight = field(sender, "inFlight");
+            @SuppressWarnings("unchecked")
+            CompletableFuture<SyncSender.Outcome> real = (CompletableFuture<SyncSender.Outcome>) inFlight.get(sender);
+            inFlight.set(sender, new EndsBetweenChecks(real, destination.release));
+            put(List.of());
+
+            pollUntil(() -> assertThat(safeOffsets()).containsEntry(P0, new OffsetAndMetadata(6)));
+            assertThat(destination.members()).containsExactlyInAnyOrder("u0", "u1", "u2", "u3", "u4", "u5");
+            assertThat(stats.failedSyncs.get()).isEqualTo(2);
+            assertThat(logs.lines.stream().filter(line -> line.startsWith("Sync gave up")))
+                    .as("one WARN per try that gave up").hasSize(2);
+            List<Long> page2 = destination.callTimesMs.stream().filter(call -> call[0] == 2).map(call -> call[1])
+                    .toList();
+            assertThat(page2).hasSize(3);
+            assertEachTryWaitedOneInterval(page2);
+        } finally {
+            org.apache.log4j.Logger.getLogger(SyncEngine.class).removeAppender(logs);
+        }
+    }
+
+    /**
+     * Delegates to the sender's real future, except that the first isDone() answers false and lets the held try go
+     * on, and every later one waits for the try to end: the job ends between a cycle's takeOutcome and its next look.
+     */
+    private static final class EndsBetweenChecks extends CompletableFuture<SyncSender.Outcome> {
+        private final CompletableFuture<SyncSender.Outcome> real;
+        private final CountDownLatch release;
+        private final AtomicInteger checks = new AtomicInteger();
+
+        EndsBetweenChecks(CompletableFuture<SyncSender.Outcome> real, CountDownLatch release) {
+            this.real = real;
+            this.release = release;
+        }
+
+        @Override
+        public boolean isDone() {
+            if (checks.getAndIncrement() == 0) {
+                release.countDown();
+                return false;
+            }
+            try {
+                real.get(WAIT.toMillis(), TimeUnit.MILLISECONDS);
+            } catch (Exception e) {
+                throw new AssertionError("the held try did not end", e);
+            }
+            return true;
+        }
+
+        @Override
+        public SyncSender.Outcome join() {
+            return real.join();
+        }
+
+        @Override
+        public SyncSender.Outcome get(long timeout, TimeUnit unit)
+                throws InterruptedException, ExecutionException, TimeoutException {
+            return real.get(timeout, unit);
+        }
+    }
+
+    private static Field field(Object owner, String name) throws NoSuchFieldException {
+        Field field = owner.getClass().getDeclaredField(name);
+        field.setAccessible(true);
+        return field;
     }
 
     @Test

@@ -159,7 +159,15 @@ public final class SyncSender implements AutoCloseable {
         return inFlight != null && !inFlight.isDone();
     }
 
-    /** Starts delivering a job; the sender must be idle. */
+    /**
+     * True when no job is in flight and the last one's outcome was taken. A job that ended since the last
+     * {@link #takeOutcome} leaves the sender not busy but not idle: submitting then would drop that outcome.
+     */
+    public boolean isIdle() {
+        return inFlight == null;
+    }
+
+    /** Starts delivering a job; the sender must not be busy (a finished job's outcome not taken is lost). */
     public void submit(SyncJob job) {
         if (isBusy()) {
             throw new IllegalStateException("A sync is already in flight");

@@ -285,6 +285,22 @@ class SyncSenderTest {
     }
 
     @Test
+    void aJobThatEndedIsNotBusyButNotIdleUntilItsOutcomeIsTaken() {
+        sender = sender(1, 0);
+        receiver.gate.countDown();
+        SyncJob job = diffJob("u", 2);
+        receiver.failOnce.add(id(job.pages().get(1)));
+        assertThat(sender.isIdle()).as("nothing submitted yet").isTrue();
+
+        sender.submit(job);
+        await().atMost(WAIT).until(() -> !sender.isBusy());
+
+        assertThat(sender.isIdle()).as("the GaveUp outcome is still to be taken").isFalse();
+        assertThat(outcome()).isInstanceOf(SyncSender.GaveUp.class);
+        assertThat(sender.isIdle()).isTrue();
+    }
+
+    @Test
     void anUnexpectedErrorOfOnePageFailsTheJobAfterThePagesInFlight() {
         SyncJob job = diffJob("u", 10);
         sender = SyncSender.builder(SENDER, webhookWithABugOn(id(job.pages().get(0))),
