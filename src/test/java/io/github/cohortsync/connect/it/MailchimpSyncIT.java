@@ -2,6 +2,7 @@ package io.github.cohortsync.connect.it;
 
 import static io.github.cohortsync.connect.it.MembershipRecord.add;
 import static io.github.cohortsync.connect.it.MembershipRecord.remove;
+import static io.github.cohortsync.connect.it.MembershipRecord.tombstone;
 import static io.github.cohortsync.connect.it.MembershipRecord.user;
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -24,7 +25,8 @@ import io.github.cohortsync.connect.it.standin.MailchimpReceiver;
 /**
  * End-to-end sync to a local stand-in for Mailchimp's static segments: two cohorts' adds (one over 500 members, so
  * several calls) and removals end as exactly the expected segment members, each segment is created once though
- * pages go concurrently, and an invalid email goes to the dead letter queue naming the member, not its email.
+ * pages go concurrently, a 429 is retried, and an invalid email and a tombstone (no email) go to the dead letter
+ * queue naming the member, not its email.
  */
 @ConnectCluster(name = "mailchimp-sync-it")
 class MailchimpSyncIT {
@@ -58,6 +60,7 @@ class MailchimpSyncIT {
             harness.startConnector(connector, config, 1);
             harness.awaitCommittedToEnd(connector, topic);
 
+            mailchimp.throttleNext(1);
             List<MembershipRecord> phase2 = new ArrayList<>();
             for (int i = 0; i < 100; i++) {
                 phase2.add(remove("101", user("a", i)));
@@ -66,27 +69,37 @@ class MailchimpSyncIT {
                 phase2.add(remove("202", user("b", i)));
             }
             phase2.add(add("101", user("a", 0)));
+            // No email: rejected to the DLQ, so b-00020 stays in the segment.
+            MembershipRecord dropped = tombstone("202", user("b", 20));
+            phase2.add(dropped);
             harness.produce(topic, phase2);
             harness.awaitCommittedToEnd(connector, topic);
 
             List<MembershipRecord> all = new ArrayList<>(phase1);
             all.remove(all.size() - 1);
             all.addAll(phase2);
+            all.remove(dropped);
             assertThat(mailchimp.violations()).isEmpty();
             assertThat(mailchimp.members()).isEqualTo(expectedMembers(all));
             assertThat(mailchimp.creations()).containsOnly(
                     Map.entry(segment("101"), 1), Map.entry(segment("202"), 1));
+            assertThat(mailchimp.throttled()).as("a 429 is retried").isEqualTo(1);
             assertThat(mailchimp.batchCalls()).as("700 adds need at least two calls of at most 500")
                     .isGreaterThanOrEqualTo(4);
 
-            ConsumerRecords<byte[], byte[]> dead = harness.connect().kafka().consume(1,
+            ConsumerRecords<byte[], byte[]> dead = harness.connect().kafka().consume(2,
                     ConnectHarness.TIMEOUT.toMillis(), dlq);
-            assertThat(dead.count()).isEqualTo(1);
-            ConsumerRecord<byte[], byte[]> rejected = dead.iterator().next();
-            assertThat(header(rejected, "__connect.errors.offset")).isEqualTo(String.valueOf(phase1.size() - 1));
-            assertThat(header(rejected, "__connect.errors.exception.message"))
+            assertThat(dead.count()).isEqualTo(2);
+            Map<String, String> messages = new TreeMap<>();
+            dead.forEach(r -> messages.put(header(r, "__connect.errors.offset"),
+                    header(r, "__connect.errors.exception.message")));
+            assertThat(messages).containsOnlyKeys(String.valueOf(phase1.size() - 1),
+                    String.valueOf(phase1.size() + phase2.size() - 1));
+            assertThat(messages.get(String.valueOf(phase1.size() - 1)))
                     .contains("member " + invalid).contains("Invalid email address")
                     .doesNotContain("not-an-email");
+            assertThat(messages.get(String.valueOf(phase1.size() + phase2.size() - 1)))
+                    .contains("member " + user("b", 20) + " has no email");
             harness.assertAllRunning(connector);
         } finally {
             harness.deleteConnectorQuietly(connector);

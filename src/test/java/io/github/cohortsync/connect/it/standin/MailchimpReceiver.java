@@ -60,6 +60,8 @@ public final class MailchimpReceiver extends Dispatcher implements AutoCloseable
     private final List<String> violations = new ArrayList<>();
     private long nextId = 101;
     private int batchCalls;
+    private int throttle;
+    private int throttled;
 
     public static MailchimpReceiver start() throws IOException {
         MailchimpReceiver standIn = new MailchimpReceiver();
@@ -161,6 +163,13 @@ public final class MailchimpReceiver extends Dispatcher implements AutoCloseable
         if (name == null) {
             return problem(404, "Resource Not Found");
         }
+        if (throttle > 0) {
+            // Mailchimp answers 429 when an account goes over its limits (Marketing API "Errors").
+            throttle--;
+            throttled++;
+            return new MockResponse(429, Headers.of("Content-Type", "application/problem+json", "Retry-After", "1"),
+                    "{\"title\": \"Too Many Requests\", \"status\": 429}");
+        }
         batchCalls++;
         JsonNode add = body.path("members_to_add");
         JsonNode remove = body.path("members_to_remove");
@@ -220,6 +229,16 @@ public final class MailchimpReceiver extends Dispatcher implements AutoCloseable
     /** How often each segment name was created. */
     public synchronized Map<String, Integer> creations() {
         return new TreeMap<>(creations);
+    }
+
+    /** Answers the next {@code calls} batch calls with 429 and Retry-After: 1, changing nothing. */
+    public synchronized void throttleNext(int calls) {
+        throttle = calls;
+    }
+
+    /** How many batch calls were answered 429. */
+    public synchronized int throttled() {
+        return throttled;
     }
 
     public synchronized int batchCalls() {
