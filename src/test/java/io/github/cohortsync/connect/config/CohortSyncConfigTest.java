@@ -74,7 +74,7 @@ class CohortSyncConfigTest {
         props.remove("destination");
         assertThat(errors(props).get("destination")).singleElement().asString().contains("Missing required");
 
-        props.put("destination", "mailchimp");
+        props.put("destination", "hubspot");
         assertThat(errors(props).get("destination")).singleElement().asString().contains("webhook");
     }
 

@@ -56,5 +56,9 @@ class DestinationPropertiesTest {
             assertThat(braze.readsProperty("$user_id")).isTrue();
             assertThat(braze.readsProperty("plan")).isFalse();
         }
+        try (Destination mailchimp = create("mailchimp", "mailchimp.api.key", "k-us21", "mailchimp.list.id", "l",
+                "mailchimp.endpoint", "http://127.0.0.1:9")) {
+            assertThat(mailchimp.readsProperty("plan")).isFalse();
+        }
     }
 }

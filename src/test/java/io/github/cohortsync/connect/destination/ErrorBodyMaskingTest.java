@@ -64,7 +64,9 @@ class ErrorBodyMaskingTest {
                 Arguments.of("braze", Map.of("braze.endpoint", "/", "braze.api.key", SECRET), ""),
                 Arguments.of("braze", Map.of("braze.endpoint", "/", "braze.mode", "cohort_import",
                         "braze.partner.name", "acme", "braze.partner.api.key", SECRET,
-                        "braze.data.import.key", SECRET + "-import"), ""));
+                        "braze.data.import.key", SECRET + "-import"), ""),
+                Arguments.of("mailchimp", Map.of("mailchimp.endpoint", "/", "mailchimp.api.key", SECRET,
+                        "mailchimp.list.id", "list-1"), basic("cohort-sync:" + SECRET)));
     }
 
     private static String basic(String credentials) {

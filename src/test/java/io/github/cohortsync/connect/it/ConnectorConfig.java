@@ -58,6 +58,12 @@ public final class ConnectorConfig {
                 .with("clevertap.passcode", passcode).with("clevertap.endpoint", endpoint);
     }
 
+    /** Mailchimp's Marketing API at {@code endpoint} with the API key and the audience (list) id. */
+    public static ConnectorConfig mailchimp(String topic, String apiKey, String listId, String endpoint) {
+        return new ConnectorConfig(topic, "mailchimp").with("mailchimp.api.key", apiKey)
+                .with("mailchimp.list.id", listId).with("mailchimp.endpoint", endpoint);
+    }
+
     /** Braze in its default (attribute) mode at {@code endpoint} with the REST API key. */
     public static ConnectorConfig braze(String topic, String apiKey, String endpoint) {
         return new ConnectorConfig(topic, "braze").with("braze.api.key", apiKey).with("braze.endpoint", endpoint);

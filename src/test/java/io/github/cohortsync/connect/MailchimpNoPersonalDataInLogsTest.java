@@ -1,0 +1,130 @@
+package io.github.cohortsync.connect;
+
+import static io.github.cohortsync.connect.Records.change;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Base64;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.connect.sink.SinkRecord;
+import org.apache.log4j.Level;
+import org.apache.log4j.Logger;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import mockwebserver3.Dispatcher;
+import mockwebserver3.MockResponse;
+import mockwebserver3.MockWebServer;
+import mockwebserver3.RecordedRequest;
+import okhttp3.Headers;
+
+/**
+ * Everything the connector logs through a Mailchimp run with a retry, a per-email error that quotes the email and a
+ * 401 that echoes the key: no key (raw or Basic-encoded), no email, no phone.
+ */
+class MailchimpNoPersonalDataInLogsTest {
+    @TempDir
+    Path journalDir;
+    private static final String API_KEY = "0123mc-s3cret-key-us21";
+    private static final String EMAIL = "ada.lovelace@example.com";
+    private static final String PHONE = "+15550199887";
+    private static final TopicPartition P0 = new TopicPartition(Records.TOPIC, 0);
+
+    private final LogCapture capture = new LogCapture();
+    private final Logger connectorLogger = Logger.getLogger("io.github.cohortsync");
+    private Level previousLevel;
+    private final MockWebServer server = new MockWebServer();
+
+    @BeforeEach
+    void captureLogs() throws IOException {
+        previousLevel = connectorLogger.getLevel();
+        connectorLogger.setLevel(Level.ALL);
+        Logger.getRootLogger().addAppender(capture);
+        server.start();
+    }
+
+    @AfterEach
+    void restoreLogs() {
+        Logger.getRootLogger().removeAppender(capture);
+        connectorLogger.setLevel(previousLevel);
+        server.close();
+    }
+
+    @Test
+    void aMailchimpRunWithARetryARejectionAndAFailureLogsNoKeyEmailOrPhone() {
+        String encoded = Base64.getEncoder().encodeToString(("cohort-sync:" + API_KEY)
+                .getBytes(StandardCharsets.UTF_8));
+        String echo = "key " + API_KEY + " basic " + encoded + " for " + EMAIL + " at " + PHONE;
+        AtomicInteger calls = new AtomicInteger();
+        server.setDispatcher(new Dispatcher() {
+            @Override
+            public MockResponse dispatch(RecordedRequest request) {
+                Headers json = Headers.of("Content-Type", "application/json");
+                return switch (calls.incrementAndGet()) {
+                    case 1 -> new MockResponse(503, json, "{\"detail\": \"" + echo + "\"}");
+                    case 2 -> new MockResponse(200, json, "{\"segments\": [{\"id\": 5, \"name\": \"Mixpanel - c1\"}],"
+                            + " \"total_items\": 1}");
+                    case 3 -> new MockResponse(200, json, "{\"members_added\": [], \"errors\": [{\"email_addresses\":"
+                            + " [\"" + EMAIL + "\"], \"error\": \"" + echo + "\"}], \"error_count\": 1}");
+                    default -> new MockResponse(401, json, "{\"title\": \"API Key Invalid\", \"detail\": \""
+                            + echo + "\"}");
+                };
+            }
+        });
+        Map<String, String> props = new HashMap<>();
+        props.put("name", "pii-test-mailchimp");
+        props.put("destination", "mailchimp");
+        props.put("mailchimp.api.key", API_KEY);
+        props.put("mailchimp.list.id", "list-1");
+        props.put("mailchimp.endpoint", server.url("/").toString());
+        props.put("snapshot.enabled", "false");
+        props.put("sync.interval.ms", "100");
+        props.put("retry.backoff.initial.ms", "10");
+        props.put("retry.backoff.max.ms", "10");
+        props.put("errors.tolerance", "all");
+        props.put("delivery.journal.dir", journalDir.toString());
+        FakeSinkTaskContext context = new FakeSinkTaskContext(true, P0);
+        CohortSyncSinkTask task = new CohortSyncSinkTask();
+        task.initialize(context);
+        task.start(props);
+        try {
+            task.put(List.of(record(change("c1", "u1").with("cohort_name", "c1").with("email", EMAIL)
+                    .with("phone_number", PHONE), 0)));
+            await().atMost(Duration.ofSeconds(20)).until(() -> {
+                task.put(List.of());
+                return calls.get() >= 3;
+            });
+            task.put(List.of(record(change("c1", "u4").with("cohort_name", "c1").with("email", EMAIL), 1)));
+            await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> assertThatThrownBy(() -> task.put(List.of()))
+                    .hasMessageContaining("HTTP 401")
+                    .hasMessageContaining("check mailchimp.api.key")
+                    .satisfies(failure -> capture.lines.add(failure.getMessage())));
+        } finally {
+            task.stop();
+        }
+
+        assertThat(capture.lines).anySatisfy(line -> assertThat(line).contains("Retrying"));
+        assertThat(capture.lines).anySatisfy(line -> assertThat(line).contains("Mailchimp did not add member u1"));
+        assertThat(String.join("\n", capture.lines))
+                .doesNotContain(API_KEY)
+                .doesNotContain(encoded)
+                .doesNotContain(EMAIL)
+                .doesNotContain(PHONE);
+    }
+
+    private static SinkRecord record(Records records, long offset) {
+        return records.at(0, offset).build();
+    }
+}

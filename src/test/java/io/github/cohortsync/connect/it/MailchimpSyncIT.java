@@ -1,0 +1,136 @@
+package io.github.cohortsync.connect.it;
+
+import static io.github.cohortsync.connect.it.MembershipRecord.add;
+import static io.github.cohortsync.connect.it.MembershipRecord.remove;
+import static io.github.cohortsync.connect.it.MembershipRecord.tombstone;
+import static io.github.cohortsync.connect.it.MembershipRecord.user;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.common.header.Header;
+import org.junit.jupiter.api.Test;
+
+import io.github.cohortsync.connect.it.standin.MailchimpReceiver;
+
+/**
+ * End-to-end sync to a local stand-in for Mailchimp's static segments: two cohorts' adds (one over 500 members, so
+ * several calls) and removals end as exactly the expected segment members, each segment is created once though
+ * pages go concurrently, a 429 is retried, and an invalid email and a tombstone (no email) go to the dead letter
+ * queue naming the member, not its email.
+ */
+@ConnectCluster(name = "mailchimp-sync-it")
+class MailchimpSyncIT {
+    private static ConnectHarness harness;
+
+    @Test
+    void syncsAddsAndRemovalsAsExactlyTheExpectedSegmentMembers() throws Exception {
+        String topic = harness.createTopic("mailchimp-membership", 1);
+        String dlq = ConnectHarness.uniqueName("mailchimp-dlq");
+        String connector = ConnectHarness.uniqueName("mailchimp");
+        List<MembershipRecord> a = new ArrayList<>();
+        List<MembershipRecord> b = new ArrayList<>();
+        for (int i = 0; i < 700; i++) {
+            a.add(add("101", user("a", i)));
+        }
+        for (int i = 0; i < 50; i++) {
+            b.add(add("202", user("b", i)));
+        }
+        List<MembershipRecord> phase1 = new ArrayList<>(Interleave.randomly(21, a, b));
+        // Mailchimp reports it in errors[]: rejected, dead-lettered, never a member.
+        String invalid = user("bad", 0);
+        phase1.add(add("101", invalid).with("email", "not-an-email"));
+
+        try (MailchimpReceiver mailchimp = MailchimpReceiver.start()) {
+            harness.produce(topic, phase1);
+            Map<String, String> config = ConnectorConfig.mailchimp(topic, MailchimpReceiver.API_KEY,
+                    MailchimpReceiver.LIST_ID, mailchimp.url())
+                    .syncIntervalMs(1000)
+                    .deadLetterQueue(dlq)
+                    .build();
+            harness.startConnector(connector, config, 1);
+            harness.awaitCommittedToEnd(connector, topic);
+
+            mailchimp.throttleNext(1);
+            List<MembershipRecord> phase2 = new ArrayList<>();
+            for (int i = 0; i < 100; i++) {
+                phase2.add(remove("101", user("a", i)));
+            }
+            for (int i = 0; i < 10; i++) {
+                phase2.add(remove("202", user("b", i)));
+            }
+            phase2.add(add("101", user("a", 0)));
+            // No email: rejected to the DLQ, so b-00020 stays in the segment.
+            MembershipRecord dropped = tombstone("202", user("b", 20));
+            phase2.add(dropped);
+            harness.produce(topic, phase2);
+            harness.awaitCommittedToEnd(connector, topic);
+
+            List<MembershipRecord> all = new ArrayList<>(phase1);
+            all.remove(all.size() - 1);
+            all.addAll(phase2);
+            all.remove(dropped);
+            assertThat(mailchimp.violations()).isEmpty();
+            assertThat(mailchimp.members()).isEqualTo(expectedMembers(all));
+            assertThat(mailchimp.creations()).containsOnly(
+                    Map.entry(segment("101"), 1), Map.entry(segment("202"), 1));
+            assertThat(mailchimp.throttled()).as("a 429 is retried").isEqualTo(1);
+            assertThat(mailchimp.batchCalls()).as("700 adds need at least two calls of at most 500")
+                    .isGreaterThanOrEqualTo(4);
+
+            ConsumerRecords<byte[], byte[]> dead = harness.connect().kafka().consume(2,
+                    ConnectHarness.TIMEOUT.toMillis(), dlq);
+            assertThat(dead.count()).isEqualTo(2);
+            Map<String, String> messages = new TreeMap<>();
+            dead.forEach(r -> messages.put(header(r, "__connect.errors.offset"),
+                    header(r, "__connect.errors.exception.message")));
+            assertThat(messages).containsOnlyKeys(String.valueOf(phase1.size() - 1),
+                    String.valueOf(phase1.size() + phase2.size() - 1));
+            assertThat(messages.get(String.valueOf(phase1.size() - 1)))
+                    .contains("member " + invalid).contains("Invalid email address")
+                    .doesNotContain("not-an-email");
+            assertThat(messages.get(String.valueOf(phase1.size() + phase2.size() - 1)))
+                    .contains("member " + user("b", 20) + " has no email");
+            harness.assertAllRunning(connector);
+        } finally {
+            harness.deleteConnectorQuietly(connector);
+        }
+    }
+
+    private static String segment(String cohortId) {
+        return "Mixpanel - " + MembershipRecord.cohortName(cohortId);
+    }
+
+    /** Per segment, the lower-case emails of the users whose latest record is an add. */
+    private static Map<String, Set<String>> expectedMembers(List<MembershipRecord> records) {
+        Map<String, Map<String, Boolean>> latest = new TreeMap<>();
+        for (MembershipRecord r : records) {
+            latest.computeIfAbsent(segment(r.cohortId()), s -> new TreeMap<>()).put(r.user(), r.isAdd());
+        }
+        Map<String, Set<String>> members = new TreeMap<>();
+        latest.forEach((segment, users) -> {
+            Set<String> emails = new TreeSet<>();
+            users.forEach((user, in) -> {
+                if (in) {
+                    emails.add(MembershipRecord.email(user).toLowerCase(Locale.ROOT));
+                }
+            });
+            members.put(segment, emails);
+        });
+        return members;
+    }
+
+    private static String header(ConsumerRecord<byte[], byte[]> record, String name) {
+        Header header = record.headers().lastHeader(name);
+        return header == null ? null : new String(header.value(), StandardCharsets.UTF_8);
+    }
+}
