@@ -6,8 +6,10 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Base64;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -28,12 +30,16 @@ import mockwebserver3.MockWebServer;
 import mockwebserver3.RecordedRequest;
 import okhttp3.Headers;
 
-/** Everything the connector logs through a run with retries, bad records and a failure: no secret, no PII. */
+/**
+ * Everything the connector logs through a run with retries, bad records and a failure: no secret, no PII; and through
+ * a Mailchimp run whose answers echo the key (raw and Basic-encoded), the email and the phone.
+ */
 class NoPersonalDataInLogsTest {
     @TempDir
     Path journalDir;
     private static final String PASSWORD = "pa55-w0rd-XYZ";
     private static final String TOKEN = "query-t0ken-XYZ";
+    private static final String MAILCHIMP_KEY = "0123mc-s3cret-key-us21";
     private static final String EMAIL = "ada.lovelace@example.com";
     private static final String PHONE = "+15550199887";
     private static final TopicPartition P0 = new TopicPartition(Records.TOPIC, 0);
@@ -110,6 +116,68 @@ class NoPersonalDataInLogsTest {
         assertThat(String.join("\n", capture.lines))
                 .doesNotContain(PASSWORD)
                 .doesNotContain(TOKEN)
+                .doesNotContain(EMAIL)
+                .doesNotContain(PHONE);
+    }
+
+    @Test
+    void aMailchimpRunWithARetryARejectionAndAFailureLogsNoKeyEmailOrPhone() {
+        String encoded = Base64.getEncoder().encodeToString(("cohort-sync:" + MAILCHIMP_KEY)
+                .getBytes(StandardCharsets.UTF_8));
+        String echo = "key " + MAILCHIMP_KEY + " basic " + encoded + " for " + EMAIL + " at " + PHONE;
+        AtomicInteger calls = new AtomicInteger();
+        server.setDispatcher(new Dispatcher() {
+            @Override
+            public MockResponse dispatch(RecordedRequest request) {
+                Headers json = Headers.of("Content-Type", "application/json");
+                return switch (calls.incrementAndGet()) {
+                    case 1 -> new MockResponse(503, json, "{\"detail\": \"" + echo + "\"}");
+                    case 2 -> new MockResponse(200, json, "{\"segments\": [{\"id\": 5, \"name\": \"Mixpanel - c1\"}],"
+                            + " \"total_items\": 1}");
+                    case 3 -> new MockResponse(200, json, "{\"members_added\": [], \"errors\": [{\"email_addresses\":"
+                            + " [\"" + EMAIL + "\"], \"error\": \"" + echo + "\"}], \"error_count\": 1}");
+                    default -> new MockResponse(401, json, "{\"title\": \"API Key Invalid\", \"detail\": \""
+                            + echo + "\"}");
+                };
+            }
+        });
+        Map<String, String> props = new HashMap<>();
+        props.put("name", "pii-test-mailchimp");
+        props.put("destination", "mailchimp");
+        props.put("mailchimp.api.key", MAILCHIMP_KEY);
+        props.put("mailchimp.list.id", "list-1");
+        props.put("mailchimp.endpoint", server.url("/").toString());
+        props.put("snapshot.enabled", "false");
+        props.put("sync.interval.ms", "100");
+        props.put("retry.backoff.initial.ms", "10");
+        props.put("retry.backoff.max.ms", "10");
+        props.put("errors.tolerance", "all");
+        props.put("delivery.journal.dir", journalDir.toString());
+        FakeSinkTaskContext context = new FakeSinkTaskContext(true, P0);
+        CohortSyncSinkTask task = new CohortSyncSinkTask();
+        task.initialize(context);
+        task.start(props);
+        try {
+            task.put(List.of(record(change("c1", "u1").with("cohort_name", "c1").with("email", EMAIL)
+                    .with("phone_number", PHONE), 0)));
+            await().atMost(Duration.ofSeconds(20)).until(() -> {
+                task.put(List.of());
+                return calls.get() >= 3;
+            });
+            task.put(List.of(record(change("c1", "u4").with("cohort_name", "c1").with("email", EMAIL), 1)));
+            await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> assertThatThrownBy(() -> task.put(List.of()))
+                    .hasMessageContaining("HTTP 401")
+                    .hasMessageContaining("check mailchimp.api.key")
+                    .satisfies(failure -> capture.lines.add(failure.getMessage())));
+        } finally {
+            task.stop();
+        }
+
+        assertThat(capture.lines).anySatisfy(line -> assertThat(line).contains("Retrying"));
+        assertThat(capture.lines).anySatisfy(line -> assertThat(line).contains("Mailchimp did not add member u1"));
+        assertThat(String.join("\n", capture.lines))
+                .doesNotContain(MAILCHIMP_KEY)
+                .doesNotContain(encoded)
                 .doesNotContain(EMAIL)
                 .doesNotContain(PHONE);
     }
