@@ -1,32 +1,13 @@
 package io.github.cohortsync.connect.destination.clevertap;
 
 import io.github.cohortsync.connect.config.CohortSyncConfig;
-import io.github.cohortsync.connect.config.DestinationKeys;
 import io.github.cohortsync.connect.destination.Destination;
-import io.github.cohortsync.connect.destination.DestinationProvider;
+import io.github.cohortsync.connect.destination.DestinationFacts;
 
 /** CleverTap. It limits concurrent uploads to 15 per account (429 over that), shared by every task. */
-public final class CleverTapProvider implements DestinationProvider {
-    private static final DestinationKeys KEYS = new CleverTapKeys();
-
-    @Override
-    public String configValue() {
-        return "clevertap";
-    }
-
-    @Override
-    public DestinationKeys keys() {
-        return KEYS;
-    }
-
-    @Override
-    public int maxBatchSize() {
-        return CleverTapDestination.MAX_MEMBERS_PER_PAGE;
-    }
-
-    @Override
-    public int defaultMaxInFlight() {
-        return 4;
+public final class CleverTapProvider extends DestinationFacts {
+    public CleverTapProvider() {
+        super("clevertap", new CleverTapKeys(), CleverTapDestination.MAX_MEMBERS_PER_PAGE, 4);
     }
 
     @Override

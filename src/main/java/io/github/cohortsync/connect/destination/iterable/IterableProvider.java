@@ -1,32 +1,13 @@
 package io.github.cohortsync.connect.destination.iterable;
 
 import io.github.cohortsync.connect.config.CohortSyncConfig;
-import io.github.cohortsync.connect.config.DestinationKeys;
 import io.github.cohortsync.connect.destination.Destination;
-import io.github.cohortsync.connect.destination.DestinationProvider;
+import io.github.cohortsync.connect.destination.DestinationFacts;
 
 /** Iterable. It documents no per-call maximum for list (un)subscribes; 1000, like Mixpanel's own sync. */
-public final class IterableProvider implements DestinationProvider {
-    private static final DestinationKeys KEYS = new IterableKeys();
-
-    @Override
-    public String configValue() {
-        return "iterable";
-    }
-
-    @Override
-    public DestinationKeys keys() {
-        return KEYS;
-    }
-
-    @Override
-    public int maxBatchSize() {
-        return 1000;
-    }
-
-    @Override
-    public int defaultMaxInFlight() {
-        return 4;
+public final class IterableProvider extends DestinationFacts {
+    public IterableProvider() {
+        super("iterable", new IterableKeys(), 1000, 4);
     }
 
     @Override

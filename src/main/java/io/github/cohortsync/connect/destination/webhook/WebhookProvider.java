@@ -1,32 +1,13 @@
 package io.github.cohortsync.connect.destination.webhook;
 
 import io.github.cohortsync.connect.config.CohortSyncConfig;
-import io.github.cohortsync.connect.config.DestinationKeys;
 import io.github.cohortsync.connect.destination.Destination;
-import io.github.cohortsync.connect.destination.DestinationProvider;
+import io.github.cohortsync.connect.destination.DestinationFacts;
 
 /** The webhook: one page at a time, as a receiver may rely on pages arriving in order. */
-public final class WebhookProvider implements DestinationProvider {
-    private static final DestinationKeys KEYS = new WebhookKeys();
-
-    @Override
-    public String configValue() {
-        return "webhook";
-    }
-
-    @Override
-    public DestinationKeys keys() {
-        return KEYS;
-    }
-
-    @Override
-    public int maxBatchSize() {
-        return 1000;
-    }
-
-    @Override
-    public int defaultMaxInFlight() {
-        return 1;
+public final class WebhookProvider extends DestinationFacts {
+    public WebhookProvider() {
+        super("webhook", new WebhookKeys(), 1000, 1);
     }
 
     @Override
