@@ -2,7 +2,10 @@ package io.github.cohortsync.connect.http;
 
 import java.io.IOException;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
+
+import io.github.cohortsync.connect.delivery.PermanentDeliveryException;
 
 import okhttp3.Response;
 import okhttp3.ResponseBody;
@@ -43,6 +46,26 @@ public final class Answer {
     /** The body as JSON, or null when it is empty or not JSON. */
     public JsonNode json() throws IOException {
         return HttpClients.jsonOrNull(text());
+    }
+
+    /**
+     * The body as a JSON object, for destinations whose every answer is one.
+     *
+     * @param what the call, as its messages name it
+     * @throws PermanentDeliveryException when the body is empty, not JSON, or JSON but not an object
+     */
+    public JsonNode jsonObject(String what) throws PermanentDeliveryException, IOException {
+        String body = text();
+        JsonNode json;
+        try {
+            json = body.isBlank() ? null : HttpClients.JSON.readTree(body);
+        } catch (JsonProcessingException e) {
+            throw new PermanentDeliveryException(what + " got an answer that is not JSON");
+        }
+        if (json == null || !json.isObject()) {
+            throw new PermanentDeliveryException(what + " got an answer that is not a JSON object");
+        }
+        return json;
     }
 
     /** The body as a stream, for answers too long to hold (e.g. a list export); use instead of {@link #text()}. */

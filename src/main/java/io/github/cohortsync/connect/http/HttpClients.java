@@ -15,7 +15,7 @@ import okhttp3.ResponseBody;
 
 /** The task's HTTP client: building it, addressing and reading destination calls, and shutting it down. */
 public final class HttpClients {
-    private static final ObjectMapper JSON = new ObjectMapper();
+    static final ObjectMapper JSON = new ObjectMapper();
 
     private HttpClients() {
     }

@@ -16,7 +16,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import com.fasterxml.jackson.core.JsonGenerator;
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
@@ -512,16 +511,7 @@ public final class IterableDestination extends HttpDestination {
         return calls.execute(what, request.build(), new AnswerReader<>() {
             @Override
             public JsonNode read(Answer answer) throws PermanentDeliveryException, IOException {
-                String text = answer.text();
-                try {
-                    JsonNode json = text.isBlank() ? null : JSON.readTree(text);
-                    if (json == null || !json.isObject()) {
-                        throw new PermanentDeliveryException(what + " got an answer that is not a JSON object");
-                    }
-                    return json;
-                } catch (JsonProcessingException e) {
-                    throw new PermanentDeliveryException(what + " got an answer that is not JSON");
-                }
+                return answer.jsonObject(what);
             }
 
             @Override

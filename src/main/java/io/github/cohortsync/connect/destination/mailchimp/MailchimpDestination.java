@@ -10,9 +10,7 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.locks.ReentrantLock;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 
 import io.github.cohortsync.connect.config.CohortSyncConfig;
 import io.github.cohortsync.connect.config.DestinationKeys;
@@ -63,7 +61,6 @@ public final class MailchimpDestination extends HttpDestination {
     /** The user name of the Basic auth; Mailchimp accepts any. */
     static final String USER_NAME = "cohort-sync";
     private static final MediaType JSON_TYPE = MediaType.get("application/json");
-    private static final ObjectMapper JSON = new ObjectMapper();
     private static final String AUTH_HINT = "check mailchimp.api.key (a Marketing API key of the account, ending in"
             + " its data centre) and mailchimp.list.id (the audience id)";
 
@@ -261,16 +258,7 @@ public final class MailchimpDestination extends HttpDestination {
         return calls.execute(what, request, new AnswerReader<>() {
             @Override
             public JsonNode read(Answer answer) throws PermanentDeliveryException, IOException {
-                String text = answer.text();
-                try {
-                    JsonNode json = text.isBlank() ? null : JSON.readTree(text);
-                    if (json == null || !json.isObject()) {
-                        throw new PermanentDeliveryException(what + " got an answer that is not a JSON object");
-                    }
-                    return json;
-                } catch (JsonProcessingException e) {
-                    throw new PermanentDeliveryException(what + " got an answer that is not JSON");
-                }
+                return answer.jsonObject(what);
             }
 
             /**
