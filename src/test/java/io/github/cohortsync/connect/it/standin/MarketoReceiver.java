@@ -389,6 +389,16 @@ public final class MarketoReceiver extends Dispatcher implements AutoCloseable {
         emails.forEach(email -> leads.putIfAbsent(email.toLowerCase(Locale.ROOT), nextLeadId++));
     }
 
+    /** A list made outside the connector, holding leads of these emails (created when missing). */
+    public synchronized void seedList(String name, List<String> emails) {
+        addLeads(emails);
+        long id = nextListId++;
+        listNames.put(id, name);
+        Set<Long> members = new TreeSet<>();
+        emails.forEach(email -> members.add(leads.get(email.toLowerCase(Locale.ROOT))));
+        listMembers.put(id, members);
+    }
+
     /** Deletes the lead of this email (its id becomes "Lead not found"). */
     public synchronized void deleteLead(String email) {
         Long id = leads.remove(email.toLowerCase(Locale.ROOT));
