@@ -32,7 +32,8 @@ import okhttp3.Headers;
 
 /**
  * Everything the connector logs through a run with retries, bad records and a failure: no secret, no PII; and through
- * a Mailchimp run whose answers echo the key (raw and Basic-encoded), the email and the phone.
+ * a Mailchimp run whose answers echo the key (raw and Basic-encoded), the email and the phone; and through a Marketo
+ * run whose answers echo the client secret, the email and the phone.
  */
 class NoPersonalDataInLogsTest {
     @TempDir
@@ -40,6 +41,7 @@ class NoPersonalDataInLogsTest {
     private static final String PASSWORD = "pa55-w0rd-XYZ";
     private static final String TOKEN = "query-t0ken-XYZ";
     private static final String MAILCHIMP_KEY = "0123mc-s3cret-key-us21";
+    private static final String MARKETO_SECRET = "mkto-s3cret-XYZ-42";
     private static final String EMAIL = "ada.lovelace@example.com";
     private static final String PHONE = "+15550199887";
     private static final TopicPartition P0 = new TopicPartition(Records.TOPIC, 0);
@@ -178,6 +180,78 @@ class NoPersonalDataInLogsTest {
         assertThat(String.join("\n", capture.lines))
                 .doesNotContain(MAILCHIMP_KEY)
                 .doesNotContain(encoded)
+                .doesNotContain(EMAIL)
+                .doesNotContain(PHONE);
+    }
+
+    @Test
+    void aMarketoRunWithARetryARejectionAndAFailureLogsNoSecretEmailOrPhone() {
+        String echo = "secret " + MARKETO_SECRET + " for " + EMAIL + " at " + PHONE;
+        AtomicInteger tokenCalls = new AtomicInteger();
+        AtomicInteger listCalls = new AtomicInteger();
+        server.setDispatcher(new Dispatcher() {
+            @Override
+            public MockResponse dispatch(RecordedRequest request) {
+                Headers json = Headers.of("Content-Type", "application/json");
+                String path = request.getUrl().encodedPath();
+                if (path.equals("/identity/oauth/token")) {
+                    return tokenCalls.incrementAndGet() == 1
+                            ? new MockResponse(503, json, "{\"error\": \"" + echo + "\"}")
+                            : new MockResponse(200, json, "{\"access_token\": \"t-1\", \"expires_in\": 3599}");
+                }
+                if (path.equals("/rest/v1/lists.json")) {
+                    return new MockResponse(200, json, "{\"success\": true, \"result\": [{\"id\": 7, \"name\":"
+                            + " \"mixpanel_c1_c1\"}]}");
+                }
+                if (path.equals("/rest/v1/leads.json")) {
+                    return new MockResponse(200, json, "{\"success\": true, \"result\": [{\"id\": 5, \"email\":"
+                            + " \"" + EMAIL + "\"}]}");
+                }
+                return listCalls.incrementAndGet() == 1
+                        ? new MockResponse(200, json, "{\"success\": true, \"result\": [{\"id\": 5, \"status\":"
+                                + " \"skipped\", \"reasons\": [{\"code\": \"1008\", \"message\": \"" + echo
+                                + "\"}]}]}")
+                        : new MockResponse(200, json, "{\"success\": false, \"errors\": [{\"code\": \"603\","
+                                + " \"message\": \"" + echo + "\"}]}");
+            }
+        });
+        Map<String, String> props = new HashMap<>();
+        props.put("name", "pii-test-marketo");
+        props.put("destination", "marketo");
+        props.put("marketo.endpoint", server.url("/").toString());
+        props.put("marketo.client.id", "client-1");
+        props.put("marketo.client.secret", MARKETO_SECRET);
+        props.put("marketo.folder.id", "12");
+        props.put("snapshot.enabled", "false");
+        props.put("sync.interval.ms", "100");
+        props.put("retry.backoff.initial.ms", "10");
+        props.put("retry.backoff.max.ms", "10");
+        props.put("errors.tolerance", "all");
+        props.put("delivery.journal.dir", journalDir.toString());
+        FakeSinkTaskContext context = new FakeSinkTaskContext(true, P0);
+        CohortSyncSinkTask task = new CohortSyncSinkTask();
+        task.initialize(context);
+        task.start(props);
+        try {
+            task.put(List.of(record(change("c1", "u1").with("cohort_name", "c1").with("email", EMAIL)
+                    .with("phone_number", PHONE), 0)));
+            await().atMost(Duration.ofSeconds(20)).until(() -> {
+                task.put(List.of());
+                return listCalls.get() >= 1;
+            });
+            task.put(List.of(record(change("c1", "u4").with("cohort_name", "c1").with("email", EMAIL), 1)));
+            await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> assertThatThrownBy(() -> task.put(List.of()))
+                    .hasMessageContaining("Marketo error 603")
+                    .hasMessageContaining("Read-Write Lead")
+                    .satisfies(failure -> capture.lines.add(failure.getMessage())));
+        } finally {
+            task.stop();
+        }
+
+        assertThat(capture.lines).anySatisfy(line -> assertThat(line).contains("Retrying"));
+        assertThat(capture.lines).anySatisfy(line -> assertThat(line).contains("Marketo did not add member u1"));
+        assertThat(String.join("\n", capture.lines))
+                .doesNotContain(MARKETO_SECRET)
                 .doesNotContain(EMAIL)
                 .doesNotContain(PHONE);
     }
