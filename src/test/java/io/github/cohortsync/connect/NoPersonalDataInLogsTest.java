@@ -14,6 +14,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BooleanSupplier;
 
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.connect.sink.SinkRecord;
@@ -143,37 +144,10 @@ class NoPersonalDataInLogsTest {
                 };
             }
         });
-        Map<String, String> props = new HashMap<>();
-        props.put("name", "pii-test-mailchimp");
-        props.put("destination", "mailchimp");
-        props.put("mailchimp.api.key", MAILCHIMP_KEY);
-        props.put("mailchimp.list.id", "list-1");
-        props.put("mailchimp.endpoint", server.url("/").toString());
-        props.put("snapshot.enabled", "false");
-        props.put("sync.interval.ms", "100");
-        props.put("retry.backoff.initial.ms", "10");
-        props.put("retry.backoff.max.ms", "10");
-        props.put("errors.tolerance", "all");
-        props.put("delivery.journal.dir", journalDir.toString());
-        FakeSinkTaskContext context = new FakeSinkTaskContext(true, P0);
-        CohortSyncSinkTask task = new CohortSyncSinkTask();
-        task.initialize(context);
-        task.start(props);
-        try {
-            task.put(List.of(record(change("c1", "u1").with("cohort_name", "c1").with("email", EMAIL)
-                    .with("phone_number", PHONE), 0)));
-            await().atMost(Duration.ofSeconds(20)).until(() -> {
-                task.put(List.of());
-                return calls.get() >= 3;
-            });
-            task.put(List.of(record(change("c1", "u4").with("cohort_name", "c1").with("email", EMAIL), 1)));
-            await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> assertThatThrownBy(() -> task.put(List.of()))
-                    .hasMessageContaining("HTTP 401")
-                    .hasMessageContaining("check mailchimp.api.key")
-                    .satisfies(failure -> capture.lines.add(failure.getMessage())));
-        } finally {
-            task.stop();
-        }
+        runOneRejectionThenAFailure("pii-test-mailchimp", Map.of("destination", "mailchimp",
+                "mailchimp.api.key", MAILCHIMP_KEY, "mailchimp.list.id", "list-1",
+                "mailchimp.endpoint", server.url("/").toString()), () -> calls.get() >= 3,
+                "HTTP 401", "check mailchimp.api.key");
 
         assertThat(capture.lines).anySatisfy(line -> assertThat(line).contains("Retrying"));
         assertThat(capture.lines).anySatisfy(line -> assertThat(line).contains("Mailchimp did not add member u1"));
@@ -215,13 +189,27 @@ class NoPersonalDataInLogsTest {
                                 + " \"message\": \"" + echo + "\"}]}");
             }
         });
-        Map<String, String> props = new HashMap<>();
-        props.put("name", "pii-test-marketo");
-        props.put("destination", "marketo");
-        props.put("marketo.endpoint", server.url("/").toString());
-        props.put("marketo.client.id", "client-1");
-        props.put("marketo.client.secret", MARKETO_SECRET);
-        props.put("marketo.folder.id", "12");
+        runOneRejectionThenAFailure("pii-test-marketo", Map.of("destination", "marketo",
+                "marketo.endpoint", server.url("/").toString(), "marketo.client.id", "client-1",
+                "marketo.client.secret", MARKETO_SECRET, "marketo.folder.id", "12"), () -> listCalls.get() >= 1,
+                "Marketo error 603", "Read-Write Lead");
+
+        assertThat(capture.lines).anySatisfy(line -> assertThat(line).contains("Retrying"));
+        assertThat(capture.lines).anySatisfy(line -> assertThat(line).contains("Marketo did not add member u1"));
+        assertThat(String.join("\n", capture.lines))
+                .doesNotContain(MARKETO_SECRET)
+                .doesNotContain(EMAIL)
+                .doesNotContain(PHONE);
+    }
+
+    /**
+     * Runs a task of this destination: u1 (with email and phone) until {@code firstDone}, then u4 (same email) until
+     * the task fails with a message holding {@code failureContains}, which is added to the captured lines.
+     */
+    private void runOneRejectionThenAFailure(String name, Map<String, String> destination, BooleanSupplier firstDone,
+                                             String... failureContains) {
+        Map<String, String> props = new HashMap<>(destination);
+        props.put("name", name);
         props.put("snapshot.enabled", "false");
         props.put("sync.interval.ms", "100");
         props.put("retry.backoff.initial.ms", "10");
@@ -237,23 +225,15 @@ class NoPersonalDataInLogsTest {
                     .with("phone_number", PHONE), 0)));
             await().atMost(Duration.ofSeconds(20)).until(() -> {
                 task.put(List.of());
-                return listCalls.get() >= 1;
+                return firstDone.getAsBoolean();
             });
             task.put(List.of(record(change("c1", "u4").with("cohort_name", "c1").with("email", EMAIL), 1)));
             await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> assertThatThrownBy(() -> task.put(List.of()))
-                    .hasMessageContaining("Marketo error 603")
-                    .hasMessageContaining("Read-Write Lead")
+                    .hasMessageContainingAll(failureContains)
                     .satisfies(failure -> capture.lines.add(failure.getMessage())));
         } finally {
             task.stop();
         }
-
-        assertThat(capture.lines).anySatisfy(line -> assertThat(line).contains("Retrying"));
-        assertThat(capture.lines).anySatisfy(line -> assertThat(line).contains("Marketo did not add member u1"));
-        assertThat(String.join("\n", capture.lines))
-                .doesNotContain(MARKETO_SECRET)
-                .doesNotContain(EMAIL)
-                .doesNotContain(PHONE);
     }
 
     private static SinkRecord record(Records records, long offset) {

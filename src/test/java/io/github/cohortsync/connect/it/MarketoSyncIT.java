@@ -6,18 +6,12 @@ import static io.github.cohortsync.connect.it.MembershipRecord.tombstone;
 import static io.github.cohortsync.connect.it.MembershipRecord.user;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
-import java.util.TreeMap;
 import java.util.TreeSet;
 
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.ConsumerRecords;
-import org.apache.kafka.common.header.Header;
 import org.junit.jupiter.api.Test;
 
 import io.github.cohortsync.connect.it.standin.MarketoReceiver;
@@ -90,7 +84,7 @@ class MarketoSyncIT {
             all.addAll(phase2);
             all.remove(dropped);
             assertThat(marketo.violations()).isEmpty();
-            assertThat(marketo.members()).isEqualTo(expectedMembers(all));
+            assertThat(marketo.members()).isEqualTo(ExpectedMembership.of(all).emailsByName(MarketoSyncIT::list));
             assertThat(marketo.creations()).containsOnly(Map.entry(list("101"), 1), Map.entry(list("202"), 1));
             assertThat(marketo.rateLimited()).as("a 606 is retried").isEqualTo(1);
             assertThat(marketo.expiredAnswers()).as("the expired token, used by the pages in flight (2)")
@@ -100,12 +94,7 @@ class MarketoSyncIT {
             assertThat(marketo.listCalls()).as("700 adds need at least three calls of at most 300")
                     .isGreaterThanOrEqualTo(5);
 
-            ConsumerRecords<byte[], byte[]> dead = harness.connect().kafka().consume(2,
-                    ConnectHarness.TIMEOUT.toMillis(), dlq);
-            assertThat(dead.count()).isEqualTo(2);
-            Map<String, String> messages = new TreeMap<>();
-            dead.forEach(r -> messages.put(header(r, "__connect.errors.offset"),
-                    header(r, "__connect.errors.exception.message")));
+            Map<String, String> messages = DeadLetterMessages.byOffset(harness, dlq, 2);
             assertThat(messages).containsOnlyKeys(String.valueOf(phase1.size() - 1),
                     String.valueOf(phase1.size() + phase2.size() - 1));
             assertThat(messages.get(String.valueOf(phase1.size() - 1)))
@@ -144,7 +133,8 @@ class MarketoSyncIT {
             harness.startConnector(connector, config, 1);
             harness.awaitCommittedToEnd(connector, topic);
 
-            Set<String> expected = new TreeSet<>(expectedMembers(records).get(list("303")));
+            Set<String> expected = new TreeSet<>(ExpectedMembership.of(records).emailsByName(MarketoSyncIT::list)
+                    .get(list("303")));
             assertThat(expected).hasSize(340);
             expected.add(stranger);
             assertThat(marketo.violations()).isEmpty();
@@ -160,29 +150,5 @@ class MarketoSyncIT {
 
     private static String list(String cohortId) {
         return "mixpanel_" + MembershipRecord.cohortName(cohortId) + "_" + cohortId;
-    }
-
-    /** Per list, the lower-case emails of the users whose latest record is an add. */
-    private static Map<String, Set<String>> expectedMembers(List<MembershipRecord> records) {
-        Map<String, Map<String, Boolean>> latest = new TreeMap<>();
-        for (MembershipRecord r : records) {
-            latest.computeIfAbsent(list(r.cohortId()), s -> new TreeMap<>()).put(r.user(), r.isAdd());
-        }
-        Map<String, Set<String>> members = new TreeMap<>();
-        latest.forEach((list, users) -> {
-            Set<String> emails = new TreeSet<>();
-            users.forEach((user, in) -> {
-                if (in) {
-                    emails.add(MembershipRecord.email(user).toLowerCase(Locale.ROOT));
-                }
-            });
-            members.put(list, emails);
-        });
-        return members;
-    }
-
-    private static String header(ConsumerRecord<byte[], byte[]> record, String name) {
-        Header header = record.headers().lastHeader(name);
-        return header == null ? null : new String(header.value(), StandardCharsets.UTF_8);
     }
 }

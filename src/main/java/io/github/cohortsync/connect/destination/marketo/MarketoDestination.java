@@ -16,6 +16,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
 
+import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.databind.JsonNode;
 
 import io.github.cohortsync.connect.config.CohortSyncConfig;
@@ -279,13 +280,7 @@ public final class MarketoDestination extends HttpDestination {
             json.writeStartObject();
             json.writeStringField("action", "createOrUpdate");
             json.writeStringField("lookupField", "email");
-            json.writeArrayFieldStart("input");
-            for (String email : emails) {
-                json.writeStartObject();
-                json.writeStringField("email", email);
-                json.writeEndObject();
-            }
-            json.writeEndArray();
+            writeInput(json, "email", emails);
             json.writeEndObject();
         });
         JsonNode results = call("POST", url("rest/v1/leads.json"), body, page).path("result");
@@ -325,13 +320,7 @@ public final class MarketoDestination extends HttpDestination {
                 RequestBody body = JsonBodies.write(JSON_TYPE, 16 + chunk.size() * 20, "a Marketo list change",
                         json -> {
                             json.writeStartObject();
-                            json.writeArrayFieldStart("input");
-                            for (long id : chunk) {
-                                json.writeStartObject();
-                                json.writeNumberField("id", id);
-                                json.writeEndObject();
-                            }
-                            json.writeEndArray();
+                            writeInput(json, "id", chunk);
                             json.writeEndObject();
                         });
                 answer = call("POST", listLeads(listId), body, page);
@@ -359,6 +348,22 @@ public final class MarketoDestination extends HttpDestination {
                 }
             }
         }
+    }
+
+    /** {@code "input": [{"<field>": value}, ...]}, Marketo's record array (Sync Leads, Add to List). */
+    private static void writeInput(JsonGenerator json, String field, List<?> values) throws IOException {
+        json.writeArrayFieldStart("input");
+        for (Object value : values) {
+            json.writeStartObject();
+            json.writeFieldName(field);
+            if (value instanceof Long id) {
+                json.writeNumber(id);
+            } else {
+                json.writeString(value.toString());
+            }
+            json.writeEndObject();
+        }
+        json.writeEndArray();
     }
 
     private HttpUrl listLeads(long listId) {
