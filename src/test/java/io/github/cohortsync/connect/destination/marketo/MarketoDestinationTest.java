@@ -315,6 +315,21 @@ class MarketoDestinationTest {
     }
 
     @Test
+    void theStandInsDailyQuotaEndsInA607ThatWaitsAndChangesNothing() throws Exception {
+        MarketoReceiver marketo = standIn();
+        marketo.addLeads(List.of(email("ada")));
+        marketo.dailyQuota(2); // the list lookup and its creation; the lead lookup is over the quota
+
+        assertThatThrownBy(() -> destination(marketo.url(), false, 100)
+                .send(page(PageAction.ADD_MEMBERS, member("ada"))))
+                .isInstanceOfSatisfying(TransientDeliveryException.class,
+                        e -> assertThat(e.retryAfterMillis()).isPositive())
+                .hasMessageContaining("Marketo error 607 Daily quota reached");
+        assertThat(marketo.callsToday()).isEqualTo(2);
+        assertThat(marketo.members()).isEqualTo(Map.of(LIST, Set.of()));
+    }
+
+    @Test
     void badClientCredentialsFailPermanentlyWithoutTheSecret() throws Exception {
         MarketoReceiver marketo = standIn();
         MarketoDestination wrong = new MarketoDestination(HttpClients.create(5_000), marketo.url(),
