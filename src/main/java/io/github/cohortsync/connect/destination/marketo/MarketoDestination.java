@@ -72,6 +72,8 @@ import okhttp3.RequestBody;
  * marketo.md).
  */
 public final class MarketoDestination extends HttpDestination {
+    /** The member property read when a record has no {@code email} field. */
+    public static final String EMAIL_PROPERTY = "$email";
     /** At most 300 lead ids, filter values or lead records per call (List Membership, Leads). */
     public static final int MAX_PER_CALL = 300;
 
@@ -159,10 +161,10 @@ public final class MarketoDestination extends HttpDestination {
         String name = rendered.replace(',', ' ');
         Map<String, List<MembershipChange>> byEmail = new LinkedHashMap<>();
         for (MembershipChange member : page.members()) {
-            String email = MemberValues.idText(member.email());
+            String email = emailOf(member);
             if (email == null) {
-                rejections.add(new Rejection(member, "member " + member.distinctId() + " has no email: Marketo"
-                        + " lists hold leads, found by email"));
+                rejections.add(new Rejection(member, "member " + member.distinctId() + " has no email (neither an"
+                        + " email field nor a $email property): Marketo lists hold leads, found by email"));
             } else if (email.indexOf(',') >= 0) {
                 rejections.add(new Rejection(member, "member " + member.distinctId() + " has an email with a"
                         + " comma, which Marketo's lead lookup (filterValues) reads as a separator"));
@@ -557,9 +559,15 @@ public final class MarketoDestination extends HttpDestination {
         }
     }
 
+    /** The record's {@code email}, else its {@code $email} property (Mixpanel's name for it); null when neither. */
+    private static String emailOf(MembershipChange member) {
+        String email = MemberValues.idText(member.email());
+        return email != null ? email : MemberValues.idText(member.properties().get(EMAIL_PROPERTY));
+    }
+
     @Override
     public boolean readsProperty(String key) {
-        return false;
+        return EMAIL_PROPERTY.equals(key);
     }
 
     /**

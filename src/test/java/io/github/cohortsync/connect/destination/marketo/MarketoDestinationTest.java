@@ -377,6 +377,20 @@ class MarketoDestinationTest {
     }
 
     @Test
+    void theEmailPropertyStandsInForAMissingEmailField() throws Exception {
+        MarketoReceiver marketo = standIn();
+        marketo.addLeads(List.of(email("eve")));
+        MembershipChange eve = parser.parse(change(1234, "eve").with("properties",
+                Map.of("$email", "EVE@example.com", "plan", "pro")).build());
+        MarketoDestination destination = destination(marketo.url(), false, 100);
+
+        assertThat(destination.send(page(PageAction.ADD_MEMBERS, eve)).rejections()).isEmpty();
+        assertThat(marketo.members().get(LIST)).containsExactly(email("eve"));
+        assertThat(destination.readsProperty("$email")).isTrue();
+        assertThat(destination.readsProperty("plan")).isFalse();
+    }
+
+    @Test
     void moreThanThreeHundredMembersGoInCallsOfThreeHundred() throws Exception {
         MarketoReceiver marketo = standIn();
         List<MembershipChange> members = new ArrayList<>();
