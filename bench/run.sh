@@ -6,7 +6,7 @@
 #
 # Flags (each sets the environment variable named after it):
 #   --records N (BENCH_RECORDS, 1000000)        --rounds N (BENCH_ROUNDS, 3; 0 = backlog case only)
-#   --destinations a,b (BENCH_DESTINATIONS, webhook,segment,iterable,clevertap,braze)
+#   --destinations a,b (BENCH_DESTINATIONS, webhook,segment,iterable,clevertap,braze; also webhook-idle, marketo)
 #   --backlog N (BENCH_BACKLOG_RECORDS, 0 = skip) --backlog-seconds S (BENCH_BACKLOG_SECONDS, 60), with the
 #   connector's default sync.interval.ms (BENCH_BACKLOG_SYNC_INTERVAL_MS, 10000); then the destination comes back
 #   and the drain is watched for up to BENCH_BACKLOG_DRAIN_SECONDS (120)

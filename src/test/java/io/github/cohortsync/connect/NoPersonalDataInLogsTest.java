@@ -14,6 +14,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BooleanSupplier;
 
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.connect.sink.SinkRecord;
@@ -32,7 +33,8 @@ import okhttp3.Headers;
 
 /**
  * Everything the connector logs through a run with retries, bad records and a failure: no secret, no PII; and through
- * a Mailchimp run whose answers echo the key (raw and Basic-encoded), the email and the phone.
+ * a Mailchimp run whose answers echo the key (raw and Basic-encoded), the email and the phone; and through a Marketo
+ * run whose answers echo the client secret, the email and the phone.
  */
 class NoPersonalDataInLogsTest {
     @TempDir
@@ -40,6 +42,7 @@ class NoPersonalDataInLogsTest {
     private static final String PASSWORD = "pa55-w0rd-XYZ";
     private static final String TOKEN = "query-t0ken-XYZ";
     private static final String MAILCHIMP_KEY = "0123mc-s3cret-key-us21";
+    private static final String MARKETO_SECRET = "mkto-s3cret-XYZ-42";
     private static final String EMAIL = "ada.lovelace@example.com";
     private static final String PHONE = "+15550199887";
     private static final TopicPartition P0 = new TopicPartition(Records.TOPIC, 0);
@@ -141,12 +144,72 @@ class NoPersonalDataInLogsTest {
                 };
             }
         });
-        Map<String, String> props = new HashMap<>();
-        props.put("name", "pii-test-mailchimp");
-        props.put("destination", "mailchimp");
-        props.put("mailchimp.api.key", MAILCHIMP_KEY);
-        props.put("mailchimp.list.id", "list-1");
-        props.put("mailchimp.endpoint", server.url("/").toString());
+        runOneRejectionThenAFailure("pii-test-mailchimp", Map.of("destination", "mailchimp",
+                "mailchimp.api.key", MAILCHIMP_KEY, "mailchimp.list.id", "list-1",
+                "mailchimp.endpoint", server.url("/").toString()), () -> calls.get() >= 3,
+                "HTTP 401", "check mailchimp.api.key");
+
+        assertThat(capture.lines).anySatisfy(line -> assertThat(line).contains("Retrying"));
+        assertThat(capture.lines).anySatisfy(line -> assertThat(line).contains("Mailchimp did not add member u1"));
+        assertThat(String.join("\n", capture.lines))
+                .doesNotContain(MAILCHIMP_KEY)
+                .doesNotContain(encoded)
+                .doesNotContain(EMAIL)
+                .doesNotContain(PHONE);
+    }
+
+    @Test
+    void aMarketoRunWithARetryARejectionAndAFailureLogsNoSecretEmailOrPhone() {
+        String echo = "secret " + MARKETO_SECRET + " for " + EMAIL + " at " + PHONE;
+        AtomicInteger tokenCalls = new AtomicInteger();
+        AtomicInteger listCalls = new AtomicInteger();
+        server.setDispatcher(new Dispatcher() {
+            @Override
+            public MockResponse dispatch(RecordedRequest request) {
+                Headers json = Headers.of("Content-Type", "application/json");
+                String path = request.getUrl().encodedPath();
+                if (path.equals("/identity/oauth/token")) {
+                    return tokenCalls.incrementAndGet() == 1
+                            ? new MockResponse(503, json, "{\"error\": \"" + echo + "\"}")
+                            : new MockResponse(200, json, "{\"access_token\": \"t-1\", \"expires_in\": 3599}");
+                }
+                if (path.equals("/rest/v1/lists.json")) {
+                    return new MockResponse(200, json, "{\"success\": true, \"result\": [{\"id\": 7, \"name\":"
+                            + " \"mixpanel_c1_c1\"}]}");
+                }
+                if (path.equals("/rest/v1/leads.json")) {
+                    return new MockResponse(200, json, "{\"success\": true, \"result\": [{\"id\": 5, \"email\":"
+                            + " \"" + EMAIL + "\"}]}");
+                }
+                return listCalls.incrementAndGet() == 1
+                        ? new MockResponse(200, json, "{\"success\": true, \"result\": [{\"id\": 5, \"status\":"
+                                + " \"skipped\", \"reasons\": [{\"code\": \"1008\", \"message\": \"" + echo
+                                + "\"}]}]}")
+                        : new MockResponse(200, json, "{\"success\": false, \"errors\": [{\"code\": \"603\","
+                                + " \"message\": \"" + echo + "\"}]}");
+            }
+        });
+        runOneRejectionThenAFailure("pii-test-marketo", Map.of("destination", "marketo",
+                "marketo.endpoint", server.url("/").toString(), "marketo.client.id", "client-1",
+                "marketo.client.secret", MARKETO_SECRET, "marketo.folder.id", "12"), () -> listCalls.get() >= 1,
+                "Marketo error 603", "Read-Write Lead");
+
+        assertThat(capture.lines).anySatisfy(line -> assertThat(line).contains("Retrying"));
+        assertThat(capture.lines).anySatisfy(line -> assertThat(line).contains("Marketo did not add member u1"));
+        assertThat(String.join("\n", capture.lines))
+                .doesNotContain(MARKETO_SECRET)
+                .doesNotContain(EMAIL)
+                .doesNotContain(PHONE);
+    }
+
+    /**
+     * Runs a task of this destination: u1 (with email and phone) until {@code firstDone}, then u4 (same email) until
+     * the task fails with a message holding {@code failureContains}, which is added to the captured lines.
+     */
+    private void runOneRejectionThenAFailure(String name, Map<String, String> destination, BooleanSupplier firstDone,
+                                             String... failureContains) {
+        Map<String, String> props = new HashMap<>(destination);
+        props.put("name", name);
         props.put("snapshot.enabled", "false");
         props.put("sync.interval.ms", "100");
         props.put("retry.backoff.initial.ms", "10");
@@ -162,24 +225,15 @@ class NoPersonalDataInLogsTest {
                     .with("phone_number", PHONE), 0)));
             await().atMost(Duration.ofSeconds(20)).until(() -> {
                 task.put(List.of());
-                return calls.get() >= 3;
+                return firstDone.getAsBoolean();
             });
             task.put(List.of(record(change("c1", "u4").with("cohort_name", "c1").with("email", EMAIL), 1)));
             await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> assertThatThrownBy(() -> task.put(List.of()))
-                    .hasMessageContaining("HTTP 401")
-                    .hasMessageContaining("check mailchimp.api.key")
+                    .hasMessageContainingAll(failureContains)
                     .satisfies(failure -> capture.lines.add(failure.getMessage())));
         } finally {
             task.stop();
         }
-
-        assertThat(capture.lines).anySatisfy(line -> assertThat(line).contains("Retrying"));
-        assertThat(capture.lines).anySatisfy(line -> assertThat(line).contains("Mailchimp did not add member u1"));
-        assertThat(String.join("\n", capture.lines))
-                .doesNotContain(MAILCHIMP_KEY)
-                .doesNotContain(encoded)
-                .doesNotContain(EMAIL)
-                .doesNotContain(PHONE);
     }
 
     private static SinkRecord record(Records records, long offset) {

@@ -66,7 +66,9 @@ class ErrorBodyMaskingTest {
                         "braze.partner.name", "acme", "braze.partner.api.key", SECRET,
                         "braze.data.import.key", SECRET + "-import"), ""),
                 Arguments.of("mailchimp", Map.of("mailchimp.endpoint", "/", "mailchimp.api.key", SECRET,
-                        "mailchimp.list.id", "list-1"), basic("cohort-sync:" + SECRET)));
+                        "mailchimp.list.id", "list-1"), basic("cohort-sync:" + SECRET)),
+                Arguments.of("marketo", Map.of("marketo.endpoint", "/", "marketo.client.id", "client-1",
+                        "marketo.client.secret", SECRET, "marketo.folder.id", "12"), ""));
     }
 
     private static String basic(String credentials) {

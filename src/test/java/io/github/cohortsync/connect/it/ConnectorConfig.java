@@ -64,6 +64,14 @@ public final class ConnectorConfig {
                 .with("mailchimp.list.id", listId).with("mailchimp.endpoint", endpoint);
     }
 
+    /** Marketo at {@code endpoint} with the stand-in's client credentials and folder. */
+    public static ConnectorConfig marketo(String topic, String clientId, String clientSecret, int folderId,
+            String endpoint) {
+        return new ConnectorConfig(topic, "marketo").with("marketo.client.id", clientId)
+                .with("marketo.client.secret", clientSecret).with("marketo.folder.id", Integer.toString(folderId))
+                .with("marketo.endpoint", endpoint);
+    }
+
     /** Braze in its default (attribute) mode at {@code endpoint} with the REST API key. */
     public static ConnectorConfig braze(String topic, String apiKey, String endpoint) {
         return new ConnectorConfig(topic, "braze").with("braze.api.key", apiKey).with("braze.endpoint", endpoint);

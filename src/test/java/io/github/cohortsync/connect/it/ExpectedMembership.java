@@ -1,10 +1,12 @@
 package io.github.cohortsync.connect.it;
 
 import java.util.Collection;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import java.util.function.Function;
 
 import io.github.cohortsync.connect.it.standin.WebhookReceiver;
 
@@ -44,6 +46,20 @@ public final class ExpectedMembership {
             }
         });
         return copy;
+    }
+
+    /**
+     * The members' lower-case emails per destination name of their cohort (empty cohorts kept), comparable with what
+     * an email-keyed stand-in holds per list or segment name.
+     */
+    public Map<String, Set<String>> emailsByName(Function<String, String> nameOfCohort) {
+        Map<String, Set<String>> emails = new TreeMap<>();
+        members.forEach((cohort, users) -> {
+            Set<String> set = new TreeSet<>();
+            users.forEach(user -> set.add(MembershipRecord.email(user).toLowerCase(Locale.ROOT)));
+            emails.put(nameOfCohort.apply(cohort), set);
+        });
+        return emails;
     }
 
     /** The members of one cohort (empty when none). */

@@ -6,18 +6,10 @@ import static io.github.cohortsync.connect.it.MembershipRecord.tombstone;
 import static io.github.cohortsync.connect.it.MembershipRecord.user;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
-import java.util.Set;
-import java.util.TreeMap;
-import java.util.TreeSet;
 
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.ConsumerRecords;
-import org.apache.kafka.common.header.Header;
 import org.junit.jupiter.api.Test;
 
 import io.github.cohortsync.connect.it.standin.MailchimpReceiver;
@@ -80,19 +72,14 @@ class MailchimpSyncIT {
             all.addAll(phase2);
             all.remove(dropped);
             assertThat(mailchimp.violations()).isEmpty();
-            assertThat(mailchimp.members()).isEqualTo(expectedMembers(all));
+            assertThat(mailchimp.members()).isEqualTo(ExpectedMembership.of(all).emailsByName(MailchimpSyncIT::segment));
             assertThat(mailchimp.creations()).containsOnly(
                     Map.entry(segment("101"), 1), Map.entry(segment("202"), 1));
             assertThat(mailchimp.throttled()).as("a 429 is retried").isEqualTo(1);
             assertThat(mailchimp.batchCalls()).as("700 adds need at least two calls of at most 500")
                     .isGreaterThanOrEqualTo(4);
 
-            ConsumerRecords<byte[], byte[]> dead = harness.connect().kafka().consume(2,
-                    ConnectHarness.TIMEOUT.toMillis(), dlq);
-            assertThat(dead.count()).isEqualTo(2);
-            Map<String, String> messages = new TreeMap<>();
-            dead.forEach(r -> messages.put(header(r, "__connect.errors.offset"),
-                    header(r, "__connect.errors.exception.message")));
+            Map<String, String> messages = DeadLetterMessages.byOffset(harness, dlq, 2);
             assertThat(messages).containsOnlyKeys(String.valueOf(phase1.size() - 1),
                     String.valueOf(phase1.size() + phase2.size() - 1));
             assertThat(messages.get(String.valueOf(phase1.size() - 1)))
@@ -108,29 +95,5 @@ class MailchimpSyncIT {
 
     private static String segment(String cohortId) {
         return "Mixpanel - " + MembershipRecord.cohortName(cohortId);
-    }
-
-    /** Per segment, the lower-case emails of the users whose latest record is an add. */
-    private static Map<String, Set<String>> expectedMembers(List<MembershipRecord> records) {
-        Map<String, Map<String, Boolean>> latest = new TreeMap<>();
-        for (MembershipRecord r : records) {
-            latest.computeIfAbsent(segment(r.cohortId()), s -> new TreeMap<>()).put(r.user(), r.isAdd());
-        }
-        Map<String, Set<String>> members = new TreeMap<>();
-        latest.forEach((segment, users) -> {
-            Set<String> emails = new TreeSet<>();
-            users.forEach((user, in) -> {
-                if (in) {
-                    emails.add(MembershipRecord.email(user).toLowerCase(Locale.ROOT));
-                }
-            });
-            members.put(segment, emails);
-        });
-        return members;
-    }
-
-    private static String header(ConsumerRecord<byte[], byte[]> record, String name) {
-        Header header = record.headers().lastHeader(name);
-        return header == null ? null : new String(header.value(), StandardCharsets.UTF_8);
     }
 }

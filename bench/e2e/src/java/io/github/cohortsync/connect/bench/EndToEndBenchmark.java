@@ -318,8 +318,15 @@ public final class EndToEndBenchmark {
                 config.put("braze.api.key", "bench-api-key");
                 config.put("braze.endpoint", receiver.baseUrl());
             }
+            case "marketo" -> {
+                config.put("marketo.endpoint", receiver.baseUrl());
+                config.put("marketo.client.id", "bench-client");
+                config.put("marketo.client.secret", "bench-secret");
+                config.put("marketo.folder.id", "12");
+            }
             default -> throw new IllegalArgumentException("no stand-in for destination " + destination
-                    + " (BENCH_DESTINATIONS takes webhook, webhook-idle, segment, iterable, clevertap, braze)");
+                    + " (BENCH_DESTINATIONS takes webhook, webhook-idle, segment, iterable, clevertap, braze,"
+                    + " marketo)");
         }
         return config;
     }

@@ -39,6 +39,8 @@ final class InstantReceiver implements AutoCloseable {
     private static final byte[] ITERABLE_MEMBER = "\"email\"".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] CLEVERTAP_MEMBER = "\"evtName\"".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] BRAZE_MEMBER = "\"external_id\"".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] MARKETO_MEMBER = "{\"id\":".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] MARKETO_EMAIL = "filterValues=".getBytes(StandardCharsets.US_ASCII);
 
     private final HttpServer server;
     private final ExecutorService executor;
@@ -51,6 +53,7 @@ final class InstantReceiver implements AutoCloseable {
     /** Users ("u" + number) received in webhook add pages. */
     private final BitSet added = new BitSet();
     private final Map<String, Long> iterableLists = new ConcurrentHashMap<>();
+    private final Map<String, Long> marketoLists = new ConcurrentHashMap<>();
     private volatile int answerStatus = 200;
     /** Added before each answer, to stand in for a remote API's round trip; 0 answers at once. */
     private final long delayMs;
@@ -131,8 +134,69 @@ final class InstantReceiver implements AutoCloseable {
                 members.addAndGet(n);
                 answer(exchange, 201, "{\"message\":\"success\",\"attributes_processed\":" + n + "}");
             }
-            default -> answer(exchange, 404, "{}");
+            case "/identity/oauth/token" -> answer(exchange, 200, "{\"access_token\":\"bench-token\","
+                    + "\"token_type\":\"bearer\",\"expires_in\":3599}");
+            case "/rest/v1/lists.json", "/rest/asset/v1/staticLists.json" ->
+                    answer(exchange, 200, marketoLists(exchange, body));
+            case "/rest/v1/leads.json" -> answer(exchange, 200, marketoLeads(body));
+            default -> {
+                if (path.startsWith("/rest/v1/lists/")) {
+                    // Marketo list membership: ids in the body (add) or the query (remove); per-id results left
+                    // out (the connector reads only skipped ones).
+                    String query = exchange.getRequestURI().getRawQuery();
+                    long n = "DELETE".equals(exchange.getRequestMethod())
+                            ? (query == null ? 0 : query.split("&").length) : count(body, MARKETO_MEMBER);
+                    members.addAndGet(n);
+                    answer(exchange, 200, "{\"success\":true,\"result\":[]}");
+                } else {
+                    answer(exchange, 404, "{}");
+                }
+            }
         }
+    }
+
+    /** Marketo's list lookup by name (the lists made so far) and static list creation (form-encoded name). */
+    private String marketoLists(HttpExchange exchange, byte[] body) {
+        var answer = JSON.createObjectNode().put("success", true);
+        var result = answer.putArray("result");
+        if ("POST".equals(exchange.getRequestMethod())) {
+            String name = "";
+            for (String pair : new String(body, StandardCharsets.UTF_8).split("&")) {
+                if (pair.startsWith("name=")) {
+                    name = java.net.URLDecoder.decode(pair.substring(5), StandardCharsets.UTF_8);
+                }
+            }
+            String listName = name;
+            result.addObject().put("id", marketoLists.computeIfAbsent(listName, n -> 1000L + marketoLists.size()))
+                    .put("name", listName);
+        } else {
+            String query = exchange.getRequestURI().getQuery();
+            marketoLists.forEach((name, id) -> {
+                if (query != null && query.contains("name=" + name + "&")) {
+                    result.addObject().put("id", id).put("name", name);
+                }
+            });
+        }
+        return answer.toString();
+    }
+
+    /** Marketo's lead lookup by email: each benchmark email's digits are its lead id. */
+    private static String marketoLeads(byte[] body) {
+        StringBuilder answer = new StringBuilder("{\"success\":true,\"result\":[");
+        int at = indexOf(body, MARKETO_EMAIL, 0);
+        if (at >= 0) {
+            String values = new String(body, at + MARKETO_EMAIL.length, body.length - at - MARKETO_EMAIL.length,
+                    StandardCharsets.US_ASCII);
+            int end = values.indexOf('&');
+            String[] emails = java.net.URLDecoder.decode(end < 0 ? values : values.substring(0, end),
+                    StandardCharsets.UTF_8).split(",");
+            for (int i = 0; i < emails.length; i++) {
+                String digits = emails[i].replaceAll("[^0-9]", "");
+                answer.append(i == 0 ? "" : ",").append("{\"id\":").append(digits.isEmpty() ? 1 : Long.parseLong(digits) + 1)
+                        .append(",\"email\":\"").append(emails[i]).append("\"}");
+            }
+        }
+        return answer.append("]}").toString();
     }
 
     private String webhook(byte[] body) {
@@ -273,6 +337,7 @@ final class InstantReceiver implements AutoCloseable {
             added.clear();
         }
         iterableLists.clear();
+        marketoLists.clear();
         answerStatus = 200;
     }
 
