@@ -32,7 +32,8 @@ import okhttp3.Headers;
 
 /**
  * Everything the connector logs through a run with retries, bad records and a failure: no secret, no PII; and through
- * a Mailchimp run whose answers echo the key (raw and Basic-encoded), the email and the phone.
+ * a Mailchimp run whose answers echo the key (raw and Basic-encoded), the email and the phone; and through an Airship
+ * run whose answers echo the token, the email, the phone and the Named User id (which may be personal data).
  */
 class NoPersonalDataInLogsTest {
     @TempDir
@@ -40,6 +41,8 @@ class NoPersonalDataInLogsTest {
     private static final String PASSWORD = "pa55-w0rd-XYZ";
     private static final String TOKEN = "query-t0ken-XYZ";
     private static final String MAILCHIMP_KEY = "0123mc-s3cret-key-us21";
+    private static final String AIRSHIP_TOKEN = "MTphaXJzaGlwLXQwa2VuLVhZWg";
+    private static final String NAMED_USER = "crm-7f3a9c21";
     private static final String EMAIL = "ada.lovelace@example.com";
     private static final String PHONE = "+15550199887";
     private static final TopicPartition P0 = new TopicPartition(Records.TOPIC, 0);
@@ -180,6 +183,67 @@ class NoPersonalDataInLogsTest {
                 .doesNotContain(encoded)
                 .doesNotContain(EMAIL)
                 .doesNotContain(PHONE);
+    }
+
+    @Test
+    void anAirshipRunWithARetryWarningsARejectionAndAFailureLogsNoTokenEmailPhoneOrNamedUserId() {
+        String echo = "token " + AIRSHIP_TOKEN + " for " + EMAIL + " at " + PHONE + " named user " + NAMED_USER;
+        AtomicInteger calls = new AtomicInteger();
+        server.setDispatcher(new Dispatcher() {
+            @Override
+            public MockResponse dispatch(RecordedRequest request) {
+                Headers json = Headers.of("Content-Type", "application/vnd.urbanairship+json; version=3");
+                return switch (calls.incrementAndGet()) {
+                    case 1 -> new MockResponse(503, json, "{\"ok\": false, \"error\": \"" + echo + "\"}");
+                    case 2 -> new MockResponse(200, json, "{\"ok\": true, \"warnings\": [\"" + echo + "\"]}");
+                    default -> new MockResponse(401, json, "{\"ok\": false, \"error\": \"" + echo + "\"}");
+                };
+            }
+        });
+        Map<String, String> props = new HashMap<>();
+        props.put("name", "pii-test-airship");
+        props.put("destination", "airship");
+        props.put("airship.token", AIRSHIP_TOKEN);
+        props.put("airship.endpoint", server.url("/").toString());
+        props.put("snapshot.enabled", "false");
+        props.put("sync.interval.ms", "100");
+        props.put("retry.backoff.initial.ms", "10");
+        props.put("retry.backoff.max.ms", "10");
+        props.put("errors.tolerance", "all");
+        props.put("delivery.journal.dir", journalDir.toString());
+        FakeSinkTaskContext context = new FakeSinkTaskContext(true, P0);
+        CohortSyncSinkTask task = new CohortSyncSinkTask();
+        task.initialize(context);
+        task.start(props);
+        try {
+            task.put(List.of(
+                    record(change("c1", "u1").with("cohort_name", "c1").with("email", EMAIL)
+                            .with("phone_number", PHONE).with("properties", Map.of("$airship_named_user", NAMED_USER)),
+                            0),
+                    record(change("c1", "u2").with("cohort_name", "c1").with("email", EMAIL), 1)));
+            await().atMost(Duration.ofSeconds(20)).until(() -> {
+                task.put(List.of());
+                return calls.get() >= 2;
+            });
+            task.put(List.of(record(change("c1", "u4").with("cohort_name", "c1")
+                    .with("properties", Map.of("$airship_named_user", NAMED_USER)), 2)));
+            await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> assertThatThrownBy(() -> task.put(List.of()))
+                    .hasMessageContaining("HTTP 401")
+                    .hasMessageContaining("check airship.token")
+                    .satisfies(failure -> capture.lines.add(failure.getMessage())));
+        } finally {
+            task.stop();
+        }
+
+        assertThat(capture.lines).anySatisfy(line -> assertThat(line).contains("Retrying"));
+        assertThat(capture.lines).anySatisfy(line -> assertThat(line).contains("with 1 warning(s)"));
+        assertThat(capture.lines).anySatisfy(line -> assertThat(line)
+                .contains("member u2 has no Airship Named User id"));
+        assertThat(String.join("\n", capture.lines))
+                .doesNotContain(AIRSHIP_TOKEN)
+                .doesNotContain(EMAIL)
+                .doesNotContain(PHONE)
+                .doesNotContain(NAMED_USER);
     }
 
     private static SinkRecord record(Records records, long offset) {

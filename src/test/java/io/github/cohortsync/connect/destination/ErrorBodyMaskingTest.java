@@ -66,7 +66,10 @@ class ErrorBodyMaskingTest {
                         "braze.partner.name", "acme", "braze.partner.api.key", SECRET,
                         "braze.data.import.key", SECRET + "-import"), ""),
                 Arguments.of("mailchimp", Map.of("mailchimp.endpoint", "/", "mailchimp.api.key", SECRET,
-                        "mailchimp.list.id", "list-1"), basic("cohort-sync:" + SECRET)));
+                        "mailchimp.list.id", "list-1"), basic("cohort-sync:" + SECRET)),
+                Arguments.of("airship", Map.of("airship.endpoint", "/", "airship.token", SECRET), ""),
+                Arguments.of("airship", Map.of("airship.endpoint", "/", "airship.app.key", "app-1",
+                        "airship.master.secret", SECRET), basic("app-1:" + SECRET)));
     }
 
     private static String basic(String credentials) {
@@ -136,7 +139,8 @@ class ErrorBodyMaskingTest {
 
     private static Page page() {
         MembershipChange member = new RecordParser().parse(change(7, "ada").with("email", EMAIL)
-                .with("phone_number", PHONE).with("properties", Map.of("$braze_external_id", "ext-ada")).build());
+                .with("phone_number", PHONE).with("properties", Map.of("$braze_external_id", "ext-ada", "$airship_named_user", "nu-ada"))
+                .build());
         return new Page(member.cohort(), PageAction.ADD_MEMBERS, "session-1", 1, 1, List.of(member));
     }
 }

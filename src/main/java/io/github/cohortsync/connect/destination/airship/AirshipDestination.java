@@ -2,6 +2,7 @@ package io.github.cohortsync.connect.destination.airship;
 
 import java.io.IOException;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -141,7 +142,7 @@ public final class AirshipDestination extends HttpDestination {
         int warnings = 0;
         for (int from = 0; from < ids.size(); from += MAX_NAMED_USERS_PER_CALL) {
             List<String> chunk = ids.subList(from, Math.min(ids.size(), from + MAX_NAMED_USERS_PER_CALL));
-            warnings += call(tagsBody(chunk, add, tag), page);
+            warnings += call(tagsBody(chunk, add, tag), chunk, page);
         }
         if (warnings > 0) {
             // Warnings are not shown: they may name users. A tag group that is missing or inactive warns.
@@ -185,8 +186,9 @@ public final class AirshipDestination extends HttpDestination {
                 });
     }
 
-    /** Makes one tag call; returns how many warnings its answer carried. */
-    private int call(RequestBody body, Page page) throws TransientDeliveryException, PermanentDeliveryException {
+    /** Makes one tag call for these named users; returns how many warnings its answer carried. */
+    private int call(RequestBody body, List<String> namedUsers, Page page)
+            throws TransientDeliveryException, PermanentDeliveryException {
         String what = "Airship POST " + url + " for " + page.describe();
         Request.Builder request = new Request.Builder().url(url).header("Authorization", authorization)
                 .header("Accept", ACCEPT).post(body);
@@ -203,7 +205,7 @@ public final class AirshipDestination extends HttpDestination {
                 JsonNode json = answer.jsonObject(what);
                 if (!json.path("ok").asBoolean(true)) {
                     throw new PermanentDeliveryException(what + " answered ok=false: "
-                            + answer.masked(json.path("error").asText("no error given")));
+                            + answer.masked(withoutIds(json.path("error").asText("no error given"), namedUsers)));
                 }
                 return count(json.path("warnings")) + count(json.path("tag_warnings"));
             }
@@ -218,16 +220,39 @@ public final class AirshipDestination extends HttpDestination {
                 int status = answer.status();
                 if (status == 401 || status == 403) {
                     throw new PermanentDeliveryException(what + " failed with HTTP " + status + ": "
-                            + answer.masked(answer.text()) + "; " + AUTH_HINT);
+                            + answer.masked(failureText(answer)) + "; " + AUTH_HINT);
                 }
                 if (status == 400 && answer.text().toLowerCase(Locale.ROOT).contains("tag group")) {
                     throw new PermanentDeliveryException(what + " failed with HTTP 400: "
-                            + answer.masked(answer.text()) + "; check that the tag group '" + tagGroup
+                            + answer.masked(failureText(answer)) + "; check that the tag group '" + tagGroup
                             + "' (airship.tag.group) exists in the Airship project");
                 }
                 return null;
             }
+
+            /** The body without the call's Named User ids: they may be personal data (a CRM id, an email). */
+            @Override
+            public String failureText(Answer answer) throws IOException {
+                return withoutIds(answer.text(), namedUsers);
+            }
         });
+    }
+
+    /**
+     * The text with each of these ids of 4 characters or more replaced by {@code <named user>}, longest first (so
+     * that an id inside another is not half replaced); shorter ids say nothing about a person.
+     */
+    static String withoutIds(String text, List<String> ids) {
+        if (text == null || text.isEmpty()) {
+            return text;
+        }
+        List<String> longestFirst = ids.stream().filter(id -> id.length() >= 4 && text.contains(id))
+                .sorted(Comparator.comparingInt(String::length).reversed()).toList();
+        String masked = text;
+        for (String id : longestFirst) {
+            masked = masked.replace(id, "<named user>");
+        }
+        return masked;
     }
 
     /** An array's size, a non-blank text as one, anything else none. */

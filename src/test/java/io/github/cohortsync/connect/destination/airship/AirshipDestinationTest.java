@@ -251,7 +251,8 @@ class AirshipDestinationTest {
         assertThatThrownBy(() -> airship.send(page(PageAction.ADD_MEMBERS, member("ada"))))
                 .isInstanceOf(PermanentDeliveryException.class)
                 .hasMessageContaining("HTTP 400").hasMessageContaining("rejected the request's content")
-                .hasMessageNotContaining("nu-ada@example.com");
+                .hasMessageContaining("Invalid named user id <named user>@")
+                .hasMessageNotContaining("nu-ada");
     }
 
     @Test
@@ -281,9 +282,17 @@ class AirshipDestinationTest {
         assertThatThrownBy(() -> airship.send(page(PageAction.ADD_MEMBERS, member("ada"))))
                 .isInstanceOfSatisfying(TransientDeliveryException.class,
                         e -> assertThat(e.retryAfterMillis()).isEqualTo(7000));
-        server.enqueue(answer(503, "{\"ok\": false}"));
+        server.enqueue(answer(503, "{\"ok\": false, \"error\": \"busy with nu-ada\"}"));
         assertThatThrownBy(() -> airship.send(page(PageAction.ADD_MEMBERS, member("ada"))))
-                .isInstanceOf(TransientDeliveryException.class).hasMessageContaining("HTTP 503");
+                .isInstanceOf(TransientDeliveryException.class).hasMessageContaining("HTTP 503")
+                .hasMessageContaining("busy with <named user>");
+    }
+
+    @Test
+    void namedUserIdsAreTakenOutOfTextsLongestFirst() {
+        assertThat(AirshipDestination.withoutIds("ids crm-12 and crm-123, x1", List.of("crm-12", "crm-123", "x1")))
+                .isEqualTo("ids <named user> and <named user>, x1");
+        assertThat(AirshipDestination.withoutIds("", List.of("crm-12"))).isEmpty();
     }
 
     @Test
