@@ -48,7 +48,8 @@ class ExampleConfigsTest {
     void everyPropertiesExampleValidates() throws IOException {
         List<Path> files = examples(".properties");
         assertThat(files).extracting(f -> f.getFileName().toString())
-                .contains("cohort-sync-braze.properties", "cohort-sync-braze-cohort-import.properties");
+                .contains("cohort-sync-braze.properties", "cohort-sync-braze-cohort-import.properties",
+                        "cohort-sync-airship.properties");
         for (Path file : files) {
             Properties props = new Properties();
             try (Reader reader = Files.newBufferedReader(file)) {
@@ -64,7 +65,7 @@ class ExampleConfigsTest {
     void everyRestJsonExampleValidates() throws IOException {
         List<Path> files = examples(".json");
         assertThat(files).extracting(f -> f.getFileName().toString())
-                .contains("cohort-sync-braze.json", "cohort-sync-braze-cohort-import.json");
+                .contains("cohort-sync-braze.json", "cohort-sync-braze-cohort-import.json", "cohort-sync-airship.json");
         ObjectMapper json = new ObjectMapper();
         for (Path file : files) {
             JsonNode root = json.readTree(file.toFile());
