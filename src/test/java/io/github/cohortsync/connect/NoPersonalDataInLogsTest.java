@@ -144,34 +144,14 @@ class NoPersonalDataInLogsTest {
                 };
             }
         });
-        Map<String, String> props = new HashMap<>();
-        props.put("name", "pii-test-mailchimp");
-        props.put("destination", "mailchimp");
-        props.put("mailchimp.api.key", MAILCHIMP_KEY);
-        props.put("mailchimp.list.id", "list-1");
-        props.put("mailchimp.endpoint", server.url("/").toString());
-        props.put("snapshot.enabled", "false");
-        props.put("sync.interval.ms", "100");
-        props.put("retry.backoff.initial.ms", "10");
-        props.put("retry.backoff.max.ms", "10");
-        props.put("errors.tolerance", "all");
-        props.put("delivery.journal.dir", journalDir.toString());
-        FakeSinkTaskContext context = new FakeSinkTaskContext(true, P0);
-        CohortSyncSinkTask task = new CohortSyncSinkTask();
-        task.initialize(context);
-        task.start(props);
+        CohortSyncSinkTask task = startTask("mailchimp", Map.of("mailchimp.api.key", MAILCHIMP_KEY,
+                "mailchimp.list.id", "list-1", "mailchimp.endpoint", server.url("/").toString()));
         try {
             task.put(List.of(record(change("c1", "u1").with("cohort_name", "c1").with("email", EMAIL)
                     .with("phone_number", PHONE), 0)));
-            await().atMost(Duration.ofSeconds(20)).until(() -> {
-                task.put(List.of());
-                return calls.get() >= 3;
-            });
+            awaitCalls(task, calls, 3);
             task.put(List.of(record(change("c1", "u4").with("cohort_name", "c1").with("email", EMAIL), 1)));
-            await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> assertThatThrownBy(() -> task.put(List.of()))
-                    .hasMessageContaining("HTTP 401")
-                    .hasMessageContaining("check mailchimp.api.key")
-                    .satisfies(failure -> capture.lines.add(failure.getMessage())));
+            awaitFailureLogged(task, "check mailchimp.api.key");
         } finally {
             task.stop();
         }
@@ -200,37 +180,18 @@ class NoPersonalDataInLogsTest {
                 };
             }
         });
-        Map<String, String> props = new HashMap<>();
-        props.put("name", "pii-test-airship");
-        props.put("destination", "airship");
-        props.put("airship.token", AIRSHIP_TOKEN);
-        props.put("airship.endpoint", server.url("/").toString());
-        props.put("snapshot.enabled", "false");
-        props.put("sync.interval.ms", "100");
-        props.put("retry.backoff.initial.ms", "10");
-        props.put("retry.backoff.max.ms", "10");
-        props.put("errors.tolerance", "all");
-        props.put("delivery.journal.dir", journalDir.toString());
-        FakeSinkTaskContext context = new FakeSinkTaskContext(true, P0);
-        CohortSyncSinkTask task = new CohortSyncSinkTask();
-        task.initialize(context);
-        task.start(props);
+        CohortSyncSinkTask task = startTask("airship", Map.of("airship.token", AIRSHIP_TOKEN,
+                "airship.endpoint", server.url("/").toString()));
         try {
             task.put(List.of(
                     record(change("c1", "u1").with("cohort_name", "c1").with("email", EMAIL)
                             .with("phone_number", PHONE).with("properties", Map.of("$airship_named_user", NAMED_USER)),
                             0),
                     record(change("c1", "u2").with("cohort_name", "c1").with("email", EMAIL), 1)));
-            await().atMost(Duration.ofSeconds(20)).until(() -> {
-                task.put(List.of());
-                return calls.get() >= 2;
-            });
+            awaitCalls(task, calls, 2);
             task.put(List.of(record(change("c1", "u4").with("cohort_name", "c1")
                     .with("properties", Map.of("$airship_named_user", NAMED_USER)), 2)));
-            await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> assertThatThrownBy(() -> task.put(List.of()))
-                    .hasMessageContaining("HTTP 401")
-                    .hasMessageContaining("check airship.token")
-                    .satisfies(failure -> capture.lines.add(failure.getMessage())));
+            awaitFailureLogged(task, "check airship.token");
         } finally {
             task.stop();
         }
@@ -244,6 +205,38 @@ class NoPersonalDataInLogsTest {
                 .doesNotContain(EMAIL)
                 .doesNotContain(PHONE)
                 .doesNotContain(NAMED_USER);
+    }
+
+    /** A task of this destination with fast syncs and retries, errors tolerated, no snapshots, started. */
+    private CohortSyncSinkTask startTask(String destination, Map<String, String> destinationProps) {
+        Map<String, String> props = new HashMap<>(destinationProps);
+        props.put("name", "pii-test-" + destination);
+        props.put("destination", destination);
+        props.put("snapshot.enabled", "false");
+        props.put("sync.interval.ms", "100");
+        props.put("retry.backoff.initial.ms", "10");
+        props.put("retry.backoff.max.ms", "10");
+        props.put("errors.tolerance", "all");
+        props.put("delivery.journal.dir", journalDir.toString());
+        CohortSyncSinkTask task = new CohortSyncSinkTask();
+        task.initialize(new FakeSinkTaskContext(true, P0));
+        task.start(props);
+        return task;
+    }
+
+    private static void awaitCalls(CohortSyncSinkTask task, AtomicInteger calls, int atLeast) {
+        await().atMost(Duration.ofSeconds(20)).until(() -> {
+            task.put(List.of());
+            return calls.get() >= atLeast;
+        });
+    }
+
+    /** Waits for the task to fail on HTTP 401 with this hint, and keeps its message as the worker would log it. */
+    private void awaitFailureLogged(CohortSyncSinkTask task, String hint) {
+        await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> assertThatThrownBy(() -> task.put(List.of()))
+                .hasMessageContaining("HTTP 401")
+                .hasMessageContaining(hint)
+                .satisfies(failure -> capture.lines.add(failure.getMessage())));
     }
 
     private static SinkRecord record(Records records, long offset) {
