@@ -139,7 +139,8 @@ class ErrorBodyMaskingTest {
 
     private static Page page() {
         MembershipChange member = new RecordParser().parse(change(7, "ada").with("email", EMAIL)
-                .with("phone_number", PHONE).with("properties", Map.of("$braze_external_id", "ext-ada", "$airship_named_user", "nu-ada"))
+                .with("phone_number", PHONE)
+                .with("properties", Map.of("$braze_external_id", "ext-ada", "$airship_named_user", "nu-ada"))
                 .build());
         return new Page(member.cohort(), PageAction.ADD_MEMBERS, "session-1", 1, 1, List.of(member));
     }

@@ -25,7 +25,7 @@ public final class AirshipKeys implements DestinationKeys {
     public static final String TAG_NAME_TEMPLATE = "airship.tag.name.template";
     public static final String NAMED_USER_PROPERTY = "airship.named.user.property";
 
-    /** Mixpanel's own Airship sync writes its cohorts into the tag group "mixpanel" (docs.airship.com/integrations/mixpanel). */
+    /** Mixpanel's Airship sync uses the tag group "mixpanel" (docs.airship.com/integrations/mixpanel). */
     public static final String DEFAULT_TAG_GROUP = "mixpanel";
     public static final String DEFAULT_TAG_NAME_TEMPLATE = "${cohort_name}";
     /**

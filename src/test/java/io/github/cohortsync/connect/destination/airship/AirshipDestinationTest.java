@@ -167,7 +167,8 @@ class AirshipDestinationTest {
                 + " (property $airship_named_user, airship.named.user.property)");
         assertThat(result.rejections().get(1).reason()).contains("leading or trailing whitespace");
         assertThat(result.rejections()).noneMatch(r -> r.reason().contains("@"));
-        assertThat(body(server.takeRequest()).path("audience").toString()).isEqualTo("{\"named_user_id\":[\"nu-ada\"]}");
+        assertThat(body(server.takeRequest()).path("audience").toString())
+                .isEqualTo("{\"named_user_id\":[\"nu-ada\"]}");
     }
 
     @Test
