@@ -210,11 +210,12 @@ public final class MailchimpDestination extends HttpDestination {
             if (CONTACT_EXISTS.equals(error.path("error_code").asText())) {
                 continue;
             }
-            String email = error.path("email_address").asText("").toLowerCase(Locale.ROOT);
+            String given = error.path("email_address").asText("");
+            String email = given.toLowerCase(Locale.ROOT);
             if (!refused.add(email)) {
                 continue;
             }
-            String message = calls.mask(error.path("error").asText("no message"));
+            String message = calls.mask(withoutEmail(error.path("error").asText("no message"), given));
             for (MembershipChange member : byEmail.getOrDefault(email, List.of())) {
                 rejections.add(new Rejection(member, "Mailchimp did not add member " + member.distinctId()
                         + " to the audience: " + message));
@@ -283,7 +284,11 @@ public final class MailchimpDestination extends HttpDestination {
         Map<MembershipChange, Boolean> seen = new IdentityHashMap<>();
         List<Rejection> rejections = new ArrayList<>();
         for (JsonNode error : answer.path("errors")) {
-            String message = calls.mask(error.path("error").asText("no message"));
+            String message = error.path("error").asText("no message");
+            for (JsonNode email : error.path("email_addresses")) {
+                message = withoutEmail(message, email.asText());
+            }
+            message = calls.mask(message);
             for (JsonNode email : error.path("email_addresses")) {
                 for (MembershipChange member : byEmail.getOrDefault(email.asText().toLowerCase(Locale.ROOT),
                         List.of())) {
@@ -296,6 +301,17 @@ public final class MailchimpDestination extends HttpDestination {
             }
         }
         return rejections;
+    }
+
+    /**
+     * The text without this email, as given and lower-cased: Mailchimp quotes the address it refuses, and one that
+     * is not shaped like an email escapes the mask of personal data.
+     */
+    static String withoutEmail(String text, String email) {
+        if (email == null || email.isBlank()) {
+            return text;
+        }
+        return text.replace(email, "<email>").replace(email.toLowerCase(Locale.ROOT), "<email>");
     }
 
     private Long segmentIdCreatingIfMissing(String name, Page page)

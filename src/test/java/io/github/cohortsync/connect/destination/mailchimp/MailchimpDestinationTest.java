@@ -376,4 +376,11 @@ class MailchimpDestinationTest {
         mailchimp.send(page(PageAction.MEMBERS, member("ada")));
         assertThat(server.getRequestCount()).isEqualTo(2);
     }
+
+    @Test
+    void aRefusedAddressIsNeverQuotedEvenWhenItIsNotShapedLikeAnEmail() {
+        assertThat(MailchimpDestination.withoutEmail("Not-An-Email looks fake; not-an-email again", "Not-An-Email"))
+                .isEqualTo("<email> looks fake; <email> again");
+        assertThat(MailchimpDestination.withoutEmail("no message", "")).isEqualTo("no message");
+    }
 }
