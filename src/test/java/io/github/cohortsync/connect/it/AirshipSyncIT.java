@@ -6,7 +6,6 @@ import static io.github.cohortsync.connect.it.MembershipRecord.tombstone;
 import static io.github.cohortsync.connect.it.MembershipRecord.user;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -14,9 +13,6 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
 
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.ConsumerRecords;
-import org.apache.kafka.common.header.Header;
 import org.junit.jupiter.api.Test;
 
 import io.github.cohortsync.connect.it.standin.AirshipReceiver;
@@ -92,12 +88,7 @@ class AirshipSyncIT {
             assertThat(airship.largestAudience()).isLessThanOrEqualTo(1000);
             assertThat(airship.calls()).as("1200 adds need two calls of at most 1000").isGreaterThanOrEqualTo(5);
 
-            ConsumerRecords<byte[], byte[]> dead = harness.connect().kafka().consume(2,
-                    ConnectHarness.TIMEOUT.toMillis(), dlq);
-            assertThat(dead.count()).isEqualTo(2);
-            Map<String, String> messages = new TreeMap<>();
-            dead.forEach(r -> messages.put(header(r, "__connect.errors.offset"),
-                    header(r, "__connect.errors.exception.message")));
+            Map<String, String> messages = DeadLetterMessages.byOffset(harness, dlq, 2);
             assertThat(messages).containsOnlyKeys(String.valueOf(phase1.size() - 1),
                     String.valueOf(phase1.size() + phase2.size() - 1));
             assertThat(messages.get(String.valueOf(phase1.size() - 1)))
@@ -197,10 +188,5 @@ class AirshipSyncIT {
             }
         });
         return tags;
-    }
-
-    private static String header(ConsumerRecord<byte[], byte[]> record, String name) {
-        Header header = record.headers().lastHeader(name);
-        return header == null ? null : new String(header.value(), StandardCharsets.UTF_8);
     }
 }

@@ -120,21 +120,21 @@ class MailchimpSyncIT {
         String dlq = ConnectHarness.uniqueName("mailchimp-full-dlq");
         String connector = ConnectHarness.uniqueName("mailchimp-full");
         List<MembershipRecord> records = new ArrayList<>();
-        Set<String> cohort = new TreeSet<>();
+        List<String> cohort = new ArrayList<>();
         for (int i = 0; i < 40; i++) {
             records.add(add("404", user("m", i)));
-            cohort.add(MembershipRecord.email(user("m", i)).toLowerCase(Locale.ROOT));
+            cohort.add(MembershipRecord.email(user("m", i)));
         }
         String invalid = user("bad", 1);
         records.add(add("404", invalid).with("email", "not-an-email"));
         harness.produce(topic, records);
-        String existing = MembershipRecord.email(user("m", 3)).toLowerCase(Locale.ROOT);
+        String existing = MembershipRecord.email(user("m", 3));
 
         try (MailchimpReceiver mailchimp = MailchimpReceiver.start().strictAudience()) {
             mailchimp.contact(existing, "unsubscribed");
             mailchimp.contact("left-1@example.com", "subscribed");
             mailchimp.contact("left-2@example.com", "subscribed");
-            mailchimp.prefill(segment("404"), Set.of(existing, "left-1@example.com", "left-2@example.com"));
+            mailchimp.prefill(segment("404"), existing, "left-1@example.com", "left-2@example.com");
             Map<String, String> config = ConnectorConfig.mailchimp(topic, MailchimpReceiver.API_KEY,
                     MailchimpReceiver.LIST_ID, mailchimp.url())
                     .with("mailchimp.upsert.members", "true")
@@ -145,19 +145,19 @@ class MailchimpSyncIT {
             harness.awaitCommittedToEnd(connector, topic);
 
             assertThat(mailchimp.violations()).isEmpty();
-            assertThat(mailchimp.members()).isEqualTo(Map.of(segment("404"), cohort));
+            assertThat(mailchimp.members()).containsOnlyKeys(segment("404"));
+            assertThat(mailchimp.members().get(segment("404"))).as("the segment equals the cohort")
+                    .containsExactlyInAnyOrderElementsOf(cohort);
             Map<String, String> contacts = mailchimp.contacts();
             assertThat(contacts.get(existing)).as("an existing contact's consent is untouched")
                     .isEqualTo("unsubscribed");
-            assertThat(contacts).containsEntry(MembershipRecord.email(user("m", 0)).toLowerCase(Locale.ROOT),
-                    "transactional");
+            assertThat(contacts).containsEntry(MembershipRecord.email(user("m", 0)), "transactional");
             assertThat(mailchimp.creations()).as("the segment was found, not created").isEmpty();
 
-            ConsumerRecords<byte[], byte[]> dead = harness.connect().kafka().consume(1,
-                    ConnectHarness.TIMEOUT.toMillis(), dlq);
-            assertThat(dead.count()).isEqualTo(1);
-            dead.forEach(r -> assertThat(header(r, "__connect.errors.exception.message"))
-                    .contains("member " + invalid).doesNotContain("not-an-email"));
+            Map<String, String> dead = DeadLetterMessages.byOffset(harness, dlq, 1);
+            assertThat(dead).containsOnlyKeys(String.valueOf(records.size() - 1));
+            assertThat(dead.values()).singleElement().asString().contains("member " + invalid)
+                    .doesNotContain("not-an-email");
             harness.assertAllRunning(connector);
         } finally {
             harness.deleteConnectorQuietly(connector);

@@ -333,10 +333,10 @@ public final class MailchimpReceiver extends Dispatcher implements AutoCloseable
     }
 
     /** A static segment with these members, as if an earlier sync had made it. */
-    public synchronized void prefill(String segment, Set<String> emails) {
+    public synchronized void prefill(String segment, String... emails) {
         long id = nextId++;
         names.put(id, segment);
-        members.computeIfAbsent(segment, n -> new TreeSet<>()).addAll(emails);
+        members.computeIfAbsent(segment, n -> new TreeSet<>()).addAll(List.of(emails));
     }
 
     /** How often each segment name was created. */
