@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # End-to-end benchmark: one KRaft broker + one Connect worker in one JVM, N membership changes, the framework
 # ceiling (FileStreamSink to /dev/null) against this connector with each destination (webhook, Segment, Iterable,
-# CleverTap, Braze) into instant local stand-ins, after a warm-up round; optionally the backlog case (destination down,
+# CleverTap, Braze, Airship) into instant local stand-ins, after a warm-up round; optionally the backlog case (destination down,
 # many changes waiting). Ends with a markdown report ready to paste into docs/benchmarks.md. See docs/benchmarks.md.
 #
 # Flags (each sets the environment variable named after it):
 #   --records N (BENCH_RECORDS, 1000000)        --rounds N (BENCH_ROUNDS, 3; 0 = backlog case only)
-#   --destinations a,b (BENCH_DESTINATIONS, webhook,segment,iterable,clevertap,braze; also webhook-idle, marketo)
+#   --destinations a,b (BENCH_DESTINATIONS, webhook,segment,iterable,clevertap,braze,airship; also webhook-idle, marketo)
 #   --backlog N (BENCH_BACKLOG_RECORDS, 0 = skip) --backlog-seconds S (BENCH_BACKLOG_SECONDS, 60), with the
 #   connector's default sync.interval.ms (BENCH_BACKLOG_SYNC_INTERVAL_MS, 10000); then the destination comes back
 #   and the drain is watched for up to BENCH_BACKLOG_DRAIN_SECONDS (120)

@@ -33,8 +33,10 @@ import okhttp3.Headers;
 
 /**
  * Everything the connector logs through a run with retries, bad records and a failure: no secret, no PII; and through
- * a Mailchimp run whose answers echo the key (raw and Basic-encoded), the email and the phone; and through a Marketo
- * run whose answers echo the client secret, the email and the phone.
+ * a Mailchimp run whose answers echo the key (raw and Basic-encoded), the email and the phone; through a Marketo
+ * run whose answers echo the client secret, the email and the phone; and through an Airship
+ * run whose answers (a failure, warnings, a 401) echo the token, the email, the phone and the Named User id (which
+ * may be personal data).
  */
 class NoPersonalDataInLogsTest {
     @TempDir
@@ -43,6 +45,8 @@ class NoPersonalDataInLogsTest {
     private static final String TOKEN = "query-t0ken-XYZ";
     private static final String MAILCHIMP_KEY = "0123mc-s3cret-key-us21";
     private static final String MARKETO_SECRET = "mkto-s3cret-XYZ-42";
+    private static final String AIRSHIP_TOKEN = "MTphaXJzaGlwLXQwa2VuLVhZWg";
+    private static final String NAMED_USER = "crm-7f3a9c21";
     private static final String EMAIL = "ada.lovelace@example.com";
     private static final String PHONE = "+15550199887";
     private static final TopicPartition P0 = new TopicPartition(Records.TOPIC, 0);
@@ -146,7 +150,7 @@ class NoPersonalDataInLogsTest {
         });
         runOneRejectionThenAFailure("pii-test-mailchimp", Map.of("destination", "mailchimp",
                 "mailchimp.api.key", MAILCHIMP_KEY, "mailchimp.list.id", "list-1",
-                "mailchimp.endpoint", server.url("/").toString()), () -> calls.get() >= 3,
+                "mailchimp.endpoint", server.url("/").toString()), Map.of(), () -> calls.get() >= 3,
                 "HTTP 401", "check mailchimp.api.key");
 
         assertThat(capture.lines).anySatisfy(line -> assertThat(line).contains("Retrying"));
@@ -191,7 +195,7 @@ class NoPersonalDataInLogsTest {
         });
         runOneRejectionThenAFailure("pii-test-marketo", Map.of("destination", "marketo",
                 "marketo.endpoint", server.url("/").toString(), "marketo.client.id", "client-1",
-                "marketo.client.secret", MARKETO_SECRET, "marketo.folder.id", "12"), () -> listCalls.get() >= 1,
+                "marketo.client.secret", MARKETO_SECRET, "marketo.folder.id", "12"), Map.of(), () -> listCalls.get() >= 1,
                 "Marketo error 603", "Read-Write Lead");
 
         assertThat(capture.lines).anySatisfy(line -> assertThat(line).contains("Retrying"));
@@ -202,11 +206,42 @@ class NoPersonalDataInLogsTest {
                 .doesNotContain(PHONE);
     }
 
+    @Test
+    void anAirshipRunWithARetryWarningsAndAFailureLogsNoTokenEmailPhoneOrNamedUserId() {
+        String echo = "token " + AIRSHIP_TOKEN + " for " + EMAIL + " at " + PHONE + " named user " + NAMED_USER;
+        AtomicInteger calls = new AtomicInteger();
+        server.setDispatcher(new Dispatcher() {
+            @Override
+            public MockResponse dispatch(RecordedRequest request) {
+                Headers json = Headers.of("Content-Type", "application/vnd.urbanairship+json; version=3");
+                return switch (calls.incrementAndGet()) {
+                    case 1 -> new MockResponse(503, json, "{\"ok\": false, \"error\": \"" + echo + "\"}");
+                    case 2 -> new MockResponse(200, json, "{\"ok\": true, \"warnings\": [\"" + echo + "\"]}");
+                    default -> new MockResponse(401, json, "{\"ok\": false, \"error\": \"" + echo + "\"}");
+                };
+            }
+        });
+        runOneRejectionThenAFailure("pii-test-airship", Map.of("destination", "airship",
+                "airship.token", AIRSHIP_TOKEN, "airship.endpoint", server.url("/").toString()),
+                Map.of("$airship_named_user", NAMED_USER), () -> calls.get() >= 2,
+                "HTTP 401", "check airship.token");
+
+        assertThat(capture.lines).anySatisfy(line -> assertThat(line).contains("Retrying"));
+        assertThat(capture.lines).anySatisfy(line -> assertThat(line).contains("with 1 warning(s)"));
+        assertThat(String.join("\n", capture.lines))
+                .doesNotContain(AIRSHIP_TOKEN)
+                .doesNotContain(EMAIL)
+                .doesNotContain(PHONE)
+                .doesNotContain(NAMED_USER);
+    }
+
     /**
      * Runs a task of this destination: u1 (with email and phone) until {@code firstDone}, then u4 (same email) until
-     * the task fails with a message holding {@code failureContains}, which is added to the captured lines.
+     * the task fails with a message holding {@code failureContains}, which is added to the captured lines. Both
+     * members carry {@code properties} (e.g. a destination's user id).
      */
-    private void runOneRejectionThenAFailure(String name, Map<String, String> destination, BooleanSupplier firstDone,
+    private void runOneRejectionThenAFailure(String name, Map<String, String> destination,
+                                             Map<String, Object> properties, BooleanSupplier firstDone,
                                              String... failureContains) {
         Map<String, String> props = new HashMap<>(destination);
         props.put("name", name);
@@ -222,12 +257,13 @@ class NoPersonalDataInLogsTest {
         task.start(props);
         try {
             task.put(List.of(record(change("c1", "u1").with("cohort_name", "c1").with("email", EMAIL)
-                    .with("phone_number", PHONE), 0)));
+                    .with("phone_number", PHONE).with("properties", properties), 0)));
             await().atMost(Duration.ofSeconds(20)).until(() -> {
                 task.put(List.of());
                 return firstDone.getAsBoolean();
             });
-            task.put(List.of(record(change("c1", "u4").with("cohort_name", "c1").with("email", EMAIL), 1)));
+            task.put(List.of(record(change("c1", "u4").with("cohort_name", "c1").with("email", EMAIL)
+                    .with("properties", properties), 1)));
             await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> assertThatThrownBy(() -> task.put(List.of()))
                     .hasMessageContainingAll(failureContains)
                     .satisfies(failure -> capture.lines.add(failure.getMessage())));

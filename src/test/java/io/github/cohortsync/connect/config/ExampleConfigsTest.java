@@ -49,7 +49,7 @@ class ExampleConfigsTest {
         List<Path> files = examples(".properties");
         assertThat(files).extracting(f -> f.getFileName().toString())
                 .contains("cohort-sync-braze.properties", "cohort-sync-braze-cohort-import.properties",
-                        "cohort-sync-marketo.properties");
+                        "cohort-sync-marketo.properties", "cohort-sync-airship.properties");
         for (Path file : files) {
             Properties props = new Properties();
             try (Reader reader = Files.newBufferedReader(file)) {
@@ -65,7 +65,8 @@ class ExampleConfigsTest {
     void everyRestJsonExampleValidates() throws IOException {
         List<Path> files = examples(".json");
         assertThat(files).extracting(f -> f.getFileName().toString())
-                .contains("cohort-sync-braze.json", "cohort-sync-braze-cohort-import.json", "cohort-sync-marketo.json");
+                .contains("cohort-sync-braze.json", "cohort-sync-braze-cohort-import.json", "cohort-sync-marketo.json",
+                        "cohort-sync-airship.json");
         ObjectMapper json = new ObjectMapper();
         for (Path file : files) {
             JsonNode root = json.readTree(file.toFile());

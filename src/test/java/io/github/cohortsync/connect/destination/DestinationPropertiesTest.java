@@ -60,5 +60,11 @@ class DestinationPropertiesTest {
                 "mailchimp.endpoint", "http://127.0.0.1:9")) {
             assertThat(mailchimp.readsProperty("plan")).isFalse();
         }
+        try (Destination airship = create("airship", "airship.token", "t", "airship.endpoint", "http://127.0.0.1:9",
+                "airship.named.user.property", "$airship_id")) {
+            assertThat(airship.readsProperty("$airship_id")).isTrue();
+            assertThat(airship.readsProperty("$airship_named_user")).isFalse();
+            assertThat(airship.readsProperty("plan")).isFalse();
+        }
     }
 }

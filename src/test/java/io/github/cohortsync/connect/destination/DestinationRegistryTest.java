@@ -13,7 +13,7 @@ class DestinationRegistryTest {
     @Test
     void everyDestinationIsRegisteredOnceInItsDocumentedOrder() {
         assertThat(DestinationType.configValues()).containsExactly("webhook", "segment", "iterable", "clevertap",
-                "braze", "mailchimp", "marketo");
+                "braze", "mailchimp", "marketo", "airship");
     }
 
     @Test

@@ -68,7 +68,10 @@ class ErrorBodyMaskingTest {
                 Arguments.of("mailchimp", Map.of("mailchimp.endpoint", "/", "mailchimp.api.key", SECRET,
                         "mailchimp.list.id", "list-1"), basic("cohort-sync:" + SECRET)),
                 Arguments.of("marketo", Map.of("marketo.endpoint", "/", "marketo.client.id", "client-1",
-                        "marketo.client.secret", SECRET, "marketo.folder.id", "12"), ""));
+                        "marketo.client.secret", SECRET, "marketo.folder.id", "12"), ""),
+                Arguments.of("airship", Map.of("airship.endpoint", "/", "airship.token", SECRET), ""),
+                Arguments.of("airship", Map.of("airship.endpoint", "/", "airship.app.key", "app-1",
+                        "airship.master.secret", SECRET), basic("app-1:" + SECRET)));
     }
 
     private static String basic(String credentials) {
@@ -138,7 +141,9 @@ class ErrorBodyMaskingTest {
 
     private static Page page() {
         MembershipChange member = new RecordParser().parse(change(7, "ada").with("email", EMAIL)
-                .with("phone_number", PHONE).with("properties", Map.of("$braze_external_id", "ext-ada")).build());
+                .with("phone_number", PHONE)
+                .with("properties", Map.of("$braze_external_id", "ext-ada", "$airship_named_user", "nu-ada"))
+                .build());
         return new Page(member.cohort(), PageAction.ADD_MEMBERS, "session-1", 1, 1, List.of(member));
     }
 }

@@ -72,6 +72,11 @@ public final class ConnectorConfig {
                 .with("marketo.endpoint", endpoint);
     }
 
+    /** Airship's Named User tags at {@code endpoint} with a bearer token. */
+    public static ConnectorConfig airship(String topic, String token, String endpoint) {
+        return new ConnectorConfig(topic, "airship").with("airship.token", token).with("airship.endpoint", endpoint);
+    }
+
     /** Braze in its default (attribute) mode at {@code endpoint} with the REST API key. */
     public static ConnectorConfig braze(String topic, String apiKey, String endpoint) {
         return new ConnectorConfig(topic, "braze").with("braze.api.key", apiKey).with("braze.endpoint", endpoint);

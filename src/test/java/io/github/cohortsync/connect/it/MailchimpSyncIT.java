@@ -18,7 +18,8 @@ import io.github.cohortsync.connect.it.standin.MailchimpReceiver;
  * End-to-end sync to a local stand-in for Mailchimp's static segments: two cohorts' adds (one over 500 members, so
  * several calls) and removals end as exactly the expected segment members, each segment is created once though
  * pages go concurrently, a 429 is retried, and an invalid email and a tombstone (no email) go to the dead letter
- * queue naming the member, not its email.
+ * queue naming the member, not its email; a full sync with upsert adds unknown emails to the audience without
+ * touching an existing contact's consent and leaves the segment equal to the cohort.
  */
 @ConnectCluster(name = "mailchimp-sync-it")
 class MailchimpSyncIT {
@@ -87,6 +88,63 @@ class MailchimpSyncIT {
                     .doesNotContain("not-an-email");
             assertThat(messages.get(String.valueOf(phase1.size() + phase2.size() - 1)))
                     .contains("member " + user("b", 20) + " has no email");
+            harness.assertAllRunning(connector);
+        } finally {
+            harness.deleteConnectorQuietly(connector);
+        }
+    }
+
+    /**
+     * A first run on a compacted topic is a full sync: with mailchimp.upsert.members the unknown emails become
+     * contacts (transactional) first, an existing contact keeps its status (consent) untouched, an invalid email
+     * is dead-lettered, and the segment ends equal to the cohort: members from an earlier sync who are no longer in
+     * it are removed (mailchimp.snapshot.mirror, on by default).
+     */
+    @Test
+    void aFullSyncWithUpsertMakesTheSegmentEqualTheCohortWithoutTouchingConsent() throws Exception {
+        String topic = ConnectHarness.uniqueName("mailchimp-full");
+        harness.connect().kafka().createTopic(topic, 1, 1, Map.of("cleanup.policy", "compact"));
+        String dlq = ConnectHarness.uniqueName("mailchimp-full-dlq");
+        String connector = ConnectHarness.uniqueName("mailchimp-full");
+        List<MembershipRecord> records = new ArrayList<>();
+        List<String> cohort = new ArrayList<>();
+        for (int i = 0; i < 40; i++) {
+            records.add(add("404", user("m", i)));
+            cohort.add(MembershipRecord.email(user("m", i)));
+        }
+        String invalid = user("bad", 1);
+        records.add(add("404", invalid).with("email", "not-an-email"));
+        harness.produce(topic, records);
+        String existing = MembershipRecord.email(user("m", 3));
+
+        try (MailchimpReceiver mailchimp = MailchimpReceiver.start().strictAudience()) {
+            mailchimp.contact(existing, "unsubscribed");
+            mailchimp.contact("left-1@example.com", "subscribed");
+            mailchimp.contact("left-2@example.com", "subscribed");
+            mailchimp.prefill(segment("404"), existing, "left-1@example.com", "left-2@example.com");
+            Map<String, String> config = ConnectorConfig.mailchimp(topic, MailchimpReceiver.API_KEY,
+                    MailchimpReceiver.LIST_ID, mailchimp.url())
+                    .with("mailchimp.upsert.members", "true")
+                    .deadLetterQueue(dlq)
+                    .fullSyncs(harness.connect().kafka().bootstrapServers())
+                    .build();
+            harness.startConnector(connector, config, 1);
+            harness.awaitCommittedToEnd(connector, topic);
+
+            assertThat(mailchimp.violations()).isEmpty();
+            assertThat(mailchimp.members()).containsOnlyKeys(segment("404"));
+            assertThat(mailchimp.members().get(segment("404"))).as("the segment equals the cohort")
+                    .containsExactlyInAnyOrderElementsOf(cohort);
+            Map<String, String> contacts = mailchimp.contacts();
+            assertThat(contacts.get(existing)).as("an existing contact's consent is untouched")
+                    .isEqualTo("unsubscribed");
+            assertThat(contacts).containsEntry(MembershipRecord.email(user("m", 0)), "transactional");
+            assertThat(mailchimp.creations()).as("the segment was found, not created").isEmpty();
+
+            Map<String, String> dead = DeadLetterMessages.byOffset(harness, dlq, 1);
+            assertThat(dead).containsOnlyKeys(String.valueOf(records.size() - 1));
+            assertThat(dead.values()).singleElement().asString().contains("member " + invalid)
+                    .doesNotContain("not-an-email");
             harness.assertAllRunning(connector);
         } finally {
             harness.deleteConnectorQuietly(connector);

@@ -39,8 +39,8 @@ import io.github.cohortsync.connect.metrics.TaskMetrics;
  * End-to-end drain benchmark (docs/benchmarks.md; run with {@code bench/run.sh}, never by Maven's test phases).
  * One KRaft broker and one Connect worker in this JVM; N schemaless JSON membership changes produced once; then a
  * warm-up round and, per round, the framework ceiling (FileStreamSink to /dev/null) and this connector with each
- * destination (webhook, Segment, Iterable, CleverTap, Braze) into instant local stand-ins, in rotating order, each
- * under a fresh connector name (fresh consumer group). Drain time = from the connector's creation until its group's
+ * destination (webhook, Segment, Iterable, CleverTap, Braze, Airship) into instant local stand-ins, in rotating
+ * order, each under a fresh connector name (fresh consumer group). Drain time = from the connector's creation until its group's
  * committed offsets equal the topic's end offsets. Optionally a backlog case: a destination that answers 503 and
  * a topic of many changes; the task must pause and keep its heap bounded.
  *
@@ -83,7 +83,8 @@ public final class EndToEndBenchmark {
                     number("timeout.seconds", 180),
                     number("seed", 42),
                     number("warmup", 1) != 0,
-                    List.of(text("destinations", "webhook,segment,iterable,clevertap,braze").split("\\s*,\\s*")),
+                    List.of(text("destinations", "webhook,segment,iterable,clevertap,braze,airship")
+                            .split("\\s*,\\s*")),
                     number("buffer.max.changes", 100_000),
                     (int) number("backlog.records", 0),
                     number("backlog.seconds", 60),
@@ -324,9 +325,15 @@ public final class EndToEndBenchmark {
                 config.put("marketo.client.secret", "bench-secret");
                 config.put("marketo.folder.id", "12");
             }
+            case "airship" -> {
+                config.put("airship.token", "bench-token");
+                config.put("airship.endpoint", receiver.baseUrl());
+                // The benchmark's records carry no $airship_named_user: the distinct_id is the Named User id.
+                config.put("airship.named.user.property", "distinct_id");
+            }
             default -> throw new IllegalArgumentException("no stand-in for destination " + destination
                     + " (BENCH_DESTINATIONS takes webhook, webhook-idle, segment, iterable, clevertap, braze,"
-                    + " marketo)");
+                    + " airship, marketo)");
         }
         return config;
     }

@@ -23,7 +23,7 @@ import com.sun.net.httpserver.HttpServer;
  * read the body and count requests and members (occurrences of a per-API key such as {@code "mixpanel_distinct_id"}),
  * and check nothing else: correctness is the integration tests' job. Paths: {@code /hook} (webhook),
  * {@code /v1/batch} (Segment), {@code /api/lists...} (Iterable), {@code /1/upload} (CleverTap),
- * {@code /users/track} (Braze, attribute mode). With
+ * {@code /users/track} (Braze, attribute mode), {@code /api/named_users/tags} (Airship). With
  * {@link #answerStatus(int)} other than 200 every call is answered with that status (a destination that is down).
  *
  * <p>For the webhook it also tells apart the removes of users whose add it received earlier from removes of users
@@ -133,6 +133,10 @@ final class InstantReceiver implements AutoCloseable {
                 long n = count(body, BRAZE_MEMBER);
                 members.addAndGet(n);
                 answer(exchange, 201, "{\"message\":\"success\",\"attributes_processed\":" + n + "}");
+            }
+            case "/api/named_users/tags" -> {
+                members.addAndGet(JSON.readTree(body).path("audience").path("named_user_id").size());
+                answer(exchange, 200, "{\"ok\":true}");
             }
             case "/identity/oauth/token" -> answer(exchange, 200, "{\"access_token\":\"bench-token\","
                     + "\"token_type\":\"bearer\",\"expires_in\":3599}");

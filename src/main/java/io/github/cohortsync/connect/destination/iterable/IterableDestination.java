@@ -27,6 +27,7 @@ import io.github.cohortsync.connect.destination.CohortNameTemplate;
 import io.github.cohortsync.connect.destination.DeliveryResult;
 import io.github.cohortsync.connect.destination.HttpDestination;
 import io.github.cohortsync.connect.destination.KeyLocks;
+import io.github.cohortsync.connect.destination.ListMirror;
 import io.github.cohortsync.connect.destination.MemberValues;
 import io.github.cohortsync.connect.destination.Page;
 import io.github.cohortsync.connect.destination.PageAction;
@@ -78,25 +79,9 @@ public final class IterableDestination extends HttpDestination {
 
     public IterableDestination(CohortSyncConfig config) {
         this(HttpClients.create(config.httpTimeoutMs()), baseUrl(config), config.getPassword(IterableKeys.API_KEY).value(),
-                config.getString(IterableKeys.LIST_NAME_TEMPLATE), mirrorSnapshots(config), config.batchMaxSize(),
+                config.getString(IterableKeys.LIST_NAME_TEMPLATE),
+                ListMirror.wanted(config, IterableKeys.SNAPSHOT_MIRROR), config.batchMaxSize(),
                 config.getLong(IterableKeys.LIST_EXPORT_INTERVAL_MS));
-    }
-
-    /**
-     * A task sees only its partitions' members: with several tasks, mirroring one task's snapshot would unsubscribe
-     * the members another task read, so the mirror needs tasks.max=1.
-     */
-    private static boolean mirrorSnapshots(CohortSyncConfig config) {
-        if (!config.getBoolean(IterableKeys.SNAPSHOT_MIRROR)) {
-            return false;
-        }
-        Object tasksMax = config.originals().get("tasks.max");
-        if (tasksMax != null && !"1".equals(tasksMax.toString().trim())) {
-            log.warn("iterable.snapshot.mirror is ignored with tasks.max={}: each task sees only part of a cohort,"
-                    + " so lists are not mirrored (set tasks.max=1 to mirror them)", tasksMax);
-            return false;
-        }
-        return true;
     }
 
     IterableDestination(OkHttpClient client, String baseUrl, String apiKey, String listNameTemplate) {

@@ -2,13 +2,18 @@ package io.github.cohortsync.connect.destination.mailchimp;
 
 import java.io.IOException;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.locks.ReentrantLock;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import com.fasterxml.jackson.databind.JsonNode;
 
@@ -20,6 +25,7 @@ import io.github.cohortsync.connect.destination.CohortNameTemplate;
 import io.github.cohortsync.connect.destination.DeliveryResult;
 import io.github.cohortsync.connect.destination.HttpDestination;
 import io.github.cohortsync.connect.destination.KeyLocks;
+import io.github.cohortsync.connect.destination.ListMirror;
 import io.github.cohortsync.connect.destination.MemberValues;
 import io.github.cohortsync.connect.destination.Page;
 import io.github.cohortsync.connect.destination.PageAction;
@@ -47,19 +53,27 @@ import okhttp3.RequestBody;
  * {@code name} and {@code static_segment} (an empty array creates an empty static segment); batch add or remove
  * members {@code POST /3.0/lists/{list_id}/segments/{segment_id}} with {@code members_to_add} /
  * {@code members_to_remove} (emails, at most 500 each), answering {@code errors[]} of
- * {@code {email_addresses, error}} for the emails it did not take.
+ * {@code {email_addresses, error}} for the emails it did not take; list segment members
+ * {@code GET /3.0/lists/{list_id}/segments/{segment_id}/members} with {@code count} (at most 1000) and
+ * {@code offset}, answering {@code members[]} ({@code email_address}) and {@code total_items}.
  * <p>
- * A full sync adds the cohort's members but does not remove the segment's other members (not in this version),
- * and members are not created in the audience: an email that is not on it is reported by Mailchimp and rejected.
+ * With {@code mailchimp.upsert.members}, emails are first added to the audience by batch subscribe
+ * {@code POST /3.0/lists/{list_id}} ({@code members[]} of {@code {email_address, status}}, at most 500, with
+ * {@code update_existing: false} so that existing contacts, and their consent, are left alone; Mailchimp reports
+ * them in {@code errors[]} with {@code error_code} {@code ERROR_CONTACT_EXISTS}, which is not a failure). A full sync
+ * with {@code mailchimp.snapshot.mirror} then removes the segment's members that are not in the snapshot.
  */
 public final class MailchimpDestination extends HttpDestination {
     /** At most 500 emails per members_to_add / members_to_remove (Marketing API reference). */
     public static final int MAX_EMAILS_PER_CALL = 500;
+    /** What batch subscribe answers, in {@code errors[].error_code}, for a contact already in the audience. */
+    static final String CONTACT_EXISTS = "ERROR_CONTACT_EXISTS";
     /** The largest {@code count} of a list call (Marketing API reference: "maximum value is 1000"). */
     static final int SEGMENTS_PER_READ = 1000;
 
     /** The user name of the Basic auth; Mailchimp accepts any. */
     static final String USER_NAME = "cohort-sync";
+    private static final Logger log = LoggerFactory.getLogger(MailchimpDestination.class);
     private static final MediaType JSON_TYPE = MediaType.get("application/json");
     private static final String AUTH_HINT = "check mailchimp.api.key (a Marketing API key of the account, ending in"
             + " its data centre) and mailchimp.list.id (the audience id)";
@@ -72,20 +86,38 @@ public final class MailchimpDestination extends HttpDestination {
     private final Map<String, Long> segmentIds = new ConcurrentHashMap<>();
     /** Pages of one sync may go concurrently: one looks up or creates the segment, the others wait for it. */
     private final KeyLocks segmentLocks = new KeyLocks();
+    /** The status of contacts created before tagging, or null when unknown emails are not added to the audience. */
+    private final String upsertStatus;
+    /** The members of full syncs in progress, when segments are mirrored; null when they are not. */
+    private final ListMirror mirror;
 
     public MailchimpDestination(CohortSyncConfig config) {
         this(HttpClients.create(config.httpTimeoutMs()), baseUrl(config),
                 config.getPassword(MailchimpKeys.API_KEY).value(), config.getString(MailchimpKeys.LIST_ID),
-                config.getString(MailchimpKeys.SEGMENT_NAME_TEMPLATE));
+                config.getString(MailchimpKeys.SEGMENT_NAME_TEMPLATE),
+                config.getBoolean(MailchimpKeys.UPSERT_MEMBERS) ? config.getString(MailchimpKeys.UPSERT_STATUS)
+                        .trim().toLowerCase(Locale.ROOT) : null,
+                ListMirror.wanted(config, MailchimpKeys.SNAPSHOT_MIRROR));
     }
 
     MailchimpDestination(OkHttpClient client, String baseUrl, String apiKey, String listId, String nameTemplate) {
+        this(client, baseUrl, apiKey, listId, nameTemplate, null, false);
+    }
+
+    /**
+     * @param upsertStatus the status of contacts added to the audience before tagging; null to add none
+     * @param mirror       whether a full sync removes the segment's members that are not in it
+     */
+    MailchimpDestination(OkHttpClient client, String baseUrl, String apiKey, String listId, String nameTemplate,
+                         String upsertStatus, boolean mirror) {
         super(new DestinationCalls(client, Secrets.of(basicAuth(apiKey).substring("Basic ".length()), apiKey),
                 AUTH_HINT));
         this.base = HttpUrl.get(baseUrl.trim());
         this.authorization = basicAuth(apiKey);
         this.listId = listId.trim();
         this.segmentName = new CohortNameTemplate(nameTemplate);
+        this.upsertStatus = upsertStatus;
+        this.mirror = mirror ? new ListMirror() : null;
     }
 
     /** Basic auth: any user name, the API key as password (Marketing API reference, "Authentication"). */
@@ -119,7 +151,9 @@ public final class MailchimpDestination extends HttpDestination {
                 byEmail.computeIfAbsent(email.toLowerCase(Locale.ROOT), k -> new ArrayList<>()).add(member);
             }
         }
-        if (byEmail.isEmpty()) {
+        boolean endsSnapshot = mirror != null && page.action() == PageAction.MEMBERS
+                && page.pageNumber() == page.totalPages();
+        if (byEmail.isEmpty() && !endsSnapshot) {
             return new DeliveryResult(rejections);
         }
         boolean add = page.action() != PageAction.REMOVE_MEMBERS;
@@ -130,10 +164,100 @@ public final class MailchimpDestination extends HttpDestination {
         List<String> emails = new ArrayList<>(byEmail.keySet());
         for (int from = 0; from < emails.size(); from += MAX_EMAILS_PER_CALL) {
             List<String> chunk = emails.subList(from, Math.min(emails.size(), from + MAX_EMAILS_PER_CALL));
-            JsonNode answer = call("POST", segmentPath(segmentId), membersBody(chunk, add), page);
-            rejections.addAll(rejectionsIn(answer, byEmail, add));
+            if (add && upsertStatus != null) {
+                chunk = inAudience(chunk, byEmail, rejections, page);
+            }
+            if (!chunk.isEmpty()) {
+                JsonNode answer = call("POST", segmentPath(segmentId), membersBody(chunk, add), page);
+                rejections.addAll(rejectionsIn(answer, byEmail, add));
+            }
+        }
+        if (mirror != null && page.action() == PageAction.MEMBERS) {
+            ListMirror.Members members = mirror.record(page);
+            if (endsSnapshot) {
+                removeStrangers(segmentId, members, page);
+                mirror.forget(page);
+            }
         }
         return new DeliveryResult(rejections);
+    }
+
+    /**
+     * Adds the emails to the audience with {@link #upsertStatus}, never changing a contact that exists
+     * ({@code update_existing: false}); returns the emails now in the audience. An email Mailchimp refuses for
+     * another reason than "already a contact" rejects its members with Mailchimp's message (masked).
+     */
+    private List<String> inAudience(List<String> emails, Map<String, List<MembershipChange>> byEmail,
+                                    List<Rejection> rejections, Page page)
+            throws TransientDeliveryException, PermanentDeliveryException {
+        RequestBody body = JsonBodies.write(JSON_TYPE, 64 + emails.size() * 72, "a Mailchimp batch subscribe",
+                json -> {
+                    json.writeStartObject();
+                    json.writeArrayFieldStart("members");
+                    for (String email : emails) {
+                        json.writeStartObject();
+                        json.writeStringField("email_address", email);
+                        json.writeStringField("status", upsertStatus);
+                        json.writeEndObject();
+                    }
+                    json.writeEndArray();
+                    json.writeBooleanField("update_existing", false);
+                    json.writeEndObject();
+                });
+        JsonNode answer = call("POST", List.of("3.0", "lists", listId), body, page);
+        Set<String> refused = new HashSet<>();
+        for (JsonNode error : answer.path("errors")) {
+            if (CONTACT_EXISTS.equals(error.path("error_code").asText())) {
+                continue;
+            }
+            String given = error.path("email_address").asText("");
+            String email = given.toLowerCase(Locale.ROOT);
+            if (!refused.add(email)) {
+                continue;
+            }
+            String message = calls.mask(withoutEmail(error.path("error").asText("no message"), given));
+            for (MembershipChange member : byEmail.getOrDefault(email, List.of())) {
+                rejections.add(new Rejection(member, "Mailchimp did not add member " + member.distinctId()
+                        + " to the audience: " + message));
+            }
+        }
+        return refused.isEmpty() ? emails : emails.stream().filter(e -> !refused.contains(e)).toList();
+    }
+
+    /**
+     * Once a full sync added every member of a cohort, removes the segment's other members: reads the segment's
+     * members 1000 at a time (all pages first, since removing shifts the offsets), then removes the strangers 500
+     * at a time. Holds the strangers' emails until then.
+     */
+    private void removeStrangers(long segmentId, ListMirror.Members members, Page page)
+            throws TransientDeliveryException, PermanentDeliveryException {
+        List<String> strangers = new ArrayList<>();
+        List<String> path = new ArrayList<>(segmentPath(segmentId));
+        path.add("members");
+        for (int offset = 0; ; offset += SEGMENTS_PER_READ) {
+            HttpUrl url = url(path).newBuilder()
+                    .addQueryParameter("count", Integer.toString(SEGMENTS_PER_READ))
+                    .addQueryParameter("offset", Integer.toString(offset)).build();
+            JsonNode answer = call("GET", url, null, page);
+            JsonNode read = answer.path("members");
+            for (JsonNode member : read) {
+                String email = member.path("email_address").asText("");
+                if (!email.isBlank() && !members.contains(email)) {
+                    strangers.add(email.toLowerCase(Locale.ROOT));
+                }
+            }
+            if (read.size() < SEGMENTS_PER_READ || offset + SEGMENTS_PER_READ >= answer.path("total_items").asLong(0)) {
+                break;
+            }
+        }
+        for (int from = 0; from < strangers.size(); from += MAX_EMAILS_PER_CALL) {
+            List<String> chunk = strangers.subList(from, Math.min(strangers.size(), from + MAX_EMAILS_PER_CALL));
+            call("POST", segmentPath(segmentId), membersBody(chunk, false), page);
+        }
+        if (!strangers.isEmpty()) {
+            log.info("Mirrored the Mailchimp segment of cohort {}: removed {} members not in the full sync",
+                    page.cohort().id(), strangers.size());
+        }
     }
 
     private List<String> segmentPath(long segmentId) {
@@ -160,7 +284,11 @@ public final class MailchimpDestination extends HttpDestination {
         Map<MembershipChange, Boolean> seen = new IdentityHashMap<>();
         List<Rejection> rejections = new ArrayList<>();
         for (JsonNode error : answer.path("errors")) {
-            String message = calls.mask(error.path("error").asText("no message"));
+            String message = error.path("error").asText("no message");
+            for (JsonNode email : error.path("email_addresses")) {
+                message = withoutEmail(message, email.asText());
+            }
+            message = calls.mask(message);
             for (JsonNode email : error.path("email_addresses")) {
                 for (MembershipChange member : byEmail.getOrDefault(email.asText().toLowerCase(Locale.ROOT),
                         List.of())) {
@@ -173,6 +301,17 @@ public final class MailchimpDestination extends HttpDestination {
             }
         }
         return rejections;
+    }
+
+    /**
+     * The text without this email, as given and lower-cased: Mailchimp quotes the address it refuses, and one that
+     * is not shaped like an email escapes the mask of personal data.
+     */
+    static String withoutEmail(String text, String email) {
+        if (email == null || email.isBlank()) {
+            return text;
+        }
+        return text.replace(email, "<email>").replace(email.toLowerCase(Locale.ROOT), "<email>");
     }
 
     private Long segmentIdCreatingIfMissing(String name, Page page)

@@ -14,6 +14,7 @@ import org.apache.kafka.common.config.types.Password;
 
 import io.github.cohortsync.connect.config.DestinationKeys;
 import io.github.cohortsync.connect.config.HttpUrlValidator;
+import io.github.cohortsync.connect.config.OneOf;
 import io.github.cohortsync.connect.destination.CohortNameTemplate;
 
 /** Mailchimp's config keys. */
@@ -22,6 +23,15 @@ public final class MailchimpKeys implements DestinationKeys {
     public static final String LIST_ID = "mailchimp.list.id";
     public static final String SEGMENT_NAME_TEMPLATE = "mailchimp.segment.name.template";
     public static final String ENDPOINT = "mailchimp.endpoint";
+    public static final String UPSERT_MEMBERS = "mailchimp.upsert.members";
+    public static final String UPSERT_STATUS = "mailchimp.upsert.status";
+    public static final String SNAPSHOT_MIRROR = "mailchimp.snapshot.mirror";
+    /**
+     * The statuses a new contact may be given: Mailchimp's member statuses (subscribed, unsubscribed, cleaned, pending,
+     * transactional; Marketing API reference, "Batch subscribe or unsubscribe") less the two that make no sense for
+     * someone being added to a segment.
+     */
+    static final List<String> UPSERT_STATUSES = List.of("transactional", "subscribed", "pending");
     public static final String DEFAULT_SEGMENT_NAME_TEMPLATE = "Mixpanel - ${cohort_name}";
 
     /**
@@ -51,6 +61,23 @@ public final class MailchimpKeys implements DestinationKeys {
                         + " name and created when missing. Placeholders: ${cohort_name}, ${cohort_id},"
                         + " ${project_id}.",
                 GROUP, ++order, Width.LONG, "Segment name template");
+        def.define(UPSERT_MEMBERS, Type.BOOLEAN, false, Importance.MEDIUM,
+                "Before adding members to a segment, add the emails that are not in the audience yet (Mailchimp"
+                        + " ignores them in a segment call), with the status mailchimp.upsert.status. Contacts"
+                        + " already in the audience are never changed: their subscription status (consent) stays"
+                        + " as it is.",
+                GROUP, ++order, Width.SHORT, "Add unknown emails to the audience");
+        def.define(UPSERT_STATUS, Type.STRING, "transactional", new OneOf(UPSERT_STATUSES), Importance.MEDIUM,
+                "The status of contacts that mailchimp.upsert.members creates: 'transactional' (no marketing"
+                        + " consent: such contacts get no campaigns), 'subscribed' (only if you hold their consent)"
+                        + " or 'pending' (Mailchimp asks them to confirm by email).",
+                GROUP, ++order, Width.SHORT, "Status of new contacts");
+        def.define(SNAPSHOT_MIRROR, Type.BOOLEAN, true, Importance.MEDIUM,
+                "After a full sync ('members' pages) has added a cohort's members to its segment, remove the"
+                        + " segment's other members so that the segment equals the cohort (the segment's members are"
+                        + " read 1000 at a time). Needs tasks.max=1 (each task sees only part of a cohort); ignored"
+                        + " otherwise.",
+                GROUP, ++order, Width.SHORT, "Mirror the segment on a full sync");
         def.define(ENDPOINT, Type.STRING, null, new HttpUrlValidator(), Importance.LOW,
                 "Base URL of the Mailchimp Marketing API, overriding the data centre of the API key (a proxy, or"
                         + " tests); /3.0/lists/... is appended.",

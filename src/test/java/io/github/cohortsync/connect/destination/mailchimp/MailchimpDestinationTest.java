@@ -278,4 +278,109 @@ class MailchimpDestinationTest {
         assertThat(lookups.getCount()).isZero();
         assertThat(creates.get()).isEqualTo(1);
     }
+
+    private MailchimpDestination with(String upsertStatus, boolean mirror) {
+        return new MailchimpDestination(HttpClients.create(2_000), server.url("/").toString(), API_KEY, LIST,
+                "Mixpanel - ${cohort_name}", upsertStatus, mirror);
+    }
+
+    @Test
+    void anUpsertAddsUnknownEmailsFirstNeverChangingExistingContactsAndRejectsRefusedOnes() throws Exception {
+        server.enqueue(ok(SEGMENTS));
+        server.enqueue(ok("{\"new_members\": [{\"email_address\": \"bob@example.com\"}], \"updated_members\": [],"
+                + " \"errors\": [{\"email_address\": \"Ada@example.com\", \"error\": \"Ada@example.com is already a"
+                + " list member\", \"error_code\": \"ERROR_CONTACT_EXISTS\"}, {\"email_address\": \"eve@example.com\","
+                + " \"error\": \"eve@example.com looks fake or invalid, please enter a real email address.\","
+                + " \"error_code\": \"ERROR_GENERIC\"}], \"total_created\": 1, \"total_updated\": 0,"
+                + " \"error_count\": 2}"));
+        server.enqueue(ok(batchAnswer(2, "[]")));
+        MembershipChange eve = member("eve");
+        try (MailchimpDestination upserting = with("transactional", false)) {
+            DeliveryResult result = upserting.send(page(PageAction.ADD_MEMBERS, member("ada"), member("bob"), eve));
+
+            assertThat(result.rejections()).singleElement().satisfies(r -> {
+                assertThat(r.member()).isSameAs(eve);
+                assertThat(r.reason()).startsWith("Mailchimp did not add member eve to the audience:")
+                        .contains("looks fake or invalid").doesNotContain("eve@example.com");
+            });
+        }
+        server.takeRequest();
+        RecordedRequest subscribe = server.takeRequest();
+        assertThat(subscribe.getMethod()).isEqualTo("POST");
+        assertThat(subscribe.getUrl().encodedPath()).isEqualTo("/3.0/lists/" + LIST);
+        assertThat(body(subscribe).toString()).isEqualTo("{\"members\":["
+                + "{\"email_address\":\"ada@example.com\",\"status\":\"transactional\"},"
+                + "{\"email_address\":\"bob@example.com\",\"status\":\"transactional\"},"
+                + "{\"email_address\":\"eve@example.com\",\"status\":\"transactional\"}],\"update_existing\":false}");
+        assertThat(body(server.takeRequest()).toString())
+                .isEqualTo("{\"members_to_add\":[\"ada@example.com\",\"bob@example.com\"]}");
+    }
+
+    @Test
+    void removesAreNeverUpsertedAndAllRefusedSendsNoSegmentCall() throws Exception {
+        server.enqueue(ok(SEGMENTS));
+        server.enqueue(ok(batchAnswer(0, "[]")));
+        server.enqueue(ok("{\"errors\": [{\"email_address\": \"eve@example.com\", \"error\": \"Invalid\","
+                + " \"error_code\": \"ERROR_GENERIC\"}], \"error_count\": 1}"));
+        try (MailchimpDestination upserting = with("subscribed", false)) {
+            upserting.send(page(PageAction.REMOVE_MEMBERS, member("ada")));
+            assertThat(upserting.send(page(PageAction.ADD_MEMBERS, member("eve"))).rejections()).hasSize(1);
+        }
+        server.takeRequest();
+        assertThat(body(server.takeRequest()).has("members_to_remove")).isTrue();
+        assertThat(body(server.takeRequest()).path("members").get(0).path("status").asText()).isEqualTo("subscribed");
+        assertThat(server.getRequestCount()).isEqualTo(3);
+    }
+
+    @Test
+    void aFullSyncsLastPageRemovesTheSegmentMembersNotInTheSnapshotReadPageByPage() throws Exception {
+        StringBuilder first = new StringBuilder("{\"members\": [");
+        for (int i = 0; i < 1000; i++) {
+            first.append(i == 0 ? "" : ", ").append("{\"email_address\": \"").append(i == 7 ? "Ada" : "old" + i)
+                    .append("@example.com\"}");
+        }
+        first.append("], \"total_items\": 1001}");
+        server.enqueue(ok(SEGMENTS));
+        server.enqueue(ok(batchAnswer(1, "[]")));
+        server.enqueue(ok(batchAnswer(1, "[]")));
+        server.enqueue(ok(first.toString()));
+        server.enqueue(ok("{\"members\": [{\"email_address\": \"bob@example.com\"}], \"total_items\": 1001}"));
+        server.enqueue(ok(batchAnswer(0, "[]")));
+        server.enqueue(ok(batchAnswer(0, "[]")));
+        try (MailchimpDestination mirroring = with(null, true)) {
+            mirroring.send(new Page(COHORT, PageAction.MEMBERS, "s-1", 1, 2, List.of(member("ada"))));
+            assertThat(server.getRequestCount()).as("no mirror before the last page").isEqualTo(2);
+            mirroring.send(new Page(COHORT, PageAction.MEMBERS, "s-1", 2, 2, List.of(member("bob"))));
+        }
+        for (int i = 0; i < 3; i++) {
+            server.takeRequest();
+        }
+        RecordedRequest read = server.takeRequest();
+        assertThat(read.getMethod()).isEqualTo("GET");
+        assertThat(read.getUrl().encodedPath()).isEqualTo("/3.0/lists/" + LIST + "/segments/42/members");
+        assertThat(read.getUrl().queryParameter("count")).isEqualTo("1000");
+        assertThat(read.getUrl().queryParameter("offset")).isEqualTo("0");
+        assertThat(server.takeRequest().getUrl().queryParameter("offset")).isEqualTo("1000");
+        JsonNode firstRemoval = body(server.takeRequest()).path("members_to_remove");
+        JsonNode secondRemoval = body(server.takeRequest()).path("members_to_remove");
+        assertThat(firstRemoval.size()).as("500 per call").isEqualTo(500);
+        assertThat(firstRemoval.size() + secondRemoval.size()).as("all but ada and bob").isEqualTo(999);
+        assertThat(firstRemoval.toString() + secondRemoval).doesNotContain("ada@").doesNotContain("bob@");
+        assertThat(server.getRequestCount()).isEqualTo(7);
+    }
+
+    @Test
+    void withoutTheMirrorAFullSyncOnlyAdds() throws Exception {
+        server.enqueue(ok(SEGMENTS));
+        server.enqueue(ok(batchAnswer(1, "[]")));
+        mailchimp.send(page(PageAction.MEMBERS, member("ada")));
+        assertThat(server.getRequestCount()).isEqualTo(2);
+    }
+
+    @Test
+    void aRefusedAddressIsNeverQuotedEvenWhenItIsNotShapedLikeAnEmail() {
+        assertThat(MailchimpDestination.withoutEmail("Not-An-Email looks fake; not-an-email again", "Not-An-Email"))
+                .isEqualTo("<email> looks fake; <email> again");
+        assertThat(MailchimpDestination.withoutEmail("no message", "")).isEqualTo("no message");
+    }
 }

@@ -30,6 +30,23 @@ class MailchimpKeysTest {
         assertThat(config.batchMaxSize()).isEqualTo(500);
         assertThat(config.getString(MailchimpKeys.SEGMENT_NAME_TEMPLATE)).isEqualTo("Mixpanel - ${cohort_name}");
         assertThat(config.getString(MailchimpKeys.ENDPOINT)).isNull();
+        assertThat(config.getBoolean(MailchimpKeys.UPSERT_MEMBERS)).isFalse();
+        assertThat(config.getString(MailchimpKeys.UPSERT_STATUS)).isEqualTo("transactional");
+        assertThat(config.getBoolean(MailchimpKeys.SNAPSHOT_MIRROR)).isTrue();
+    }
+
+    @Test
+    void newContactsTakeOnlyAStatusThatMakesSenseForAnAddition() {
+        Map<String, String> props = mailchimp();
+        props.put("mailchimp.upsert.members", "true");
+        props.put("mailchimp.upsert.status", "Subscribed");
+        assertThat(keyErrors(props)).isEmpty();
+        props.put("mailchimp.upsert.status", "unsubscribed");
+        assertThat(keyErrors(props).get("mailchimp.upsert.status")).singleElement().asString()
+                .contains("must be one of: transactional, subscribed, pending");
+        props.put("mailchimp.upsert.members", "maybe");
+        assertThat(keyErrors(props).get("mailchimp.upsert.members")).singleElement().asString()
+                .contains("Expected value to be either true or false");
     }
 
     @Test

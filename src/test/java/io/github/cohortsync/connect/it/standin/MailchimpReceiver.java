@@ -42,7 +42,20 @@ import okhttp3.Headers;
  * hold at most 500 emails each ("Max 500 members can be sent"; over it, 400); the answer is
  * {@code members_added}, {@code members_removed}, {@code errors[]} of {@code {email_addresses, error}},
  * {@code total_added}, {@code total_removed}, {@code error_count}. An email that is not a valid address is
- * reported in {@code errors[]} and not added; every valid address is taken as a member of the audience.</li>
+ * reported in {@code errors[]} and not added; every valid address is taken as a member of the audience, unless
+ * {@link #strictAudience()}: then, as the reference says, emails that are not contacts of the audience are ignored.</li>
+ * <li>{@code GET /3.0/lists/{list_id}/segments/{segment_id}/members}: {@code count} at most 1000, {@code offset}
+ * paging; answers {@code members[]} (each with {@code email_address}) and {@code total_items} (Marketing API
+ * reference, "List members in segment").</li>
+ * <li>Batch subscribe {@code POST /3.0/lists/{list_id}}: {@code members[]} of {@code {email_address, status}}, at
+ * most 500 ("Up to 500 members may be added or updated with each API call": Marketing API reference, as in the
+ * Rust crate mailchimp's {@code ListBatchParam}), status one of subscribed, unsubscribed, cleaned, pending,
+ * transactional; {@code update_existing}. An existing contact is reported in {@code errors[]} with
+ * {@code error_code} {@code ERROR_CONTACT_EXISTS} (Mailchimp's own Node client tests; Haskell and Python clients
+ * match on it) and left unchanged; with {@code update_existing: true} its status would change, which the connector
+ * must never ask for (a violation here: it would change someone's consent). An invalid address is reported with
+ * {@code ERROR_GENERIC}. Answers {@code new_members}, {@code updated_members}, {@code errors[]},
+ * {@code total_created}, {@code total_updated}, {@code error_count}.</li>
  * </ul>
  */
 public final class MailchimpReceiver extends Dispatcher implements AutoCloseable {
@@ -50,7 +63,10 @@ public final class MailchimpReceiver extends Dispatcher implements AutoCloseable
     public static final String API_KEY = "0123mailchimp-s3cret-us21";
     public static final String LIST_ID = "a1b2c3d4e5";
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final Pattern SEGMENT = Pattern.compile("/3\\.0/lists/([^/]+)/segments(?:/(\\d+))?");
+    private static final Pattern SEGMENT =
+            Pattern.compile("/3\\.0/lists/([^/]+)(/segments(?:/(\\d+)(/members)?)?)?");
+    private static final Set<String> STATUSES = Set.of("subscribed", "unsubscribed", "cleaned", "pending",
+            "transactional");
     private static final Pattern VALID_EMAIL = Pattern.compile("[^@\\s]+@[^@\\s]+\\.[^@\\s]+");
 
     private final MockWebServer server = new MockWebServer();
@@ -58,6 +74,9 @@ public final class MailchimpReceiver extends Dispatcher implements AutoCloseable
     private final Map<String, Set<String>> members = new TreeMap<>();
     private final Map<String, Integer> creations = new HashMap<>();
     private final List<String> violations = new ArrayList<>();
+    /** The audience's contacts and their status, when it is modelled ({@link #strictAudience()}). */
+    private final Map<String, String> contacts = new TreeMap<>();
+    private boolean strict;
     private long nextId = 101;
     private int batchCalls;
     private int throttle;
@@ -90,16 +109,22 @@ public final class MailchimpReceiver extends Dispatcher implements AutoCloseable
                 return problem(404, "Resource Not Found");
             }
             try {
-                if ("GET".equals(request.getMethod()) && path.group(2) == null) {
+                if ("GET".equals(request.getMethod()) && path.group(2) != null && path.group(3) == null) {
                     return list(request);
+                }
+                if ("GET".equals(request.getMethod()) && path.group(4) != null) {
+                    return segmentMembers(Long.parseLong(path.group(3)), request);
                 }
                 JsonNode body = JSON.readTree(request.getBody() == null ? new byte[0]
                         : request.getBody().toByteArray());
                 if ("POST".equals(request.getMethod()) && path.group(2) == null) {
+                    return subscribe(body);
+                }
+                if ("POST".equals(request.getMethod()) && path.group(3) == null) {
                     return create(body);
                 }
-                if ("POST".equals(request.getMethod())) {
-                    return batch(Long.parseLong(path.group(2)), body);
+                if ("POST".equals(request.getMethod()) && path.group(4) == null) {
+                    return batch(Long.parseLong(path.group(3)), body);
                 }
             } catch (IOException e) {
                 violations.add("unparsable body");
@@ -185,6 +210,8 @@ public final class MailchimpReceiver extends Dispatcher implements AutoCloseable
         for (JsonNode email : add) {
             if (!VALID_EMAIL.matcher(email.asText()).matches()) {
                 invalid.add(email.asText());
+            } else if (strict && !contacts.containsKey(email.asText().toLowerCase())) {
+                continue; // "emails not on the list are ignored"
             } else if (members.get(name).add(email.asText().toLowerCase())) {
                 added.addObject().put("email_address", email.asText());
             }
@@ -201,6 +228,66 @@ public final class MailchimpReceiver extends Dispatcher implements AutoCloseable
         }
         answer.put("total_added", added.size()).put("total_removed", removed.size())
                 .put("error_count", invalid.size());
+        return json(200, answer);
+    }
+
+    private MockResponse segmentMembers(long id, RecordedRequest request) {
+        String name = names.get(id);
+        if (name == null) {
+            return problem(404, "Resource Not Found");
+        }
+        int count = Integer.parseInt(orDefault(request.getUrl().queryParameter("count"), "10"));
+        int offset = Integer.parseInt(orDefault(request.getUrl().queryParameter("offset"), "0"));
+        if (count > 1000) {
+            violations.add("count " + count + " over 1000");
+            return problem(400, "Invalid Resource");
+        }
+        List<String> emails = new ArrayList<>(members.get(name));
+        ObjectNode answer = JSON.createObjectNode();
+        ArrayNode page = answer.putArray("members");
+        for (int i = offset; i < Math.min(emails.size(), offset + count); i++) {
+            page.addObject().put("email_address", emails.get(i)).put("list_id", LIST_ID);
+        }
+        answer.put("total_items", emails.size());
+        return json(200, answer);
+    }
+
+    private MockResponse subscribe(JsonNode body) {
+        JsonNode batch = body.path("members");
+        if (!batch.isArray() || batch.size() > 500) {
+            violations.add("batch subscribe of " + batch.size() + " members");
+            return problem(400, "Invalid Resource");
+        }
+        boolean updateExisting = body.path("update_existing").asBoolean(false);
+        ObjectNode answer = JSON.createObjectNode();
+        ArrayNode created = answer.putArray("new_members");
+        ArrayNode updated = answer.putArray("updated_members");
+        ArrayNode errors = answer.putArray("errors");
+        for (JsonNode member : batch) {
+            String email = member.path("email_address").asText("");
+            String status = member.path("status").asText("");
+            if (!STATUSES.contains(status)) {
+                violations.add("batch subscribe status '" + status + "'");
+                return problem(400, "Invalid Resource");
+            }
+            String key = email.toLowerCase();
+            if (!VALID_EMAIL.matcher(email).matches()) {
+                errors.addObject().put("email_address", email).put("error_code", "ERROR_GENERIC")
+                        .put("error", email + " looks fake or invalid, please enter a real email address.");
+            } else if (contacts.containsKey(key) && !updateExisting) {
+                errors.addObject().put("email_address", email).put("error_code", "ERROR_CONTACT_EXISTS")
+                        .put("error", email + " is already a list member. Use PUT to insert or update list members.");
+            } else if (contacts.containsKey(key)) {
+                violations.add("update_existing changed the status (consent) of an existing contact");
+                contacts.put(key, status);
+                updated.addObject().put("email_address", email).put("status", status);
+            } else {
+                contacts.put(key, status);
+                created.addObject().put("email_address", email).put("status", status);
+            }
+        }
+        answer.put("total_created", created.size()).put("total_updated", updated.size())
+                .put("error_count", errors.size());
         return json(200, answer);
     }
 
@@ -224,6 +311,32 @@ public final class MailchimpReceiver extends Dispatcher implements AutoCloseable
         Map<String, Set<String>> copy = new TreeMap<>();
         members.forEach((name, emails) -> copy.put(name, new TreeSet<>(emails)));
         return copy;
+    }
+
+    /**
+     * Models the audience: from now on a segment call ignores emails that are not contacts, as Mailchimp does, and
+     * batch subscribe adds contacts.
+     */
+    public synchronized MailchimpReceiver strictAudience() {
+        strict = true;
+        return this;
+    }
+
+    /** A contact of the audience with this status, as if it had been there before the test. */
+    public synchronized void contact(String email, String status) {
+        contacts.put(email.toLowerCase(), status);
+    }
+
+    /** The audience's contacts (lower-case emails) and their status. */
+    public synchronized Map<String, String> contacts() {
+        return new TreeMap<>(contacts);
+    }
+
+    /** A static segment with these members, as if an earlier sync had made it. */
+    public synchronized void prefill(String segment, String... emails) {
+        long id = nextId++;
+        names.put(id, segment);
+        members.computeIfAbsent(segment, n -> new TreeSet<>()).addAll(List.of(emails));
     }
 
     /** How often each segment name was created. */
