@@ -64,6 +64,8 @@ class SyncSenderTest {
         /** Answered at once with 503 the first time. */
         final Set<String> failOnce = ConcurrentHashMap.newKeySet();
         final Map<String, Integer> requestsById = new ConcurrentHashMap<>();
+        /** Answered without waiting for the gate once every member of the page is here. */
+        final Set<String> let = ConcurrentHashMap.newKeySet();
 
         @Override
         public MockResponse dispatch(RecordedRequest request) throws InterruptedException {
@@ -87,7 +89,7 @@ class SyncSenderTest {
             int now = pending.incrementAndGet();
             mostPending.accumulateAndGet(now, Math::max);
             try {
-                while (!gate.await(10, TimeUnit.MILLISECONDS)) {
+                while (!gate.await(10, TimeUnit.MILLISECONDS) && !let.containsAll(ids)) {
                     if (released.getCount() == 0) {
                         return new MockResponse(503, Headers.of(), "shutting down");
                     }
@@ -216,16 +218,35 @@ class SyncSenderTest {
     }
 
     @Test
-    void snapshotPagesGoOneByOneInOrderWhateverTheLimit() {
+    void aSnapshotSendsPageOneAloneThenItsMiddlePagesAtOnceThenItsLastPageAfterAllOthers() {
         sender = sender(4, 0);
-        SyncJob diff = diffJob("m", 5);
-        SyncJob snapshot = new SyncJob(diff.pages(), new HashMap<>(diff.offsets()), 5, 5);
+        SyncJob diff = diffJob("m", 6);
+        SyncJob snapshot = new SyncJob(diff.pages(), new HashMap<>(diff.offsets()), 6, 6);
         assertThat(snapshot.isDiff()).isFalse();
 
         sender.submit(snapshot);
         await().atMost(WAIT).until(() -> receiver.pending.get() == 1);
-        assertThat(receiver.requests.get()).as("the next page waits for the one in flight").isEqualTo(1);
+        assertThat(receiver.requests.get()).as("no page goes while page 1 is in flight").isEqualTo(1);
+        receiver.let.add("m0");
+        // Pages 2 to 5 go at once (the limit is 4); page 6 waits for all of them.
+        await().atMost(WAIT).until(() -> receiver.pending.get() == 4);
+        assertThat(receiver.requests.get()).as("the last page waits for the middle ones").isEqualTo(5);
         receiver.gate.countDown();
+
+        assertThat(outcome()).isInstanceOf(SyncSender.Delivered.class);
+        assertThat(receiver.mostPending.get()).isEqualTo(4);
+        assertThat(receiver.accepted).hasSize(6).startsWith("m0").endsWith("m5")
+                .containsExactlyInAnyOrder("m0", "m1", "m2", "m3", "m4", "m5");
+    }
+
+    @Test
+    void withALimitOfOneSnapshotPagesGoOneByOneInOrder() {
+        sender = sender(1, 0);
+        receiver.gate.countDown();
+        SyncJob diff = diffJob("m", 5);
+        SyncJob snapshot = new SyncJob(diff.pages(), new HashMap<>(diff.offsets()), 5, 5);
+
+        sender.submit(snapshot);
 
         assertThat(outcome()).isInstanceOf(SyncSender.Delivered.class);
         assertThat(receiver.mostPending.get()).isEqualTo(1);
