@@ -38,8 +38,10 @@ import io.github.cohortsync.connect.metrics.SyncStats;
  * were delivered, so a receiver that replaces its copy on page 1 and completes it on the last page still works;
  * sessions go one after the other. With {@code maxInFlight} 1 every page goes alone, in order. Each page gets the
  * retry policy's bounded retries and no more: a job whose retries run out ends as {@link GaveUp}, and whoever
- * submitted it decides when to submit it again (only its undelivered pages go then). A job starts only after the previous one ended. When an answer asks to wait ({@code Retry-After} on a 429 or
- * a 503), no page of any job of this sender starts a call until that wait is over ({@link RateLimitHold}).
+ * submitted it decides when to submit it again (only its undelivered pages go then). A job starts only after the
+ * previous one ended. When an answer asks to wait ({@code Retry-After} on a 429 or a 503), no page of any job of this
+ * sender starts a call until that wait is over ({@link RateLimitHold}); with a {@link RequestRate} no call starts
+ * before its turn.
  */
 public final class SyncSender implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(SyncSender.class);
