@@ -402,6 +402,41 @@ class SyncSenderTest {
     }
 
     @Test
+    void anAdaptiveSenderStartsAtItsInitialLimitAndA503HalvesIt() {
+        sender = SyncSender.builder(SENDER, webhook(), new RetryPolicy("test", 1, 1, 2), stats)
+                .maxInFlight(8).adaptive(true, 4).build();
+        assertThat(stats.concurrencyLimit.get()).isEqualTo(4);
+        receiver.gate.countDown();
+        SyncJob job = diffJob("u", 6);
+        receiver.failOnce.add("u0");
+
+        sender.submit(job);
+        await().atMost(WAIT).until(() -> receiver.pending.get() == 0 && receiver.accepted.size() == 6);
+        assertThat(outcome()).isInstanceOf(SyncSender.Delivered.class);
+
+        assertThat(receiver.requestsById.get("u0")).as("the 503 was retried").isEqualTo(2);
+        assertThat(stats.concurrencyLimit.get()).as("halved by the 503; six pages cannot grow it back past 4")
+                .isBetween(2L, 4L);
+        assertThat(stats.roundTrips.percentileMs(50)).as("round trips of the 2xx answers").isPositive();
+    }
+
+    @Test
+    void aRequestRateSpacesTheCallsOfAllPages() {
+        sender = SyncSender.builder(SENDER, webhook(), new RetryPolicy("test", 0, 1, 2), stats)
+                .maxInFlight(4).requestsPerSecond(20).build();
+        receiver.gate.countDown();
+        SyncJob job = diffJob("u", 6);
+        long start = System.nanoTime();
+
+        sender.submit(job);
+
+        assertThat(outcome()).isInstanceOf(SyncSender.Delivered.class);
+        // Six calls at 20 a second, whatever the pages in flight: at least five gaps of 50 ms (a lower bound).
+        assertThat(Duration.ofNanos(System.nanoTime() - start)).isGreaterThanOrEqualTo(Duration.ofMillis(240));
+        assertThat(receiver.accepted).hasSize(6);
+    }
+
+    @Test
     void aLimitBelowOneIsRefused() {
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> sender(0, 0))
                 .isInstanceOf(IllegalArgumentException.class);
