@@ -214,6 +214,39 @@ class AdaptiveConcurrencyIT {
                 .anyMatch(d -> d.replyCode() == 429);
     }
 
+    @Test
+    void theRequestRateIsSplitAcrossTheTasks() throws Exception {
+        String topic = harness.createTopic("adaptive-rate", 2);
+        List<MembershipRecord> records = new ArrayList<>();
+        for (int partition = 0; partition < 2; partition++) {
+            for (int i = 0; i < 200; i++) {
+                records.add(add("101", user("p" + partition + "-", i)).inPartition(partition));
+            }
+        }
+        receiver.answerByDefault(Reply.success());
+        var config = ConnectorConfig.webhook(topic, receiver.url())
+                .tasks(2)
+                .with("sync.max.in.flight.requests", "8")
+                .with("batch.max.size", "10")
+                .with("rate.limit.requests.per.second", "20")
+                .build();
+        harness.produce(topic, records);
+
+        harness.startConnector(connector, config, 2);
+        harness.awaitCommittedToEnd(connector, topic);
+
+        List<Delivery> all = receiver.deliveries();
+        assertThat(all).hasSizeGreaterThanOrEqualTo(40);
+        long spanMs = (all.get(all.size() - 1).receivedNanos() - all.get(0).receivedNanos()) / 1_000_000;
+        System.out.println("ADAPTIVE-RATE " + all.size() + " calls of 2 tasks at 20/s for the connector took "
+                + spanMs + " ms");
+        // Each task sends its 20 or more calls at 10 a second (20 split across 2 tasks), one every 100 ms: at least
+        // 19 gaps. A lower bound, which a loaded machine only makes easier to meet.
+        assertThat(spanMs).as("calls of the two tasks together at most 20 a second").isGreaterThanOrEqualTo(1_800);
+        assertThat(receiver.membership()).isEqualTo(ExpectedMembership.of(records).asMap());
+        assertThat(receiver.violations()).isEmpty();
+    }
+
     /** True when {@code part} is {@code whole} with some elements left out, in the same order. */
     private static boolean isSubsequence(List<String> part, List<String> whole) {
         int at = 0;
