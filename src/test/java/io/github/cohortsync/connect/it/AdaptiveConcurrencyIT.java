@@ -66,30 +66,15 @@ class AdaptiveConcurrencyIT {
         long grown = limit();
         System.out.println("ADAPTIVE grew to " + grown + " of 16 over 200 pages answered in " + ANSWER_MS + " ms");
 
-        // Every answer a 503: the limit halves down to 1 (the pages keep being retried).
-        receiver.answerByDefault(Reply.httpStatus(503).withBody("{\"error\":\"busy\"}"));
+        // Every answer a 503: the limit halves down to 1 (the pages keep being retried); then back up.
         List<MembershipRecord> removes = new ArrayList<>();
         for (int i = 0; i < 2000; i += 4) {
             removes.add(remove("101", user("u", i)));
         }
-        harness.produce(topic, removes);
-        records.addAll(removes);
-        ConnectHarness.await().until(() -> limit() == 1);
-
-        // Answers succeed again: the limit grows from 1.
-        receiver.answerByDefault(Reply.success().withDelay(ANSWER_MS));
-        ConnectHarness.await().until(() -> limit() > 1);
-        harness.awaitCommittedToEnd(connector, topic);
-
+        pushBackThenRecover(topic, records, removes, Reply.httpStatus(503).withBody("{\"error\":\"busy\"}"));
         // Every answer a 429 (without Retry-After, so no hold): down to 1 again, then back up.
-        receiver.answerByDefault(Reply.httpStatus(429).withBody("{\"error\":\"too many requests\"}"));
-        List<MembershipRecord> more = adds("101", "v", 0, 1000);
-        harness.produce(topic, more);
-        records.addAll(more);
-        ConnectHarness.await().until(() -> limit() == 1);
-        receiver.answerByDefault(Reply.success().withDelay(ANSWER_MS));
-        ConnectHarness.await().until(() -> limit() > 1);
-        harness.awaitCommittedToEnd(connector, topic);
+        pushBackThenRecover(topic, records, adds("101", "v", 0, 1000),
+                Reply.httpStatus(429).withBody("{\"error\":\"too many requests\"}"));
         harness.assertAllRunning(connector);
 
         assertThat(receiver.membership()).isEqualTo(ExpectedMembership.of(records).asMap());
@@ -100,6 +85,21 @@ class AdaptiveConcurrencyIT {
                 + roundTrip("RoundTripP99Ms") + " ms");
         assertThat(roundTrip("RoundTripP50Ms")).as("answers took at least their delay").isGreaterThanOrEqualTo(
                 ANSWER_MS * 0.9);
+    }
+
+    /**
+     * Sends {@code batch} while every answer is {@code pushBack} until the limit is down to 1, then answers success
+     * until it grew again and everything is committed.
+     */
+    private void pushBackThenRecover(String topic, List<MembershipRecord> records, List<MembershipRecord> batch,
+                                     Reply pushBack) {
+        receiver.answerByDefault(pushBack);
+        harness.produce(topic, batch);
+        records.addAll(batch);
+        ConnectHarness.await().until(() -> limit() == 1);
+        receiver.answerByDefault(Reply.success().withDelay(ANSWER_MS));
+        ConnectHarness.await().until(() -> limit() > 1);
+        harness.awaitCommittedToEnd(connector, topic);
     }
 
     private double roundTrip(String attribute) throws Exception {
