@@ -133,10 +133,6 @@ final class ConcurrencyLimit {
         return limit;
     }
 
-    synchronized int cap() {
-        return cap;
-    }
-
     synchronized boolean adaptive() {
         return adaptive;
     }
@@ -147,11 +143,6 @@ final class ConcurrencyLimit {
             return null;
         }
         return lastDetail.isEmpty() ? lastReason.toString() : lastReason + " (" + lastDetail + ")";
-    }
-
-    /** The floor of round trips the limit compares against, in nanoseconds; 0 before the first window. */
-    synchronized long floorNanos() {
-        return floorNanos;
     }
 
     /**
@@ -168,7 +159,7 @@ final class ConcurrencyLimit {
         return new Call(now, decreases);
     }
 
-    /** The call got a 2xx (or a 4xx the destination decided on, which says nothing of its load): a round trip. */
+    /** The call got a 2xx answer after {@code roundTripNanos}: a round trip of the window. */
     synchronized void succeeded(Call call, long roundTripNanos) {
         inFlight--;
         if (call.decreasesAtStart() != decreases) {
@@ -214,11 +205,6 @@ final class ConcurrencyLimit {
             lastReason = Reason.NEAR_FLOOR;
             lastDetail = "";
         }
-    }
-
-    /** The mean round trip of the last complete window, in nanoseconds; 0 before the first. */
-    synchronized long lastWindowMeanNanos() {
-        return lastWindowMeanNanos;
     }
 
     private void decrease(double factor, Reason reason, String detail) {
