@@ -41,6 +41,7 @@ public class CohortSyncSinkConnector extends SinkConnector {
         for (int i = 0; i < maxTasks; i++) {
             Map<String, String> task = new HashMap<>(props);
             task.put(CohortSyncConfig.TASK_ID, Integer.toString(i));
+            task.put(CohortSyncConfig.TASK_COUNT, Integer.toString(maxTasks));
             configs.add(task);
         }
         return configs;

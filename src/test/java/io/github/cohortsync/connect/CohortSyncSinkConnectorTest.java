@@ -33,6 +33,9 @@ class CohortSyncSinkConnectorTest {
         assertThat(tasks).hasSize(3).allSatisfy(task -> assertThat(task).containsAllEntriesOf(CONFIG));
         assertThat(tasks).extracting(task -> task.get(io.github.cohortsync.connect.config.CohortSyncConfig.TASK_ID))
                 .containsExactly("0", "1", "2");
+        assertThat(tasks).as("each task knows how many share the connector's request rate")
+                .extracting(task -> task.get(io.github.cohortsync.connect.config.CohortSyncConfig.TASK_COUNT))
+                .containsOnly("3");
         assertThat(connector.taskClass()).isEqualTo(CohortSyncSinkTask.class);
     }
 

@@ -15,6 +15,7 @@ import org.apache.kafka.common.config.ConfigDef.Width;
 import org.apache.kafka.common.config.ConfigException;
 
 import io.github.cohortsync.connect.http.RetryPolicy;
+import io.github.cohortsync.connect.sync.send.SyncSender;
 
 
 /** Every configuration key of the connector, defined once with its documentation. */
@@ -22,6 +23,8 @@ public final class CohortSyncConfig extends AbstractConfig {
 
     /** Set by the connector in each task's config: the task's number, which names its JMX metrics and files. */
     public static final String TASK_ID = "cohort.sync.task.id";
+    /** Set by the connector in each task's config: how many tasks share the connector's request rate. */
+    public static final String TASK_COUNT = "cohort.sync.task.count";
     public static final String DESTINATION = "destination";
     public static final String COHORTS_INCLUDE = "cohorts.include";
     public static final String PROJECT_ID = "project.id";
@@ -31,6 +34,8 @@ public final class CohortSyncConfig extends AbstractConfig {
     public static final String BUFFER_MAX_CHANGES = "buffer.max.changes";
     public static final String BATCH_MAX_SIZE = "batch.max.size";
     public static final String SYNC_MAX_IN_FLIGHT_REQUESTS = "sync.max.in.flight.requests";
+    public static final String SYNC_ADAPTIVE_CONCURRENCY = "sync.adaptive.concurrency";
+    public static final String RATE_LIMIT_REQUESTS_PER_SECOND = "rate.limit.requests.per.second";
     public static final String RETRY_MAX_ATTEMPTS = "retry.max.attempts";
     public static final String RETRY_BACKOFF_INITIAL_MS = "retry.backoff.initial.ms";
     public static final String RETRY_BACKOFF_MAX_MS = "retry.backoff.max.ms";
@@ -126,14 +131,33 @@ public final class CohortSyncConfig extends AbstractConfig {
                         + " rejected. Full-sync ('members') pages hold at most this many members too.",
                 GROUP_SYNC, ++order, Width.SHORT, "Batch size");
         def.define(SYNC_MAX_IN_FLIGHT_REQUESTS, Type.INT, null, new InFlightOrNull(), Importance.LOW,
-                "Pages of one diff sync (add_members / remove_members) a task sends at once. Pages of one sync"
-                        + " hold distinct members, so their order does not matter; syncs still go one after the"
-                        + " other, and snapshot ('members') pages always go one at a time, in order. Default: "
+                "The most pages a task sends at once: the cap of its adaptive limit (see "
+                        + SYNC_ADAPTIVE_CONCURRENCY + "), or the fixed number when adaptation is off. The pages of one"
+                        + " diff sync (add_members / remove_members) hold distinct members, so their order does not"
+                        + " matter; in a full sync ('members' pages) each cohort's page 1 goes alone and first, its"
+                        + " middle pages go several at once, and its last page goes alone after all the others; syncs"
+                        + " still go one after the other. 1 means strictly one page at a time, in order. Default: "
                         + DestinationType.all().stream()
                                 .map(d -> d.configValue() + ": " + d.defaultMaxInFlight())
                                 .collect(java.util.stream.Collectors.joining(", "))
                         + ". Each call counts against the destination's rate limit, for every task.",
-                GROUP_SYNC, ++order, Width.SHORT, "Pages in flight");
+                GROUP_SYNC, ++order, Width.SHORT, "Pages in flight (cap)");
+        def.define(SYNC_ADAPTIVE_CONCURRENCY, Type.BOOLEAN, true, Importance.LOW,
+                "true: the pages a task has in flight adapt between 1 and " + SYNC_MAX_IN_FLIGHT_REQUESTS
+                        + ", starting at " + SyncSender.DEFAULT_INITIAL_IN_FLIGHT
+                        + " (or the cap, when lower): one more per round trip while the answers are 2xx and round"
+                        + " trips stay near their floor, half as many on HTTP 429, 503, 504, 408, a timeout or a"
+                        + " connection error, and three quarters as many when round trips rise to more than twice"
+                        + " their floor. false: always " + SYNC_MAX_IN_FLIGHT_REQUESTS + " pages in flight (a fixed"
+                        + " concurrency, as before this setting existed). JMX ConcurrencyLimit shows the current limit.",
+                GROUP_SYNC, ++order, Width.SHORT, "Adaptive pages in flight");
+        def.define(RATE_LIMIT_REQUESTS_PER_SECOND, Type.DOUBLE, null, new RateOrNull(), Importance.LOW,
+                "The most destination calls per second of the whole connector, split evenly across its tasks"
+                        + " (each task gets this divided by tasks.max) and spaced evenly within each task: a static"
+                        + " cap for a destination whose rate limit is published. Unset: no cap (the adaptive limit"
+                        + " and Retry-After still apply). Counts each try of each page, retries included; a page's"
+                        + " lookups (a list or segment created or found) are not counted.",
+                GROUP_SYNC, ++order, Width.SHORT, "Request rate cap (per connector)");
         def.define(DELIVERY_JOURNAL_ENABLED, Type.BOOLEAN, true, Importance.LOW,
                 "Keep a local journal of the changes the destination accepted whose offsets are not committed"
                         + " yet, so that a task restarted on the same host (task restart, worker restart, a"
@@ -265,6 +289,32 @@ public final class CohortSyncConfig extends AbstractConfig {
     public int syncMaxInFlightRequests() {
         Integer configured = getInt(SYNC_MAX_IN_FLIGHT_REQUESTS);
         return configured != null ? configured : destination().defaultMaxInFlight();
+    }
+
+    /** True (the default) when the pages in flight adapt between 1 and the cap. */
+    public boolean syncAdaptiveConcurrency() {
+        return getBoolean(SYNC_ADAPTIVE_CONCURRENCY);
+    }
+
+    /**
+     * This task's share of rate.limit.requests.per.second: the connector's rate divided by its number of tasks (set
+     * by the connector in each task's config); 0 when there is no cap.
+     */
+    public double rateLimitRequestsPerSecondPerTask() {
+        Double rate = getDouble(RATE_LIMIT_REQUESTS_PER_SECOND);
+        if (rate == null) {
+            return 0;
+        }
+        int tasks = 1;
+        Object count = originals().get(TASK_COUNT);
+        if (count != null) {
+            try {
+                tasks = Math.max(1, Integer.parseInt(count.toString().trim()));
+            } catch (NumberFormatException e) {
+                tasks = 1;
+            }
+        }
+        return rate / tasks;
     }
 
     public int retryMaxAttempts() {

@@ -7,7 +7,7 @@ import java.util.Optional;
 
 /**
  * A destination this version can sync to, as configuration sees it: the value of the {@code destination} key that
- * selects it, its own group of keys, the largest page it accepts and how many pages of one diff sync go at once by
+ * selects it, its own group of keys, the largest page it accepts and how many pages may be in flight at once by
  * default. Each destination implements this in its own package and is registered by one line in
  * {@code META-INF/services/io.github.cohortsync.connect.config.DestinationType}, so that configuration never imports
  * a destination.
@@ -23,7 +23,7 @@ public interface DestinationType {
     /** The destination's documented maximum of members per call. */
     int maxBatchSize();
 
-    /** Pages of one diff sync sent at once unless sync.max.in.flight.requests says otherwise. */
+    /** The most pages in flight (the cap of the adaptive limit) unless sync.max.in.flight.requests says otherwise. */
     int defaultMaxInFlight();
 
     /** The documented maximum of members per call under these settings (a Braze mode may change it). */

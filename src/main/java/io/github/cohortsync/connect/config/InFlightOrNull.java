@@ -5,7 +5,7 @@ import org.apache.kafka.common.config.ConfigException;
 
 /** Accepts an unset value (meaning "the destination's default") or an integer from 1 to {@link #MAX}. */
 final class InFlightOrNull implements ConfigDef.Validator {
-    static final int MAX = 16;
+    static final int MAX = 64;
 
     @Override
     public void ensureValid(String name, Object value) {

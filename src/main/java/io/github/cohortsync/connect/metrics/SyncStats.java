@@ -20,6 +20,10 @@ public final class SyncStats {
     public final AtomicLong rateLimitedAnswers = new AtomicLong();
     /** Milliseconds pages spent waiting for a Retry-After hold to end, added up over the pages that waited. */
     public final AtomicLong rateLimitHeldMs = new AtomicLong();
+    /** How many pages may be in flight now (the adaptive limit, or the fixed number). */
+    public final AtomicLong concurrencyLimit = new AtomicLong();
+    /** Round trips of the calls the destination answered, over the last minute. */
+    public final RoundTrips roundTrips = new RoundTrips();
     public final AtomicLong failedSyncs = new AtomicLong();
     public final AtomicLong failures = new AtomicLong();
     public final AtomicLong syncsCompleted = new AtomicLong();
@@ -56,7 +60,7 @@ public final class SyncStats {
                 + " nettedAway=" + changesNettedAway + " skippedAsDelivered=" + changesSkippedAsDelivered
                 + " added=" + membersAdded + " removed=" + membersRemoved
                 + " requests=" + requests + " retries=" + retries + " rateLimited=" + rateLimitedAnswers
-                + " heldMs=" + rateLimitHeldMs + " rejections=" + rejections
+                + " heldMs=" + rateLimitHeldMs + " inFlightLimit=" + concurrencyLimit + " rejections=" + rejections
                 + " failedSyncs=" + failedSyncs + " failures=" + failures + " snapshotMembers=" + membersFull
                 + " snapshotsCompleted=" + snapshotsCompleted;
     }

@@ -91,6 +91,21 @@ public final class TaskMetrics implements TaskMetricsMBean, AutoCloseable {
     }
 
     @Override
+    public long getConcurrencyLimit() {
+        return stats.concurrencyLimit.get();
+    }
+
+    @Override
+    public double getRoundTripP50Ms() {
+        return stats.roundTrips.percentileMs(50);
+    }
+
+    @Override
+    public double getRoundTripP99Ms() {
+        return stats.roundTrips.percentileMs(99);
+    }
+
+    @Override
     public long getRejections() {
         return stats.rejections.get();
     }

@@ -24,6 +24,15 @@ public interface TaskMetricsMBean {
 
     long getRateLimitHeldMs();
 
+    /** Pages this task may have in flight now: the adaptive limit, or the fixed sync.max.in.flight.requests. */
+    long getConcurrencyLimit();
+
+    /** Median round trip of the destination's answered calls over the last minute, in ms; 0 without calls. */
+    double getRoundTripP50Ms();
+
+    /** 99th percentile round trip of the destination's answered calls over the last minute, in ms. */
+    double getRoundTripP99Ms();
+
     long getRejections();
 
     long getFailedSyncs();

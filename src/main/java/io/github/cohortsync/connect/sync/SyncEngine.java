@@ -99,7 +99,9 @@ public final class SyncEngine {
                 : DeliveryJournal.disabled();
         this.retryPolicy = config.retryPolicy(name);
         this.sender = SyncSender.builder("cohort-sync-sender-" + name, destination, retryPolicy, stats)
-                .listener(this::pageDelivered).maxInFlight(config.syncMaxInFlightRequests()).build();
+                .listener(this::pageDelivered).maxInFlight(config.syncMaxInFlightRequests())
+                .adaptive(config.syncAdaptiveConcurrency(), SyncSender.DEFAULT_INITIAL_IN_FLIGHT)
+                .requestsPerSecond(config.rateLimitRequestsPerSecondPerTask()).build();
         this.snapshots = new SnapshotPhase(config, context, stats, offsetsLookup, spillDir,
                 destination.snapshotIncludesLeavers(), contacts, journal);
         snapshots.runBy(new SnapshotPhase.Engine() {

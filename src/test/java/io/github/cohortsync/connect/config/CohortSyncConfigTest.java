@@ -113,21 +113,53 @@ class CohortSyncConfigTest {
     void pagesInFlightDefaultPerDestinationAndAreBounded() {
         Map<String, String> props = webhook();
         assertThat(new CohortSyncConfig(props).syncMaxInFlightRequests()).isEqualTo(1);
-        assertThat(DestinationType.of("braze").defaultMaxInFlight()).isEqualTo(4);
-        assertThat(DestinationType.of("segment").defaultMaxInFlight()).isEqualTo(4);
-        assertThat(DestinationType.of("iterable").defaultMaxInFlight()).isEqualTo(4);
-        assertThat(DestinationType.of("clevertap").defaultMaxInFlight()).isEqualTo(4);
+        assertThat(DestinationType.of("braze").defaultMaxInFlight()).isEqualTo(32);
+        assertThat(DestinationType.of("segment").defaultMaxInFlight()).isEqualTo(32);
+        assertThat(DestinationType.of("iterable").defaultMaxInFlight()).isEqualTo(16);
+        assertThat(DestinationType.of("clevertap").defaultMaxInFlight()).isEqualTo(15);
+        assertThat(DestinationType.of("mailchimp").defaultMaxInFlight()).isEqualTo(10);
 
         props.put("sync.max.in.flight.requests", "0");
         assertThat(errors(props).get("sync.max.in.flight.requests")).singleElement().asString()
-                .contains("between 1 and 16");
-        props.put("sync.max.in.flight.requests", "17");
+                .contains("between 1 and 64");
+        props.put("sync.max.in.flight.requests", "65");
         assertThat(errors(props).get("sync.max.in.flight.requests")).singleElement().asString()
-                .contains("between 1 and 16");
+                .contains("between 1 and 64");
 
-        props.put("sync.max.in.flight.requests", "8");
+        props.put("sync.max.in.flight.requests", "64");
         assertThat(errors(props)).isEmpty();
-        assertThat(new CohortSyncConfig(props).syncMaxInFlightRequests()).isEqualTo(8);
+        assertThat(new CohortSyncConfig(props).syncMaxInFlightRequests()).isEqualTo(64);
+    }
+
+    @Test
+    void pagesInFlightAdaptByDefaultAndAreFixedOnRequest() {
+        Map<String, String> props = webhook();
+        assertThat(new CohortSyncConfig(props).syncAdaptiveConcurrency()).isTrue();
+        props.put("sync.adaptive.concurrency", "false");
+        assertThat(errors(props)).isEmpty();
+        assertThat(new CohortSyncConfig(props).syncAdaptiveConcurrency()).isFalse();
+        props.put("sync.adaptive.concurrency", "sometimes");
+        assertThat(errors(props)).containsKey("sync.adaptive.concurrency");
+    }
+
+    @Test
+    void theRequestRateIsUnsetByDefaultPositiveAndSplitAcrossTheTasks() {
+        Map<String, String> props = webhook();
+        assertThat(new CohortSyncConfig(props).rateLimitRequestsPerSecondPerTask()).isZero();
+
+        props.put("rate.limit.requests.per.second", "0");
+        assertThat(errors(props).get("rate.limit.requests.per.second")).singleElement().asString()
+                .contains("above 0");
+        props.put("rate.limit.requests.per.second", "-5");
+        assertThat(errors(props)).containsKey("rate.limit.requests.per.second");
+
+        props.put("rate.limit.requests.per.second", "200");
+        assertThat(errors(props)).isEmpty();
+        assertThat(new CohortSyncConfig(props).rateLimitRequestsPerSecondPerTask()).isEqualTo(200.0);
+        props.put(CohortSyncConfig.TASK_COUNT, "4");
+        assertThat(new CohortSyncConfig(props).rateLimitRequestsPerSecondPerTask()).isEqualTo(50.0);
+        props.put("rate.limit.requests.per.second", "0.5");
+        assertThat(new CohortSyncConfig(props).rateLimitRequestsPerSecondPerTask()).isEqualTo(0.125);
     }
 
     @Test

@@ -10,7 +10,7 @@ import io.github.cohortsync.connect.destination.DestinationFacts;
  */
 public final class BrazeProvider extends DestinationFacts {
     public BrazeProvider() {
-        super("braze", new BrazeKeys(), BrazeDestination.MAX_ATTRIBUTES_PER_REQUEST, 4);
+        super("braze", new BrazeKeys(), BrazeDestination.MAX_ATTRIBUTES_PER_REQUEST, 32);
     }
 
     @Override

@@ -7,7 +7,7 @@ import io.github.cohortsync.connect.destination.DestinationFacts;
 /** CleverTap. It limits concurrent uploads to 15 per account (429 over that), shared by every task. */
 public final class CleverTapProvider extends DestinationFacts {
     public CleverTapProvider() {
-        super("clevertap", new CleverTapKeys(), CleverTapDestination.MAX_MEMBERS_PER_PAGE, 4);
+        super("clevertap", new CleverTapKeys(), CleverTapDestination.MAX_MEMBERS_PER_PAGE, 15);
     }
 
     @Override

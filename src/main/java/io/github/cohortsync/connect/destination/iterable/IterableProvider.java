@@ -7,7 +7,7 @@ import io.github.cohortsync.connect.destination.DestinationFacts;
 /** Iterable. It documents no per-call maximum for list (un)subscribes; 1000, like Mixpanel's own sync. */
 public final class IterableProvider extends DestinationFacts {
     public IterableProvider() {
-        super("iterable", new IterableKeys(), 1000, 4);
+        super("iterable", new IterableKeys(), 1000, 16);
     }
 
     @Override

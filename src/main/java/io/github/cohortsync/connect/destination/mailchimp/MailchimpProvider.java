@@ -10,7 +10,7 @@ import io.github.cohortsync.connect.destination.DestinationFacts;
  */
 public final class MailchimpProvider extends DestinationFacts {
     public MailchimpProvider() {
-        super("mailchimp", new MailchimpKeys(), MailchimpDestination.MAX_EMAILS_PER_CALL, 4);
+        super("mailchimp", new MailchimpKeys(), MailchimpDestination.MAX_EMAILS_PER_CALL, 10);
     }
 
     @Override

@@ -11,7 +11,7 @@ import io.github.cohortsync.connect.destination.DestinationFacts;
  */
 public final class SegmentProvider extends DestinationFacts {
     public SegmentProvider() {
-        super("segment", new SegmentKeys(), 1000, 4);
+        super("segment", new SegmentKeys(), 1000, 32);
     }
 
     @Override

@@ -31,15 +31,25 @@ import io.github.cohortsync.connect.http.RetryPolicy;
 import io.github.cohortsync.connect.metrics.SyncStats;
 
 /**
- * Delivers one job at a time on its own thread, so the task thread never waits on the network. A snapshot job goes
- * page by page, in order; the pages of a diff job (distinct members, so their order does not matter) go up to
- * {@code maxInFlight} at once. Each page gets the retry policy's bounded retries and no more: a job whose retries run
- * out ends as {@link GaveUp}, and whoever submitted it decides when to submit it again (only its undelivered pages go
- * then). A job starts only after the previous one ended. When an answer asks to wait ({@code Retry-After} on a 429 or
- * a 503), no page of any job of this sender starts a call until that wait is over ({@link RateLimitHold}).
+ * Delivers one job at a time on its own thread, so the task thread never waits on the network. The pages of a diff
+ * job (distinct members, so their order does not matter) go up to the {@link ConcurrencyLimit} at once (between 1 and
+ * {@code maxInFlight}, adapted to the destination's answers unless fixed). In a snapshot job each session's page 1 goes
+ * alone and first, its middle pages then go up to the limit at once, and its last page goes alone once all the others
+ * were delivered, so a receiver that replaces its copy on page 1 and completes it on the last page still works;
+ * sessions go one after the other. With {@code maxInFlight} 1 every page goes alone, in order. Each page gets the
+ * retry policy's bounded retries and no more: a job whose retries run out ends as {@link GaveUp}, and whoever
+ * submitted it decides when to submit it again (only its undelivered pages go then). A job starts only after the
+ * previous one ended. When an answer asks to wait ({@code Retry-After} on a 429 or a 503), no page of any job of this
+ * sender starts a call until that wait is over ({@link RateLimitHold}); with a {@link RequestRate} no call starts
+ * before its turn.
  */
 public final class SyncSender implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(SyncSender.class);
+    /**
+     * Where an adaptive limit starts: the fixed number of pages in flight the SaaS destinations had before the limit
+     * adapted, so a task's first syncs behave as they did; it grows from there within a few round trips.
+     */
+    public static final int DEFAULT_INITIAL_IN_FLIGHT = 4;
 
     /** How a job ended. */
     public sealed interface Outcome {
@@ -70,6 +80,9 @@ public final class SyncSender implements AutoCloseable {
         private final SyncStats stats;
         private DeliveryListener listener = DeliveryListener.NONE;
         private int maxInFlight = 1;
+        private boolean adaptive;
+        private int initialInFlight = DEFAULT_INITIAL_IN_FLIGHT;
+        private double requestsPerSecond;
 
         private Builder(String name, Destination destination, RetryPolicy retryPolicy, SyncStats stats) {
             this.name = name;
@@ -84,12 +97,28 @@ public final class SyncSender implements AutoCloseable {
             return this;
         }
 
-        /** Pages of one diff job sent at once (snapshot jobs always go one page at a time); 1 by default. */
+        /** The most pages sent at once (the cap of the adaptive limit); 1 (one page at a time) by default. */
         public Builder maxInFlight(int maxInFlight) {
             if (maxInFlight < 1) {
                 throw new IllegalArgumentException("maxInFlight must be at least 1, got " + maxInFlight);
             }
             this.maxInFlight = maxInFlight;
+            return this;
+        }
+
+        /**
+         * True: the pages in flight adapt between 1 and {@code maxInFlight}, starting at {@code initialInFlight};
+         * false (the default): always {@code maxInFlight}.
+         */
+        public Builder adaptive(boolean adaptive, int initialInFlight) {
+            this.adaptive = adaptive;
+            this.initialInFlight = initialInFlight;
+            return this;
+        }
+
+        /** At most this many calls a second, evenly spaced; 0 (the default) means no cap. */
+        public Builder requestsPerSecond(double requestsPerSecond) {
+            this.requestsPerSecond = requestsPerSecond;
             return this;
         }
 
@@ -103,13 +132,16 @@ public final class SyncSender implements AutoCloseable {
     private final ExecutorService executor;
     private final SyncStats stats;
     private final DeliveryListener listener;
-    private final int maxInFlight;
     /** Sends the pages of diff jobs when more than one may be in flight; null otherwise. */
     private final ExecutorService pageSenders;
     /** The page senders busy with a page, interrupted on cancel. */
     private final Set<Thread> pageThreads = ConcurrentHashMap.newKeySet();
     /** Held by a Retry-After any page got: every page of this sender waits it out before its next call. */
     private final RateLimitHold hold;
+    /** How many pages may be in flight now. */
+    private final ConcurrencyLimit limit;
+    /** The static cap on calls per second, if any. */
+    private final RequestRate rate;
     private CompletableFuture<Outcome> inFlight;
     private volatile boolean cancelled;
     private volatile Thread worker;
@@ -126,7 +158,6 @@ public final class SyncSender implements AutoCloseable {
         RetryPolicy retryPolicy = builder.retryPolicy;
         SyncStats stats = builder.stats;
         this.listener = listener;
-        this.maxInFlight = maxInFlight;
         if (maxInFlight > 1) {
             AtomicInteger number = new AtomicInteger();
             this.pageSenders = Executors.newFixedThreadPool(maxInFlight, runnable -> {
@@ -141,6 +172,9 @@ public final class SyncSender implements AutoCloseable {
         this.retryPolicy = retryPolicy;
         this.stats = stats;
         this.hold = new RateLimitHold(stats.rateLimitHeldMs);
+        this.limit = new ConcurrencyLimit(maxInFlight, builder.initialInFlight, builder.adaptive, System::nanoTime);
+        stats.concurrencyLimit.set(limit.limit());
+        this.rate = RequestRate.perSecond(name, builder.requestsPerSecond);
         this.executor = Executors.newSingleThreadExecutor(runnable -> {
             Thread thread = new Thread(runnable, name);
             thread.setDaemon(true);
@@ -224,8 +258,10 @@ public final class SyncSender implements AutoCloseable {
     private Outcome deliver(SyncJob job) {
         worker = Thread.currentThread();
         try {
-            if (job.isDiff() && pageSenders != null) {
-                sendConcurrently(job);
+            if (pageSenders != null) {
+                for (List<Integer> run : runs(job)) {
+                    sendConcurrently(job, run);
+                }
             } else {
                 for (int i = 0; i < job.pages().size(); i++) {
                     if (job.isDelivered(i)) {
@@ -277,15 +313,11 @@ public final class SyncSender implements AutoCloseable {
             }
             // A Retry-After another page got holds this one too; interrupted (not transient) on cancel and close.
             hold.awaitClear();
+            rate.awaitTurn();
             if (cancelled) {
                 throw new CancellationException();
             }
-            try {
-                return destination.send(page);
-            } catch (TransientDeliveryException e) {
-                onTransientFailure(e);
-                throw e;
-            }
+            return sendMeasured(page);
         });
         int members = page.members().size();
         stats.pageDelivered(page.action() == PageAction.ADD_MEMBERS ? members : 0,
@@ -293,6 +325,60 @@ public final class SyncSender implements AutoCloseable {
                 page.action() == PageAction.MEMBERS ? members : 0, result.rejections().size());
         listener.delivered(job, page, result.rejections());
         job.markDelivered(i, result.rejections());
+    }
+
+    /**
+     * One call of the page, told to the concurrency limit: a 2xx (or a refusal the destination decided on) as a round
+     * trip, back pressure as such, anything else as saying nothing of the destination's load.
+     */
+    private DeliveryResult sendMeasured(Page page) throws Exception {
+        ConcurrencyLimit.Call call = limit.start();
+        try {
+            DeliveryResult result = destination.send(page);
+            long roundTrip = System.nanoTime() - call.startNanos();
+            stats.roundTrips.record(roundTrip);
+            limit.succeeded(call, roundTrip);
+            return result;
+        } catch (TransientDeliveryException e) {
+            String pushBack = cancelled ? null : pushBack(e);
+            if (pushBack != null) {
+                limit.pushedBack(call, pushBack);
+            } else {
+                limit.ignored(call);
+            }
+            onTransientFailure(e);
+            throw e;
+        } catch (Throwable t) {
+            // A permanent failure fails the task; a cancel or a bug says nothing of the destination's load.
+            limit.ignored(call);
+            throw t;
+        } finally {
+            limitMoved();
+        }
+    }
+
+    /**
+     * What in a transient failure says the destination is overloaded or limiting us, or null: a 429, 503, 504 or 408,
+     * a timeout or I/O error (no status), or any answer that asks to wait. A 500 or 502 says nothing of load.
+     */
+    static String pushBack(TransientDeliveryException e) {
+        int status = e.status();
+        if (status == 429 || status == 503 || status == 504 || status == 408) {
+            return "HTTP " + status;
+        }
+        if (status < 0) {
+            return "timeout or I/O error";
+        }
+        return e.retryAfterMillis() > 0 ? "HTTP " + status + " with Retry-After" : null;
+    }
+
+    /** Publishes the limit, and logs a big move (at most one line a minute). */
+    private void limitMoved() {
+        stats.concurrencyLimit.set(limit.limit());
+        String move = limit.takeBigMove();
+        if (move != null) {
+            log.info(move);
+        }
     }
 
     /** Counts a 429 and, when the destination said how long to wait, holds every page of the task for that long. */
@@ -312,16 +398,47 @@ public final class SyncSender implements AutoCloseable {
     }
 
     /**
-     * Sends the job's undelivered pages up to {@code maxInFlight} at once. After a failure no new page starts; the
+     * The job's undelivered pages as runs that go one after the other, the pages of one run at once (up to the limit).
+     * A diff job is one run. In a snapshot job, a session's page 1 and its last page are runs of their own, and the
+     * middle pages of a session between them one run: page 1 is delivered before any other page of its session, and
+     * the last page only after all the others.
+     */
+    static List<List<Integer>> runs(SyncJob job) {
+        List<List<Integer>> runs = new ArrayList<>();
+        List<Integer> run = new ArrayList<>();
+        String runSession = null;
+        for (int i = 0; i < job.pages().size(); i++) {
+            if (job.isDelivered(i)) {
+                continue;
+            }
+            Page page = job.pages().get(i);
+            boolean alone = !job.isDiff() && (page.pageNumber() <= 1 || page.pageNumber() >= page.totalPages());
+            boolean sameRun = job.isDiff() || (!alone && page.sessionId().equals(runSession));
+            if (!sameRun && !run.isEmpty()) {
+                runs.add(run);
+                run = new ArrayList<>();
+            }
+            run.add(i);
+            runSession = alone ? null : page.sessionId();
+            if (alone) {
+                runs.add(run);
+                run = new ArrayList<>();
+            }
+        }
+        if (!run.isEmpty()) {
+            runs.add(run);
+        }
+        return runs;
+    }
+
+    /**
+     * Sends the given undelivered pages of the job up to the limit at once. After a failure no new page starts; the
      * pages in flight are always waited for (also when cancelled), so nothing of this job is sent once it ended.
      * Then throws what ended it: a permanent failure first, then cancellation, then a transient or unexpected one.
      */
-    private void sendConcurrently(SyncJob job) throws Exception {
-        List<Integer> pending = new ArrayList<>();
-        for (int i = 0; i < job.pages().size(); i++) {
-            if (!job.isDelivered(i)) {
-                pending.add(i);
-            }
+    private void sendConcurrently(SyncJob job, List<Integer> pending) throws Exception {
+        if (cancelled) {
+            throw new InterruptedException("cancelled");
         }
         BlockingQueue<PageDone> done = new LinkedBlockingQueue<>();
         int next = 0;
@@ -330,7 +447,7 @@ public final class SyncSender implements AutoCloseable {
         Throwable other = null;
         boolean interrupted = false;
         while (next < pending.size() || running > 0) {
-            while (running < maxInFlight && next < pending.size() && permanent == null && other == null
+            while (running < limit.limit() && next < pending.size() && permanent == null && other == null
                     && !cancelled && !interrupted) {
                 int page = pending.get(next);
                 try {

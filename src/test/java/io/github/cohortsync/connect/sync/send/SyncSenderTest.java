@@ -64,6 +64,8 @@ class SyncSenderTest {
         /** Answered at once with 503 the first time. */
         final Set<String> failOnce = ConcurrentHashMap.newKeySet();
         final Map<String, Integer> requestsById = new ConcurrentHashMap<>();
+        /** Answered without waiting for the gate once every member of the page is here. */
+        final Set<String> let = ConcurrentHashMap.newKeySet();
 
         @Override
         public MockResponse dispatch(RecordedRequest request) throws InterruptedException {
@@ -87,7 +89,7 @@ class SyncSenderTest {
             int now = pending.incrementAndGet();
             mostPending.accumulateAndGet(now, Math::max);
             try {
-                while (!gate.await(10, TimeUnit.MILLISECONDS)) {
+                while (!gate.await(10, TimeUnit.MILLISECONDS) && !let.containsAll(ids)) {
                     if (released.getCount() == 0) {
                         return new MockResponse(503, Headers.of(), "shutting down");
                     }
@@ -216,16 +218,35 @@ class SyncSenderTest {
     }
 
     @Test
-    void snapshotPagesGoOneByOneInOrderWhateverTheLimit() {
+    void aSnapshotSendsPageOneAloneThenItsMiddlePagesAtOnceThenItsLastPageAfterAllOthers() {
         sender = sender(4, 0);
-        SyncJob diff = diffJob("m", 5);
-        SyncJob snapshot = new SyncJob(diff.pages(), new HashMap<>(diff.offsets()), 5, 5);
+        SyncJob diff = diffJob("m", 6);
+        SyncJob snapshot = new SyncJob(diff.pages(), new HashMap<>(diff.offsets()), 6, 6);
         assertThat(snapshot.isDiff()).isFalse();
 
         sender.submit(snapshot);
         await().atMost(WAIT).until(() -> receiver.pending.get() == 1);
-        assertThat(receiver.requests.get()).as("the next page waits for the one in flight").isEqualTo(1);
+        assertThat(receiver.requests.get()).as("no page goes while page 1 is in flight").isEqualTo(1);
+        receiver.let.add("m0");
+        // Pages 2 to 5 go at once (the limit is 4); page 6 waits for all of them.
+        await().atMost(WAIT).until(() -> receiver.pending.get() == 4);
+        assertThat(receiver.requests.get()).as("the last page waits for the middle ones").isEqualTo(5);
         receiver.gate.countDown();
+
+        assertThat(outcome()).isInstanceOf(SyncSender.Delivered.class);
+        assertThat(receiver.mostPending.get()).isEqualTo(4);
+        assertThat(receiver.accepted).hasSize(6).startsWith("m0").endsWith("m5")
+                .containsExactlyInAnyOrder("m0", "m1", "m2", "m3", "m4", "m5");
+    }
+
+    @Test
+    void withALimitOfOneSnapshotPagesGoOneByOneInOrder() {
+        sender = sender(1, 0);
+        receiver.gate.countDown();
+        SyncJob diff = diffJob("m", 5);
+        SyncJob snapshot = new SyncJob(diff.pages(), new HashMap<>(diff.offsets()), 5, 5);
+
+        sender.submit(snapshot);
 
         assertThat(outcome()).isInstanceOf(SyncSender.Delivered.class);
         assertThat(receiver.mostPending.get()).isEqualTo(1);
@@ -378,6 +399,40 @@ class SyncSenderTest {
     private static List<String> senderThreads() {
         return Thread.getAllStackTraces().keySet().stream()
                 .filter(Thread::isAlive).map(Thread::getName).filter(name -> name.startsWith(SENDER)).toList();
+    }
+
+    @Test
+    void anAdaptiveSenderStartsAtItsInitialLimitAndA503HalvesIt() {
+        sender = SyncSender.builder(SENDER, webhook(), new RetryPolicy("test", 1, 1, 2), stats)
+                .maxInFlight(8).adaptive(true, 4).build();
+        assertThat(stats.concurrencyLimit.get()).isEqualTo(4);
+        receiver.gate.countDown();
+        SyncJob job = diffJob("u", 1);
+        receiver.failOnce.add("u0");
+
+        sender.submit(job);
+        assertThat(outcome()).isInstanceOf(SyncSender.Delivered.class);
+
+        assertThat(receiver.requestsById.get("u0")).as("the 503 was retried").isEqualTo(2);
+        // One page: no window ends after the retry's answer, so nothing but the 503 moved the limit.
+        assertThat(stats.concurrencyLimit.get()).as("halved by the 503").isEqualTo(2);
+        assertThat(stats.roundTrips.percentileMs(50)).as("the round trip of the 2xx answer").isPositive();
+    }
+
+    @Test
+    void aRequestRateSpacesTheCallsOfAllPages() {
+        sender = SyncSender.builder(SENDER, webhook(), new RetryPolicy("test", 0, 1, 2), stats)
+                .maxInFlight(4).requestsPerSecond(20).build();
+        receiver.gate.countDown();
+        SyncJob job = diffJob("u", 6);
+        long start = System.nanoTime();
+
+        sender.submit(job);
+
+        assertThat(outcome()).isInstanceOf(SyncSender.Delivered.class);
+        // Six calls at 20 a second, whatever the pages in flight: at least five gaps of 50 ms (a lower bound).
+        assertThat(Duration.ofNanos(System.nanoTime() - start)).isGreaterThanOrEqualTo(Duration.ofMillis(240));
+        assertThat(receiver.accepted).hasSize(6);
     }
 
     @Test

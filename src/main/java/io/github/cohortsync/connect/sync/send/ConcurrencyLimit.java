@@ -1,0 +1,225 @@
+package io.github.cohortsync.connect.sync.send;
+
+import java.util.concurrent.TimeUnit;
+import java.util.function.LongSupplier;
+
+/**
+ * How many pages of one task may be in flight at once: between 1 and the cap ({@code sync.max.in.flight.requests}),
+ * adapted by additive increase and multiplicative decrease (AIMD) over windows of about one round trip (at least the
+ * window's mean round trip and the floor), as TCP and Vector's Adaptive Request Concurrency do. Fixed at the cap when
+ * adaptation is off.
+ *
+ * <ul>
+ *   <li>Back pressure (HTTP 429, 503, 504, 408, a timeout or an I/O error, or any answer asking to wait) halves the
+ *       limit, once per window: answers to calls that started before the last decrease were sent at the old limit
+ *       and do not decrease it again.</li>
+ *   <li>At the end of a window without back pressure: when the round trips of the window stay near their floor
+ *       (at most {@link #NEAR_FLOOR} times the floor plus {@link #SLACK_NANOS}) and the window used the whole limit,
+ *       the limit grows by 1; when they rose above {@link #RISEN} times the floor (plus the slack), it shrinks to
+ *       {@link #RTT_DECREASE} of itself; in between it stays.</li>
+ *   <li>The floor is the lowest mean round trip of a window; it follows the destination up slowly (a tenth of the gap
+ *       per window), so a destination that became slower for good does not keep the limit down forever.</li>
+ * </ul>
+ *
+ * Why not Netflix's concurrency-limits (0.5.4, read at tag v0.5.4): its {@code Gradient2Limit} ignores dropped calls,
+ * so a 429 or 503 would never lower it; {@code VegasLimit} takes a fast 429's round trip as its new no-load floor and
+ * skips the update, and lowers additively; {@code AIMDLimit} lowers on every dropped call (16 pages answered 429 at
+ * once would divide the limit by 2^16) and grows on every call (doubling per round trip), and its
+ * {@code WindowedLimit} discards windows of fewer than 10 calls, which loses the 503s of a task sending a few pages
+ * with retry waits of seconds. What fits is the per-window rule above, and with it the library's part would be its
+ * two lines of arithmetic; so this is written here, with no new dependency in the plugin.
+ */
+final class ConcurrencyLimit {
+    /** Factor applied on back pressure. */
+    static final double BACK_PRESSURE_DECREASE = 0.5;
+    /** Factor applied when round trips rose well above their floor. */
+    static final double RTT_DECREASE = 0.75;
+    /** Round trips at most this many times the floor (plus the slack) count as near it. */
+    static final double NEAR_FLOOR = 1.5;
+    /** Round trips above this many times the floor (plus the slack) count as risen. */
+    static final double RISEN = 2.0;
+    /** Absolute slack over the floor, so that the jitter of a loopback or LAN round trip is not taken as a rise. */
+    static final long SLACK_NANOS = TimeUnit.MILLISECONDS.toNanos(5);
+
+    /** The longest a limit that moved a lot goes unreported in the log. */
+    static final long LOG_INTERVAL_NANOS = TimeUnit.MINUTES.toNanos(1);
+
+    /** A call on the wire: when it started and the limit's decrease count then. */
+    record Call(long startNanos, long decreasesAtStart) {
+    }
+
+    /** Why the limit last moved, for the log line that reports big moves. */
+    enum Reason {
+        BACK_PRESSURE("the destination pushed back"),
+        ROUND_TRIPS_ROSE("round trips rose well above their floor"),
+        NEAR_FLOOR("answers were 2xx with round trips near their floor");
+
+        private final String text;
+
+        Reason(String text) {
+            this.text = text;
+        }
+
+        @Override
+        public String toString() {
+            return text;
+        }
+    }
+
+    private final int cap;
+    private final boolean adaptive;
+    private final LongSupplier nanoClock;
+
+    private int limit;
+    private int inFlight;
+    private long decreases;
+    /** Why the last move happened, and (for back pressure) what pushed back. */
+    private Reason lastReason;
+    private String lastDetail = "";
+
+    /** The limit the log last reported (or started at), and when; for {@link #takeBigMove}. */
+    private int loggedLimit;
+    private long loggedAt;
+    private boolean logged;
+
+    private long windowStart;
+    private long windowRttSum;
+    private int windowSamples;
+    private int windowMaxInFlight;
+    /** Lowest mean round trip of a window, following the destination up slowly; 0 until the first window. */
+    private long floorNanos;
+    private long lastWindowMeanNanos;
+
+    /**
+     * @param cap      the most pages in flight ({@code sync.max.in.flight.requests})
+     * @param initial  the limit to start at (clamped to 1..cap)
+     * @param adaptive false: the limit stays at the cap
+     */
+    ConcurrencyLimit(int cap, int initial, boolean adaptive, LongSupplier nanoClock) {
+        if (cap < 1) {
+            throw new IllegalArgumentException("cap must be at least 1, got " + cap);
+        }
+        this.cap = cap;
+        this.adaptive = adaptive && cap > 1;
+        this.nanoClock = nanoClock;
+        this.limit = this.adaptive ? Math.max(1, Math.min(cap, initial)) : cap;
+        this.windowStart = nanoClock.getAsLong();
+        this.loggedLimit = limit;
+    }
+
+    /**
+     * When the limit moved a lot (to at least twice, or at most half, the limit last reported) and the last report is
+     * at least a minute old: the line to log, from what to what and why; else null. At most one a minute.
+     */
+    synchronized String takeBigMove() {
+        long now = nanoClock.getAsLong();
+        if (logged && now - loggedAt < LOG_INTERVAL_NANOS) {
+            return null;
+        }
+        if (limit < 2 * loggedLimit && 2 * limit > loggedLimit) {
+            return null;
+        }
+        String line = "Pages in flight limit moved from " + loggedLimit + " to " + limit + " (cap " + cap + "): "
+                + lastReason() + "; mean round trip " + TimeUnit.NANOSECONDS.toMillis(lastWindowMeanNanos)
+                + " ms, floor " + TimeUnit.NANOSECONDS.toMillis(floorNanos) + " ms";
+        loggedLimit = limit;
+        loggedAt = now;
+        logged = true;
+        return line;
+    }
+
+    /** The current limit of pages in flight. */
+    synchronized int limit() {
+        return limit;
+    }
+
+    synchronized boolean adaptive() {
+        return adaptive;
+    }
+
+    /** Why the limit last moved (null before its first move), with what pushed back when it was back pressure. */
+    synchronized String lastReason() {
+        if (lastReason == null) {
+            return null;
+        }
+        return lastDetail.isEmpty() ? lastReason.toString() : lastReason + " (" + lastDetail + ")";
+    }
+
+    /**
+     * A call starts now. A window that lasted its mean round trip ends first: the limit is decided when the next call
+     * would go, so a window holds every answer that came back while it lasted.
+     */
+    synchronized Call start() {
+        long now = nanoClock.getAsLong();
+        if (windowSamples > 0 && now - windowStart >= Math.max(floorNanos, windowRttSum / windowSamples)) {
+            endWindow(now);
+        }
+        inFlight++;
+        windowMaxInFlight = Math.max(windowMaxInFlight, inFlight);
+        return new Call(now, decreases);
+    }
+
+    /** The call got a 2xx answer after {@code roundTripNanos}: a round trip of the window. */
+    synchronized void succeeded(Call call, long roundTripNanos) {
+        inFlight--;
+        if (call.decreasesAtStart() != decreases) {
+            // Sent at the limit before the last decrease: its round trip says nothing of the new one.
+            return;
+        }
+        windowRttSum += Math.max(0, roundTripNanos);
+        windowSamples++;
+    }
+
+    /** The destination pushed back on the call ({@code what}: e.g. "HTTP 429", "timeout or I/O error"). */
+    synchronized void pushedBack(Call call, String what) {
+        inFlight--;
+        if (!adaptive || call.decreasesAtStart() != decreases) {
+            // Started before the last decrease: sent at the old limit, already accounted for.
+            return;
+        }
+        decrease(BACK_PRESSURE_DECREASE, Reason.BACK_PRESSURE, what);
+    }
+
+    /** The call ended in a way that says nothing of the destination's load (a 500, a cancel, a bug). */
+    synchronized void ignored(Call call) {
+        inFlight--;
+    }
+
+    private void endWindow(long now) {
+        long mean = windowRttSum / windowSamples;
+        int used = windowMaxInFlight;
+        resetWindow(now);
+        lastWindowMeanNanos = mean;
+        if (floorNanos == 0 || mean < floorNanos) {
+            floorNanos = mean;
+        } else {
+            floorNanos += (mean - floorNanos) / 10;
+        }
+        if (!adaptive) {
+            return;
+        }
+        if (mean > RISEN * floorNanos + SLACK_NANOS) {
+            decrease(RTT_DECREASE, Reason.ROUND_TRIPS_ROSE, "");
+        } else if (mean <= NEAR_FLOOR * floorNanos + SLACK_NANOS && used >= limit && limit < cap) {
+            limit++;
+            lastReason = Reason.NEAR_FLOOR;
+            lastDetail = "";
+        }
+    }
+
+    private void decrease(double factor, Reason reason, String detail) {
+        int lowered = Math.max(1, (int) (limit * factor));
+        decreases++;
+        lastReason = reason;
+        lastDetail = detail;
+        limit = lowered;
+        resetWindow(nanoClock.getAsLong());
+    }
+
+    private void resetWindow(long now) {
+        windowStart = now;
+        windowRttSum = 0;
+        windowSamples = 0;
+        windowMaxInFlight = inFlight;
+    }
+}

@@ -1,0 +1,229 @@
+package io.github.cohortsync.connect.sync.send;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+import org.junit.jupiter.api.Test;
+
+import io.github.cohortsync.connect.delivery.TransientDeliveryException;
+import io.github.cohortsync.connect.destination.Page;
+import io.github.cohortsync.connect.destination.PageAction;
+import io.github.cohortsync.connect.record.CohortRef;
+
+/** The rules of the adaptive limit, on a clock the test moves, and how a job's pages are cut into runs. */
+class ConcurrencyLimitTest {
+    private static final long MS = TimeUnit.MILLISECONDS.toNanos(1);
+
+    private final AtomicLong clock = new AtomicLong(1_000_000 * MS);
+
+    private ConcurrencyLimit limit(int cap, int initial) {
+        return new ConcurrencyLimit(cap, initial, true, clock::get);
+    }
+
+    /** {@code calls} calls at once, each answered 2xx after {@code rttMs}: one window at the current limit. */
+    private void window(ConcurrencyLimit limit, int calls, long rttMs) {
+        List<ConcurrencyLimit.Call> started = new ArrayList<>();
+        for (int i = 0; i < calls; i++) {
+            started.add(limit.start());
+        }
+        clock.addAndGet(rttMs * MS);
+        started.forEach(call -> limit.succeeded(call, rttMs * MS));
+    }
+
+    /** The limit once the last window ended (the next call's start ends it). */
+    private static int decided(ConcurrencyLimit limit) {
+        limit.ignored(limit.start());
+        return limit.limit();
+    }
+
+    @Test
+    void growsByOnePerRoundTripWhileAnswersAre2xxNearTheFloorAndTheLimitIsUsed() {
+        ConcurrencyLimit limit = limit(64, 4);
+        window(limit, 4, 100);
+        assertThat(decided(limit)).isEqualTo(5);
+        window(limit, 5, 100);
+        window(limit, 6, 110);
+        assertThat(decided(limit)).isEqualTo(7);
+        assertThat(limit.lastReason()).contains("near their floor");
+    }
+
+    @Test
+    void doesNotGrowWhenFewerPagesThanTheLimitAreInFlight() {
+        ConcurrencyLimit limit = limit(64, 4);
+        for (int i = 0; i < 10; i++) {
+            window(limit, 2, 100);
+        }
+        assertThat(decided(limit)).isEqualTo(4);
+    }
+
+    @Test
+    void neverGrowsBeyondTheCap() {
+        ConcurrencyLimit limit = limit(6, 4);
+        for (int i = 0; i < 10; i++) {
+            window(limit, limit.limit(), 100);
+        }
+        assertThat(decided(limit)).isEqualTo(6);
+    }
+
+    @Test
+    void backPressureHalvesTheLimitOncePerWindow() {
+        ConcurrencyLimit limit = limit(64, 16);
+        List<ConcurrencyLimit.Call> calls = new ArrayList<>();
+        for (int i = 0; i < 16; i++) {
+            calls.add(limit.start());
+        }
+        clock.addAndGet(5 * MS);
+        calls.forEach(call -> limit.pushedBack(call, "HTTP 429"));
+        assertThat(limit.limit()).as("sixteen 429s of one window halve it once").isEqualTo(8);
+        assertThat(limit.lastReason()).contains("pushed back").contains("HTTP 429");
+
+        ConcurrencyLimit.Call later = limit.start();
+        limit.pushedBack(later, "HTTP 503");
+        assertThat(limit.limit()).as("a call sent at the new limit halves it again").isEqualTo(4);
+        limit.pushedBack(limit.start(), "timeout or I/O error");
+        limit.pushedBack(limit.start(), "timeout or I/O error");
+        limit.pushedBack(limit.start(), "timeout or I/O error");
+        assertThat(limit.limit()).as("never below 1").isEqualTo(1);
+    }
+
+    @Test
+    void roundTripsRisingWellAboveTheirFloorShrinkTheLimit() {
+        ConcurrencyLimit limit = limit(64, 8);
+        window(limit, 8, 100);
+        window(limit, 9, 100);
+        window(limit, 10, 400);
+        assertThat(decided(limit)).as("three quarters of 10").isEqualTo(7);
+        assertThat(limit.lastReason()).contains("round trips rose");
+    }
+
+    @Test
+    void roundTripsBetweenNearAndRisenHoldTheLimit() {
+        ConcurrencyLimit limit = limit(64, 8);
+        window(limit, 8, 100);
+        window(limit, 9, 180);
+        assertThat(decided(limit)).isEqualTo(9);
+    }
+
+    @Test
+    void answersToCallsSentBeforeADecreaseDoNotCountInTheNextWindow() {
+        ConcurrencyLimit limit = limit(64, 8);
+        window(limit, 8, 100);
+        ConcurrencyLimit.Call slowOld = limit.start();
+        limit.pushedBack(limit.start(), "HTTP 503");
+        assertThat(limit.limit()).isEqualTo(4);
+        clock.addAndGet(900 * MS);
+        limit.succeeded(slowOld, 900 * MS);
+        window(limit, 4, 100);
+        assertThat(decided(limit)).as("the 900 ms answer of the old limit is not a rise").isEqualTo(5);
+    }
+
+    @Test
+    void aFixedLimitStaysAtTheCapWhateverTheAnswers() {
+        ConcurrencyLimit fixed = new ConcurrencyLimit(4, 1, false, clock::get);
+        assertThat(fixed.limit()).isEqualTo(4);
+        fixed.pushedBack(fixed.start(), "HTTP 429");
+        window(fixed, 4, 100);
+        window(fixed, 4, 1000);
+        assertThat(decided(fixed)).isEqualTo(4);
+        assertThat(fixed.adaptive()).isFalse();
+    }
+
+    @Test
+    void aCapOfOneIsAlwaysOnePageAtATime() {
+        ConcurrencyLimit one = limit(1, 4);
+        assertThat(one.limit()).isEqualTo(1);
+        for (int i = 0; i < 5; i++) {
+            window(one, 1, 10);
+        }
+        assertThat(decided(one)).isEqualTo(1);
+        assertThat(one.adaptive()).isFalse();
+    }
+
+    @Test
+    void theInitialLimitIsClampedToTheCap() {
+        assertThat(limit(2, 4).limit()).isEqualTo(2);
+        assertThat(limit(64, 0).limit()).isEqualTo(1);
+        assertThatThrownBy(() -> limit(0, 1)).isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
+    void aBigMoveIsReportedAtMostOnceAMinuteFromWhatToWhatAndWhy() {
+        ConcurrencyLimit limit = limit(64, 16);
+        assertThat(limit.takeBigMove()).as("nothing moved").isNull();
+        limit.pushedBack(limit.start(), "HTTP 429");
+        assertThat(limit.limit()).isEqualTo(8);
+        assertThat(limit.takeBigMove()).isEqualTo("Pages in flight limit moved from 16 to 8 (cap 64): the"
+                + " destination pushed back (HTTP 429); mean round trip 0 ms, floor 0 ms");
+        limit.pushedBack(limit.start(), "HTTP 503");
+        limit.pushedBack(limit.start(), "HTTP 503");
+        assertThat(limit.limit()).isEqualTo(2);
+        assertThat(limit.takeBigMove()).as("within a minute of the last line").isNull();
+        clock.addAndGet(TimeUnit.SECONDS.toNanos(61));
+        assertThat(limit.takeBigMove()).startsWith("Pages in flight limit moved from 8 to 2 (cap 64):");
+        window(limit, 2, 100);
+        clock.addAndGet(TimeUnit.SECONDS.toNanos(61));
+        assertThat(decided(limit)).isEqualTo(3);
+        assertThat(limit.takeBigMove()).as("2 to 3 is not a big move").isNull();
+    }
+
+    @Test
+    void pushBackIs429503504408TimeoutsAndAnyAnswerAskingToWait() {
+        assertThat(SyncSender.pushBack(new TransientDeliveryException("x", 429, -1, null))).isEqualTo("HTTP 429");
+        assertThat(SyncSender.pushBack(new TransientDeliveryException("x", 503, -1, null))).isEqualTo("HTTP 503");
+        assertThat(SyncSender.pushBack(new TransientDeliveryException("x", 504, -1, null))).isEqualTo("HTTP 504");
+        assertThat(SyncSender.pushBack(new TransientDeliveryException("x", 408, -1, null))).isEqualTo("HTTP 408");
+        assertThat(SyncSender.pushBack(new TransientDeliveryException("x", -1)))
+                .isEqualTo("timeout or I/O error");
+        assertThat(SyncSender.pushBack(new TransientDeliveryException("x", 500, -1, null))).isNull();
+        assertThat(SyncSender.pushBack(new TransientDeliveryException("x", 502, -1, null))).isNull();
+        assertThat(SyncSender.pushBack(new TransientDeliveryException("x", 500, 2000, null)))
+                .isEqualTo("HTTP 500 with Retry-After");
+    }
+
+    private static Page page(String session, int number, int total) {
+        return new Page(new CohortRef("c-" + session, null, null, null), PageAction.MEMBERS, session, number, total,
+                List.of());
+    }
+
+    @Test
+    void aSnapshotRunsPageOneAloneThenItsMiddlePagesTogetherThenItsLastPageAlone() {
+        SyncJob job = new SyncJob(List.of(page("a", 1, 5), page("a", 2, 5), page("a", 3, 5), page("a", 4, 5),
+                page("a", 5, 5), page("b", 1, 1), page("c", 1, 2), page("c", 2, 2)), new HashMap<>(), 0, 0);
+
+        assertThat(SyncSender.runs(job))
+                .containsExactly(List.of(0), List.of(1, 2, 3), List.of(4), List.of(5), List.of(6), List.of(7));
+    }
+
+    @Test
+    void aSnapshotPartThatStartsOrEndsInsideASessionRunsItsMiddlePagesTogether() {
+        // Parts of a snapshot cut a session: page 1 went in the part before, the last page comes in the next.
+        SyncJob job = new SyncJob(List.of(page("a", 3, 9), page("a", 4, 9), page("a", 5, 9), page("b", 1, 3),
+                page("b", 2, 3)), new HashMap<>(), 0, 0);
+
+        assertThat(SyncSender.runs(job)).containsExactly(List.of(0, 1, 2), List.of(3), List.of(4));
+    }
+
+    @Test
+    void deliveredPagesAreLeftOutOfTheRuns() {
+        SyncJob job = new SyncJob(List.of(page("a", 1, 4), page("a", 2, 4), page("a", 3, 4), page("a", 4, 4)),
+                new HashMap<>(), 0, 0);
+        job.markDelivered(0, List.of());
+        job.markDelivered(2, List.of());
+
+        assertThat(SyncSender.runs(job)).containsExactly(List.of(1), List.of(3));
+    }
+
+    @Test
+    void aDiffJobIsOneRun() {
+        SyncJob job = new SyncJob(List.of(page("a", 1, 3), page("a", 2, 3), page("a", 3, 3), page("b", 1, 1)),
+                new HashMap<>(), 0, 0, true, 0);
+
+        assertThat(SyncSender.runs(job)).containsExactly(List.of(0, 1, 2, 3));
+    }
+}
