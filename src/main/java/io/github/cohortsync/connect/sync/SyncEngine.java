@@ -22,6 +22,7 @@ import io.github.cohortsync.connect.config.FileNames;
 import io.github.cohortsync.connect.destination.Destination;
 import io.github.cohortsync.connect.destination.Page;
 import io.github.cohortsync.connect.destination.Rejection;
+import io.github.cohortsync.connect.destination.SplittingDestination;
 import io.github.cohortsync.connect.http.RetryPolicy;
 import io.github.cohortsync.connect.metrics.SyncStats;
 import io.github.cohortsync.connect.record.MembershipChange;
@@ -61,6 +62,8 @@ public final class SyncEngine {
     private final SyncBuffer buffer;
     private final OffsetTracker tracker = new OffsetTracker();
     private final SyncSender sender;
+    /** The destination as the sender sees it: diff pages refused for their content are split to find the culprits. */
+    private final SplittingDestination splitting;
     /** The one retry layer: each page's bounded retries; a sync that runs out of them is tried again by a cycle. */
     private final RetryPolicy retryPolicy;
     private final PartitionPauser pauser;
@@ -98,7 +101,8 @@ public final class SyncEngine {
                 ? DeliveryJournal.open(config.deliveryJournalDir(name), config.destinationFingerprint())
                 : DeliveryJournal.disabled();
         this.retryPolicy = config.retryPolicy(name);
-        this.sender = SyncSender.builder("cohort-sync-sender-" + name, destination, retryPolicy, stats)
+        this.splitting = new SplittingDestination(destination, config.splitMaxRequests());
+        this.sender = SyncSender.builder("cohort-sync-sender-" + name, splitting, retryPolicy, stats)
                 .listener(this::pageDelivered).maxInFlight(config.syncMaxInFlightRequests()).build();
         this.snapshots = new SnapshotPhase(config, context, stats, offsetsLookup, spillDir,
                 destination.snapshotIncludesLeavers(), contacts, journal);
@@ -274,6 +278,7 @@ public final class SyncEngine {
         currentJob = job;
         retryAtMs = 0;
         jobStartedNanos = System.nanoTime();
+        splitting.newSync();
         sender.submit(job);
     }
 

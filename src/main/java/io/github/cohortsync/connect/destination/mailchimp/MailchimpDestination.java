@@ -130,7 +130,7 @@ public final class MailchimpDestination extends HttpDestination {
         List<String> emails = new ArrayList<>(byEmail.keySet());
         for (int from = 0; from < emails.size(); from += MAX_EMAILS_PER_CALL) {
             List<String> chunk = emails.subList(from, Math.min(emails.size(), from + MAX_EMAILS_PER_CALL));
-            JsonNode answer = call("POST", segmentPath(segmentId), membersBody(chunk, add), page);
+            JsonNode answer = call("POST", url(segmentPath(segmentId)), membersBody(chunk, add), page, true);
             rejections.addAll(rejectionsIn(answer, byEmail, add));
         }
         return new DeliveryResult(rejections);
@@ -220,7 +220,7 @@ public final class MailchimpDestination extends HttpDestination {
                     .addQueryParameter("type", "static")
                     .addQueryParameter("count", Integer.toString(SEGMENTS_PER_READ))
                     .addQueryParameter("offset", Integer.toString(offset)).build();
-            JsonNode answer = call("GET", url, null, page);
+            JsonNode answer = call("GET", url, null, page, false);
             JsonNode segments = answer.path("segments");
             for (JsonNode segment : segments) {
                 if (name.equals(segment.path("name").asText(null)) && segment.path("id").canConvertToLong()) {
@@ -247,15 +247,16 @@ public final class MailchimpDestination extends HttpDestination {
 
     private JsonNode call(String method, List<String> path, RequestBody body, Page page)
             throws TransientDeliveryException, PermanentDeliveryException {
-        return call(method, url(path), body, page);
+        return call(method, url(path), body, page, false);
     }
 
-    private JsonNode call(String method, HttpUrl url, RequestBody body, Page page)
+    /** One call; a call that {@code carriesMembers} refused with 400, 413 or 422 is split by the sync. */
+    private JsonNode call(String method, HttpUrl url, RequestBody body, Page page, boolean carriesMembers)
             throws TransientDeliveryException, PermanentDeliveryException {
         String what = "Mailchimp " + method + " " + url + " for " + page.describe();
         Request request = new Request.Builder().url(url).header("Authorization", authorization)
                 .method(method, body).build();
-        return calls.execute(what, request, new AnswerReader<>() {
+        AnswerReader<JsonNode> reader = new AnswerReader<>() {
             @Override
             public JsonNode read(Answer answer) throws PermanentDeliveryException, IOException {
                 return answer.jsonObject(what);
@@ -274,7 +275,8 @@ public final class MailchimpDestination extends HttpDestination {
                 }
                 return null;
             }
-        });
+        };
+        return carriesMembers ? calls.executeMembers(what, request, reader) : calls.execute(what, request, reader);
     }
 
     @Override
