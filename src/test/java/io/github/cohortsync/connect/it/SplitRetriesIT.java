@@ -74,7 +74,7 @@ class SplitRetriesIT {
         }
         assertThat(requests.get("1")).as("no bad member: no extra request").isEqualTo(1);
         assertThat(requests.get("2") - 1).as("one bad member in 1000").isLessThanOrEqualTo(20);
-        System.out.println("SplitRetriesIT extra requests per cohort (0, 1, 3 bad of 1000): "
+        System.out.println("RELIABILITY split-retries: extra requests per page of 1000 with 0, 1, 3 bad members: "
                 + (requests.get("1") - 1) + ", " + (requests.get("2") - 1) + ", " + (requests.get("3") - 1));
 
         Map<String, Set<String>> expected = new HashMap<>();
