@@ -46,6 +46,7 @@ public final class CohortSyncConfig extends AbstractConfig {
     public static final String TOMBSTONE_RETENTION_WARN_MS = "tombstone.retention.warn.ms";
     public static final String DELIVERY_JOURNAL_ENABLED = "delivery.journal.enabled";
     public static final String DELIVERY_JOURNAL_DIR = "delivery.journal.dir";
+    public static final String DRY_RUN = "dry.run";
 
     public static final String SYNC_MODE_DYNAMIC = "dynamic";
     public static final String SYNC_MODE_ONE_TIME = "one_time";
@@ -135,6 +136,14 @@ public final class CohortSyncConfig extends AbstractConfig {
                                 .collect(java.util.stream.Collectors.joining(", "))
                         + ". Each call counts against the destination's rate limit, for every task.",
                 GROUP_SYNC, ++order, Width.SHORT, "Pages in flight");
+        def.define(DRY_RUN, Type.BOOLEAN, false, Importance.MEDIUM,
+                "Build every page as a real run would, send nothing to the destination, and log one INFO line per"
+                        + " sync with the pages and members per action it would have sent. Offsets are committed as"
+                        + " in a real run, so run it as a connector of its own name (its own consumer group), never"
+                        + " by switching this on and off on the production connector: what a dry run read is never"
+                        + " sent by that connector later. No delivery journal is kept. Checks a destination makes"
+                        + " while sending (a member without an email, a list lookup) are not made.",
+                GROUP_SYNC, ++order, Width.SHORT, "Dry run");
         def.define(DELIVERY_JOURNAL_ENABLED, Type.BOOLEAN, true, Importance.LOW,
                 "Keep a local journal of the changes the destination accepted whose offsets are not committed"
                         + " yet, so that a task restarted on the same host (task restart, worker restart, a"
@@ -298,6 +307,11 @@ public final class CohortSyncConfig extends AbstractConfig {
 
     public int httpTimeoutMs() {
         return getInt(HTTP_TIMEOUT_MS);
+    }
+
+    /** True when pages are built and counted but nothing is sent. */
+    public boolean dryRun() {
+        return getBoolean(DRY_RUN);
     }
 
     /** Extra calls one sync may spend on split retries; 0 disables them. */
