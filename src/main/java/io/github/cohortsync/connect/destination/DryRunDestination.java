@@ -12,14 +12,13 @@ import java.util.concurrent.atomic.AtomicLong;
  * reads ({@link #readsProperty}, {@link #snapshotIncludesLeavers}), so the pages are built exactly as for it; checks
  * the destination makes while sending (e.g. a member without an email) are not made.
  */
-public final class DryRunDestination implements Destination {
-    private final Destination destination;
+public final class DryRunDestination extends WrappingDestination {
     private final Map<PageAction, AtomicLong> pages = new EnumMap<>(PageAction.class);
     private final Map<PageAction, AtomicLong> members = new EnumMap<>(PageAction.class);
     private final Set<String> cohorts = ConcurrentHashMap.newKeySet();
 
     public DryRunDestination(Destination destination) {
-        this.destination = destination;
+        super(destination);
         for (PageAction action : PageAction.values()) {
             pages.put(action, new AtomicLong());
             members.put(action, new AtomicLong());
@@ -52,25 +51,5 @@ public final class DryRunDestination implements Destination {
         cohorts.clear();
         return total + (total == 1 ? " page" : " pages") + " to " + cohortCount
                 + (cohortCount == 1 ? " cohort: " : " cohorts: ") + parts;
-    }
-
-    @Override
-    public boolean snapshotIncludesLeavers() {
-        return destination.snapshotIncludesLeavers();
-    }
-
-    @Override
-    public boolean readsProperty(String key) {
-        return destination.readsProperty(key);
-    }
-
-    @Override
-    public void cancelInFlight() {
-        // Nothing is ever in flight.
-    }
-
-    @Override
-    public void close() {
-        destination.close();
     }
 }

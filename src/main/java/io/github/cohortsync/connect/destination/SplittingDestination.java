@@ -38,10 +38,9 @@ import io.github.cohortsync.connect.record.MembershipChange;
  * {@code Retry-After}, cancellation) applies to it as to any page; when the caller sends the same page object again,
  * the split resumes at that part: members already delivered or rejected are not sent again.
  */
-public final class SplittingDestination implements Destination {
+public final class SplittingDestination extends WrappingDestination {
     private static final Logger log = LoggerFactory.getLogger(SplittingDestination.class);
 
-    private final Destination destination;
     private final int maxExtraRequests;
     /** Extra calls splits made since {@link #newSync}. */
     private final AtomicInteger extraRequests = new AtomicInteger();
@@ -50,7 +49,7 @@ public final class SplittingDestination implements Destination {
 
     /** @param maxExtraRequests calls a sync may spend on splits ({@code split.max.requests}); 0 disables splitting */
     public SplittingDestination(Destination destination, int maxExtraRequests) {
-        this.destination = destination;
+        super(destination);
         this.maxExtraRequests = maxExtraRequests;
     }
 
@@ -89,26 +88,6 @@ public final class SplittingDestination implements Destination {
                         + " delivered, {} extra calls", page.describe(), split.rejections.size(),
                 page.members().size() - split.rejections.size(), split.extraCalls);
         return new DeliveryResult(split.rejections);
-    }
-
-    @Override
-    public boolean snapshotIncludesLeavers() {
-        return destination.snapshotIncludesLeavers();
-    }
-
-    @Override
-    public boolean readsProperty(String key) {
-        return destination.readsProperty(key);
-    }
-
-    @Override
-    public void cancelInFlight() {
-        destination.cancelInFlight();
-    }
-
-    @Override
-    public void close() {
-        destination.close();
     }
 
     /** One page's split: the parts still to send, in member order, and the rejections so far. */
