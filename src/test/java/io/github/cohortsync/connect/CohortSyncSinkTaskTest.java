@@ -418,7 +418,8 @@ class CohortSyncSinkTaskTest {
 
     @Test
     void afterAPermanentFailureARestartedTaskSendsOnlyTheUndeliveredPages() {
-        start(false, "batch.max.size", "2");
+        // Splitting off: a refused page fails the task (with splitting, SplittingDestinationTest).
+        start(false, "batch.max.size", "2", "split.max.requests", "0");
         receiver.refuseAfter = 1;
         task.put(adds(6));
         await().atMost(WAIT).untilAsserted(() -> assertThatThrownBy(() -> task.put(List.of()))
@@ -427,7 +428,7 @@ class CohortSyncSinkTaskTest {
         assertThat(receiver.members("add_members")).containsExactly("u0", "u1");
 
         receiver.refuseAfter = -1;
-        restart("batch.max.size", "2");
+        restart("batch.max.size", "2", "split.max.requests", "0");
         task.put(adds(6));
 
         pollUntil(() -> assertThat(preCommit()).containsEntry(P0, new OffsetAndMetadata(6)));
@@ -457,14 +458,14 @@ class CohortSyncSinkTaskTest {
 
     @Test
     void withoutTheJournalARestartedTaskSendsEverythingUncommittedAgain() {
-        start(false, "batch.max.size", "2", "delivery.journal.enabled", "false");
+        start(false, "batch.max.size", "2", "delivery.journal.enabled", "false", "split.max.requests", "0");
         receiver.refuseAfter = 1;
         task.put(adds(6));
         await().atMost(WAIT).untilAsserted(() -> assertThatThrownBy(() -> task.put(List.of()))
                 .hasMessageContaining("HTTP 400"));
 
         receiver.refuseAfter = -1;
-        restart("batch.max.size", "2", "delivery.journal.enabled", "false");
+        restart("batch.max.size", "2", "delivery.journal.enabled", "false", "split.max.requests", "0");
         task.put(adds(6));
 
         pollUntil(() -> assertThat(preCommit()).containsEntry(P0, new OffsetAndMetadata(6)));

@@ -40,6 +40,7 @@ public final class CohortSyncConfig extends AbstractConfig {
     public static final String RETRY_BACKOFF_INITIAL_MS = "retry.backoff.initial.ms";
     public static final String RETRY_BACKOFF_MAX_MS = "retry.backoff.max.ms";
     public static final String HTTP_TIMEOUT_MS = "http.timeout.ms";
+    public static final String SPLIT_MAX_REQUESTS = "split.max.requests";
     public static final String SNAPSHOT_ENABLED = "snapshot.enabled";
     public static final String SNAPSHOT_BOOTSTRAP_SERVERS = "snapshot.bootstrap.servers";
     public static final String SNAPSHOT_REFRESH_AFTER_FAILURE_MS = "snapshot.refresh.after.failure.ms";
@@ -50,6 +51,7 @@ public final class CohortSyncConfig extends AbstractConfig {
     public static final String TOMBSTONE_RETENTION_WARN_MS = "tombstone.retention.warn.ms";
     public static final String DELIVERY_JOURNAL_ENABLED = "delivery.journal.enabled";
     public static final String DELIVERY_JOURNAL_DIR = "delivery.journal.dir";
+    public static final String DRY_RUN = "dry.run";
 
     public static final String SYNC_MODE_DYNAMIC = "dynamic";
     public static final String SYNC_MODE_ONE_TIME = "one_time";
@@ -158,6 +160,14 @@ public final class CohortSyncConfig extends AbstractConfig {
                         + " and Retry-After still apply). Counts each try of each page, retries included; a page's"
                         + " lookups (a list or segment created or found) are not counted.",
                 GROUP_SYNC, ++order, Width.SHORT, "Request rate cap (per connector)");
+        def.define(DRY_RUN, Type.BOOLEAN, false, Importance.MEDIUM,
+                "Build every page as a real run would, send nothing to the destination, and log one INFO line per"
+                        + " sync with the pages and members per action it would have sent. Offsets are committed as"
+                        + " in a real run, so run it as a connector of its own name (its own consumer group), never"
+                        + " by switching this on and off on the production connector: what a dry run read is never"
+                        + " sent by that connector later. No delivery journal is kept. Checks a destination makes"
+                        + " while sending (a member without an email, a list lookup) are not made.",
+                GROUP_SYNC, ++order, Width.SHORT, "Dry run");
         def.define(DELIVERY_JOURNAL_ENABLED, Type.BOOLEAN, true, Importance.LOW,
                 "Keep a local journal of the changes the destination accepted whose offsets are not committed"
                         + " yet, so that a task restarted on the same host (task restart, worker restart, a"
@@ -193,6 +203,17 @@ public final class CohortSyncConfig extends AbstractConfig {
         def.define(HTTP_TIMEOUT_MS, Type.INT, 30_000, Range.between(100, 600_000), Importance.LOW,
                 "Connect, read and write timeout of each destination call.",
                 GROUP_RETRY, ++order, Width.SHORT, "HTTP timeout (ms)");
+        def.define(SPLIT_MAX_REQUESTS, Type.INT, 100, Range.between(0, 1_000_000), Importance.LOW,
+                "Extra destination calls one sync may spend on split retries. A diff page (add_members,"
+                        + " remove_members) the destination refuses for what it carries (HTTP 400, 413 or 422 to a"
+                        + " call with members, Iterable BatchTooLarge or BadParams, Braze 'too many objects') is"
+                        + " split in halves and each half sent again, down to single members: a member refused"
+                        + " alone is rejected (dead letter queue with errors.tolerance=all, else a WARN), everyone"
+                        + " else is delivered. k members at fault in a page of n cost about 2*k*log2(n) extra calls"
+                        + " (one in 1000: 20). Once a sync has made this many, the page fails the task as without"
+                        + " splitting. 0 disables splitting. Refusals of the account, endpoint or list (401, 403,"
+                        + " 404, an unknown list) are never split, nor are full-sync ('members') pages.",
+                GROUP_RETRY, ++order, Width.SHORT, "Split retries (extra calls per sync)");
 
         order = 0;
         def.define(SNAPSHOT_ENABLED, Type.BOOLEAN, true, Importance.HIGH,
@@ -336,6 +357,16 @@ public final class CohortSyncConfig extends AbstractConfig {
 
     public int httpTimeoutMs() {
         return getInt(HTTP_TIMEOUT_MS);
+    }
+
+    /** True when pages are built and counted but nothing is sent. */
+    public boolean dryRun() {
+        return getBoolean(DRY_RUN);
+    }
+
+    /** Extra calls one sync may spend on split retries; 0 disables them. */
+    public int splitMaxRequests() {
+        return getInt(SPLIT_MAX_REQUESTS);
     }
 
     public boolean oneTime() {

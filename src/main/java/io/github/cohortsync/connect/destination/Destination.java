@@ -1,9 +1,20 @@
 package io.github.cohortsync.connect.destination;
 
+import io.github.cohortsync.connect.delivery.ContentRejectedException;
 import io.github.cohortsync.connect.delivery.PermanentDeliveryException;
 import io.github.cohortsync.connect.delivery.TransientDeliveryException;
 
-/** A place cohorts are synced to. Builds the call for a page, makes it, and turns the answer into an outcome. */
+/**
+ * A place cohorts are synced to. Builds the call for a page, makes it, and turns the answer into an outcome.
+ *
+ * <p>Split retries come for free: the sync wraps every destination in a {@link SplittingDestination}, which splits a
+ * diff page refused with a {@link ContentRejectedException} down to the members at fault. A destination only has to
+ * say which refusals its members may cause: make the calls that carry a page's members with
+ * {@code DestinationCalls.executeMembers} (400, 413 and 422 then throw {@link ContentRejectedException}), keep calls
+ * that find or create a list, segment or cohort on {@code DestinationCalls.execute}, and throw
+ * {@link ContentRejectedException} (or a subclass) for a vendor's own "too large" or "bad parameter" code of a members
+ * call. Account, endpoint and list refusals stay plain {@link PermanentDeliveryException}s.
+ */
 public interface Destination extends AutoCloseable {
 
     /**
@@ -11,7 +22,8 @@ public interface Destination extends AutoCloseable {
      *
      * @return the accepted outcome, possibly with per-member rejections
      * @throws TransientDeliveryException when a retry may succeed
-     * @throws PermanentDeliveryException when it will not
+     * @throws PermanentDeliveryException when it will not; a {@link ContentRejectedException} when what the page
+     *                                    carries may be the cause, so that a page with fewer of its members may pass
      */
     DeliveryResult send(Page page) throws TransientDeliveryException, PermanentDeliveryException;
 

@@ -36,6 +36,22 @@ public final class DestinationCalls implements AutoCloseable {
      */
     public <T> T execute(String what, Request request, AnswerReader<T> reader)
             throws TransientDeliveryException, PermanentDeliveryException {
+        return execute(what, request, reader, false);
+    }
+
+    /**
+     * As {@link #execute}, for a call that carries a page's members: a 400, 413 or 422 throws
+     * {@link io.github.cohortsync.connect.delivery.ContentRejectedException}, so the page is split to find the
+     * members at fault. Calls that set things up (find or create a list) use {@link #execute}: their refusals are
+     * no member's fault.
+     */
+    public <T> T executeMembers(String what, Request request, AnswerReader<T> reader)
+            throws TransientDeliveryException, PermanentDeliveryException {
+        return execute(what, request, reader, true);
+    }
+
+    private <T> T execute(String what, Request request, AnswerReader<T> reader, boolean carriesMembers)
+            throws TransientDeliveryException, PermanentDeliveryException {
         try (Response response = client.newCall(request).execute()) {
             Answer answer = new Answer(response, secrets);
             if (response.isSuccessful()) {
@@ -46,7 +62,7 @@ public final class DestinationCalls implements AutoCloseable {
                 return accepted;
             }
             HttpFailures.throwForStatus(what, response.code(), response.header("Retry-After"),
-                    secrets.mask(reader.failureText(answer)), authHint);
+                    secrets.mask(reader.failureText(answer)), authHint, carriesMembers);
             throw new IllegalStateException("unreachable: throwForStatus always throws");
         } catch (IOException e) {
             throw HttpFailures.forIoError(what, e);

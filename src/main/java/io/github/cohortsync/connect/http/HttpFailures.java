@@ -6,6 +6,7 @@ import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
 import java.time.format.DateTimeParseException;
 
+import io.github.cohortsync.connect.delivery.ContentRejectedException;
 import io.github.cohortsync.connect.delivery.PermanentDeliveryException;
 import io.github.cohortsync.connect.delivery.TransientDeliveryException;
 
@@ -31,6 +32,17 @@ public final class HttpFailures {
      */
     public static void throwForStatus(String what, int status, String retryAfterHeader, String body, String hint)
             throws TransientDeliveryException, PermanentDeliveryException {
+        throwForStatus(what, status, retryAfterHeader, body, hint, false);
+    }
+
+    /**
+     * As {@link #throwForStatus(String, int, String, String, String)}; when the call carries a page's members
+     * ({@code carriesMembers}), 400, 413 and 422 throw {@link ContentRejectedException}: the members may be the
+     * cause, and the page is split to find them.
+     */
+    public static void throwForStatus(String what, int status, String retryAfterHeader, String body, String hint,
+                                      boolean carriesMembers)
+            throws TransientDeliveryException, PermanentDeliveryException {
         String message = what + " failed with HTTP " + status + describeBody(body);
         if (isTransient(status)) {
             throw new TransientDeliveryException(message, status, retryAfterMillis(retryAfterHeader, Clock.systemUTC()),
@@ -42,7 +54,15 @@ public final class HttpFailures {
             case 400, 413, 422 -> "; the destination rejected the request's content";
             default -> "";
         };
+        if (carriesMembers && isContentRefusal(status)) {
+            throw new ContentRejectedException(message + advice);
+        }
         throw new PermanentDeliveryException(message + advice);
+    }
+
+    /** True for the statuses of a refusal that the content of the request may have caused: 400, 413 and 422. */
+    public static boolean isContentRefusal(int status) {
+        return status == 400 || status == 413 || status == 422;
     }
 
     /** Connection refused or reset, timeouts, broken TLS handshakes: all worth another try. */

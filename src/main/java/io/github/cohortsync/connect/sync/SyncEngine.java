@@ -20,8 +20,10 @@ import org.slf4j.LoggerFactory;
 import io.github.cohortsync.connect.config.CohortSyncConfig;
 import io.github.cohortsync.connect.config.FileNames;
 import io.github.cohortsync.connect.destination.Destination;
+import io.github.cohortsync.connect.destination.DryRunDestination;
 import io.github.cohortsync.connect.destination.Page;
 import io.github.cohortsync.connect.destination.Rejection;
+import io.github.cohortsync.connect.destination.SplittingDestination;
 import io.github.cohortsync.connect.http.RetryPolicy;
 import io.github.cohortsync.connect.metrics.SyncStats;
 import io.github.cohortsync.connect.record.MembershipChange;
@@ -61,6 +63,10 @@ public final class SyncEngine {
     private final SyncBuffer buffer;
     private final OffsetTracker tracker = new OffsetTracker();
     private final SyncSender sender;
+    /** The destination as the sender sees it: diff pages refused for their content are split to find the culprits. */
+    private final SplittingDestination splitting;
+    /** With dry.run=true: takes the pages instead of the destination and sums them up per sync; null otherwise. */
+    private final DryRunDestination dryRun;
     /** The one retry layer: each page's bounded retries; a sync that runs out of them is tried again by a cycle. */
     private final RetryPolicy retryPolicy;
     private final PartitionPauser pauser;
@@ -94,11 +100,17 @@ public final class SyncEngine {
                 config.snapshotRefreshAfterFailureMs());
         this.buffer = new SyncBuffer(config.projectId(), destination::readsProperty)
                 .rememberingNames(contacts::rememberedName);
-        this.journal = config.deliveryJournalEnabled()
+        this.journal = config.deliveryJournalEnabled() && !config.dryRun()
                 ? DeliveryJournal.open(config.deliveryJournalDir(name), config.destinationFingerprint())
                 : DeliveryJournal.disabled();
         this.retryPolicy = config.retryPolicy(name);
-        this.sender = SyncSender.builder("cohort-sync-sender-" + name, destination, retryPolicy, stats)
+        this.dryRun = config.dryRun() ? new DryRunDestination(destination) : null;
+        if (dryRun != null) {
+            log.info("dry.run=true: pages are built and counted, nothing is sent to the destination; offsets are"
+                    + " committed as in a real run");
+        }
+        this.splitting = new SplittingDestination(dryRun != null ? dryRun : destination, config.splitMaxRequests());
+        this.sender = SyncSender.builder("cohort-sync-sender-" + name, splitting, retryPolicy, stats)
                 .listener(this::pageDelivered).maxInFlight(config.syncMaxInFlightRequests())
                 .adaptive(config.syncAdaptiveConcurrency(), SyncSender.DEFAULT_INITIAL_IN_FLIGHT)
                 .requestsPerSecond(config.rateLimitRequestsPerSecondPerTask()).build();
@@ -276,6 +288,7 @@ public final class SyncEngine {
         currentJob = job;
         retryAtMs = 0;
         jobStartedNanos = System.nanoTime();
+        splitting.newSync();
         sender.submit(job);
     }
 
@@ -303,6 +316,10 @@ public final class SyncEngine {
             stats.syncsCompleted.incrementAndGet();
             stats.lastSyncLatencyMs.set((System.nanoTime() - jobStartedNanos) / 1_000_000);
             log.debug("Sync delivered: {} pages in {} ms", job.pages().size(), stats.lastSyncLatencyMs.get());
+            if (dryRun != null) {
+                log.info("Dry run: a sync of {} changes read would have sent {}; nothing was sent (dry.run=true)",
+                        job.changesRead(), dryRun.takeSummary());
+            }
             currentJob = null;
             // Commit soon: the fewer delivered-but-uncommitted changes, the fewer resends after a crash.
             context.requestCommit();

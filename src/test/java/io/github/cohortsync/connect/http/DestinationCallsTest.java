@@ -10,6 +10,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
+import io.github.cohortsync.connect.delivery.ContentRejectedException;
 import io.github.cohortsync.connect.delivery.PermanentDeliveryException;
 import io.github.cohortsync.connect.delivery.TransientDeliveryException;
 import mockwebserver3.MockResponse;
@@ -57,6 +58,25 @@ class DestinationCallsTest {
         assertThatThrownBy(() -> calls.execute("Test GET", get(), AnswerReader.acceptAny2xx()))
                 .isInstanceOf(PermanentDeliveryException.class)
                 .hasMessage("Test GET failed with HTTP 401: bad key <secret> for <email>; check test.key");
+    }
+
+    /** 400, 413 and 422 to a call with members may be the members' fault; to any other call, and 401/403/404, not. */
+    @Test
+    void onlyACallWithMembersRefusedWith400413Or422IsAContentRefusal() {
+        for (int status : new int[] {400, 413, 422}) {
+            server.enqueue(new MockResponse(status, Headers.of(), "refused"));
+            assertThatThrownBy(() -> calls.executeMembers("Test POST", get(), AnswerReader.acceptAny2xx()))
+                    .isInstanceOf(ContentRejectedException.class)
+                    .hasMessageContaining("the destination rejected the request's content");
+            server.enqueue(new MockResponse(status, Headers.of(), "refused"));
+            assertThatThrownBy(() -> calls.execute("Test GET", get(), AnswerReader.acceptAny2xx()))
+                    .isInstanceOf(PermanentDeliveryException.class).isNotInstanceOf(ContentRejectedException.class);
+        }
+        for (int status : new int[] {401, 403, 404, 409}) {
+            server.enqueue(new MockResponse(status, Headers.of(), "refused"));
+            assertThatThrownBy(() -> calls.executeMembers("Test POST", get(), AnswerReader.acceptAny2xx()))
+                    .isInstanceOf(PermanentDeliveryException.class).isNotInstanceOf(ContentRejectedException.class);
+        }
     }
 
     @Test

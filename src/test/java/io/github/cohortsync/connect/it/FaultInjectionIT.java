@@ -197,7 +197,7 @@ class FaultInjectionIT {
     }
 
     /**
-     * Page 2 of 3 refused with 400: the task FAILS with the receiver's message and commits nothing. After a
+     * Page 2 of 3 refused with 400 and split retries off: the task FAILS with the receiver's message and commits nothing. After a
      * restart the delivery journal shows which changes the receiver already accepted: only pages 2 and 3's
      * members are sent again, nothing is delivered twice and nothing is lost.
      */
@@ -212,6 +212,8 @@ class FaultInjectionIT {
         receiver.enqueue(Reply.success(), Reply.httpStatus(400).withBody("{\"error\":\"member list malformed\"}"));
         Map<String, String> config = config(topic);
         config.put("batch.max.size", "100");
+        // Splitting off: the refused page fails the task as a page-level refusal did before split retries.
+        config.put("split.max.requests", "0");
 
         harness.startConnector(connector, config, 1);
         String trace = harness.awaitTaskFailed(connector);

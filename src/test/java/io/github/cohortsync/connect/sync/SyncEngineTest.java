@@ -183,6 +183,37 @@ class SyncEngineTest {
         });
     }
 
+    /** dry.run=true: every page is built and counted, none reaches the destination, offsets advance. */
+    @Test
+    void aDryRunSendsNothingLogsOneSummaryPerSyncAndCommitsAsARealRun() throws Exception {
+        LogCapture logs = new LogCapture();
+        org.apache.log4j.Logger.getLogger(SyncEngine.class).addAppender(logs);
+        try {
+            start("dry.run", "true", "batch.max.size", "2");
+            List<SinkRecord> first = new ArrayList<>(adds(3));
+            first.add(Records.tombstone("c2", "gone").at(1, 0).build());
+            put(first);
+            pollUntil(() -> assertThat(safeOffsets()).containsEntry(P0, new OffsetAndMetadata(3))
+                    .containsEntry(P1, new OffsetAndMetadata(1)));
+            put(List.of(change("c1", "u9").at(0, 3).build()));
+            pollUntil(() -> assertThat(safeOffsets()).containsEntry(P0, new OffsetAndMetadata(4)));
+
+            assertThat(destination.calls.get()).as("nothing sent").isZero();
+            assertThat(logs.lines.stream().filter(line -> line.startsWith("Dry run:")).toList()).containsExactly(
+                    "Dry run: a sync of 4 changes read would have sent 3 pages to 2 cohorts: members 0 pages (0"
+                            + " members), add_members 2 pages (3 members), remove_members 1 page (1 members);"
+                            + " nothing was sent (dry.run=true)",
+                    "Dry run: a sync of 1 changes read would have sent 1 page to 1 cohort: members 0 pages (0"
+                            + " members), add_members 1 page (1 members), remove_members 0 pages (0 members);"
+                            + " nothing was sent (dry.run=true)");
+            try (java.util.stream.Stream<Path> files = java.nio.file.Files.walk(journalDir)) {
+                assertThat(files.map(Path::toString)).as("no delivery journal").noneMatch(f -> f.endsWith(".journal"));
+            }
+        } finally {
+            org.apache.log4j.Logger.getLogger(SyncEngine.class).removeAppender(logs);
+        }
+    }
+
     @Test
     void offsetsNeverGetAheadOfDelivery() {
         start();

@@ -195,7 +195,7 @@ public final class AirshipDestination extends HttpDestination {
         if (appKey != null) {
             request.header("X-UA-Appkey", appKey);
         }
-        return calls.execute(what, request.build(), new AnswerReader<>() {
+        return calls.executeMembers(what, request.build(), new AnswerReader<>() {
             /**
              * {@code {"ok": true}}, maybe with {@code warnings} (some tag groups not updated, API reference) or
              * {@code tag_warnings} (urbanairship/agent-tools): success either way; {@code "ok": false} is a failure.
@@ -212,8 +212,9 @@ public final class AirshipDestination extends HttpDestination {
 
             /**
              * 401 and 403 (bad credentials; a secure tag group needs the master secret) and a 400 about the tag
-             * group are systemic: no member is at fault. Any other 400 is about the request's content and is left
-             * to the status, as are 404, 429 and 5xx.
+             * group are systemic: no member is at fault. Any other 400 is about the request's content: left to the
+             * status, which splits the page to find the members at fault (split retries), as 404, 429 and 5xx are
+             * left to theirs.
              */
             @Override
             public Integer readFailure(Answer answer) throws PermanentDeliveryException, IOException {

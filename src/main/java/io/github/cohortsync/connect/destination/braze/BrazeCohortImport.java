@@ -116,7 +116,7 @@ public final class BrazeCohortImport extends HttpDestination {
                     json.writeEndArray();
                     json.writeEndObject();
                 });
-        post("Braze POST " + usersUrl.host() + usersUrl.encodedPath() + " with " + page.describe(), usersUrl, body);
+        post("Braze POST " + usersUrl.host() + usersUrl.encodedPath() + " with " + page.describe(), usersUrl, body, true);
         return rejections.isEmpty() ? DeliveryResult.allAccepted() : new DeliveryResult(rejections);
     }
 
@@ -166,7 +166,7 @@ public final class BrazeCohortImport extends HttpDestination {
             json.writeStringField("created_at", createdAt);
             json.writeEndObject();
         });
-        post("Braze POST " + cohortsUrl.host() + cohortsUrl.encodedPath() + " naming cohort " + id, cohortsUrl, body);
+        post("Braze POST " + cohortsUrl.host() + cohortsUrl.encodedPath() + " naming cohort " + id, cohortsUrl, body, false);
         namedCohorts.put(id, name);
     }
 
@@ -183,13 +183,21 @@ public final class BrazeCohortImport extends HttpDestination {
         json.writeStringField("cohort_id", cohortId);
     }
 
-    /** Braze documents no per-user outcome here (ids matching no user are ignored): any 2xx accepts the call. */
-    private void post(String what, HttpUrl url, RequestBody body)
+    /**
+     * Braze documents no per-user outcome here (ids matching no user are ignored): any 2xx accepts the call. A call
+     * that {@code carriesMembers} refused with 400, 413 or 422 is split by the sync; the naming call is not.
+     */
+    private void post(String what, HttpUrl url, RequestBody body, boolean carriesMembers)
             throws TransientDeliveryException, PermanentDeliveryException {
         // One of Braze's documented 401 texts quotes the client secret ("Partner not enabled for client with client
         // secret: <client secret>", braze-docs cohort_import.md): the call path masks both keys, raw or as escaped in
         // the JSON answer, so it reaches no log, no exception message and no REST status.
-        calls.execute(what, new Request.Builder().url(url).post(body).build(), AnswerReader.acceptAny2xx());
+        Request request = new Request.Builder().url(url).post(body).build();
+        if (carriesMembers) {
+            calls.executeMembers(what, request, AnswerReader.acceptAny2xx());
+        } else {
+            calls.execute(what, request, AnswerReader.acceptAny2xx());
+        }
     }
 
 }

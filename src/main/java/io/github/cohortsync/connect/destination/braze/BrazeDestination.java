@@ -19,6 +19,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 
 import io.github.cohortsync.connect.config.CohortSyncConfig;
 import io.github.cohortsync.connect.config.DestinationKeys;
+import io.github.cohortsync.connect.delivery.ContentRejectedException;
 import io.github.cohortsync.connect.delivery.PermanentDeliveryException;
 import io.github.cohortsync.connect.delivery.TransientDeliveryException;
 import io.github.cohortsync.connect.destination.DeliveryResult;
@@ -220,8 +221,8 @@ public final class BrazeDestination extends HttpDestination {
         }
     }
 
-    /** Braze's answer to a request with more objects than the account takes. */
-    private static final class TooManyObjectsException extends PermanentDeliveryException {
+    /** Braze's answer to a request with more objects than the account takes; a single object refused is split on. */
+    private static final class TooManyObjectsException extends ContentRejectedException {
         private TooManyObjectsException(String message) {
             super(message);
         }
@@ -282,7 +283,7 @@ public final class BrazeDestination extends HttpDestination {
                 .header("Authorization", authorization)
                 .post(body)
                 .build();
-        return calls.execute(what, request, new AnswerReader<>() {
+        return calls.executeMembers(what, request, new AnswerReader<>() {
             @Override
             public List<Rejection> read(Answer answer) throws PermanentDeliveryException, IOException {
                 JsonNode json = answer.json();

@@ -264,7 +264,7 @@ public final class CleverTapDestination extends HttpDestination {
                 .header("X-CleverTap-Passcode", passcode)
                 .post(body(page, call))
                 .build();
-        return calls.execute(what, request, new AnswerReader<>() {
+        return calls.executeMembers(what, request, new AnswerReader<>() {
             @Override
             public List<Rejection> read(Answer answer) throws PermanentDeliveryException, IOException {
                 return rejections(what, call, answer.json());

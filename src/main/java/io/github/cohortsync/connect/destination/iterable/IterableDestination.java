@@ -21,6 +21,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 
 import io.github.cohortsync.connect.config.CohortSyncConfig;
 import io.github.cohortsync.connect.config.DestinationKeys;
+import io.github.cohortsync.connect.delivery.ContentRejectedException;
 import io.github.cohortsync.connect.delivery.PermanentDeliveryException;
 import io.github.cohortsync.connect.delivery.TransientDeliveryException;
 import io.github.cohortsync.connect.destination.CohortNameTemplate;
@@ -263,7 +264,7 @@ public final class IterableDestination extends HttpDestination {
             throws TransientDeliveryException, PermanentDeliveryException {
         String path = subscribe ? "api/lists/subscribe" : "api/lists/unsubscribe";
         try {
-            answers.add(call("POST", path, subscribersBody(listId, subscribers, subscribe), page));
+            answers.add(call("POST", path, subscribersBody(listId, subscribers, subscribe), page, true));
         } catch (BatchTooLargeException e) {
             if (subscribers.size() <= 1) {
                 throw e;
@@ -281,7 +282,7 @@ public final class IterableDestination extends HttpDestination {
     }
 
     /** Iterable's {@code BatchTooLarge} error code: the call may succeed with fewer subscribers. */
-    private static final class BatchTooLargeException extends PermanentDeliveryException {
+    private static final class BatchTooLargeException extends ContentRejectedException {
         private BatchTooLargeException(String message) {
             super(message);
         }
@@ -410,7 +411,7 @@ public final class IterableDestination extends HttpDestination {
             return cached;
         }
         Long lowest = null;
-        for (JsonNode list : call("GET", "api/lists", null, page).path("lists")) {
+        for (JsonNode list : call("GET", "api/lists", null, page, false).path("lists")) {
             if (affixes.matches(list.path("name").asText(null)) && list.path("id").canConvertToLong()) {
                 long id = list.path("id").asLong();
                 lowest = lowest == null ? id : Math.min(lowest, id);
@@ -465,7 +466,7 @@ public final class IterableDestination extends HttpDestination {
             json.writeStringField("name", name);
             json.writeEndObject();
         });
-        JsonNode created = call("POST", "api/lists", request, page);
+        JsonNode created = call("POST", "api/lists", request, page, false);
         if (!created.path("listId").canConvertToLong()) {
             throw new PermanentDeliveryException("Iterable POST /api/lists for " + page.describe()
                     + " answered without a listId");
@@ -477,7 +478,7 @@ public final class IterableDestination extends HttpDestination {
     }
 
     private Long lowestListId(String name, Page page) throws TransientDeliveryException, PermanentDeliveryException {
-        JsonNode lists = call("GET", "api/lists", null, page).path("lists");
+        JsonNode lists = call("GET", "api/lists", null, page, false).path("lists");
         Long lowest = null;
         for (JsonNode list : lists) {
             if (name.equals(list.path("name").asText(null)) && list.path("id").canConvertToLong()) {
@@ -488,12 +489,13 @@ public final class IterableDestination extends HttpDestination {
         return lowest;
     }
 
-    private JsonNode call(String method, String path, RequestBody body, Page page)
+    /** One call; a call that {@code carriesMembers} (a subscribe or unsubscribe) refused for its content is split. */
+    private JsonNode call(String method, String path, RequestBody body, Page page, boolean carriesMembers)
             throws TransientDeliveryException, PermanentDeliveryException {
         HttpUrl url = base.newBuilder().addPathSegments(path).build();
         String what = "Iterable " + method + " " + url + " for " + page.describe();
         Request.Builder request = new Request.Builder().url(url).header("Api-Key", apiKey).method(method, body);
-        return calls.execute(what, request.build(), new AnswerReader<>() {
+        AnswerReader<JsonNode> reader = new AnswerReader<>() {
             @Override
             public JsonNode read(Answer answer) throws PermanentDeliveryException, IOException {
                 return answer.jsonObject(what);
@@ -503,10 +505,13 @@ public final class IterableDestination extends HttpDestination {
             public JsonNode readFailure(Answer answer)
                     throws TransientDeliveryException, PermanentDeliveryException, IOException {
                 // Iterable's error messages may quote an email; they end up in logs.
-                throwForErrorCode(what, answer, errorCode(answer.text()), answer.masked(answer.text()));
+                throwForErrorCode(what, answer, errorCode(answer.text()), answer.masked(answer.text()),
+                        carriesMembers);
                 return null;
             }
-        });
+        };
+        return carriesMembers ? calls.executeMembers(what, request.build(), reader)
+                : calls.execute(what, request.build(), reader);
     }
 
     /** The {@code code} of Iterable's error body {@code {"code": ..., "msg": ...}} (Swagger: IterableApiResponse). */
@@ -521,10 +526,13 @@ public final class IterableDestination extends HttpDestination {
 
     /**
      * Error codes that decide more than the status does: {@code RateLimitExceeded} is worth another try whatever
-     * the status, and {@code BatchTooLarge} asks for a smaller call. Other codes ({@code BadParams} for a list id
-     * that does not exist, {@code BadApiKey}, ...) follow the status: 4xx permanent, 429 and 5xx transient.
+     * the status, and {@code BatchTooLarge} asks for a smaller call. {@code BadParams} naming a list (a list id
+     * Iterable does not know, "Invalid list") is systemic: permanent and never split; another {@code BadParams} to
+     * a subscribe or unsubscribe call may be a subscriber's fault, so the page is split. Other codes
+     * ({@code BadApiKey}, ...) follow the status: 4xx permanent, 429 and 5xx transient.
      */
-    private static void throwForErrorCode(String what, Answer response, String code, String maskedBody)
+    private static void throwForErrorCode(String what, Answer response, String code, String maskedBody,
+                                          boolean carriesMembers)
             throws TransientDeliveryException, PermanentDeliveryException {
         if ("RateLimitExceeded".equals(code)) {
             throw new TransientDeliveryException(what + " failed with HTTP " + response.status() + ": " + maskedBody,
@@ -534,6 +542,13 @@ public final class IterableDestination extends HttpDestination {
         if ("BatchTooLarge".equals(code)) {
             throw new BatchTooLargeException(what + " failed with HTTP " + response.status() + ": " + maskedBody
                     + "; Iterable found the call too large (calls with several subscribers are split in halves)");
+        }
+        if ("BadParams".equals(code)) {
+            String message = what + " failed with HTTP " + response.status() + ": " + maskedBody;
+            if (!carriesMembers || maskedBody.toLowerCase(Locale.ROOT).contains("list")) {
+                throw new PermanentDeliveryException(message + "; check the Iterable list of this cohort");
+            }
+            throw new ContentRejectedException(message + "; Iterable refused the parameters of this call");
         }
     }
 

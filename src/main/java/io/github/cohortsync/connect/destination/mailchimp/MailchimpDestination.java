@@ -168,7 +168,7 @@ public final class MailchimpDestination extends HttpDestination {
                 chunk = inAudience(chunk, byEmail, rejections, page);
             }
             if (!chunk.isEmpty()) {
-                JsonNode answer = call("POST", segmentPath(segmentId), membersBody(chunk, add), page);
+                JsonNode answer = call("POST", url(segmentPath(segmentId)), membersBody(chunk, add), page, true);
                 rejections.addAll(rejectionsIn(answer, byEmail, add));
             }
         }
@@ -238,7 +238,7 @@ public final class MailchimpDestination extends HttpDestination {
             HttpUrl url = url(path).newBuilder()
                     .addQueryParameter("count", Integer.toString(SEGMENTS_PER_READ))
                     .addQueryParameter("offset", Integer.toString(offset)).build();
-            JsonNode answer = call("GET", url, null, page);
+            JsonNode answer = call("GET", url, null, page, false);
             JsonNode read = answer.path("members");
             for (JsonNode member : read) {
                 String email = member.path("email_address").asText("");
@@ -359,7 +359,7 @@ public final class MailchimpDestination extends HttpDestination {
                     .addQueryParameter("type", "static")
                     .addQueryParameter("count", Integer.toString(SEGMENTS_PER_READ))
                     .addQueryParameter("offset", Integer.toString(offset)).build();
-            JsonNode answer = call("GET", url, null, page);
+            JsonNode answer = call("GET", url, null, page, false);
             JsonNode segments = answer.path("segments");
             for (JsonNode segment : segments) {
                 if (name.equals(segment.path("name").asText(null)) && segment.path("id").canConvertToLong()) {
@@ -386,15 +386,16 @@ public final class MailchimpDestination extends HttpDestination {
 
     private JsonNode call(String method, List<String> path, RequestBody body, Page page)
             throws TransientDeliveryException, PermanentDeliveryException {
-        return call(method, url(path), body, page);
+        return call(method, url(path), body, page, false);
     }
 
-    private JsonNode call(String method, HttpUrl url, RequestBody body, Page page)
+    /** One call; a call that {@code carriesMembers} refused with 400, 413 or 422 is split by the sync. */
+    private JsonNode call(String method, HttpUrl url, RequestBody body, Page page, boolean carriesMembers)
             throws TransientDeliveryException, PermanentDeliveryException {
         String what = "Mailchimp " + method + " " + url + " for " + page.describe();
         Request request = new Request.Builder().url(url).header("Authorization", authorization)
                 .method(method, body).build();
-        return calls.execute(what, request, new AnswerReader<>() {
+        AnswerReader<JsonNode> reader = new AnswerReader<>() {
             @Override
             public JsonNode read(Answer answer) throws PermanentDeliveryException, IOException {
                 return answer.jsonObject(what);
@@ -413,7 +414,8 @@ public final class MailchimpDestination extends HttpDestination {
                 }
                 return null;
             }
-        });
+        };
+        return carriesMembers ? calls.executeMembers(what, request, reader) : calls.execute(what, request, reader);
     }
 
     @Override

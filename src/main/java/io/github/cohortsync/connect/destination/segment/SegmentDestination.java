@@ -176,7 +176,7 @@ public final class SegmentDestination extends HttpDestination {
                 .header("Authorization", authorization)
                 .post(batch.body().body(JSON_TYPE))
                 .build();
-        calls.execute(what, call, AnswerReader.acceptAny2xx());
+        calls.executeMembers(what, call, AnswerReader.acceptAny2xx());
     }
 
     /** The member's value of the configured field, as text; null when it has none. */

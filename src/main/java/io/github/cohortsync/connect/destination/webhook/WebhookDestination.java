@@ -14,6 +14,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 import io.github.cohortsync.connect.config.CohortSyncConfig;
+import io.github.cohortsync.connect.delivery.ContentRejectedException;
 import io.github.cohortsync.connect.delivery.PermanentDeliveryException;
 import io.github.cohortsync.connect.delivery.TransientDeliveryException;
 import io.github.cohortsync.connect.destination.DeliveryResult;
@@ -104,7 +105,7 @@ public final class WebhookDestination extends HttpDestination {
             request.header("Authorization", authorization);
         }
         Page sent = page;
-        return calls.execute(what, request.build(), answer -> {
+        return calls.executeMembers(what, request.build(), answer -> {
             // Any non-2xx fails by its status, whatever the body (the envelope or not, e.g. a proxy's 401 page).
             checkAnswer(what, sent, answer.text(), answer.header("Retry-After"));
             return rejections.isEmpty() ? DeliveryResult.allAccepted() : new DeliveryResult(rejections);
@@ -185,7 +186,8 @@ public final class WebhookDestination extends HttpDestination {
 
     /**
      * The receiver must confirm the page: same action, status success. A {@code failure} is transient when its
-     * {@code error.code} is (429, 5xx, as for HTTP statuses), permanent otherwise; anything else is permanent.
+     * {@code error.code} is (429, 5xx, as for HTTP statuses), a refusal of the content when it is 400, 413 or 422
+     * (the page is split), permanent otherwise; anything else is permanent.
      */
     private void checkAnswer(String what, Page page, String answer, String retryAfter)
             throws PermanentDeliveryException, TransientDeliveryException {
@@ -213,6 +215,10 @@ public final class WebhookDestination extends HttpDestination {
             if (code >= 100 && code <= 599 && HttpFailures.isTransient(code)) {
                 throw new TransientDeliveryException(message, code, HttpFailures.retryAfterMillis(retryAfter,
                         Clock.systemUTC()), null);
+            }
+            if (HttpFailures.isContentRefusal(code)) {
+                // Flagsmith answers an invalid payload with the envelope and code 400: a member may be the cause.
+                throw new ContentRejectedException(message);
             }
             throw new PermanentDeliveryException(message);
         }

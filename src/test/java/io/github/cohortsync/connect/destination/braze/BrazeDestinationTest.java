@@ -21,6 +21,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
+import io.github.cohortsync.connect.delivery.ContentRejectedException;
 import io.github.cohortsync.connect.delivery.PermanentDeliveryException;
 import io.github.cohortsync.connect.delivery.TransientDeliveryException;
 import io.github.cohortsync.connect.destination.DeliveryResult;
@@ -225,11 +226,12 @@ class BrazeDestinationTest {
     }
 
     @Test
-    void tooManyObjectsForASingleObjectIsPermanent() {
+    void tooManyObjectsForASingleObjectIsPermanentAndAContentRefusal() {
         server.enqueue(answer(400, "{\"message\": \"Max Input Length Exceeded\"}"));
 
+        // A content refusal: the sync's split retries reject that member alone (SplittingDestination).
         assertThatThrownBy(() -> braze.send(page(PageAction.ADD_MEMBERS, withId("user-1", "ext-1"))))
-                .isInstanceOf(PermanentDeliveryException.class).hasMessageContaining("Max Input Length Exceeded");
+                .isInstanceOf(ContentRejectedException.class).hasMessageContaining("Max Input Length Exceeded");
     }
 
     /**

@@ -29,6 +29,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
+import io.github.cohortsync.connect.delivery.ContentRejectedException;
 import io.github.cohortsync.connect.delivery.PermanentDeliveryException;
 import io.github.cohortsync.connect.delivery.TransientDeliveryException;
 import io.github.cohortsync.connect.destination.DeliveryResult;
@@ -331,7 +332,26 @@ class IterableDestinationTest {
 
         assertThatThrownBy(() -> iterable.send(page(PageAction.REMOVE_MEMBERS, byEmail("ada"))))
                 .isInstanceOf(PermanentDeliveryException.class).hasMessageContaining("BadParams")
-                .hasMessageContaining("HTTP 400");
+                .hasMessageContaining("HTTP 400").isNotInstanceOf(ContentRejectedException.class);
+    }
+
+    /** BadParams that does not name the list, to a subscribe call: a subscriber may be the cause, so it is split. */
+    @Test
+    void otherBadParamsToASubscribeCallAreAContentRefusal() {
+        server.enqueue(json(200, LISTS));
+        server.enqueue(json(400, "{\"code\": \"BadParams\", \"msg\": \"Invalid userId\"}"));
+
+        assertThatThrownBy(() -> iterable.send(page(PageAction.ADD_MEMBERS, byEmail("ada"), byUserId("bob"))))
+                .isInstanceOf(ContentRejectedException.class).hasMessageContaining("BadParams");
+    }
+
+    /** A refusal of the list lookup is no subscriber's fault: never split, even as a 400. */
+    @Test
+    void aRefusedListLookupIsNotAContentRefusal() {
+        server.enqueue(json(400, "{\"code\": \"InvalidParams\", \"msg\": \"nope\"}"));
+
+        assertThatThrownBy(() -> iterable.send(page(PageAction.ADD_MEMBERS, byEmail("ada"))))
+                .isInstanceOf(PermanentDeliveryException.class).isNotInstanceOf(ContentRejectedException.class);
     }
 
     /** Unsubscribers carry an email or a userId and nothing else; channelUnsubscribe is never sent. */

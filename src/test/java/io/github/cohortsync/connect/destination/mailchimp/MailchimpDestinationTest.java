@@ -21,6 +21,7 @@ import org.junit.jupiter.api.Test;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
+import io.github.cohortsync.connect.delivery.ContentRejectedException;
 import io.github.cohortsync.connect.delivery.PermanentDeliveryException;
 import io.github.cohortsync.connect.delivery.TransientDeliveryException;
 import io.github.cohortsync.connect.destination.DeliveryResult;
@@ -221,6 +222,20 @@ class MailchimpDestinationTest {
                     .hasMessageNotContaining(API_KEY)
                     .hasMessageNotContaining("ada@example.com");
         }
+    }
+
+    /** A 400 to the members call may be a member's fault (split); a 400 to the segment's creation is not. */
+    @Test
+    void onlyTheMembersCallsRefusalIsAContentRefusal() {
+        server.enqueue(ok(NONE));
+        server.enqueue(new MockResponse(400, Headers.of(), "{\"title\": \"Invalid Resource\"}"));
+        assertThatThrownBy(() -> mailchimp.send(page(PageAction.ADD_MEMBERS, member("ada"))))
+                .isInstanceOf(PermanentDeliveryException.class).isNotInstanceOf(ContentRejectedException.class);
+
+        server.enqueue(ok(SEGMENTS));
+        server.enqueue(new MockResponse(400, Headers.of(), "{\"title\": \"Invalid Resource\"}"));
+        assertThatThrownBy(() -> mailchimp.send(page(PageAction.ADD_MEMBERS, member("ada"))))
+                .isInstanceOf(ContentRejectedException.class).hasMessageContaining("Invalid Resource");
     }
 
     @Test

@@ -17,6 +17,7 @@ import org.junit.jupiter.api.Test;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
+import io.github.cohortsync.connect.delivery.ContentRejectedException;
 import io.github.cohortsync.connect.delivery.PermanentDeliveryException;
 import io.github.cohortsync.connect.delivery.TransientDeliveryException;
 import io.github.cohortsync.connect.destination.DeliveryResult;
@@ -143,6 +144,33 @@ class WebhookDestinationTest {
                 .hasMessageContaining("status failure: list is archived (code 4201)")
                 .hasMessageContaining("add_members page 1/1 of cohort 1234")
                 .hasMessageNotContaining("s3cret");
+    }
+
+    /**
+     * What the page carries may cause 400, 413 and 422 (as HTTP statuses or the envelope's code): those refusals are
+     * split; 401, 403 and 404 (cohort not found) and other codes are about the receiver, and fail the task.
+     */
+    @Test
+    void contentRefusalsAreSplittableAndSystemicOnesAreNot() {
+        server.enqueue(answer(400, "{\"action\": \"add_members\", \"status\": \"failure\","
+                + " \"error\": {\"message\": \"Invalid payload.\", \"code\": 400}}"));
+        server.enqueue(answer(413, "too large"));
+        server.enqueue(answer(200, "{\"action\": \"add_members\", \"status\": \"failure\","
+                + " \"error\": {\"message\": \"bad member\", \"code\": \"422\"}}"));
+        server.enqueue(answer(404, "{\"action\": \"add_members\", \"status\": \"failure\","
+                + " \"error\": {\"message\": \"Cohort not found.\", \"code\": 404}}"));
+        server.enqueue(answer(200, "{\"action\": \"add_members\", \"status\": \"failure\","
+                + " \"error\": {\"message\": \"Cohort not found.\", \"code\": 404}}"));
+        server.enqueue(answer(401, "no"));
+
+        for (int i = 0; i < 3; i++) {
+            assertThatThrownBy(() -> webhook.send(page(PageAction.ADD_MEMBERS, 1, 1, ada())))
+                    .isInstanceOf(ContentRejectedException.class);
+        }
+        for (int i = 0; i < 3; i++) {
+            assertThatThrownBy(() -> webhook.send(page(PageAction.ADD_MEMBERS, 1, 1, ada())))
+                    .isInstanceOf(PermanentDeliveryException.class).isNotInstanceOf(ContentRejectedException.class);
+        }
     }
 
     @Test

@@ -64,6 +64,9 @@ public final class WebhookReceiver implements AutoCloseable {
     /** Cohorts received as an accepted {@code members} page (Flagsmith creates its cohort on those only). */
     private final Set<String> cohortsCreated = new HashSet<>();
     private boolean membersFirst;
+    /** Distinct ids whose presence anywhere in a request gets the whole request refused; empty by default. */
+    private final Set<String> badMembers = new HashSet<>();
+    private final List<Delivery> refusedForBadMembers = new ArrayList<>();
     private final List<Delivery> cohortNotFound = new ArrayList<>();
 
     private WebhookReceiver() {
@@ -121,6 +124,26 @@ public final class WebhookReceiver implements AutoCloseable {
     public void requireMembersFirst(boolean on) {
         synchronized (lock) {
             membersFirst = on;
+        }
+    }
+
+    /**
+     * From now on, answers any request holding one of these distinct ids with HTTP 400 and the failure envelope
+     * ("Invalid payload"), accepting nothing of it. This models receivers that validate the whole body before
+     * applying any of it: Flagsmith's MixpanelCohortSyncView validates the page with one serializer
+     * ({@code members} a ListSerializer, {@code many=True}), so one member it refuses (see {@link Handler#refusals},
+     * e.g. a distinct id over 1024 bytes) gets the whole request answered 400 and none of its members applied.
+     */
+    public void refuseRequestsHolding(Set<String> distinctIds) {
+        synchronized (lock) {
+            badMembers.addAll(distinctIds);
+        }
+    }
+
+    /** The requests refused by {@link #refuseRequestsHolding}'s rule. */
+    public List<Delivery> refusedForBadMembers() {
+        synchronized (lock) {
+            return List.copyOf(refusedForBadMembers);
         }
     }
 
@@ -525,9 +548,12 @@ public final class WebhookReceiver implements AutoCloseable {
                 List<String> refused = refusals(body);
                 problems.addAll(refused);
                 boolean notFound = false;
+                int bad = body == null ? -1 : firstBadMember(body);
                 Reply reply;
                 if (!refused.isEmpty()) {
                     reply = Reply.failureEnvelope(400, "Invalid payload: " + String.join("; ", refused));
+                } else if (bad >= 0) {
+                    reply = Reply.failureEnvelope(400, "Invalid payload: members[" + bad + "] is not valid");
                 } else if (membersFirst && body != null && ("add_members".equals(action)
                         || "remove_members".equals(action))
                         && !cohortsCreated.contains(text(body.path("parameters").get("mixpanel_cohort_id")))) {
@@ -544,6 +570,9 @@ public final class WebhookReceiver implements AutoCloseable {
                 if (notFound) {
                     cohortNotFound.add(delivery);
                 }
+                if (bad >= 0 && refused.isEmpty()) {
+                    refusedForBadMembers.add(delivery);
+                }
                 problems.forEach(p -> violations.add("request #" + index + " (" + action + " of cohort "
                         + delivery.cohortId() + "): " + p));
                 if (accepted && body != null) {
@@ -551,6 +580,18 @@ public final class WebhookReceiver implements AutoCloseable {
                 }
                 return reply.toResponse(action);
             }
+        }
+
+        /** The index of the request's first member in the bad set ({@link #refuseRequestsHolding}); -1 if none. */
+        private int firstBadMember(JsonNode body) {
+            int i = 0;
+            for (JsonNode member : body.path("parameters").path("members")) {
+                if (badMembers.contains(member.path("mixpanel_distinct_id").asText())) {
+                    return i;
+                }
+                i++;
+            }
+            return -1;
         }
 
         private void apply(Delivery delivery) {
