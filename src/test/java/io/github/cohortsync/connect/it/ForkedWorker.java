@@ -31,7 +31,13 @@ public final class ForkedWorker implements AutoCloseable {
 
     /** Starts a worker that joins the harness's cluster, with the same worker properties. */
     public static ForkedWorker start(ConnectHarness harness) throws IOException {
-        return start(harness, harness.name(), harness.workerProps());
+        return start(harness, harness.name(), harness.workerProps(), Map.of());
+    }
+
+    /** Starts a worker that joins the harness's cluster, with these system properties in its JVM. */
+    public static ForkedWorker start(ConnectHarness harness, Map<String, String> systemProperties)
+            throws IOException {
+        return start(harness, harness.name(), harness.workerProps(), systemProperties);
     }
 
     /**
@@ -40,6 +46,11 @@ public final class ForkedWorker implements AutoCloseable {
      */
     public static ForkedWorker start(ConnectHarness harness, String clusterName, Map<String, String> workerProps)
             throws IOException {
+        return start(harness, clusterName, workerProps, Map.of());
+    }
+
+    private static ForkedWorker start(ConnectHarness harness, String clusterName, Map<String, String> workerProps,
+                                      Map<String, String> systemProperties) throws IOException {
         Properties props = new Properties();
         props.put("bootstrap.servers", harness.connect().kafka().bootstrapServers());
         props.put("group.id", "connect-integration-test-" + clusterName);
@@ -63,6 +74,7 @@ public final class ForkedWorker implements AutoCloseable {
         List<String> command = new ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         command.add("-Xmx512m");
+        systemProperties.forEach((key, value) -> command.add("-D" + key + "=" + value));
         command.add("-cp");
         command.add(System.getProperty("java.class.path"));
         command.add(ConnectDistributed.class.getName());
