@@ -1,5 +1,7 @@
 package io.github.cohortsync.connect.it;
 
+import static io.github.cohortsync.connect.it.ForkedWorker.runningWorkers;
+import static io.github.cohortsync.connect.it.ForkedWorker.slowAwait;
 import static io.github.cohortsync.connect.it.MembershipRecord.add;
 import static io.github.cohortsync.connect.it.MembershipRecord.remove;
 import static io.github.cohortsync.connect.it.MembershipRecord.user;
@@ -8,16 +10,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
-import java.util.stream.Collectors;
 
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.connect.runtime.rest.entities.ConnectorStateInfo;
 import org.junit.jupiter.api.Test;
 
 import io.github.cohortsync.connect.CommitCycleHookConnector;
@@ -89,7 +87,7 @@ class CommitCycleKillIT {
                                 Map<String, String> hook, List<MembershipRecord> produced,
                                 WebhookReceiver receiver, ForkedWorker worker) throws Exception {
         slowAwait().alias("a task of the forked worker runs and owns a partition").until(() ->
-                runningWorkers(connector).stream().anyMatch(w -> w.startsWith(ForkedWorker.HOST + ":"))
+                runningWorkers(harness, connector).stream().anyMatch(w -> w.startsWith(ForkedWorker.HOST + ":"))
                         && !read(hookDir.resolve("assignment")).isBlank());
         int stageStart = receiver.deliveries().size();
         int duplicatesBefore = DeliveryTally.of(produced, receiver).duplicates();
@@ -130,7 +128,8 @@ class CommitCycleKillIT {
                         .isGreaterThanOrEqualTo(committed);
                 case BETWEEN_PRE_COMMIT_AND_COMMIT -> {
                     if (returned.containsKey(partition)) {
-                        assertThat(journal.lastMark()).as("the mark preCommit wrote").isEqualTo(returned.get(partition));
+                        assertThat(journal.lastMark()).as("the mark preCommit wrote")
+                                .isEqualTo(returned.get(partition));
                         unlanded |= committed < returned.get(partition);
                     }
                 }
@@ -227,16 +226,5 @@ class CommitCycleKillIT {
             }
         }
         return result;
-    }
-
-    /** Workers that run a RUNNING task of the connector. */
-    private static Set<String> runningWorkers(String connector) {
-        return harness.tasks(connector).stream().filter(t -> "RUNNING".equals(t.state()))
-                .map(ConnectorStateInfo.TaskState::workerId).collect(Collectors.toSet());
-    }
-
-    private static org.awaitility.core.ConditionFactory slowAwait() {
-        return ConnectHarness.await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(100))
-                .ignoreExceptions();
     }
 }

@@ -558,7 +558,7 @@ public final class DeliveryJournal implements AutoCloseable {
             return block;
         }
 
-        /** Rewrites the file with its recent marks and live entries only, in place (a torn rewrite only loses entries). */
+        /** Rewrites the file with its recent marks and live entries, in place (a torn rewrite only loses entries). */
         private void compact() {
             Block live = marksBlock(latest.size());
             latest.forEach((member, entry) -> {

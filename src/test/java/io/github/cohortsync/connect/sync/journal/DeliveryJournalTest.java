@@ -53,6 +53,13 @@ class DeliveryJournalTest {
         return journal;
     }
 
+    /** A journal whose partition is read from offset 0 on: a first session. */
+    private DeliveryJournal started(TopicPartition partition) {
+        DeliveryJournal journal = journal(FINGERPRINT, partition);
+        journal.read(partition, 0);
+        return journal;
+    }
+
     /** The journal a restarted task opens: the first record it reads is at {@code firstOffset}. */
     private DeliveryJournal reopen(DeliveryJournal previous, long firstOffset, TopicPartition... partitions) {
         previous.close();
@@ -81,8 +88,7 @@ class DeliveryJournalTest {
 
     @Test
     void aDeliveredChangeIsKnownAfterARestartAndOnlyThatChange() {
-        DeliveryJournal journal = journal(FINGERPRINT, P0);
-        journal.read(P0, 0);
+        DeliveryJournal journal = started(P0);
         MembershipChange a = change(0, 3, "u1", Action.ADD);
         deliver(journal, a);
         assertThat(journal.isDelivered(a)).isTrue();
@@ -98,8 +104,7 @@ class DeliveryJournalTest {
 
     @Test
     void aChangeAboutToBeSentButNeverAcceptedIsNotDelivered() {
-        DeliveryJournal journal = journal(FINGERPRINT, P0);
-        journal.read(P0, 0);
+        DeliveryJournal journal = started(P0);
         MembershipChange a = change(0, 3, "u1", Action.ADD);
         journal.sending(List.of(a));
 
@@ -109,8 +114,7 @@ class DeliveryJournalTest {
 
     @Test
     void rejectedMembersAreNotJournaled() {
-        DeliveryJournal journal = journal(FINGERPRINT, P0);
-        journal.read(P0, 0);
+        DeliveryJournal journal = started(P0);
         MembershipChange ok = change(0, 1, "u1", Action.ADD);
         MembershipChange refused = change(0, 2, "u2", Action.ADD);
         journal.sending(List.of(ok, refused));
@@ -126,8 +130,7 @@ class DeliveryJournalTest {
      */
     @Test
     void anOlderChangeSentAfterANewerOneMakesTheNewerEntryStale() {
-        DeliveryJournal journal = journal(FINGERPRINT, P0);
-        journal.read(P0, 0);
+        DeliveryJournal journal = started(P0);
         MembershipChange added = change(0, 1, "u1", Action.ADD);
         MembershipChange removed = change(0, 5, "u1", Action.REMOVE);
         deliver(journal, removed);
@@ -141,8 +144,7 @@ class DeliveryJournalTest {
 
     @Test
     void aTornTailIsIgnoredAndLaterBlocksAreReadable() throws IOException {
-        DeliveryJournal journal = journal(FINGERPRINT, P0);
-        journal.read(P0, 0);
+        DeliveryJournal journal = started(P0);
         MembershipChange first = change(0, 1, "u1", Action.ADD);
         MembershipChange second = change(0, 2, "u2", Action.ADD);
         deliver(journal, first);
@@ -168,8 +170,7 @@ class DeliveryJournalTest {
 
     @Test
     void aDamagedBlockEndsTheJournalThere() throws IOException {
-        DeliveryJournal journal = journal(FINGERPRINT, P0);
-        journal.read(P0, 0);
+        DeliveryJournal journal = started(P0);
         MembershipChange first = change(0, 1, "u1", Action.ADD);
         deliver(journal, first);
         journal.close();
@@ -183,8 +184,7 @@ class DeliveryJournalTest {
 
     @Test
     void aJournalOfAnotherDestinationIsIgnoredAndReplaced() throws IOException {
-        DeliveryJournal journal = journal(FINGERPRINT, P0);
-        journal.read(P0, 0);
+        DeliveryJournal journal = started(P0);
         MembershipChange a = change(0, 1, "u1", Action.ADD);
         deliver(journal, a);
         journal.close();
@@ -201,8 +201,7 @@ class DeliveryJournalTest {
 
     @Test
     void committedOffsetsAndWhereReadingStartsPruneOlderEntries() {
-        DeliveryJournal journal = journal(FINGERPRINT, P0);
-        journal.read(P0, 0);
+        DeliveryJournal journal = started(P0);
         MembershipChange low = change(0, 2, "u1", Action.ADD);
         MembershipChange mid = change(0, 6, "u2", Action.ADD);
         MembershipChange high = change(0, 9, "u3", Action.ADD);
@@ -222,8 +221,7 @@ class DeliveryJournalTest {
 
     @Test
     void readingThatStartsPastEveryOffsetItKnowsMeansAnotherOwnerCommittedAndResetsIt() {
-        DeliveryJournal journal = journal(FINGERPRINT, P0);
-        journal.read(P0, 0);
+        DeliveryJournal journal = started(P0);
         MembershipChange a = change(0, 8, "u1", Action.ADD);
         deliver(journal, a);
         journal.committing(Map.of(P0, 4L));
@@ -257,8 +255,7 @@ class DeliveryJournalTest {
      */
     @Test
     void aRestartAtAnEarlierMarkOfTheLastSessionKeepsTheJournal() {
-        DeliveryJournal journal = journal(FINGERPRINT, P0);
-        journal.read(P0, 0);
+        DeliveryJournal journal = started(P0);
         MembershipChange low = change(0, 3, "u1", Action.ADD);
         MembershipChange mid = change(0, 6, "u2", Action.ADD);
         MembershipChange high = change(0, 10, "u3", Action.REMOVE);
@@ -281,8 +278,7 @@ class DeliveryJournalTest {
 
     @Test
     void aRestartAtTheLastMarkKeepsTheJournal() {
-        DeliveryJournal journal = journal(FINGERPRINT, P0);
-        journal.read(P0, 0);
+        DeliveryJournal journal = started(P0);
         MembershipChange a = change(0, 6, "u1", Action.ADD);
         journal.committing(Map.of(P0, 5L));
         deliver(journal, a);
@@ -292,8 +288,7 @@ class DeliveryJournalTest {
 
     @Test
     void aRestartAtAnOffsetThatIsNoMarkResetsTheJournal() {
-        DeliveryJournal journal = journal(FINGERPRINT, P0);
-        journal.read(P0, 0);
+        DeliveryJournal journal = started(P0);
         MembershipChange a = change(0, 8, "u1", Action.ADD);
         deliver(journal, a);
         journal.committing(Map.of(P0, 5L));
@@ -313,8 +308,7 @@ class DeliveryJournalTest {
      */
     @Test
     void aCommitOfAnotherOwnerBetweenSessionsResetsTheJournalButOneOfThisHostsOwnersDoesNot() {
-        DeliveryJournal journal = journal(FINGERPRINT, P0);
-        journal.read(P0, 0);
+        DeliveryJournal journal = started(P0);
         MembershipChange a = change(0, 14, "u1", Action.ADD);
         journal.committing(Map.of(P0, 5L));
         deliver(journal, a);
@@ -322,8 +316,7 @@ class DeliveryJournalTest {
 
         assertThat(reopen(journal, 12, P0).isDelivered(a)).as("another host committed 12").isFalse();
 
-        DeliveryJournal second = journal(FINGERPRINT, P1);
-        second.read(P1, 0);
+        DeliveryJournal second = started(P1);
         MembershipChange b = change(1, 14, "u1", Action.ADD);
         second.committing(Map.of(P1, 5L));
         deliver(second, b);
@@ -339,8 +332,7 @@ class DeliveryJournalTest {
 
     @Test
     void onlyTheLastFewMarksAreTrusted() {
-        DeliveryJournal journal = journal(FINGERPRINT, P0);
-        journal.read(P0, 0);
+        DeliveryJournal journal = started(P0);
         MembershipChange a = change(0, 100, "u1", Action.ADD);
         deliver(journal, a);
         for (long offset = 1; offset <= DeliveryJournal.RECENT_MARKS; offset++) {
@@ -404,8 +396,7 @@ class DeliveryJournalTest {
 
     @Test
     void aLargeFileIsCompactedToItsLiveEntries() {
-        DeliveryJournal journal = journal(FINGERPRINT, P0);
-        journal.read(P0, 0);
+        DeliveryJournal journal = started(P0);
         int total = DeliveryJournal.COMPACT_MIN_ENTRIES;
         List<MembershipChange> all = new ArrayList<>();
         for (int i = 0; i < total; i++) {
@@ -454,10 +445,8 @@ class DeliveryJournalTest {
 
     @Test
     void aTaskThatLostAPartitionCannotWriteItsJournalAnyMore() {
-        DeliveryJournal first = journal(FINGERPRINT, P0);
-        first.read(P0, 0);
-        DeliveryJournal second = journal(FINGERPRINT, P0);
-        second.read(P0, 0);
+        DeliveryJournal first = started(P0);
+        DeliveryJournal second = started(P0);
         MembershipChange a = change(0, 1, "u1", Action.ADD);
 
         deliver(first, a);
@@ -498,8 +487,7 @@ class DeliveryJournalTest {
 
     @Test
     void aWriteThatFailsStopsThePartitionsJournalAndDeletesItsFile() {
-        DeliveryJournal journal = journal(FINGERPRINT, P0);
-        journal.read(P0, 0);
+        DeliveryJournal journal = started(P0);
         MembershipChange a = change(0, 1, "u1", Action.ADD);
         deliver(journal, a);
         journal.breakFileForTest(P0);
