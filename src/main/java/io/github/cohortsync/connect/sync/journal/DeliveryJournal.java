@@ -424,8 +424,9 @@ public final class DeliveryJournal implements AutoCloseable {
 
         /**
          * Whether consumption starting at {@code offset} keeps the journal: it is one of the last session's recent
-         * marks, so no other owner's commit lies between that session and now (docs/reliability.md, Case 6). A file
-         * of the version before session starts were told apart trusts its highest mark only, as that version did.
+         * marks, so no other owner's commit lies between that session and now but for one coincidence
+         * (docs/reliability.md, Case 6). A file of the version before session starts were told apart trusts its
+         * highest mark only, as that version did.
          */
         private boolean trusts(long offset) {
             return sessions ? recent.contains(offset) : offset == mark;
