@@ -456,6 +456,30 @@ class CohortSyncSinkTaskTest {
         assertThat(context.commitRequests).as("commits what it skipped at once").isPositive();
     }
 
+    /**
+     * preCommit returned 6 (and the journal marked it), but the worker died before the framework committed it: the
+     * restarted task reads from 3, the commit before, and sends nothing of what was delivered again.
+     */
+    @Test
+    void aRestartBelowACommitThatNeverLandedSendsNothingDeliveredAgain() {
+        start(false);
+        task.put(adds(3));
+        pollUntil(() -> assertThat(preCommit()).containsEntry(P0, new OffsetAndMetadata(3)));
+        List<SinkRecord> later = List.of(record(change("c1", "u3")), record(change("c1", "u4")),
+                record(change("c1", "u5")));
+        task.put(later);
+        pollUntil(() -> assertThat(preCommit()).containsEntry(P0, new OffsetAndMetadata(6)));
+        int requests = receiver.requests.get();
+
+        restart();
+        offset = 3;
+        task.put(List.of(record(change("c1", "u3")), record(change("c1", "u4")), record(change("c1", "u5"))));
+
+        pollUntil(() -> assertThat(preCommit()).containsEntry(P0, new OffsetAndMetadata(6)));
+        assertThat(receiver.requests.get()).as("nothing sent again").isEqualTo(requests);
+        assertThat(task.stats().changesSkippedAsDelivered.get()).isEqualTo(3);
+    }
+
     @Test
     void withoutTheJournalARestartedTaskSendsEverythingUncommittedAgain() {
         start(false, "batch.max.size", "2", "delivery.journal.enabled", "false", "split.max.requests", "0");

@@ -4,14 +4,19 @@ import java.io.File;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
 
 import org.apache.kafka.connect.cli.ConnectDistributed;
+import org.apache.kafka.connect.runtime.rest.entities.ConnectorStateInfo;
 import org.apache.kafka.connect.storage.StringConverter;
+import org.awaitility.core.ConditionFactory;
 
 /**
  * A Connect worker in its own JVM, joined to a {@link ConnectHarness} cluster, so that it can be killed the hard
@@ -31,7 +36,13 @@ public final class ForkedWorker implements AutoCloseable {
 
     /** Starts a worker that joins the harness's cluster, with the same worker properties. */
     public static ForkedWorker start(ConnectHarness harness) throws IOException {
-        return start(harness, harness.name(), harness.workerProps());
+        return start(harness, harness.name(), harness.workerProps(), Map.of());
+    }
+
+    /** Starts a worker that joins the harness's cluster, with these system properties in its JVM. */
+    public static ForkedWorker start(ConnectHarness harness, Map<String, String> systemProperties)
+            throws IOException {
+        return start(harness, harness.name(), harness.workerProps(), systemProperties);
     }
 
     /**
@@ -40,6 +51,11 @@ public final class ForkedWorker implements AutoCloseable {
      */
     public static ForkedWorker start(ConnectHarness harness, String clusterName, Map<String, String> workerProps)
             throws IOException {
+        return start(harness, clusterName, workerProps, Map.of());
+    }
+
+    private static ForkedWorker start(ConnectHarness harness, String clusterName, Map<String, String> workerProps,
+                                      Map<String, String> systemProperties) throws IOException {
         Properties props = new Properties();
         props.put("bootstrap.servers", harness.connect().kafka().bootstrapServers());
         props.put("group.id", "connect-integration-test-" + clusterName);
@@ -63,6 +79,7 @@ public final class ForkedWorker implements AutoCloseable {
         List<String> command = new ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         command.add("-Xmx512m");
+        systemProperties.forEach((key, value) -> command.add("-D" + key + "=" + value));
         command.add("-cp");
         command.add(System.getProperty("java.class.path"));
         command.add(ConnectDistributed.class.getName());
@@ -72,6 +89,18 @@ public final class ForkedWorker implements AutoCloseable {
         // A test JVM that dies before close() must not leave a worker running.
         Runtime.getRuntime().addShutdownHook(new Thread(process::destroyForcibly));
         return new ForkedWorker(process, log);
+    }
+
+    /** The workers (host:port) that run a RUNNING task of the connector; a forked worker's start with {@link #HOST}. */
+    public static Set<String> runningWorkers(ConnectHarness harness, String connector) {
+        return harness.tasks(connector).stream().filter(t -> "RUNNING".equals(t.state()))
+                .map(ConnectorStateInfo.TaskState::workerId).collect(Collectors.toSet());
+    }
+
+    /** The wait for a forked worker to start, join and take tasks, or for a killed one to be noticed. */
+    public static ConditionFactory slowAwait() {
+        return ConnectHarness.await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(250))
+                .ignoreExceptions();
     }
 
     /** SIGKILL: the JVM ends at once, mid-call, mid-sync, without committing or leaving any group. */

@@ -1,18 +1,17 @@
 package io.github.cohortsync.connect.it;
 
+import static io.github.cohortsync.connect.it.ForkedWorker.runningWorkers;
+import static io.github.cohortsync.connect.it.ForkedWorker.slowAwait;
 import static io.github.cohortsync.connect.it.MembershipRecord.add;
 import static io.github.cohortsync.connect.it.MembershipRecord.remove;
 import static io.github.cohortsync.connect.it.MembershipRecord.user;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.stream.Collectors;
 
-import org.apache.kafka.connect.runtime.rest.entities.ConnectorStateInfo;
 import org.junit.jupiter.api.Test;
 
 import io.github.cohortsync.connect.it.standin.WebhookReceiver.Reply;
@@ -60,8 +59,9 @@ class WorkerKillIT {
                     .with("consumer.override.max.poll.records", "100")
                     .build();
             harness.connect().configureConnector(connector, config);
-            slowAwait().alias("one task on each worker").until(() -> runningWorkers(connector).size() == 2);
-            assertThat(runningWorkers(connector)).anyMatch(w -> w.startsWith(ForkedWorker.HOST + ":"));
+            slowAwait().alias("one task on each worker")
+                    .until(() -> runningWorkers(harness, connector).size() == 2);
+            assertThat(runningWorkers(harness, connector)).anyMatch(w -> w.startsWith(ForkedWorker.HOST + ":"));
 
             harness.produce(topic, records);
             slowAwait().until(() -> receiver.accepted().stream().map(WebhookReceiver.Delivery::cohortId)
@@ -75,7 +75,7 @@ class WorkerKillIT {
             try (ForkedWorker second = ForkedWorker.start(harness)) {
                 slowAwait().alias("committed offsets reach the end").until(() ->
                         harness.committedOffsets(connector, topic).equals(harness.endOffsets(topic)));
-                slowAwait().alias("two tasks running").until(() -> runningWorkers(connector).size() >= 1
+                slowAwait().alias("two tasks running").until(() -> runningWorkers(harness, connector).size() >= 1
                         && harness.tasks(connector).stream().allMatch(t -> "RUNNING".equals(t.state())));
 
                 assertThat(receiver.membership()).isEqualTo(ExpectedMembership.of(records).asMap());
@@ -94,16 +94,5 @@ class WorkerKillIT {
                 harness.deleteConnectorQuietly(connector);
             }
         }
-    }
-
-    /** Workers that run a RUNNING task of the connector. */
-    private static Set<String> runningWorkers(String connector) {
-        return harness.tasks(connector).stream().filter(t -> "RUNNING".equals(t.state()))
-                .map(ConnectorStateInfo.TaskState::workerId).collect(Collectors.toSet());
-    }
-
-    private static org.awaitility.core.ConditionFactory slowAwait() {
-        return ConnectHarness.await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(250))
-                .ignoreExceptions();
     }
 }

@@ -1,14 +1,17 @@
 package io.github.cohortsync.connect.sync.journal;
 
 import static io.github.cohortsync.connect.sync.journal.JournalFile.ADDED;
+import static io.github.cohortsync.connect.sync.journal.JournalFile.COMMIT_MARK;
 import static io.github.cohortsync.connect.sync.journal.JournalFile.MARK;
 import static io.github.cohortsync.connect.sync.journal.JournalFile.REMOVED;
 import static io.github.cohortsync.connect.sync.journal.JournalFile.SENDING;
+import static io.github.cohortsync.connect.sync.journal.JournalFile.START_MARK;
 
 import java.io.IOException;
 import java.nio.channels.OverlappingFileLockException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
@@ -26,7 +29,6 @@ import io.github.cohortsync.connect.destination.Page;
 import io.github.cohortsync.connect.destination.Rejection;
 import io.github.cohortsync.connect.record.Action;
 import io.github.cohortsync.connect.record.MembershipChange;
-import io.github.cohortsync.connect.config.FileNames;
 import io.github.cohortsync.connect.sync.journal.JournalFile.Block;
 
 /**
@@ -60,6 +62,14 @@ public final class DeliveryJournal implements AutoCloseable {
 
     /** Compaction happens once the file holds this many entries and more than twice the live ones. */
     static final int COMPACT_MIN_ENTRIES = 4096;
+
+    /**
+     * How many marks of the last session a restart may start at: its start and its latest commits. A commit whose
+     * mark was written in preCommit may never land (the worker killed before the framework sent it, or the commit
+     * failed), so consumption restarts at an earlier mark of the same session; docs/reliability.md, Case 6, proves
+     * when that is safe.
+     */
+    static final int RECENT_MARKS = 8;
 
     /** The one writer of each journal file in this JVM. */
     private static final Map<Path, PartitionFile> OWNERS = new HashMap<>();
@@ -174,8 +184,8 @@ public final class DeliveryJournal implements AutoCloseable {
     /**
      * Called with each record read (before it is buffered). The first record of a partition after it was opened
      * shows where consumption starts (the committed offset): older entries are dropped, and when it does not start
-     * exactly at this journal's last mark (another owner committed in between, this journal's last commit never
-     * landed, or the offsets were reset) the journal of the partition is reset.
+     * exactly at one of the recent marks of this journal's last session (another owner committed in between, or the
+     * offsets were reset) the journal of the partition is reset.
      */
     public void read(TopicPartition partition, long offset) {
         if (awaitingFirst.isEmpty()) {
@@ -249,6 +259,12 @@ public final class DeliveryJournal implements AutoCloseable {
         return file == null ? -1 : file.live();
     }
 
+    /** The recent marks of a partition's last session, oldest first; for tests. */
+    synchronized List<Long> recentMarks(TopicPartition partition) {
+        PartitionFile file = files.get(partition);
+        return file == null ? List.of() : file.recentMarks();
+    }
+
     /** Entries in a partition's file, for tests. */
     synchronized int fileEntries(TopicPartition partition) {
         PartitionFile file = files.get(partition);
@@ -298,8 +314,18 @@ public final class DeliveryJournal implements AutoCloseable {
         private final JournalFile file;
         /** Member hash to (offset << 1 | 1 when removed), for members whose latest event is a delivery. */
         private final LongLongMap latest = new LongLongMap();
-        /** The highest offset marker: where this journal's owners started reading, or what they committed. */
+        /**
+         * The last session's marks, oldest first, at most {@link #RECENT_MARKS}: where it started reading, then the
+         * offsets its preCommit returned. A restart that starts at one of them keeps the journal.
+         */
+        private final ArrayDeque<Long> recent = new ArrayDeque<>();
+        /** The latest mark: where this journal's last session started reading, or the last offset it committed. */
         private long mark = -1;
+        /**
+         * False while the file holds only marks of a version that wrote session starts as commit marks: then only
+         * its highest mark is trusted, as that version did.
+         */
+        private boolean sessions;
         private int fileEntries;
         private boolean dead;
 
@@ -364,7 +390,9 @@ public final class DeliveryJournal implements AutoCloseable {
         private void writeHeader() throws IOException {
             file.writeHeader(fingerprint);
             latest.clear();
+            recent.clear();
             mark = -1;
+            sessions = false;
             fileEntries = 0;
         }
 
@@ -373,11 +401,35 @@ public final class DeliveryJournal implements AutoCloseable {
                 case SENDING -> latest.remove(member);
                 case ADDED -> latest.put(member, offset << 1);
                 case REMOVED -> latest.put(member, offset << 1 | 1);
-                case MARK -> mark = Math.max(mark, offset);
+                case MARK -> applyMark(offset, member == START_MARK);
                 default -> {
                     // Unknown kinds are written by no version; ignore.
                 }
             }
+        }
+
+        private void applyMark(long offset, boolean start) {
+            if (start) {
+                sessions = true;
+                recent.clear();
+                mark = offset;
+            } else {
+                mark = Math.max(mark, offset);
+            }
+            recent.addLast(offset);
+            while (recent.size() > RECENT_MARKS) {
+                recent.removeFirst();
+            }
+        }
+
+        /**
+         * Whether consumption starting at {@code offset} keeps the journal: it is one of the last session's recent
+         * marks, so no other owner's commit lies between that session and now but for one coincidence
+         * (docs/reliability.md, Case 6). A file of the version before session starts were told apart trusts its
+         * highest mark only, as that version did.
+         */
+        private boolean trusts(long offset) {
+            return sessions ? recent.contains(offset) : offset == mark;
         }
 
         synchronized boolean isDelivered(long member, long offset, byte kind) {
@@ -386,6 +438,11 @@ public final class DeliveryJournal implements AutoCloseable {
 
         synchronized int live() {
             return latest.size();
+        }
+
+        /** The last session's recent marks, oldest first; for tests. */
+        synchronized List<Long> recentMarks() {
+            return List.copyOf(recent);
         }
 
         /**
@@ -421,22 +478,26 @@ public final class DeliveryJournal implements AutoCloseable {
             file.discard();
         }
 
-        /** The first record read after the file was opened. */
+        /** The first record read after the file was opened: a new session starts there. */
         synchronized void startsAt(long offset) {
             if (dead) {
                 return;
             }
-            if (mark >= 0 && offset != mark && latest.size() > 0) {
-                // Consumption does not start where this journal's owners last read or committed: another owner
-                // committed in between (it may have sent changes this journal does not know of, including older
-                // changes below where this session starts), or this journal's last commit never landed, or the
-                // offsets were reset. Only a start exactly at the mark shows that nobody else committed since.
-                log.info("Delivery journal of {}: consumption starts at another offset than its last known commit;"
-                        + " starting it afresh", partition);
-                resetLocked();
+            if (mark >= 0 && latest.size() > 0) {
+                if (!trusts(offset)) {
+                    // Consumption does not start at a mark of this journal's last session: another owner committed
+                    // in between (it may have sent changes this journal does not know of, including older changes
+                    // below where this session starts), or the offsets were reset.
+                    log.info("Delivery journal of {}: consumption starts at offset {}, none of its last session's"
+                            + " marks; starting it afresh", partition, offset);
+                    resetLocked(false);
+                } else if (offset != mark) {
+                    log.info("Delivery journal of {}: consumption starts at offset {}, an earlier mark of its last"
+                            + " session than {} (that commit never landed); keeping it", partition, offset, mark);
+                }
             }
             pruneBelow(offset);
-            mark(offset);
+            mark(offset, START_MARK);
         }
 
         synchronized void committing(long offset) {
@@ -444,17 +505,18 @@ public final class DeliveryJournal implements AutoCloseable {
                 return;
             }
             if (offset > mark) {
-                pruneBelow(offset);
-                mark(offset);
+                mark(offset, COMMIT_MARK);
+                // Kept from the oldest recent mark on: a restart may start there if the later commits never land.
+                pruneBelow(recent.isEmpty() ? offset : recent.getFirst());
             }
             if (!dead && fileEntries >= COMPACT_MIN_ENTRIES && fileEntries > 2 * latest.size()) {
                 compact();
             }
         }
 
-        private void mark(long offset) {
+        private void mark(long offset, long which) {
             Block block = new Block(1);
-            block.add(offset, 0L, MARK);
+            block.add(offset, which, MARK);
             append(block, false);
         }
 
@@ -464,28 +526,42 @@ public final class DeliveryJournal implements AutoCloseable {
 
         synchronized void reset() {
             if (!dead) {
-                resetLocked();
+                resetLocked(true);
             }
         }
 
-        private void resetLocked() {
+        /** Empties the file; {@code keepMarks} writes the session's recent marks again (a snapshot mid-session). */
+        private void resetLocked(boolean keepMarks) {
             try {
-                long keptMark = mark;
+                Block marks = marksBlock(0);
                 writeHeader();
-                if (keptMark >= 0) {
-                    mark(keptMark);
+                if (keepMarks) {
+                    // An empty block is not written.
+                    append(marks, false);
                 }
             } catch (IOException | RuntimeException e) {
                 fail(e);
             }
         }
 
-        /** Rewrites the file with its live entries only, in place (a torn rewrite only loses entries). */
-        private void compact() {
-            Block live = new Block(latest.size() + 1);
-            if (mark >= 0) {
-                live.add(mark, 0L, MARK);
+        /**
+         * The recent marks as a block (empty when there are none), with room for {@code room} more entries: the
+         * oldest as the session's start (a restart may start at it as at the session's real start), the others as
+         * commits.
+         */
+        private Block marksBlock(int room) {
+            Block block = new Block(Math.max(1, recent.size() + room));
+            boolean first = true;
+            for (long offset : recent) {
+                block.add(offset, first ? START_MARK : COMMIT_MARK, MARK);
+                first = false;
             }
+            return block;
+        }
+
+        /** Rewrites the file with its recent marks and live entries, in place (a torn rewrite only loses entries). */
+        private void compact() {
+            Block live = marksBlock(latest.size());
             latest.forEach((member, entry) -> {
                 live.add(entry >>> 1, member, (entry & 1) == 1 ? REMOVED : ADDED);
                 return 0;

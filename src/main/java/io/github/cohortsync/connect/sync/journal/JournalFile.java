@@ -29,8 +29,14 @@ final class JournalFile {
     static final byte SENDING = 0;
     static final byte ADDED = 1;
     static final byte REMOVED = 2;
-    /** Offset marker: the first offset a session read, or an offset preCommit returned. */
+    /**
+     * Offset marker: an offset preCommit returned (member field {@link #COMMIT_MARK}), or the first offset a session
+     * read (member field {@link #START_MARK}). Files written before session starts were told apart hold
+     * {@code COMMIT_MARK} in both; a reader that ignores the member field sees every mark as before.
+     */
     static final byte MARK = 3;
+    static final long COMMIT_MARK = 0L;
+    static final long START_MARK = 1L;
 
     /** Takes the entries read back from a file, in the order they were written. */
     @FunctionalInterface

@@ -53,6 +53,13 @@ class DeliveryJournalTest {
         return journal;
     }
 
+    /** A journal whose partition is read from offset 0 on: a first session. */
+    private DeliveryJournal started(TopicPartition partition) {
+        DeliveryJournal journal = journal(FINGERPRINT, partition);
+        journal.read(partition, 0);
+        return journal;
+    }
+
     /** The journal a restarted task opens: the first record it reads is at {@code firstOffset}. */
     private DeliveryJournal reopen(DeliveryJournal previous, long firstOffset, TopicPartition... partitions) {
         previous.close();
@@ -81,8 +88,7 @@ class DeliveryJournalTest {
 
     @Test
     void aDeliveredChangeIsKnownAfterARestartAndOnlyThatChange() {
-        DeliveryJournal journal = journal(FINGERPRINT, P0);
-        journal.read(P0, 0);
+        DeliveryJournal journal = started(P0);
         MembershipChange a = change(0, 3, "u1", Action.ADD);
         deliver(journal, a);
         assertThat(journal.isDelivered(a)).isTrue();
@@ -98,8 +104,7 @@ class DeliveryJournalTest {
 
     @Test
     void aChangeAboutToBeSentButNeverAcceptedIsNotDelivered() {
-        DeliveryJournal journal = journal(FINGERPRINT, P0);
-        journal.read(P0, 0);
+        DeliveryJournal journal = started(P0);
         MembershipChange a = change(0, 3, "u1", Action.ADD);
         journal.sending(List.of(a));
 
@@ -109,8 +114,7 @@ class DeliveryJournalTest {
 
     @Test
     void rejectedMembersAreNotJournaled() {
-        DeliveryJournal journal = journal(FINGERPRINT, P0);
-        journal.read(P0, 0);
+        DeliveryJournal journal = started(P0);
         MembershipChange ok = change(0, 1, "u1", Action.ADD);
         MembershipChange refused = change(0, 2, "u2", Action.ADD);
         journal.sending(List.of(ok, refused));
@@ -126,8 +130,7 @@ class DeliveryJournalTest {
      */
     @Test
     void anOlderChangeSentAfterANewerOneMakesTheNewerEntryStale() {
-        DeliveryJournal journal = journal(FINGERPRINT, P0);
-        journal.read(P0, 0);
+        DeliveryJournal journal = started(P0);
         MembershipChange added = change(0, 1, "u1", Action.ADD);
         MembershipChange removed = change(0, 5, "u1", Action.REMOVE);
         deliver(journal, removed);
@@ -141,8 +144,7 @@ class DeliveryJournalTest {
 
     @Test
     void aTornTailIsIgnoredAndLaterBlocksAreReadable() throws IOException {
-        DeliveryJournal journal = journal(FINGERPRINT, P0);
-        journal.read(P0, 0);
+        DeliveryJournal journal = started(P0);
         MembershipChange first = change(0, 1, "u1", Action.ADD);
         MembershipChange second = change(0, 2, "u2", Action.ADD);
         deliver(journal, first);
@@ -168,8 +170,7 @@ class DeliveryJournalTest {
 
     @Test
     void aDamagedBlockEndsTheJournalThere() throws IOException {
-        DeliveryJournal journal = journal(FINGERPRINT, P0);
-        journal.read(P0, 0);
+        DeliveryJournal journal = started(P0);
         MembershipChange first = change(0, 1, "u1", Action.ADD);
         deliver(journal, first);
         journal.close();
@@ -183,8 +184,7 @@ class DeliveryJournalTest {
 
     @Test
     void aJournalOfAnotherDestinationIsIgnoredAndReplaced() throws IOException {
-        DeliveryJournal journal = journal(FINGERPRINT, P0);
-        journal.read(P0, 0);
+        DeliveryJournal journal = started(P0);
         MembershipChange a = change(0, 1, "u1", Action.ADD);
         deliver(journal, a);
         journal.close();
@@ -201,17 +201,16 @@ class DeliveryJournalTest {
 
     @Test
     void committedOffsetsAndWhereReadingStartsPruneOlderEntries() {
-        DeliveryJournal journal = journal(FINGERPRINT, P0);
-        journal.read(P0, 0);
+        DeliveryJournal journal = started(P0);
         MembershipChange low = change(0, 2, "u1", Action.ADD);
         MembershipChange mid = change(0, 6, "u2", Action.ADD);
         MembershipChange high = change(0, 9, "u3", Action.ADD);
         deliver(journal, low, mid, high);
 
         journal.committing(Map.of(P0, 5L));
-        assertThat(journal.isDelivered(low)).isFalse();
+        assertThat(journal.isDelivered(low)).as("kept while a restart may start at 0 (if the commit of 5 never"
+                + " lands)").isTrue();
         assertThat(journal.isDelivered(mid)).isTrue();
-        assertThat(journal.liveEntries(P0)).isEqualTo(2);
 
         DeliveryJournal restarted = reopen(journal, 5, P0);
         assertThat(restarted.isDelivered(low)).as("in the file, but below the first offset read").isFalse();
@@ -222,8 +221,7 @@ class DeliveryJournalTest {
 
     @Test
     void readingThatStartsPastEveryOffsetItKnowsMeansAnotherOwnerCommittedAndResetsIt() {
-        DeliveryJournal journal = journal(FINGERPRINT, P0);
-        journal.read(P0, 0);
+        DeliveryJournal journal = started(P0);
         MembershipChange a = change(0, 8, "u1", Action.ADD);
         deliver(journal, a);
         journal.committing(Map.of(P0, 4L));
@@ -236,9 +234,9 @@ class DeliveryJournalTest {
 
     @Test
     void readingThatStartsBelowItsLastCommitResetsIt() {
-        // The commit of 4 never landed (or the offsets were reset, or another owner started at 2 and committed 3):
-        // another owner may have sent older changes of u1 below 4 after u1's delivery at 8, which this session will
-        // not read again, so the delivery at 8 no longer shows the destination's state.
+        // 3 is none of this journal's marks (2, 4): another owner committed it, or the offsets were reset. Another
+        // owner may have sent older changes of u1 below 3 after u1's delivery at 8, which this session will not read
+        // again, so the delivery at 8 no longer shows the destination's state.
         DeliveryJournal journal = journal(FINGERPRINT, P0);
         journal.read(P0, 2);
         MembershipChange a = change(0, 8, "u1", Action.ADD);
@@ -251,10 +249,154 @@ class DeliveryJournalTest {
         assertThat(restarted.liveEntries(P0)).isZero();
     }
 
+    /**
+     * The worker was killed between preCommit (which wrote the mark of 9) and the framework's commit of 9: the
+     * restart starts at 5, the last commit that landed. The journal keeps what was delivered from 5 on.
+     */
+    @Test
+    void aRestartAtAnEarlierMarkOfTheLastSessionKeepsTheJournal() {
+        DeliveryJournal journal = started(P0);
+        MembershipChange low = change(0, 3, "u1", Action.ADD);
+        MembershipChange mid = change(0, 6, "u2", Action.ADD);
+        MembershipChange high = change(0, 10, "u3", Action.REMOVE);
+        deliver(journal, low);
+        journal.committing(Map.of(P0, 5L));
+        deliver(journal, mid);
+        journal.committing(Map.of(P0, 9L));
+        deliver(journal, high);
+        assertThat(journal.recentMarks(P0)).containsExactly(0L, 5L, 9L);
+
+        DeliveryJournal restarted = reopen(journal, 5, P0);
+
+        assertThat(restarted.isDelivered(low)).as("below where reading starts").isFalse();
+        assertThat(restarted.isDelivered(mid)).isTrue();
+        assertThat(restarted.isDelivered(high)).isTrue();
+        assertThat(restarted.recentMarks(P0)).as("a new session, started at 5").containsExactly(5L);
+        assertThat(reopen(restarted, 0, P0).isDelivered(high)).as("0 was a mark of an earlier session only")
+                .isFalse();
+    }
+
+    @Test
+    void aRestartAtTheLastMarkKeepsTheJournal() {
+        DeliveryJournal journal = started(P0);
+        MembershipChange a = change(0, 6, "u1", Action.ADD);
+        journal.committing(Map.of(P0, 5L));
+        deliver(journal, a);
+
+        assertThat(reopen(journal, 5, P0).isDelivered(a)).isTrue();
+    }
+
+    @Test
+    void aRestartAtAnOffsetThatIsNoMarkResetsTheJournal() {
+        DeliveryJournal journal = started(P0);
+        MembershipChange a = change(0, 8, "u1", Action.ADD);
+        deliver(journal, a);
+        journal.committing(Map.of(P0, 5L));
+        journal.committing(Map.of(P0, 9L));
+
+        DeliveryJournal restarted = reopen(journal, 7, P0);
+
+        assertThat(restarted.isDelivered(a)).isFalse();
+        assertThat(restarted.liveEntries(P0)).isZero();
+        assertThat(restarted.recentMarks(P0)).containsExactly(7L);
+    }
+
+    /**
+     * A task on another host (or without this journal) owned the partition between two sessions of this journal
+     * and committed 12: none of this journal's marks, so it is started afresh. A task of this host that owned it in
+     * between wrote its own marks to the same file, and its last session is the one whose marks count.
+     */
+    @Test
+    void aCommitOfAnotherOwnerBetweenSessionsResetsTheJournalButOneOfThisHostsOwnersDoesNot() {
+        DeliveryJournal journal = started(P0);
+        MembershipChange a = change(0, 14, "u1", Action.ADD);
+        journal.committing(Map.of(P0, 5L));
+        deliver(journal, a);
+        journal.committing(Map.of(P0, 9L));
+
+        assertThat(reopen(journal, 12, P0).isDelivered(a)).as("another host committed 12").isFalse();
+
+        DeliveryJournal second = started(P1);
+        MembershipChange b = change(1, 14, "u1", Action.ADD);
+        second.committing(Map.of(P1, 5L));
+        deliver(second, b);
+        second.committing(Map.of(P1, 9L));
+        // Another task of this host reads from 9 and commits 12, 13 (its commit of 13 never lands).
+        DeliveryJournal thisHost = reopen(second, 9, P1);
+        thisHost.committing(Map.of(P1, 12L));
+        thisHost.committing(Map.of(P1, 13L));
+        DeliveryJournal back = reopen(thisHost, 12, P1);
+        assertThat(back.isDelivered(b)).isTrue();
+        assertThat(reopen(back, 5, P1).isDelivered(b)).as("5 is a mark of an earlier session only").isFalse();
+    }
+
+    @Test
+    void onlyTheLastFewMarksAreTrusted() {
+        DeliveryJournal journal = started(P0);
+        MembershipChange a = change(0, 100, "u1", Action.ADD);
+        deliver(journal, a);
+        for (long offset = 1; offset <= DeliveryJournal.RECENT_MARKS; offset++) {
+            journal.committing(Map.of(P0, offset));
+        }
+        assertThat(journal.recentMarks(P0)).hasSize(DeliveryJournal.RECENT_MARKS).doesNotContain(0L);
+
+        DeliveryJournal oldestKept = reopen(journal, 1, P0);
+        assertThat(oldestKept.isDelivered(a)).isTrue();
+        for (long offset = 2; offset <= DeliveryJournal.RECENT_MARKS + 1; offset++) {
+            oldestKept.committing(Map.of(P0, offset));
+        }
+        assertThat(reopen(oldestKept, 1, P0).isDelivered(a)).as("the session's start, no longer a recent mark")
+                .isFalse();
+    }
+
+    /**
+     * A file of the version that wrote every mark alike (session starts as commits, no way to tell sessions apart)
+     * is read: its highest mark is trusted, as by that version, and no other.
+     */
+    @Test
+    void aFileOfThePreviousFormatTrustsItsHighestMarkOnly() throws IOException {
+        MembershipChange a = change(0, 12, "u1", Action.ADD);
+        MembershipChange b = change(1, 12, "u1", Action.ADD);
+        writePreviousFormat(P0, a);
+        writePreviousFormat(P1, b);
+
+        DeliveryJournal journal = journal(FINGERPRINT, P0, P1);
+        journal.read(P0, 9);
+        journal.read(P1, 5);
+
+        assertThat(journal.isDelivered(a)).as("started at its highest mark").isTrue();
+        assertThat(journal.isDelivered(b)).as("an earlier mark of a file that cannot tell sessions apart").isFalse();
+        assertThat(journal.recentMarks(P0)).containsExactly(9L);
+        assertThat(reopen(journal, 9, P0).isDelivered(a)).as("rewritten with a session start, still read")
+                .isTrue();
+    }
+
+    /** Marks 0, 5 and 9 and a delivery, as the version before session starts were told apart wrote them. */
+    private void writePreviousFormat(TopicPartition partition, MembershipChange delivered) throws IOException {
+        JournalFile file = new JournalFile(DeliveryJournal.fileOf(dir, partition), partition);
+        try {
+            assertThat(file.openLocked()).isTrue();
+            file.writeHeader(FINGERPRINT);
+            for (long[] entry : new long[][] {{0, 0, JournalFile.MARK}, {5, 0, JournalFile.MARK},
+                {delivered.offset(), 0, JournalFile.SENDING}, {9, 0, JournalFile.MARK}}) {
+                JournalFile.Block block = new JournalFile.Block(1);
+                long member = entry[2] == JournalFile.SENDING
+                        ? DeliveryJournal.memberHash(delivered.cohort().id(), delivered.distinctId()) : entry[1];
+                block.add(entry[0], member, (byte) entry[2]);
+                file.append(block, false);
+            }
+            JournalFile.Block block = new JournalFile.Block(1);
+            block.add(delivered.offset(), DeliveryJournal.memberHash(delivered.cohort().id(),
+                    delivered.distinctId()), JournalFile.ADDED);
+            file.append(block, false);
+        } finally {
+            file.closeQuietly();
+        }
+    }
+
     @Test
     void aLargeFileIsCompactedToItsLiveEntries() {
-        DeliveryJournal journal = journal(FINGERPRINT, P0);
-        journal.read(P0, 0);
+        DeliveryJournal journal = started(P0);
         int total = DeliveryJournal.COMPACT_MIN_ENTRIES;
         List<MembershipChange> all = new ArrayList<>();
         for (int i = 0; i < total; i++) {
@@ -264,14 +406,25 @@ class DeliveryJournalTest {
         all.forEach(member -> journal.delivered(page(member), List.of()));
         assertThat(journal.fileEntries(P0)).isGreaterThanOrEqualTo(2 * total);
 
-        journal.committing(Map.of(P0, (long) total - 10));
+        // Commits of total - 17 .. total - 10: the session's start (0) is no longer among its recent marks, so
+        // entries below total - 17 are no longer needed.
+        int marks = DeliveryJournal.RECENT_MARKS;
+        for (int i = marks - 1; i >= 0; i--) {
+            journal.committing(Map.of(P0, (long) total - 10 - i));
+        }
 
-        assertThat(journal.liveEntries(P0)).isEqualTo(10);
-        assertThat(journal.fileEntries(P0)).as("the live entries and one offset mark").isEqualTo(11);
-        DeliveryJournal restarted = reopen(journal, total - 10, P0);
+        assertThat(journal.recentMarks(P0)).hasSize(marks).startsWith((long) total - 10 - (marks - 1))
+                .endsWith((long) total - 10);
+        assertThat(journal.liveEntries(P0)).isEqualTo(10 + marks - 1);
+        assertThat(journal.fileEntries(P0)).as("the live entries and the recent marks")
+                .isEqualTo(10 + marks - 1 + marks);
+        // The file kept the recent marks: a restart at the oldest one (the later commits never landed) keeps it.
+        long oldest = total - 10 - (marks - 1);
+        DeliveryJournal restarted = reopen(journal, oldest, P0);
         assertThat(restarted.isDelivered(change(0, total - 1, "u" + (total - 1), Action.ADD))).isTrue();
-        assertThat(restarted.isDelivered(change(0, total - 11, "u" + (total - 11), Action.ADD))).isFalse();
-        assertThat(restarted.liveEntries(P0)).isEqualTo(10);
+        assertThat(restarted.isDelivered(change(0, oldest, "u" + oldest, Action.ADD))).isTrue();
+        assertThat(restarted.isDelivered(change(0, oldest - 1, "u" + (oldest - 1), Action.ADD))).isFalse();
+        assertThat(restarted.liveEntries(P0)).isEqualTo(10 + marks - 1);
     }
 
     @Test
@@ -292,10 +445,8 @@ class DeliveryJournalTest {
 
     @Test
     void aTaskThatLostAPartitionCannotWriteItsJournalAnyMore() {
-        DeliveryJournal first = journal(FINGERPRINT, P0);
-        first.read(P0, 0);
-        DeliveryJournal second = journal(FINGERPRINT, P0);
-        second.read(P0, 0);
+        DeliveryJournal first = started(P0);
+        DeliveryJournal second = started(P0);
         MembershipChange a = change(0, 1, "u1", Action.ADD);
 
         deliver(first, a);
@@ -336,8 +487,7 @@ class DeliveryJournalTest {
 
     @Test
     void aWriteThatFailsStopsThePartitionsJournalAndDeletesItsFile() {
-        DeliveryJournal journal = journal(FINGERPRINT, P0);
-        journal.read(P0, 0);
+        DeliveryJournal journal = started(P0);
         MembershipChange a = change(0, 1, "u1", Action.ADD);
         deliver(journal, a);
         journal.breakFileForTest(P0);
