@@ -2,12 +2,14 @@ package io.github.cohortsync.connect.http;
 
 import java.io.IOException;
 import java.time.Duration;
+import java.util.concurrent.TimeUnit;
 
 import javax.net.SocketFactory;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
+import okhttp3.ConnectionPool;
 import okhttp3.HttpUrl;
 import okhttp3.OkHttpClient;
 import okhttp3.Response;
@@ -16,6 +18,12 @@ import okhttp3.ResponseBody;
 /** The task's HTTP client: building it, addressing and reading destination calls, and shutting it down. */
 public final class HttpClients {
     static final ObjectMapper JSON = new ObjectMapper();
+    /**
+     * Idle connections kept per task: as many as the most pages a task may have in flight (the maximum of
+     * sync.max.in.flight.requests), so that a task whose adaptive limit is high does not reconnect after every burst
+     * (OkHttp's default pool keeps 5).
+     */
+    static final int MAX_IDLE_CONNECTIONS = 64;
 
     private HttpClients() {
     }
@@ -28,6 +36,7 @@ public final class HttpClients {
                 .writeTimeout(timeout)
                 // Retries are the retry policy's alone, so that they are counted and backed off.
                 .retryOnConnectionFailure(false)
+                .connectionPool(new ConnectionPool(MAX_IDLE_CONNECTIONS, 5, TimeUnit.MINUTES))
                 // Nagle's algorithm would hold each body's last segment for the peer's delayed ACK (≈ 40 ms).
                 .socketFactory(new NoDelaySocketFactory(SocketFactory.getDefault()))
                 .build();

@@ -6,13 +6,20 @@ import java.io.IOException;
 import java.net.Socket;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 
 import javax.net.SocketFactory;
 
 import org.junit.jupiter.api.Test;
 
+import mockwebserver3.Dispatcher;
 import mockwebserver3.MockResponse;
 import mockwebserver3.MockWebServer;
+import mockwebserver3.RecordedRequest;
 import okhttp3.Call;
 import okhttp3.Connection;
 import okhttp3.EventListener;
@@ -70,6 +77,46 @@ class HttpClientsTest {
                     assertThat(socket.getTcpNoDelay()).isTrue();
                 }
             }
+        }
+    }
+
+    /**
+     * Sixteen calls in flight at once (the receiver answers none until all sixteen arrived) leave sixteen idle
+     * connections for the next burst, where OkHttp's default pool would keep five and reconnect the rest.
+     */
+    @Test
+    void aBurstOfPagesInFlightKeepsItsConnectionsForTheNextBurst() throws Exception {
+        int inFlight = 16;
+        OkHttpClient client = HttpClients.create(10_000);
+        CountDownLatch allArrived = new CountDownLatch(inFlight);
+        ExecutorService callers = Executors.newFixedThreadPool(inFlight);
+        try (MockWebServer server = new MockWebServer()) {
+            server.setDispatcher(new Dispatcher() {
+                @Override
+                public MockResponse dispatch(RecordedRequest request) throws InterruptedException {
+                    allArrived.countDown();
+                    allArrived.await(10, TimeUnit.SECONDS);
+                    return new MockResponse(200, okhttp3.Headers.of(), "{}");
+                }
+            });
+            server.start();
+            Request request = new Request.Builder().url(server.url("/hook")).build();
+            List<Future<Integer>> calls = new ArrayList<>();
+            for (int i = 0; i < inFlight; i++) {
+                calls.add(callers.submit(() -> {
+                    try (Response response = client.newCall(request).execute()) {
+                        return response.code();
+                    }
+                }));
+            }
+            for (Future<Integer> call : calls) {
+                assertThat(call.get(20, TimeUnit.SECONDS)).isEqualTo(200);
+            }
+            assertThat(allArrived.getCount()).as("the calls were in flight together").isZero();
+            assertThat(client.connectionPool().idleConnectionCount()).isEqualTo(inFlight);
+        } finally {
+            callers.shutdownNow();
+            HttpClients.close(client);
         }
     }
 }
