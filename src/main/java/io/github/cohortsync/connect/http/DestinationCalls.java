@@ -1,6 +1,7 @@
 package io.github.cohortsync.connect.http;
 
 import java.io.IOException;
+import java.time.Clock;
 
 import io.github.cohortsync.connect.delivery.PermanentDeliveryException;
 import io.github.cohortsync.connect.delivery.TransientDeliveryException;
@@ -61,8 +62,10 @@ public final class DestinationCalls implements AutoCloseable {
             if (accepted != null) {
                 return accepted;
             }
-            HttpFailures.throwForStatus(what, response.code(), response.header("Retry-After"),
-                    secrets.mask(reader.failureText(answer)), authHint, carriesMembers);
+            long wait = HttpFailures.waitMillis(response.header("Retry-After"), response.header("X-RateLimit-Reset"),
+                    Clock.systemUTC());
+            HttpFailures.throwForStatus(what, response.code(), wait, secrets.mask(reader.failureText(answer)),
+                    authHint, carriesMembers);
             throw new IllegalStateException("unreachable: throwForStatus always throws");
         } catch (IOException e) {
             throw HttpFailures.forIoError(what, e);

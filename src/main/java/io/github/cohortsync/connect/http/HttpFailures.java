@@ -32,21 +32,21 @@ public final class HttpFailures {
      */
     public static void throwForStatus(String what, int status, String retryAfterHeader, String body, String hint)
             throws TransientDeliveryException, PermanentDeliveryException {
-        throwForStatus(what, status, retryAfterHeader, body, hint, false);
+        throwForStatus(what, status, retryAfterMillis(retryAfterHeader, Clock.systemUTC()), body, hint, false);
     }
 
     /**
-     * As {@link #throwForStatus(String, int, String, String, String)}; when the call carries a page's members
-     * ({@code carriesMembers}), 400, 413 and 422 throw {@link ContentRejectedException}: the members may be the
-     * cause, and the page is split to find them.
+     * As {@link #throwForStatus(String, int, String, String, String)}, with the wait the answer asked for already
+     * read ({@link #waitMillis}, -1 for none); when the call carries a page's members ({@code carriesMembers}), 400,
+     * 413 and 422 throw {@link ContentRejectedException}: the members may be the cause, and the page is split to
+     * find them.
      */
-    public static void throwForStatus(String what, int status, String retryAfterHeader, String body, String hint,
+    public static void throwForStatus(String what, int status, long waitMillis, String body, String hint,
                                       boolean carriesMembers)
             throws TransientDeliveryException, PermanentDeliveryException {
         String message = what + " failed with HTTP " + status + describeBody(body);
         if (isTransient(status)) {
-            throw new TransientDeliveryException(message, status, retryAfterMillis(retryAfterHeader, Clock.systemUTC()),
-                    null);
+            throw new TransientDeliveryException(message, status, waitMillis, null);
         }
         String advice = switch (status) {
             case 401, 403 -> "; " + hint;
@@ -69,6 +69,44 @@ public final class HttpFailures {
     public static TransientDeliveryException forIoError(String what, IOException e) {
         return new TransientDeliveryException(what + " failed: " + e.getClass().getSimpleName()
                 + (e.getMessage() == null ? "" : ": " + e.getMessage()), -1, e);
+    }
+
+    /**
+     * The wait a failed answer asks for: its {@code Retry-After}, else its {@code X-RateLimit-Reset}; -1 when neither
+     * says (or neither can be read).
+     */
+    public static long waitMillis(String retryAfterHeader, String rateLimitResetHeader, Clock clock) {
+        long wait = retryAfterMillis(retryAfterHeader, clock);
+        return wait >= 0 ? wait : rateLimitResetMillis(rateLimitResetHeader, clock);
+    }
+
+    /**
+     * {@code X-RateLimit-Reset}, which APIs fill three ways: Segment with the seconds to wait (its HTTP API page,
+     * "Rate limits": "the number of seconds after which you can retry the request"), others with the reset time in
+     * epoch seconds or epoch milliseconds. A number of at least 10^12 is read as epoch milliseconds, of at least 10^9
+     * as epoch seconds (a wait of 31 years is no wait anyone means), anything smaller as seconds to wait; -1 when
+     * absent or unreadable.
+     */
+    static long rateLimitResetMillis(String header, Clock clock) {
+        if (header == null || header.isBlank()) {
+            return -1;
+        }
+        double value;
+        try {
+            value = Double.parseDouble(header.trim());
+        } catch (NumberFormatException notANumber) {
+            return -1;
+        }
+        if (!(value >= 0) || Double.isInfinite(value)) {
+            return -1;
+        }
+        if (value >= 1e12) {
+            return Math.max(0, (long) value - clock.millis());
+        }
+        if (value >= 1e9) {
+            return Math.max(0, (long) (value * 1000) - clock.millis());
+        }
+        return (long) Math.ceil(value * 1000);
     }
 
     /** Retry-After in seconds or as an HTTP date; -1 when absent or unreadable. */

@@ -3,6 +3,8 @@ package io.github.cohortsync.connect.http;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
@@ -88,6 +90,35 @@ class DestinationCallsTest {
                         e -> assertThat(e).extracting(TransientDeliveryException::retryAfterMillis,
                                 TransientDeliveryException::status).containsExactly(7_000L, 429))
                 .hasMessage("Test GET failed with HTTP 429: slow down");
+    }
+
+    /**
+     * Without Retry-After, X-RateLimit-Reset says how long to wait: Segment sends seconds to wait, other APIs the
+     * reset time in epoch seconds or milliseconds. Retry-After wins when both are there.
+     */
+    @Test
+    void withoutRetryAfterTheRateLimitResetHeaderSaysHowLongToWait() {
+        long inTwentySeconds = System.currentTimeMillis() + 20_000;
+        Map<String, Long> atLeast = new LinkedHashMap<>();
+        atLeast.put("4", 4_000L);
+        atLeast.put("1.5", 1_500L);
+        atLeast.put(Long.toString(inTwentySeconds / 1000 + 1), 10_000L);
+        atLeast.put(Long.toString(inTwentySeconds), 10_000L);
+        for (Map.Entry<String, Long> reset : atLeast.entrySet()) {
+            server.enqueue(new MockResponse(429, Headers.of("X-RateLimit-Reset", reset.getKey()), "slow down"));
+            assertThatThrownBy(() -> calls.execute("Test GET", get(), AnswerReader.acceptAny2xx()))
+                    .as("X-RateLimit-Reset: %s", reset.getKey())
+                    .isInstanceOfSatisfying(TransientDeliveryException.class,
+                            e -> assertThat(e.retryAfterMillis()).isBetween(reset.getValue(), 21_000L));
+        }
+        server.enqueue(new MockResponse(429, Headers.of("Retry-After", "2", "X-RateLimit-Reset", "9"), ""));
+        assertThatThrownBy(() -> calls.execute("Test GET", get(), AnswerReader.acceptAny2xx()))
+                .isInstanceOfSatisfying(TransientDeliveryException.class,
+                        e -> assertThat(e.retryAfterMillis()).isEqualTo(2_000L));
+        server.enqueue(new MockResponse(429, Headers.of("X-RateLimit-Reset", "soon"), ""));
+        assertThatThrownBy(() -> calls.execute("Test GET", get(), AnswerReader.acceptAny2xx()))
+                .isInstanceOfSatisfying(TransientDeliveryException.class,
+                        e -> assertThat(e.retryAfterMillis()).isEqualTo(-1L));
     }
 
     @Test
