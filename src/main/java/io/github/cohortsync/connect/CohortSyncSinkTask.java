@@ -97,12 +97,15 @@ public class CohortSyncSinkTask extends SinkTask {
 
     private void logStarted(CohortSyncConfig config, boolean snapshots) {
         log.info("Cohort sync task started: destination={}, sync.mode={}, snapshots={}, sync.interval.ms={},"
-                        + " buffer.max.changes={}, batch.max.size={}, sync.max.in.flight.requests={},"
+                        + " buffer.max.changes={}, batch.max.size={}, sync.max.in.flight.requests={} ({}),"
+                        + " requests per second for this task={}, split.max.requests={}, dry.run={},"
                         + " cohorts.include={}",
                 config.destination().configValue(), config.oneTime() ? "one_time" : "dynamic",
                 snapshots ? "on first run, first contact and refresh" : "off",
                 config.syncIntervalMs(), config.bufferMaxChanges(), config.batchMaxSize(),
-                config.syncMaxInFlightRequests(),
+                config.syncMaxInFlightRequests(), config.syncAdaptiveConcurrency() ? "adaptive cap" : "fixed",
+                config.rateLimitRequestsPerSecondPerTask() > 0 ? config.rateLimitRequestsPerSecondPerTask() : "no cap",
+                config.splitMaxRequests(), config.dryRun(),
                 cohortsInclude.isEmpty() ? "(all)" : cohortsInclude);
     }
 
