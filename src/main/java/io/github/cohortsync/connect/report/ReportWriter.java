@@ -93,13 +93,20 @@ public final class ReportWriter implements AutoCloseable {
                 + " the task; nothing past the last reported changes was committed.";
     }
 
-    /** Sends the outcome's record; never waits for its acknowledgement. */
-    public synchronized void write(MemberOutcome outcome) {
+    /**
+     * Sends the outcome's record; never waits for its acknowledgement (only, as any producer, for room in its buffer,
+     * up to max.block.ms). The lock is not held while sending, so a full buffer never holds up {@link #mark}.
+     */
+    public void write(MemberOutcome outcome) {
         if (failure != null) {
             return;
         }
-        Epoch epoch = open;
-        epoch.unacknowledged.incrementAndGet();
+        Epoch epoch;
+        synchronized (this) {
+            // Counted in the open epoch before it can be closed: a mark taken meanwhile waits for this record.
+            epoch = open;
+            epoch.unacknowledged.incrementAndGet();
+        }
         ProducerRecord<byte[], byte[]> record = new ProducerRecord<>(topic, records.key(outcome),
                 records.value(outcome));
         try {

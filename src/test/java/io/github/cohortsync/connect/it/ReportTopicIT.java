@@ -11,9 +11,11 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 
 import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.connect.runtime.rest.entities.ConnectorStateInfo;
 import org.junit.jupiter.api.Test;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -144,6 +146,23 @@ class ReportTopicIT {
         }
         assertThat(receiver.accepted().stream().flatMap(d -> d.distinctIds().stream()).count())
                 .as("members accepted by the receiver over both runs").isEqualTo(10);
+    }
+
+    @Test
+    void aReportTopicThatCannotBeWrittenFailsTheStartNamingTheTopic() throws Exception {
+        String topic = harness.createTopic("report-invalid-src", 1);
+        String reportTopic = "not a topic name!";
+
+        harness.connect().configureConnector(connector, reporting(topic, reportTopic)
+                .with("report.producer.max.block.ms", "10000").build());
+
+        // The connector's status exists only once its task was scheduled: until then the REST call answers 404.
+        String trace = ConnectHarness.await().ignoreExceptions().until(() -> {
+            List<ConnectorStateInfo.TaskState> tasks = harness.tasks(connector);
+            return tasks.isEmpty() || !"FAILED".equals(tasks.get(0).state()) ? null : tasks.get(0).trace();
+        }, Objects::nonNull);
+        assertThat(trace).contains("The report topic " + reportTopic + " cannot be written")
+                .contains("InvalidTopicException");
     }
 
     @Test
