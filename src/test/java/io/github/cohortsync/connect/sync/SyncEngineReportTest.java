@@ -29,7 +29,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 
 import io.github.cohortsync.connect.FakeSinkTaskContext;
 import io.github.cohortsync.connect.Records;
-import io.github.cohortsync.connect.config.CohortSyncConfig;
 import io.github.cohortsync.connect.destination.DeliveryResult;
 import io.github.cohortsync.connect.destination.Destination;
 import io.github.cohortsync.connect.destination.Page;
@@ -89,20 +88,10 @@ class SyncEngineReportTest {
     }
 
     private void start(String... overrides) {
-        Map<String, String> props = new HashMap<>();
-        props.put("name", "report-test");
-        props.put("destination", "webhook");
-        props.put("webhook.url", "http://localhost:9/unused");
-        props.put("sync.interval.ms", "100");
-        props.put("retry.max.attempts", "0");
-        props.put("delivery.journal.dir", journalDir.toString());
-        for (int i = 0; i < overrides.length; i += 2) {
-            props.put(overrides[i], overrides[i + 1]);
-        }
         context = new FakeSinkTaskContext(false, P0);
         ReportWriter report = new ReportWriter(producer, "cohort-report",
                 new ReportRecords("report-test", "0", "webhook", false));
-        engine = new SyncEngine(new CohortSyncConfig(props), "report-test", "0", destination, null, null, context,
+        engine = new SyncEngine(EngineConfigs.webhook("report-test", journalDir, overrides), "report-test", "0", destination, null, null, context,
                 new SyncStats(), new DeadLetters(null, false), new SyncEngine.Reporting(report, cohortMetrics));
         engine.open(List.of(P0));
     }
