@@ -149,6 +149,28 @@ class ReportTopicIT {
     }
 
     @Test
+    void aDryRunReportsEveryMemberItWouldHaveSentAndSendsNothing() throws Exception {
+        String topic = harness.createTopic("report-dry-src", 1);
+        String reportTopic = harness.createTopic("report-dry", 1);
+        List<MembershipRecord> records = new ArrayList<>();
+        for (int i = 0; i < 30; i++) {
+            records.add(add("9", user("d", i)));
+        }
+        records.add(tombstone("9", user("d", 0)));
+        harness.produce(topic, records);
+
+        harness.startConnector(connector, reporting(topic, reportTopic).with("dry.run", "true").build(), 1);
+        harness.awaitCommittedToEnd(connector, topic);
+
+        Map<String, List<String>> outcomes = outcomes(report(reportTopic));
+        assertThat(outcomes).hasSize(30);
+        for (int i = 0; i < 30; i++) {
+            assertThat(outcomes.get("9/" + user("d", i))).as(user("d", i)).last().isEqualTo("dry_run");
+        }
+        assertThat(receiver.requestCount()).as("nothing sent").isZero();
+    }
+
+    @Test
     void aReportTopicThatCannotBeWrittenFailsTheStartNamingTheTopic() throws Exception {
         String topic = harness.createTopic("report-invalid-src", 1);
         String reportTopic = "not a topic name!";
