@@ -18,9 +18,12 @@ import org.slf4j.LoggerFactory;
 import io.github.cohortsync.connect.config.CohortSyncConfig;
 import io.github.cohortsync.connect.destination.Destination;
 import io.github.cohortsync.connect.destination.Destinations;
+import io.github.cohortsync.connect.metrics.CohortMetricsRegistry;
 import io.github.cohortsync.connect.metrics.SyncStats;
 import io.github.cohortsync.connect.metrics.TaskMetrics;
 import io.github.cohortsync.connect.record.BadRecordException;
+import io.github.cohortsync.connect.report.ReportRecords;
+import io.github.cohortsync.connect.report.ReportWriter;
 import io.github.cohortsync.connect.sync.DeadLetters;
 import io.github.cohortsync.connect.record.MembershipChange;
 import io.github.cohortsync.connect.record.RecordParser;
@@ -77,6 +80,8 @@ public class CohortSyncSinkTask extends SinkTask {
         String name = props.getOrDefault("name", "cohort-sync");
         String taskId = props.getOrDefault(CohortSyncConfig.TASK_ID, "0");
         metrics = TaskMetrics.register(stats, name, taskId);
+        // First: a report topic that cannot be written fails the start before anything else is opened.
+        ReportWriter report = openReport(config, name, taskId);
         Destination destination = Destinations.create(config, name);
         OffsetsLookup offsetsLookup = null;
         Path spillDir = null;
@@ -91,8 +96,24 @@ public class CohortSyncSinkTask extends SinkTask {
                     + " silence this warning.");
         }
         engine = new SyncEngine(config, name, taskId, destination, offsetsLookup, spillDir, context, stats,
-                deadLetters);
+                deadLetters, new SyncEngine.Reporting(report,
+                        new CohortMetricsRegistry(name, taskId, config.metricsCohortsMax())));
         logStarted(config, offsetsLookup != null);
+    }
+
+    /** The report topic's writer, or null when report.topic is unset; fails the start when it is unwritable. */
+    private static ReportWriter openReport(CohortSyncConfig config, String name, String taskId) {
+        String topic = config.reportTopic();
+        if (topic == null) {
+            return null;
+        }
+        ReportRecords records = new ReportRecords(name, taskId, config.destination().configValue(),
+                config.reportIncludesPii());
+        ReportWriter writer = ReportWriter.open(config.reportProducerConfig(),
+                "cohort-sync-report-" + name + "-" + taskId, topic, records);
+        log.info("Writing one outcome per member and sync to the report topic {} (personal data: {})", topic,
+                config.reportIncludesPii() ? "included" : "left out");
+        return writer;
     }
 
     private void logStarted(CohortSyncConfig config, boolean snapshots) {

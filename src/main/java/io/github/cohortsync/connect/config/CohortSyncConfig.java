@@ -52,6 +52,12 @@ public final class CohortSyncConfig extends AbstractConfig {
     public static final String DELIVERY_JOURNAL_ENABLED = "delivery.journal.enabled";
     public static final String DELIVERY_JOURNAL_DIR = "delivery.journal.dir";
     public static final String DRY_RUN = "dry.run";
+    public static final String REPORT_TOPIC = "report.topic";
+    public static final String REPORT_INCLUDE_PII = "report.include.pii";
+    public static final String REPORT_BOOTSTRAP_SERVERS = "report.bootstrap.servers";
+    /** Prefix of the report producer's settings (security, SASL, SSL, batching), as snapshot.admin. is the admin's. */
+    public static final String REPORT_PRODUCER_PREFIX = "report.producer.";
+    public static final String METRICS_COHORTS_MAX = "metrics.cohorts.max";
 
     public static final String SYNC_MODE_DYNAMIC = "dynamic";
     public static final String SYNC_MODE_ONE_TIME = "one_time";
@@ -60,6 +66,7 @@ public final class CohortSyncConfig extends AbstractConfig {
     static final String GROUP_SYNC = "Sync";
     static final String GROUP_RETRY = "Retries and HTTP";
     static final String GROUP_SNAPSHOT = "Snapshots (full sync)";
+    static final String GROUP_REPORT = "Delivery report and metrics";
 
     public static final ConfigDef CONFIG_DEF = configDef();
 
@@ -261,6 +268,32 @@ public final class CohortSyncConfig extends AbstractConfig {
                         + " Default: 7 days, Kafka's default retention.ms.",
                 GROUP_SNAPSHOT, ++order, Width.SHORT, "Tombstone retention warning (ms)");
 
+        order = 0;
+        def.define(REPORT_TOPIC, Type.STRING, "", Importance.MEDIUM,
+                "A Kafka topic that gets one record per member and sync with its outcome: delivered, rejected"
+                        + " (with the reason and the destination's code), skipped_already_delivered (the delivery"
+                        + " journal), netted_away (a later change of the member in the same sync replaced it) or"
+                        + " dry_run; keyed by {\"cohort_id\",\"distinct_id\"}. Records are acknowledged by the"
+                        + " broker before the offsets they cover are committed; a topic that cannot be written"
+                        + " fails the task. Empty (the default) writes no report. See docs/report-topic.md.",
+                GROUP_REPORT, ++order, Width.LONG, "Report topic");
+        def.define(REPORT_INCLUDE_PII, Type.BOOLEAN, false, Importance.LOW,
+                "true: report records also carry the member's email, names, phone number and properties."
+                        + " false (the default): only ids, the outcome and where the change was read.",
+                GROUP_REPORT, ++order, Width.SHORT, "Report personal data");
+        def.define(REPORT_BOOTSTRAP_SERVERS, Type.STRING, "", Importance.LOW,
+                "The Kafka cluster the report is written to, as host:port pairs. Empty means "
+                        + SNAPSHOT_BOOTSTRAP_SERVERS + " (a task cannot read its worker's producer settings)."
+                        + " Producer settings such as security.protocol, sasl.jaas.config or max.request.size are"
+                        + " given with the prefix " + REPORT_PRODUCER_PREFIX + " (e.g."
+                        + " report.producer.security.protocol=SASL_SSL); acks=all and idempotence are the defaults.",
+                GROUP_REPORT, ++order, Width.LONG, "Report bootstrap servers");
+        def.define(METRICS_COHORTS_MAX, Type.INT, 100, Range.between(0, 100_000), Importance.LOW,
+                "Per task, the most cohorts with an MBean of their own (type=cohort-metrics): the most recently"
+                        + " synced ones; the least recently synced cohort's MBean is unregistered to make room."
+                        + " 0 registers none.",
+                GROUP_REPORT, ++order, Width.SHORT, "Cohorts with metrics");
+
         for (DestinationType destination : DestinationType.all()) {
             destination.keys().define(def);
         }
@@ -387,6 +420,34 @@ public final class CohortSyncConfig extends AbstractConfig {
         Map<String, Object> admin = new java.util.HashMap<>(originalsWithPrefix(SNAPSHOT_ADMIN_PREFIX));
         admin.put("bootstrap.servers", snapshotBootstrapServers());
         return admin;
+    }
+
+    /** The report topic; null when no report is written. */
+    public String reportTopic() {
+        String topic = getString(REPORT_TOPIC);
+        return topic == null || topic.isBlank() ? null : topic.trim();
+    }
+
+    public boolean reportIncludesPii() {
+        return getBoolean(REPORT_INCLUDE_PII);
+    }
+
+    /**
+     * The report producer's settings: every {@code report.producer.*} key, and the bootstrap servers of
+     * report.bootstrap.servers, else of snapshot.bootstrap.servers (even with snapshot.enabled=false).
+     */
+    public Map<String, Object> reportProducerConfig() {
+        Map<String, Object> producer = new java.util.HashMap<>(originalsWithPrefix(REPORT_PRODUCER_PREFIX));
+        String servers = getString(REPORT_BOOTSTRAP_SERVERS);
+        if (servers == null || servers.isBlank()) {
+            servers = getString(SNAPSHOT_BOOTSTRAP_SERVERS);
+        }
+        producer.put("bootstrap.servers", servers == null ? "" : servers.trim());
+        return producer;
+    }
+
+    public int metricsCohortsMax() {
+        return getInt(METRICS_COHORTS_MAX);
     }
 
     /** True when full syncs are wanted (the default), whether or not the servers they need are set. */

@@ -87,6 +87,14 @@ public final class ConfigValidator {
             add(problems, CohortSyncConfig.SNAPSHOT_BOOTSTRAP_SERVERS, "sync.mode=one_time needs"
                     + " snapshot.bootstrap.servers (the Kafka cluster of the topics) to find where the snapshot ends");
         }
+        Object reportTopic = values.get(CohortSyncConfig.REPORT_TOPIC);
+        Object reportServers = values.get(CohortSyncConfig.REPORT_BOOTSTRAP_SERVERS);
+        if (reportTopic != null && !reportTopic.toString().isBlank()
+                && (reportServers == null || reportServers.toString().isBlank())
+                && (servers == null || servers.toString().isBlank())) {
+            add(problems, CohortSyncConfig.REPORT_BOOTSTRAP_SERVERS, "report.topic needs report.bootstrap.servers"
+                    + " (or snapshot.bootstrap.servers): the Kafka cluster the report is written to");
+        }
         destination.get().keys().check(values, (key, message) -> add(problems, key, message));
         return problems;
     }

@@ -14,7 +14,20 @@ package io.github.cohortsync.connect.delivery;
  * plain {@link PermanentDeliveryException}, which fails the task at once and is never split.
  */
 public class ContentRejectedException extends PermanentDeliveryException {
+    private final String code;
+
     public ContentRejectedException(String message) {
+        this(message, null);
+    }
+
+    /** @param code the destination's code for the refusal (an HTTP status, a vendor's error code); may be null */
+    public ContentRejectedException(String message, String code) {
         super(message);
+        this.code = code;
+    }
+
+    /** The destination's code for the refusal, or null when it gave none. */
+    public String code() {
+        return code;
     }
 }

@@ -125,7 +125,7 @@ public final class SplittingDestination extends WrappingDestination {
             List<MembershipChange> members = part.members();
             if (members.size() == 1) {
                 rejections.add(new Rejection(members.get(0), "refused by the destination when sent alone: "
-                        + refused.getMessage()));
+                        + refused.getMessage(), refused.code()));
                 return;
             }
             if (extraRequests.addAndGet(2) > maxExtraRequests) {

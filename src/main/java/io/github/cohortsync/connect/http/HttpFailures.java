@@ -55,7 +55,7 @@ public final class HttpFailures {
             default -> "";
         };
         if (carriesMembers && isContentRefusal(status)) {
-            throw new ContentRejectedException(message + advice);
+            throw new ContentRejectedException(message + advice, String.valueOf(status));
         }
         throw new PermanentDeliveryException(message + advice);
     }

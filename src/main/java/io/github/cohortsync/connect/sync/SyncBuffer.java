@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
+import java.util.function.Consumer;
 import java.util.function.Function;
 import java.util.function.Predicate;
 import java.util.function.Supplier;
@@ -58,6 +59,8 @@ public final class SyncBuffer {
     private long startedAtMs = -1;
     /** The last name seen of a cohort across restarts, for cohorts no buffered record named. */
     private Function<String, String> rememberedNames = id -> null;
+    /** Told of each change a later change of its member replaced. */
+    private Consumer<MembershipChange> nettedAway = change -> { };
 
     /** @param defaultProjectId the project of cohorts whose records never named one; may be null */
     public SyncBuffer(String defaultProjectId) {
@@ -71,6 +74,12 @@ public final class SyncBuffer {
     public SyncBuffer(String defaultProjectId, Predicate<String> keptProperty) {
         this.defaultProjectId = defaultProjectId;
         this.keptProperty = keptProperty;
+    }
+
+    /** Tells {@code listener} of each change a later change of the same member in the same cohort replaces. */
+    public SyncBuffer reportingNettedAway(Consumer<MembershipChange> listener) {
+        this.nettedAway = listener;
+        return this;
     }
 
     /** Names the pages of cohorts no record named (a cohort met only through tombstones) with their last name. */
@@ -112,8 +121,10 @@ public final class SyncBuffer {
         // A replaced change keeps its place and read time: its user has been waiting since then.
         entries.merge(new MemberKey(known.id(), change.distinctId()),
                 new Buffered(change.retaining(known, keptProperty), nowMs, false),
-                (older, newer) -> new Buffered(withIdentityOf(older.change(), newer.change()), older.readAtMs(),
-                        true));
+                (older, newer) -> {
+                    nettedAway.accept(older.change());
+                    return new Buffered(withIdentityOf(older.change(), newer.change()), older.readAtMs(), true);
+                });
         changesAbsorbed++;
         absorbOffset(new TopicPartition(change.topic(), change.partition()), change.offset(), nowMs);
     }

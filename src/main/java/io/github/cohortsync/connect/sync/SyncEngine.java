@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.TopicPartition;
@@ -25,8 +26,11 @@ import io.github.cohortsync.connect.destination.Page;
 import io.github.cohortsync.connect.destination.Rejection;
 import io.github.cohortsync.connect.destination.SplittingDestination;
 import io.github.cohortsync.connect.http.RetryPolicy;
+import io.github.cohortsync.connect.metrics.CohortMetricsRegistry;
 import io.github.cohortsync.connect.metrics.SyncStats;
 import io.github.cohortsync.connect.record.MembershipChange;
+import io.github.cohortsync.connect.report.MemberOutcome;
+import io.github.cohortsync.connect.report.ReportWriter;
 import io.github.cohortsync.connect.sync.SyncBuffer.Drain;
 import io.github.cohortsync.connect.sync.journal.DeliveryJournal;
 import io.github.cohortsync.connect.sync.send.SyncJob;
@@ -56,12 +60,28 @@ public final class SyncEngine {
         IGNORED
     }
 
+    /**
+     * Where each sync's outcomes go besides the offsets: the report topic (null: none) and the per-cohort MBeans
+     * (null: none). Both are closed by {@link #stop}.
+     */
+    public record Reporting(ReportWriter report, CohortMetricsRegistry cohortMetrics) {
+        public static final Reporting NONE = new Reporting(null, null);
+    }
+
     private final CohortSyncConfig config;
     private final SinkTaskContext context;
     private final SyncStats stats;
     private final DeadLetters deadLetters;
     private final SyncBuffer buffer;
     private final OffsetTracker tracker = new OffsetTracker();
+    /** Finished syncs' offsets, held until their report records are acknowledged; the one way into the tracker. */
+    private final ReportedOffsets finished;
+    /** The report topic's writer; null when report.topic is unset. */
+    private final ReportWriter report;
+    /** Per-cohort MBeans; null for none. */
+    private final CohortMetricsRegistry cohortMetrics;
+    /** Per cohort, members delivered and rejected by the current sync so far (all its tries). */
+    private final Map<String, long[]> cohortCounts = new ConcurrentHashMap<>();
     private final SyncSender sender;
     /** The destination as the sender sees it: diff pages refused for their content are split to find the culprits. */
     private final SplittingDestination splitting;
@@ -90,7 +110,18 @@ public final class SyncEngine {
     public SyncEngine(CohortSyncConfig config, String name, String taskId, Destination destination,
                       OffsetsLookup offsetsLookup, Path spillDir, SinkTaskContext context, SyncStats stats,
                       DeadLetters deadLetters) {
+        this(config, name, taskId, destination, offsetsLookup, spillDir, context, stats, deadLetters,
+                Reporting.NONE);
+    }
+
+    /** As the other constructor, with a report topic and per-cohort metrics. */
+    public SyncEngine(CohortSyncConfig config, String name, String taskId, Destination destination,
+                      OffsetsLookup offsetsLookup, Path spillDir, SinkTaskContext context, SyncStats stats,
+                      DeadLetters deadLetters, Reporting reporting) {
         this.config = config;
+        this.report = reporting.report();
+        this.cohortMetrics = reporting.cohortMetrics();
+        this.finished = new ReportedOffsets(report, tracker);
         this.context = context;
         this.stats = stats;
         this.deadLetters = deadLetters;
@@ -100,6 +131,10 @@ public final class SyncEngine {
                 config.snapshotRefreshAfterFailureMs());
         this.buffer = new SyncBuffer(config.projectId(), destination::readsProperty)
                 .rememberingNames(contacts::rememberedName);
+        if (report != null) {
+            buffer.reportingNettedAway(change -> report.write(MemberOutcome.nettedAway(change,
+                    System.currentTimeMillis())));
+        }
         this.journal = config.deliveryJournalEnabled() && !config.dryRun()
                 ? DeliveryJournal.open(config.deliveryJournalDir(name), config.destinationFingerprint())
                 : DeliveryJournal.disabled();
@@ -130,15 +165,57 @@ public final class SyncEngine {
     }
 
     /** On the sender thread: pages of a diff job may be delivered concurrently, and the journal takes that. */
-    private void pageDelivered(SyncJob job, Page page, List<Rejection> rejections) {
+    private void pageDelivered(SyncJob job, Page page, List<Rejection> rejections, int attempts) {
         contacts.delivered(page);
         if (job.isDiff()) {
             journal.delivered(page, rejections);
         }
+        cohortCounts.compute(page.cohort().id(), (id, counts) -> {
+            long[] sum = counts == null ? new long[2] : counts;
+            sum[0] += page.members().size() - rejections.size();
+            sum[1] += rejections.size();
+            return sum;
+        });
+        if (report != null) {
+            reportPage(page, rejections, attempts);
+        }
+    }
+
+    /** One record per member of a settled page: as soon as it settles, so a sync's records are never all held. */
+    private void reportPage(Page page, List<Rejection> rejections, int attempts) {
+        long now = System.currentTimeMillis();
+        Set<String> rejected = new HashSet<>();
+        for (Rejection rejection : rejections) {
+            rejected.add(rejection.member().distinctId());
+            report.write(MemberOutcome.rejected(rejection, page, attempts, now));
+        }
+        for (MembershipChange member : page.members()) {
+            if (!rejected.contains(member.distinctId())) {
+                report.write(MemberOutcome.sent(member, page, attempts, dryRun != null, now));
+            }
+        }
+    }
+
+    /** A change the delivery journal skips: reported, when there is a report, as it is left out. */
+    private boolean alreadyDelivered(MembershipChange change) {
+        if (!journal.isDelivered(change)) {
+            return false;
+        }
+        if (report != null) {
+            report.write(MemberOutcome.skipped(change, System.currentTimeMillis()));
+        }
+        return true;
     }
 
     /** Throws the permanent failure of a sync, once there is one: the task then fails with its message. */
     public void throwIfFailed() {
+        if (failure == null && report != null) {
+            try {
+                report.throwIfFailed();
+            } catch (ConnectException e) {
+                failure = e;
+            }
+        }
         if (failure != null) {
             throw failure;
         }
@@ -197,6 +274,8 @@ public final class SyncEngine {
                 failure = e;
             }
         }
+        // Only offsets whose report records the broker acknowledged: never a gap in the report below a commit.
+        finished.release();
         Map<TopicPartition, OffsetAndMetadata> safe = tracker.safeOffsets(consumed.keySet());
         if (!safe.isEmpty()) {
             Map<TopicPartition, Long> offsets = new HashMap<>();
@@ -232,7 +311,11 @@ public final class SyncEngine {
         }
         stats.bufferSize.set(buffer.size());
         applyPauses(Set.of());
-        if (currentJob != null || snapshots.inProgress()) {
+        if (finished.release()) {
+            // A sync's report was acknowledged after the sync itself asked for a commit.
+            context.requestCommit();
+        }
+        if (currentJob != null || snapshots.inProgress() || finished.waiting()) {
             context.timeout(IN_FLIGHT_POLL_MS);
         } else if (!buffer.isEmpty()) {
             // Called back when the buffer is due, not a whole interval from now: no change waits longer than that.
@@ -251,11 +334,11 @@ public final class SyncEngine {
                 return;
             }
             // An idle sync sends everything, partial pages included: nothing more is coming to fill them now.
-            Drain drain = Drain.pagesOf(config.batchMaxSize()).skipping(journal::isDelivered);
+            Drain drain = Drain.pagesOf(config.batchMaxSize()).skipping(this::alreadyDelivered);
             SyncJob job = buffer.drain(early && !due ? drain : drain.unlessDue(now, config.syncIntervalMs()));
             logStarted(job, due ? "due" : early ? "idle" : "buffer full");
             if (job.pages().isEmpty()) {
-                tracker.completed(job.offsets());
+                finished.completed(job.offsets());
                 if (job.changesSkipped() > 0) {
                     context.requestCommit();
                 }
@@ -289,6 +372,7 @@ public final class SyncEngine {
         retryAtMs = 0;
         jobStartedNanos = System.nanoTime();
         splitting.newSync();
+        cohortCounts.clear();
         sender.submit(job);
     }
 
@@ -312,7 +396,8 @@ public final class SyncEngine {
         if (outcome instanceof SyncSender.Delivered) {
             contacts.save();
             deadLetters.rejected(job.rejections());
-            tracker.completed(job.offsets());
+            publishCohortCounts();
+            finished.completed(job.offsets());
             stats.syncsCompleted.incrementAndGet();
             stats.lastSyncLatencyMs.set((System.nanoTime() - jobStartedNanos) / 1_000_000);
             log.debug("Sync delivered: {} pages in {} ms", job.pages().size(), stats.lastSyncLatencyMs.get());
@@ -324,18 +409,45 @@ public final class SyncEngine {
             // Commit soon: the fewer delivered-but-uncommitted changes, the fewer resends after a crash.
             context.requestCommit();
         } else if (outcome instanceof SyncSender.GaveUp gaveUp) {
+            cohortFailed(job, "sync gave up after " + retryPolicy.maxRetries() + " retries: "
+                    + gaveUp.cause().getMessage());
             // SPEC section 3: the task stays RUNNING, keeps the buffer and tries this sync again a cycle later.
             retryAtMs = System.currentTimeMillis() + config.syncIntervalMs();
             log.warn("Sync gave up after {} retries with {} of {} pages delivered: {}. Nothing past these changes is"
                             + " committed; the sync is tried again in {} ms.", retryPolicy.maxRetries(),
                     job.deliveredPages(), job.pages().size(), gaveUp.cause().getMessage(), config.syncIntervalMs());
         } else if (outcome instanceof SyncSender.Failed failed) {
+            cohortFailed(job, "sync failed permanently: " + failed.cause().getMessage());
             failure = new ConnectException("Cohort sync failed permanently: " + failed.cause().getMessage()
                     + ". Fix the cause and restart the task; changes not yet delivered were not committed and"
                     + " will be sent again (" + job.deliveredPages() + " of " + job.pages().size()
                     + " pages of this sync were delivered).", failed.cause());
         }
         // Cancelled: the job stays current and is handed to the sender again at once.
+    }
+
+    /** The finished sync's members per cohort, as each cohort's last sync. */
+    private void publishCohortCounts() {
+        if (cohortMetrics != null) {
+            long now = System.currentTimeMillis();
+            cohortCounts.forEach((cohort, counts) -> cohortMetrics.synced(cohort, counts[0], counts[1], now));
+        }
+        cohortCounts.clear();
+    }
+
+    /** The cohorts of the sync's undelivered pages get the failure as their last error. */
+    private void cohortFailed(SyncJob job, String error) {
+        if (cohortMetrics == null) {
+            return;
+        }
+        long now = System.currentTimeMillis();
+        Set<String> cohorts = new HashSet<>();
+        for (int i = 0; i < job.pages().size(); i++) {
+            if (!job.isDelivered(i)) {
+                cohorts.add(job.pages().get(i).cohort().id());
+            }
+        }
+        cohorts.forEach(cohort -> cohortMetrics.failed(cohort, error, now));
     }
 
     /**
@@ -384,6 +496,7 @@ public final class SyncEngine {
             finishOrCancel(wait, partitions);
         }
         buffer.forget(partitions);
+        finished.forget(partitions);
         tracker.forget(partitions);
         journal.close(partitions);
         pauser.forget(partitions);
@@ -399,7 +512,7 @@ public final class SyncEngine {
         if (currentJob != null) {
             currentJob.forget(partitions);
             if (currentJob.isComplete() && !sender.isBusy()) {
-                tracker.completed(currentJob.offsets());
+                finished.completed(currentJob.offsets());
                 currentJob = null;
             }
         }
@@ -447,7 +560,7 @@ public final class SyncEngine {
                 submit(job);
                 return;
             }
-            tracker.completed(job.offsets());
+            finished.completed(job.offsets());
         }
     }
 
@@ -464,5 +577,11 @@ public final class SyncEngine {
         snapshots.close();
         journal.close();
         contacts.save();
+        if (report != null) {
+            report.close();
+        }
+        if (cohortMetrics != null) {
+            cohortMetrics.close();
+        }
     }
 }

@@ -41,6 +41,43 @@ class CohortSyncConfigTest {
     }
 
     @Test
+    void theReportIsOffByDefaultAndItsProducerTakesTheSnapshotServersAndPrefixedSettings() {
+        CohortSyncConfig off = new CohortSyncConfig(webhook());
+        assertThat(off.reportTopic()).isNull();
+        assertThat(off.reportIncludesPii()).isFalse();
+        assertThat(off.metricsCohortsMax()).isEqualTo(100);
+
+        Map<String, String> props = webhook();
+        props.put("report.topic", " cohort-sync-report ");
+        props.put("report.producer.security.protocol", "SASL_SSL");
+        props.put("report.producer.max.request.size", "2097152");
+        CohortSyncConfig config = new CohortSyncConfig(props);
+        assertThat(config.reportTopic()).isEqualTo("cohort-sync-report");
+        assertThat(config.reportProducerConfig()).containsEntry("bootstrap.servers", "kafka-1:9092")
+                .containsEntry("security.protocol", "SASL_SSL").containsEntry("max.request.size", "2097152")
+                .doesNotContainKey("topic");
+        props.put("report.bootstrap.servers", "reports-1:9092");
+        assertThat(new CohortSyncConfig(props).reportProducerConfig())
+                .containsEntry("bootstrap.servers", "reports-1:9092");
+    }
+
+    @Test
+    void aReportTopicNeedsSomeBootstrapServers() {
+        Map<String, String> props = webhook();
+        props.remove("snapshot.bootstrap.servers");
+        props.put("snapshot.enabled", "false");
+        props.put("report.topic", "cohort-sync-report");
+        assertThat(errors(props).get("report.bootstrap.servers")).singleElement().asString()
+                .contains("report.topic needs report.bootstrap.servers");
+        assertThatThrownBy(() -> new CohortSyncConfig(props)).isInstanceOf(ConfigException.class)
+                .hasMessageContaining("report.topic needs");
+        props.put("report.bootstrap.servers", "reports-1:9092");
+        assertThat(errors(props)).isEmpty();
+        props.put("metrics.cohorts.max", "-1");
+        assertThat(errors(props).get("metrics.cohorts.max")).isNotEmpty();
+    }
+
+    @Test
     void refreshesDefaultToThreeDaysAfterFailureAndNoGeneration() {
         CohortSyncConfig config = new CohortSyncConfig(webhook());
         assertThat(config.snapshotEnabled()).isTrue();

@@ -9,7 +9,6 @@ import java.lang.reflect.Field;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -32,7 +31,6 @@ import org.junit.jupiter.api.io.TempDir;
 import io.github.cohortsync.connect.FakeSinkTaskContext;
 import io.github.cohortsync.connect.LogCapture;
 import io.github.cohortsync.connect.Records;
-import io.github.cohortsync.connect.config.CohortSyncConfig;
 import io.github.cohortsync.connect.destination.DeliveryResult;
 import io.github.cohortsync.connect.destination.Destination;
 import io.github.cohortsync.connect.destination.Page;
@@ -135,18 +133,8 @@ class SyncEngineTest {
     }
 
     private void start(String... overrides) {
-        Map<String, String> props = new HashMap<>();
-        props.put("name", "engine-test");
-        props.put("destination", "webhook");
-        props.put("webhook.url", "http://localhost:9/unused");
-        props.put("sync.interval.ms", "100");
-        props.put("retry.max.attempts", "0");
-        props.put("delivery.journal.dir", journalDir.toString());
-        for (int i = 0; i < overrides.length; i += 2) {
-            props.put(overrides[i], overrides[i + 1]);
-        }
         context = new FakeSinkTaskContext(false, P0, P1);
-        engine = new SyncEngine(new CohortSyncConfig(props), "engine-test", "0", destination, null, null, context,
+        engine = new SyncEngine(EngineConfigs.webhook("engine-test", journalDir, overrides), "engine-test", "0", destination, null, null, context,
                 stats, new DeadLetters(null, false));
         engine.open(List.of(P0, P1));
     }

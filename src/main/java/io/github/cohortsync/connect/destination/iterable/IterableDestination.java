@@ -548,7 +548,7 @@ public final class IterableDestination extends HttpDestination {
             if (!carriesMembers || maskedBody.toLowerCase(Locale.ROOT).contains("list")) {
                 throw new PermanentDeliveryException(message + "; check the Iterable list of this cohort");
             }
-            throw new ContentRejectedException(message + "; Iterable refused the parameters of this call");
+            throw new ContentRejectedException(message + "; Iterable refused the parameters of this call", code);
         }
     }
 

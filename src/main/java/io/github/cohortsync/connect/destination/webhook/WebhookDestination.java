@@ -218,7 +218,7 @@ public final class WebhookDestination extends HttpDestination {
             }
             if (HttpFailures.isContentRefusal(code)) {
                 // Flagsmith answers an invalid payload with the envelope and code 400: a member may be the cause.
-                throw new ContentRejectedException(message);
+                throw new ContentRejectedException(message, String.valueOf(code));
             }
             throw new PermanentDeliveryException(message);
         }

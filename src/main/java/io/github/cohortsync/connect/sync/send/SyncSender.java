@@ -306,6 +306,7 @@ public final class SyncSender implements AutoCloseable {
      */
     private void send(SyncJob job, int i) throws Exception {
         Page page = job.pages().get(i);
+        AtomicInteger attempts = new AtomicInteger();
         DeliveryResult result = retryPolicy.call(() -> {
             if (cancelled) {
                 // Not a transient failure, so the retry policy gives up at once.
@@ -317,13 +318,14 @@ public final class SyncSender implements AutoCloseable {
             if (cancelled) {
                 throw new CancellationException();
             }
+            attempts.incrementAndGet();
             return sendMeasured(page);
         });
         int members = page.members().size();
         stats.pageDelivered(page.action() == PageAction.ADD_MEMBERS ? members : 0,
                 page.action() == PageAction.REMOVE_MEMBERS ? members : 0,
                 page.action() == PageAction.MEMBERS ? members : 0, result.rejections().size());
-        listener.delivered(job, page, result.rejections());
+        listener.delivered(job, page, result.rejections(), attempts.get());
         job.markDelivered(i, result.rejections());
     }
 

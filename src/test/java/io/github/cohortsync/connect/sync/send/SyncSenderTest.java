@@ -128,7 +128,7 @@ class SyncSenderTest {
 
     private SyncSender sender(int maxInFlight, int retries) {
         return SyncSender.builder(SENDER, webhook(), new RetryPolicy("test", retries, 1, 2), stats)
-                .listener((job, page, rejections) -> journaled.add(page)).maxInFlight(maxInFlight).build();
+                .listener((job, page, rejections, attempts) -> journaled.add(page)).maxInFlight(maxInFlight).build();
     }
 
     private Destination webhook() {
@@ -326,7 +326,7 @@ class SyncSenderTest {
         SyncJob job = diffJob("u", 10);
         sender = SyncSender.builder(SENDER, webhookWithABugOn(id(job.pages().get(0))),
                 new RetryPolicy("test", 3, 1, 2), stats)
-                .listener((j, page, rejections) -> journaled.add(page)).maxInFlight(3).build();
+                .listener((j, page, rejections, attempts) -> journaled.add(page)).maxInFlight(3).build();
 
         sender.submit(job);
         await().atMost(WAIT).until(() -> receiver.pending.get() == 2);
