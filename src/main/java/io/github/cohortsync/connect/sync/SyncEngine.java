@@ -101,7 +101,7 @@ public final class SyncEngine {
         this.sender = SyncSender.builder("cohort-sync-sender-" + name, destination, retryPolicy, stats)
                 .listener(this::pageDelivered).maxInFlight(config.syncMaxInFlightRequests()).build();
         this.snapshots = new SnapshotPhase(config, context, stats, offsetsLookup, spillDir,
-                destination.snapshotIncludesLeavers(), contacts, journal);
+                destination.snapshotIncludesLeavers(), destination::readsProperty, contacts, journal);
         snapshots.runBy(new SnapshotPhase.Engine() {
             @Override
             public void abandonJob() {

@@ -11,6 +11,7 @@ import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.function.Function;
+import java.util.function.Predicate;
 import java.util.function.Supplier;
 
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
@@ -41,6 +42,8 @@ public final class Snapshot implements AutoCloseable {
     /** The cohorts this snapshot is a full sync of; null for every cohort. */
     private final Set<String> cohorts;
     private final Function<String, String> rememberedNames;
+    /** The properties kept of each change: the ones the destination reads (all by default). */
+    private Predicate<String> keptProperty = key -> true;
     private long changesRead;
     private long membersSent;
     private NettedSnapshot netted;
@@ -73,6 +76,12 @@ public final class Snapshot implements AutoCloseable {
         this.withLeavers = withLeavers;
         this.batchSize = batchSize;
         extend(ranges);
+    }
+
+    /** Keeps only the properties the destination reads, in memory and in the spill files. */
+    public Snapshot keeping(Predicate<String> keptProperty) {
+        this.keptProperty = keptProperty;
+        return this;
     }
 
     /** True when a change of this cohort belongs to the snapshot (read below its partition's boundary). */
@@ -131,9 +140,14 @@ public final class Snapshot implements AutoCloseable {
 
     /** Adds a change read below its partition's boundary. */
     public void add(MembershipChange change) {
-        CohortRef ref = change.cohort().orElse(knownCohorts.get(change.cohort().id()));
-        knownCohorts.put(ref.id(), ref);
-        store.add(change);
+        CohortRef known = knownCohorts.get(change.cohort().id());
+        CohortRef ref = change.cohort().orElse(known);
+        if (!ref.equals(known)) {
+            knownCohorts.put(ref.id(), ref);
+            known = ref;
+        }
+        // Lean, as the diff buffer keeps changes: one shared cohort instance, only the properties that are sent.
+        store.add(change.retaining(known, keptProperty));
         changesRead++;
     }
 

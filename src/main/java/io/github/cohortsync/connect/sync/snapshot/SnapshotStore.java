@@ -1,11 +1,12 @@
 package io.github.cohortsync.connect.sync.snapshot;
 
-import java.io.BufferedReader;
-import java.io.BufferedWriter;
+import java.io.BufferedInputStream;
+import java.io.BufferedOutputStream;
 import java.io.Closeable;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -31,6 +32,8 @@ import io.github.cohortsync.connect.record.MembershipChange;
  * snapshot is complete. Spill files live in one directory per task, deleted on {@link #close()}.
  */
 public final class SnapshotStore implements AutoCloseable {
+    /** Buffer per spill file read or written: large sequential reads and writes. */
+    private static final int IO_BUFFER = 64 * 1024;
     static final Comparator<MembershipChange> KEY_ORDER =
             Comparator.comparing((MembershipChange c) -> c.cohort().id()).thenComparing(MembershipChange::distinctId);
 
@@ -97,13 +100,13 @@ public final class SnapshotStore implements AutoCloseable {
         }
         List<MembershipChange> sorted = new ArrayList<>(entries.values());
         sorted.sort(KEY_ORDER);
-        Path run = dir.resolve("run-" + runs.size() + ".jsonl");
+        Path run = dir.resolve("run-" + runs.size() + ".bin");
         try {
             Files.createDirectories(dir);
-            try (BufferedWriter out = Files.newBufferedWriter(run, StandardCharsets.UTF_8)) {
+            try (DataOutputStream out = output(run)) {
+                SpillCodec.Writer writer = new SpillCodec.Writer(out);
                 for (MembershipChange change : sorted) {
-                    out.write(SpillCodec.encode(change));
-                    out.newLine();
+                    writer.write(change);
                 }
             }
         } catch (IOException | UncheckedIOException e) {
@@ -115,6 +118,10 @@ public final class SnapshotStore implements AutoCloseable {
         stats.snapshotSpillFiles.incrementAndGet();
     }
 
+    private static DataOutputStream output(Path file) throws IOException {
+        return new DataOutputStream(new BufferedOutputStream(Files.newOutputStream(file), IO_BUFFER));
+    }
+
     private ConnectException diskFailure(String what, Exception e) {
         return new ConnectException("Could not " + what + " in " + dir.toAbsolutePath() + ": " + e
                 + ". The snapshot is larger than buffer.max.changes and is spilled to disk: free disk space there or"
@@ -123,14 +130,16 @@ public final class SnapshotStore implements AutoCloseable {
 
     /** A k-way merge of the sorted runs: for each (cohort, user) the change of the latest run wins. */
     private NettedSnapshot merge() {
-        Path membersFile = dir.resolve("members.jsonl");
-        Path leaversFile = dir.resolve("leavers.jsonl");
+        Path membersFile = dir.resolve("members.bin");
+        Path leaversFile = dir.resolve("leavers.bin");
         Map<String, long[]> counts = new LinkedHashMap<>();
         PriorityQueue<Head> heads = new PriorityQueue<>(Comparator.comparing(Head::change, KEY_ORDER)
                 .thenComparing(Head::run));
         List<RunReader> readers = new ArrayList<>();
-        try (BufferedWriter members = Files.newBufferedWriter(membersFile, StandardCharsets.UTF_8);
-             BufferedWriter leavers = Files.newBufferedWriter(leaversFile, StandardCharsets.UTF_8)) {
+        try (DataOutputStream membersOut = output(membersFile);
+             DataOutputStream leaversOut = output(leaversFile)) {
+            SpillCodec.Writer members = new SpillCodec.Writer(membersOut);
+            SpillCodec.Writer leavers = new SpillCodec.Writer(leaversOut);
             for (int i = 0; i < runs.size(); i++) {
                 RunReader reader = new RunReader(runs.get(i));
                 readers.add(reader);
@@ -152,9 +161,7 @@ public final class SnapshotStore implements AutoCloseable {
                     same.pushNext(heads);
                 }
                 boolean member = latest.action() == Action.ADD;
-                BufferedWriter out = member ? members : leavers;
-                out.write(SpillCodec.encode(latest));
-                out.newLine();
+                (member ? members : leavers).write(latest);
                 counts.computeIfAbsent(latest.cohort().id(), id -> new long[2])[member ? 0 : 1]++;
             }
         } catch (IOException | UncheckedIOException e) {
@@ -227,33 +234,35 @@ public final class SnapshotStore implements AutoCloseable {
         }
     }
 
-    /** Reads one spill file line by line. */
+    /** Reads one spill file change by change. */
     private final class RunReader implements Iterator<MembershipChange>, Closeable {
-        private final BufferedReader in;
-        private String nextLine;
+        private final DataInputStream in;
+        private final SpillCodec.Reader reader;
+        private MembershipChange next;
 
         RunReader(Path file) throws IOException {
-            this.in = Files.newBufferedReader(file, StandardCharsets.UTF_8);
+            this.in = new DataInputStream(new BufferedInputStream(Files.newInputStream(file), IO_BUFFER));
+            this.reader = new SpillCodec.Reader(in);
             synchronized (openReaders) {
                 openReaders.add(this);
             }
-            this.nextLine = in.readLine();
+            this.next = reader.read();
         }
 
         @Override
         public boolean hasNext() {
-            return nextLine != null;
+            return next != null;
         }
 
         @Override
         public MembershipChange next() {
-            if (nextLine == null) {
+            if (next == null) {
                 throw new NoSuchElementException();
             }
-            MembershipChange change = SpillCodec.decode(nextLine);
+            MembershipChange change = next;
             try {
-                nextLine = in.readLine();
-                if (nextLine == null) {
+                next = reader.read();
+                if (next == null) {
                     close();
                 }
             } catch (IOException e) {
