@@ -99,11 +99,11 @@ public final class EndToEndBenchmark {
                     (int) number("full.sync.partitions", 1));
         }
 
-        private static long number(String name, long fallback) {
+        static long number(String name, long fallback) {
             return Long.parseLong(text(name, Long.toString(fallback)).replace("_", ""));
         }
 
-        private static String text(String name, String fallback) {
+        static String text(String name, String fallback) {
             String value = System.getProperty("bench." + name);
             if (value == null) {
                 value = System.getenv("BENCH_" + name.toUpperCase(Locale.ROOT).replace('.', '_'));
@@ -260,7 +260,7 @@ public final class EndToEndBenchmark {
 
     // ---------------------------------------------------------------------------------------------- runs
 
-    private static Map<String, String> common(String topic, int tasks) {
+    static Map<String, String> common(String topic, int tasks) {
         Map<String, String> config = new LinkedHashMap<>();
         config.put("topics", topic);
         config.put("tasks.max", Integer.toString(tasks));
@@ -298,6 +298,11 @@ public final class EndToEndBenchmark {
     /** This connector's config for a destination whose stand-in is {@code receiver}. */
     static Map<String, String> connectorConfig(String destination, InstantReceiver receiver, String topic,
                                                Settings settings) {
+        return connectorConfig(destination, receiver.baseUrl(), topic, settings);
+    }
+
+    /** This connector's config for a destination whose stand-in listens at {@code baseUrl}. */
+    static Map<String, String> connectorConfig(String destination, String baseUrl, String topic, Settings settings) {
         Map<String, String> config = common(topic, settings.tasks());
         config.put("connector.class", CohortSyncSinkConnector.class.getName());
         config.put("destination", destination);
@@ -314,29 +319,29 @@ public final class EndToEndBenchmark {
             config.put("sync.max.in.flight.requests", inFlight);
         }
         switch (destination) {
-            case "webhook" -> config.put("webhook.url", receiver.baseUrl() + "/hook");
+            case "webhook" -> config.put("webhook.url", baseUrl + "/hook");
             case "webhook-idle" -> {
                 // The webhook with sync.on.idle=true, to compare both in the same run.
                 config.put("destination", "webhook");
                 config.put("sync.on.idle", "true");
-                config.put("webhook.url", receiver.baseUrl() + "/hook");
+                config.put("webhook.url", baseUrl + "/hook");
             }
             case "segment" -> {
                 config.put("segment.write.key", "bench-write-key");
-                config.put("segment.endpoint", receiver.baseUrl());
+                config.put("segment.endpoint", baseUrl);
             }
             case "iterable" -> {
                 config.put("iterable.api.key", "bench-api-key");
-                config.put("iterable.endpoint", receiver.baseUrl());
+                config.put("iterable.endpoint", baseUrl);
             }
             case "clevertap" -> {
                 config.put("clevertap.account.id", "BENCH-1");
                 config.put("clevertap.passcode", "bench-passcode");
-                config.put("clevertap.endpoint", receiver.baseUrl());
+                config.put("clevertap.endpoint", baseUrl);
             }
             case "braze" -> {
                 config.put("braze.api.key", "bench-api-key");
-                config.put("braze.endpoint", receiver.baseUrl());
+                config.put("braze.endpoint", baseUrl);
             }
             default -> throw new IllegalArgumentException("no stand-in for destination " + destination
                     + " (BENCH_DESTINATIONS takes webhook, webhook-idle, segment, iterable, clevertap, braze)");
@@ -543,7 +548,7 @@ public final class EndToEndBenchmark {
         }
     }
 
-    private record Measured(double seconds, double firstCommitSeconds, long heapPeak, long gcCount, long gcMillis,
+    record Measured(double seconds, double firstCommitSeconds, long heapPeak, long gcCount, long gcMillis,
                             long rssPeak) {
     }
 
@@ -561,8 +566,8 @@ public final class EndToEndBenchmark {
         return 0;
     }
 
-    private static Measured drain(ConnectHarness harness, String name, Map<String, String> config, String topic,
-                                  Map<TopicPartition, Long> end, Settings settings) throws Exception {
+    static Measured drain(ConnectHarness harness, String name, Map<String, String> config, String topic,
+                          Map<TopicPartition, Long> end, Settings settings) throws Exception {
         return drain(harness, name, config, topic, end, settings, () -> { });
     }
 
@@ -725,7 +730,7 @@ public final class EndToEndBenchmark {
                 .mapToLong(GarbageCollectorMXBean::getCollectionTime).sum();
     }
 
-    private static long total(Map<TopicPartition, Long> end) {
+    static long total(Map<TopicPartition, Long> end) {
         return end.values().stream().mapToLong(Long::longValue).sum();
     }
 
@@ -877,7 +882,7 @@ public final class EndToEndBenchmark {
         return ratios.length % 2 == 1 ? ratios[mid] : (ratios[mid - 1] + ratios[mid]) / 2;
     }
 
-    private static double median(List<Result> results, ToDoubleFunction<Result> metric) {
+    static double median(List<Result> results, ToDoubleFunction<Result> metric) {
         double[] values = results.stream().mapToDouble(metric).sorted().toArray();
         if (values.length == 0) {
             return Double.NaN;
