@@ -10,6 +10,10 @@ import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.function.Function;
 import java.util.function.Predicate;
 import java.util.function.Supplier;
@@ -50,7 +54,22 @@ public final class Snapshot implements AutoCloseable {
     /** The merge of spill files, run off the task thread so that a large snapshot never stalls the consumer. */
     private CompletableFuture<NettedSnapshot> merging;
     private SnapshotPages pages;
+    /**
+     * The next part's pages, built on another thread while the part before is sent (reading and decoding them from
+     * the spill files took the task thread tens of milliseconds per part, while the sender waited); null when none.
+     */
+    private CompletableFuture<Part> prefetched;
     private boolean lastJobHandedOut;
+
+    /** A part's pages, and whether they are the snapshot's last. */
+    private record Part(List<Page> pages, boolean last) {
+    }
+
+    private static final Executor DAEMON = runnable -> {
+        Thread thread = new Thread(runnable, "cohort-sync-snapshot-pages");
+        thread.setDaemon(true);
+        thread.start();
+    };
 
     /**
      * @param withLeavers whether users who left are sent as removals (for destinations that must be told)
@@ -228,14 +247,34 @@ public final class Snapshot implements AutoCloseable {
         if (lastJobHandedOut) {
             return Optional.empty();
         }
-        List<Page> chunk = pages.hasNext() ? pages.next(maxMembers) : List.of();
-        long members = chunk.stream().mapToLong(page -> page.members().size()).sum();
+        Part part;
+        if (prefetched != null) {
+            try {
+                part = prefetched.join();
+            } catch (CompletionException e) {
+                throw e.getCause() instanceof RuntimeException cause ? cause : e;
+            } finally {
+                prefetched = null;
+            }
+        } else {
+            part = part(maxMembers);
+        }
+        long members = part.pages().stream().mapToLong(page -> page.members().size()).sum();
         membersSent += members;
-        boolean last = !pages.hasNext();
-        lastJobHandedOut = last;
-        return Optional.of(new SyncJob(chunk, last && !isPartial() ? boundaries() : new HashMap<>(),
-                last ? changesRead : 0,
-                last ? membersSent : 0));
+        lastJobHandedOut = part.last();
+        if (!part.last()) {
+            // At most two parts' pages are held: the one handed out and the next one.
+            prefetched = CompletableFuture.supplyAsync(() -> part(maxMembers), DAEMON);
+        }
+        return Optional.of(new SyncJob(part.pages(), part.last() && !isPartial() ? boundaries() : new HashMap<>(),
+                part.last() ? changesRead : 0,
+                part.last() ? membersSent : 0));
+    }
+
+    /** Reads the next part's pages; on the task thread or, for the parts after the first, on their own thread. */
+    private Part part(int maxMembers) {
+        List<Page> chunk = pages.hasNext() ? pages.next(maxMembers) : List.of();
+        return new Part(chunk, !pages.hasNext());
     }
 
     /** True once the last part was handed out (it may still be in flight). */
@@ -263,6 +302,17 @@ public final class Snapshot implements AutoCloseable {
     /** Drops what was read and deletes the spill files. */
     @Override
     public void close() {
+        if (prefetched != null) {
+            // Let the part being read end before its files are closed and deleted (tens of milliseconds).
+            try {
+                prefetched.get(10, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } catch (ExecutionException | TimeoutException | java.util.concurrent.CancellationException e) {
+                // given up with the snapshot
+            }
+            prefetched = null;
+        }
         if (netted != null) {
             netted.close();
         }

@@ -1,11 +1,9 @@
 package io.github.cohortsync.connect.sync.snapshot;
 
-import java.io.BufferedInputStream;
-import java.io.BufferedOutputStream;
 import java.io.Closeable;
-import java.io.DataInputStream;
-import java.io.DataOutputStream;
 import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -32,10 +30,16 @@ import io.github.cohortsync.connect.record.MembershipChange;
  * snapshot is complete. Spill files live in one directory per task, deleted on {@link #close()}.
  */
 public final class SnapshotStore implements AutoCloseable {
-    /** Buffer per spill file read or written: large sequential reads and writes. */
-    private static final int IO_BUFFER = 64 * 1024;
     static final Comparator<MembershipChange> KEY_ORDER =
             Comparator.comparing((MembershipChange c) -> c.cohort().id()).thenComparing(MembershipChange::distinctId);
+
+    /**
+     * Changes per sorted run at most, even when more may be held: a change held in memory until its run is written
+     * survives young collections and is copied by each of them, so smaller runs cost less GC than they add to the
+     * merge (a 1M-member full sync spent 3.4 s in GC against the ceiling's 0.6 s with runs of 100,000; see
+     * docs/benchmarks.md "Full sync").
+     */
+    static final int RUN_CHANGES = 20_000;
 
     private record MemberKey(String cohortId, String distinctId) {
     }
@@ -51,7 +55,7 @@ public final class SnapshotStore implements AutoCloseable {
 
     /** @param dir this task's own spill directory: created when first needed, deleted on close */
     public SnapshotStore(int maxInMemory, Path dir, SyncStats stats) {
-        this.maxInMemory = maxInMemory;
+        this.maxInMemory = Math.min(maxInMemory, RUN_CHANGES);
         this.dir = dir;
         this.stats = stats;
     }
@@ -103,11 +107,12 @@ public final class SnapshotStore implements AutoCloseable {
         Path run = dir.resolve("run-" + runs.size() + ".bin");
         try {
             Files.createDirectories(dir);
-            try (DataOutputStream out = output(run)) {
+            try (OutputStream out = Files.newOutputStream(run)) {
                 SpillCodec.Writer writer = new SpillCodec.Writer(out);
                 for (MembershipChange change : sorted) {
                     writer.write(change);
                 }
+                writer.flush();
             }
         } catch (IOException | UncheckedIOException e) {
             throw diskFailure("write a snapshot spill file", e);
@@ -116,10 +121,6 @@ public final class SnapshotStore implements AutoCloseable {
         entries.clear();
         stats.snapshotChangesSpilled.addAndGet(sorted.size());
         stats.snapshotSpillFiles.incrementAndGet();
-    }
-
-    private static DataOutputStream output(Path file) throws IOException {
-        return new DataOutputStream(new BufferedOutputStream(Files.newOutputStream(file), IO_BUFFER));
     }
 
     private ConnectException diskFailure(String what, Exception e) {
@@ -136,8 +137,8 @@ public final class SnapshotStore implements AutoCloseable {
         PriorityQueue<Head> heads = new PriorityQueue<>(Comparator.comparing(Head::change, KEY_ORDER)
                 .thenComparing(Head::run));
         List<RunReader> readers = new ArrayList<>();
-        try (DataOutputStream membersOut = output(membersFile);
-             DataOutputStream leaversOut = output(leaversFile)) {
+        try (OutputStream membersOut = Files.newOutputStream(membersFile);
+             OutputStream leaversOut = Files.newOutputStream(leaversFile)) {
             SpillCodec.Writer members = new SpillCodec.Writer(membersOut);
             SpillCodec.Writer leavers = new SpillCodec.Writer(leaversOut);
             for (int i = 0; i < runs.size(); i++) {
@@ -164,6 +165,8 @@ public final class SnapshotStore implements AutoCloseable {
                 (member ? members : leavers).write(latest);
                 counts.computeIfAbsent(latest.cohort().id(), id -> new long[2])[member ? 0 : 1]++;
             }
+            members.flush();
+            leavers.flush();
         } catch (IOException | UncheckedIOException e) {
             throw diskFailure("merge the snapshot's spill files", e);
         } finally {
@@ -236,12 +239,12 @@ public final class SnapshotStore implements AutoCloseable {
 
     /** Reads one spill file change by change. */
     private final class RunReader implements Iterator<MembershipChange>, Closeable {
-        private final DataInputStream in;
+        private final InputStream in;
         private final SpillCodec.Reader reader;
         private MembershipChange next;
 
         RunReader(Path file) throws IOException {
-            this.in = new DataInputStream(new BufferedInputStream(Files.newInputStream(file), IO_BUFFER));
+            this.in = Files.newInputStream(file);
             this.reader = new SpillCodec.Reader(in);
             synchronized (openReaders) {
                 openReaders.add(this);

@@ -1,8 +1,9 @@
 package io.github.cohortsync.connect.sync.snapshot;
 
-import java.io.DataInputStream;
-import java.io.DataOutputStream;
+import java.io.EOFException;
 import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
 import java.math.BigDecimal;
 import java.math.BigInteger;
 import java.nio.charset.StandardCharsets;
@@ -52,16 +53,31 @@ final class SpillCodec {
     private SpillCodec() {
     }
 
-    /** Writes changes to one spill file. */
+    /**
+     * Writes changes to one spill file through its own buffer (not a DataOutputStream over a BufferedOutputStream,
+     * whose synchronized call per byte cost more than the encoding); {@link #flush()} before the stream is closed.
+     */
     static final class Writer {
-        private final DataOutputStream out;
+        private final OutputStream stream;
+        private final Buffer out = new Buffer();
         private CohortRef previous;
 
-        Writer(DataOutputStream out) {
-            this.out = out;
+        Writer(OutputStream stream) {
+            this.stream = stream;
+        }
+
+        /** Writes out what is buffered. */
+        void flush() throws IOException {
+            stream.write(out.bytes, 0, out.size);
+            out.size = 0;
+            stream.flush();
         }
 
         void write(MembershipChange change) throws IOException {
+            if (out.size >= FLUSH_AT) {
+                stream.write(out.bytes, 0, out.size);
+                out.size = 0;
+            }
             CohortRef cohort = change.cohort();
             if (cohort.equals(previous)) {
                 out.writeByte(SAME_COHORT);
@@ -146,7 +162,7 @@ final class SpillCodec {
         }
 
         /** Null as 0, else the UTF-8 length + 1, then the bytes. */
-        private void string(String text) throws IOException {
+        private void string(String text) {
             if (text == null) {
                 out.writeByte(0);
                 return;
@@ -156,7 +172,7 @@ final class SpillCodec {
             out.write(bytes);
         }
 
-        private void varint(int value) throws IOException {
+        private void varint(int value) {
             int rest = value;
             while ((rest & ~0x7F) != 0) {
                 out.writeByte((rest & 0x7F) | 0x80);
@@ -166,30 +182,143 @@ final class SpillCodec {
         }
     }
 
-    /** Reads the changes of one spill file back, in the order written. */
+    /** Buffered changes are written out once this many bytes are waiting. */
+    private static final int FLUSH_AT = 64 * 1024;
+
+    /** A growing byte array, written big-endian as DataOutput writes. */
+    private static final class Buffer {
+        byte[] bytes = new byte[FLUSH_AT + 4096];
+        int size;
+
+        private void ensure(int more) {
+            if (size + more > bytes.length) {
+                bytes = java.util.Arrays.copyOf(bytes, Math.max(bytes.length * 2, size + more));
+            }
+        }
+
+        void writeByte(int b) {
+            ensure(1);
+            bytes[size++] = (byte) b;
+        }
+
+        void write(byte[] b) {
+            ensure(b.length);
+            System.arraycopy(b, 0, bytes, size, b.length);
+            size += b.length;
+        }
+
+        void writeShort(int v) {
+            writeByte(v >>> 8);
+            writeByte(v);
+        }
+
+        void writeInt(int v) {
+            ensure(4);
+            for (int shift = 24; shift >= 0; shift -= 8) {
+                bytes[size++] = (byte) (v >>> shift);
+            }
+        }
+
+        void writeLong(long v) {
+            ensure(8);
+            for (int shift = 56; shift >= 0; shift -= 8) {
+                bytes[size++] = (byte) (v >>> shift);
+            }
+        }
+
+        void writeFloat(float v) {
+            writeInt(Float.floatToIntBits(v));
+        }
+
+        void writeDouble(double v) {
+            writeLong(Double.doubleToLongBits(v));
+        }
+    }
+
+    /** Reads the changes of one spill file back, in the order written, through its own buffer. */
     static final class Reader {
-        private final DataInputStream in;
+        private final InputStream stream;
+        private final byte[] buffer = new byte[64 * 1024];
+        private int position;
+        private int limit;
         private final Map<String, String> topics = new HashMap<>();
-        private byte[] scratch = new byte[256];
         private CohortRef previous;
 
-        Reader(DataInputStream in) {
-            this.in = in;
+        Reader(InputStream stream) {
+            this.stream = stream;
+        }
+
+        /** True when at least one more byte is there (refilling the buffer when needed). */
+        private boolean fill() throws IOException {
+            if (position < limit) {
+                return true;
+            }
+            int n = stream.read(buffer, 0, buffer.length);
+            position = 0;
+            limit = Math.max(0, n);
+            return n > 0;
+        }
+
+        private int readUnsignedByte() throws IOException {
+            if (position >= limit && !fill()) {
+                throw new EOFException("Damaged snapshot spill file: it ends inside a change");
+            }
+            return buffer[position++] & 0xFF;
+        }
+
+        private byte readByte() throws IOException {
+            return (byte) readUnsignedByte();
+        }
+
+        private short readShort() throws IOException {
+            return (short) ((readUnsignedByte() << 8) | readUnsignedByte());
+        }
+
+        private int readInt() throws IOException {
+            int v = 0;
+            for (int i = 0; i < 4; i++) {
+                v = (v << 8) | readUnsignedByte();
+            }
+            return v;
+        }
+
+        private long readLong() throws IOException {
+            if (limit - position >= 8) {
+                long v = 0;
+                for (int i = 0; i < 8; i++) {
+                    v = (v << 8) | (buffer[position++] & 0xFF);
+                }
+                return v;
+            }
+            return ((long) readInt() << 32) | (readInt() & 0xFFFFFFFFL);
+        }
+
+        private void readFully(byte[] into, int length) throws IOException {
+            int done = 0;
+            while (done < length) {
+                if (position >= limit && !fill()) {
+                    throw new EOFException("Damaged snapshot spill file: it ends inside a change");
+                }
+                int n = Math.min(length - done, limit - position);
+                System.arraycopy(buffer, position, into, done, n);
+                position += n;
+                done += n;
+            }
         }
 
         /** The next change, or null at the end of the file. */
         MembershipChange read() throws IOException {
-            int cohortFlag = in.read();
-            if (cohortFlag < 0) {
+            if (!fill()) {
                 return null;
             }
+            int cohortFlag = readUnsignedByte();
             if (cohortFlag == NEW_COHORT) {
                 previous = new CohortRef(string(), string(), string(), string());
             } else if (cohortFlag != SAME_COHORT || previous == null) {
                 throw new IOException("Damaged snapshot spill file: unexpected cohort marker " + cohortFlag);
             }
             String distinctId = string();
-            Action action = Action.values()[in.readUnsignedByte()];
+            Action action = Action.values()[readUnsignedByte()];
             String email = string();
             String firstName = string();
             String lastName = string();
@@ -199,24 +328,24 @@ final class SpillCodec {
             for (int i = 0; i < count; i++) {
                 properties.put(string(), value());
             }
-            long timestamp = in.readLong();
+            long timestamp = readLong();
             String topic = string();
             // One topic string for all the changes of a file, not one per change.
             topic = topics.computeIfAbsent(topic, t -> t);
             int partition = varint();
-            long offset = in.readLong();
+            long offset = readLong();
             return new MembershipChange(previous, distinctId, action, email, firstName, lastName, phoneNumber,
                     properties, timestamp, topic, partition, offset);
         }
 
         private Object value() throws IOException {
-            int tag = in.readUnsignedByte();
+            int tag = readUnsignedByte();
             return switch (tag) {
                 case NULL -> null;
                 case STRING -> string();
-                case LONG -> in.readLong();
-                case INT -> in.readInt();
-                case DOUBLE -> in.readDouble();
+                case LONG -> readLong();
+                case INT -> readInt();
+                case DOUBLE -> Double.longBitsToDouble(readLong());
                 case TRUE -> Boolean.TRUE;
                 case FALSE -> Boolean.FALSE;
                 case MAP -> {
@@ -235,14 +364,14 @@ final class SpillCodec {
                     }
                     yield list;
                 }
-                case FLOAT -> in.readFloat();
-                case SHORT -> in.readShort();
-                case BYTE -> in.readByte();
+                case FLOAT -> Float.intBitsToFloat(readInt());
+                case SHORT -> readShort();
+                case BYTE -> readByte();
                 case BIG_DECIMAL -> new BigDecimal(Objects.requireNonNull(string()));
                 case BIG_INTEGER -> new BigInteger(Objects.requireNonNull(string()));
                 case BYTES -> {
                     byte[] bytes = new byte[varint()];
-                    in.readFully(bytes);
+                    readFully(bytes, bytes.length);
                     yield bytes;
                 }
                 case OTHER -> JSON.readValue(string(), Object.class);
@@ -255,17 +384,20 @@ final class SpillCodec {
             if (length < 0) {
                 return null;
             }
-            if (scratch.length < length) {
-                scratch = new byte[Math.max(length, scratch.length * 2)];
+            if (limit - position >= length) {
+                String text = new String(buffer, position, length, StandardCharsets.UTF_8);
+                position += length;
+                return text;
             }
-            in.readFully(scratch, 0, length);
-            return new String(scratch, 0, length, StandardCharsets.UTF_8);
+            byte[] bytes = new byte[length];
+            readFully(bytes, length);
+            return new String(bytes, StandardCharsets.UTF_8);
         }
 
         private int varint() throws IOException {
             int value = 0;
             for (int shift = 0; shift < 32; shift += 7) {
-                int b = in.readUnsignedByte();
+                int b = readUnsignedByte();
                 value |= (b & 0x7F) << shift;
                 if ((b & 0x80) == 0) {
                     return value;

@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
-import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.EOFException;
 import java.io.IOException;
@@ -38,12 +37,13 @@ class SpillCodecTest {
             for (MembershipChange change : changes) {
                 writer.write(change);
             }
+            writer.flush();
         }
         return bytes.toByteArray();
     }
 
     private static List<MembershipChange> read(byte[] bytes) throws IOException {
-        SpillCodec.Reader reader = new SpillCodec.Reader(new DataInputStream(new ByteArrayInputStream(bytes)));
+        SpillCodec.Reader reader = new SpillCodec.Reader(new ByteArrayInputStream(bytes));
         List<MembershipChange> changes = new ArrayList<>();
         for (MembershipChange change = reader.read(); change != null; change = reader.read()) {
             changes.add(change);
