@@ -11,6 +11,12 @@
 #   connector's default sync.interval.ms (BENCH_BACKLOG_SYNC_INTERVAL_MS, 10000); then the destination comes back
 #   and the drain is watched for up to BENCH_BACKLOG_DRAIN_SECONDS (120)
 #   --quick: 100000 records, 1 round, no backlog
+#   --realistic: the realistic benchmark instead (RealisticBenchmark: stand-ins with a round trip and account-wide
+#   limits in their own process, cases (a)-(e) of issue 13 under each BENCH_VARIANTS entry); its settings are listed
+#   in docs/benchmarks.md "Realistic benchmark"
+#   --full-sync N (BENCH_FULL_SYNC_RECORDS, 0 = skip): only the full sync case (issue 13 (f)): a one-time export of N
+#   members of one cohort from a compacted topic (BENCH_FULL_SYNC_PARTITIONS, 1), one task, against the ceiling with
+#   one task; BENCH_ROUNDS rounds after a warm-up. BENCH_DIFF=0 skips the diff rounds (--full-sync sets it).
 # Other settings (environment): BENCH_COHORTS (10), BENCH_CHURN (0.1), BENCH_PARTITIONS (2), BENCH_TASKS (2),
 # BENCH_SYNC_INTERVAL_MS (1000), BENCH_BUFFER_MAX_CHANGES (100000), BENCH_OFFSET_FLUSH_INTERVAL_MS (1000),
 # BENCH_WARMUP (1), BENCH_JOURNAL (true: the delivery journal), BENCH_TIMEOUT_SECONDS (180 per connector run),
@@ -26,6 +32,8 @@ while [[ $# -gt 0 ]]; do
     --destinations) export BENCH_DESTINATIONS="$2"; shift 2 ;;
     --backlog) export BENCH_BACKLOG_RECORDS="$2"; shift 2 ;;
     --backlog-seconds) export BENCH_BACKLOG_SECONDS="$2"; shift 2 ;;
+    --full-sync) export BENCH_FULL_SYNC_RECORDS="$2" BENCH_DIFF=0; shift 2 ;;
+    --realistic) MAIN=RealisticBenchmark; shift ;;
     --quick) export BENCH_RECORDS=100000 BENCH_ROUNDS=1 BENCH_BACKLOG_RECORDS=0; shift ;;
     *) echo "unknown flag $1 (see the comment at the top of $0)" >&2; exit 64 ;;
   esac
@@ -46,4 +54,4 @@ if [[ "${BENCH_TIMELINE:-}" == "1" ]]; then
 fi
 STAMP=$(date -u +%Y%m%dT%H%M%SZ)
 java "${JAVA_OPTS[@]}" -cp "target/test-classes:target/classes:$(cat "$OUT/classpath.txt")" \
-  io.github.cohortsync.connect.bench.EndToEndBenchmark 2>&1 | tee "$OUT/run-$STAMP.log"
+  "io.github.cohortsync.connect.bench.${MAIN:-EndToEndBenchmark}" 2>&1 | tee "$OUT/run-$STAMP.log"

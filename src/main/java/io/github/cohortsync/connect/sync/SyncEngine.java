@@ -150,7 +150,7 @@ public final class SyncEngine {
                 .adaptive(config.syncAdaptiveConcurrency(), SyncSender.DEFAULT_INITIAL_IN_FLIGHT)
                 .requestsPerSecond(config.rateLimitRequestsPerSecondPerTask()).build();
         this.snapshots = new SnapshotPhase(config, context, stats, offsetsLookup, spillDir,
-                destination.snapshotIncludesLeavers(), contacts, journal);
+                destination.snapshotIncludesLeavers(), destination::readsProperty, contacts, journal);
         snapshots.runBy(new SnapshotPhase.Engine() {
             @Override
             public void abandonJob() {

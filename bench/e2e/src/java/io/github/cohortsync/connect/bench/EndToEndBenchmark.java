@@ -56,7 +56,8 @@ public final class EndToEndBenchmark {
     /** What one run of one connector measured. */
     record Result(String kind, int round, long records, double seconds, double firstCommitSeconds, long requests,
                   long members, long nettedAway, long membersAdded, long membersRemoved, long heapPeakBytes,
-                  long gcCount, long gcMillis, long churnedWithinSync, long churnedAcrossSyncs, long partialPages) {
+                  long gcCount, long gcMillis, long churnedWithinSync, long churnedAcrossSyncs, long partialPages,
+                  long rssPeakBytes) {
         double recordsPerSecond() {
             return records / seconds;
         }
@@ -64,12 +65,17 @@ public final class EndToEndBenchmark {
         double membersPerRequest() {
             return requests == 0 ? 0 : (double) members / requests;
         }
+
+        double membersPerSecond() {
+            return members / seconds;
+        }
     }
 
     record Settings(int records, int cohorts, double churn, int partitions, int rounds, int tasks,
                     long syncIntervalMs, long flushIntervalMs, long timeoutSeconds, long seed, boolean warmup,
                     List<String> destinations, long bufferMaxChanges, int backlogRecords, long backlogSeconds,
-                    long backlogSyncIntervalMs, long backlogDrainSeconds) {
+                    long backlogSyncIntervalMs, long backlogDrainSeconds, int fullSyncRecords,
+                    int fullSyncPartitions) {
         static Settings load() {
             return new Settings(
                     (int) number("records", 1_000_000),
@@ -89,14 +95,16 @@ public final class EndToEndBenchmark {
                     (int) number("backlog.records", 0),
                     number("backlog.seconds", 60),
                     number("backlog.sync.interval.ms", 10_000),
-                    number("backlog.drain.seconds", 120));
+                    number("backlog.drain.seconds", 120),
+                    (int) number("full.sync.records", 0),
+                    (int) number("full.sync.partitions", 1));
         }
 
-        private static long number(String name, long fallback) {
+        static long number(String name, long fallback) {
             return Long.parseLong(text(name, Long.toString(fallback)).replace("_", ""));
         }
 
-        private static String text(String name, String fallback) {
+        static String text(String name, String fallback) {
             String value = System.getProperty("bench." + name);
             if (value == null) {
                 value = System.getenv("BENCH_" + name.toUpperCase(Locale.ROOT).replace('.', '_'));
@@ -118,16 +126,18 @@ public final class EndToEndBenchmark {
         int status = 0;
         List<Result> results = new ArrayList<>();
         Backlog backlog = null;
+        List<Result> fullSyncs = List.of();
         try (ConnectHarness harness = ConnectHarness.start("bench", 1,
                 Map.of("offset.flush.interval.ms", Long.toString(settings.flushIntervalMs())));
              // BENCH_RECEIVER_DELAY_MS stands in for a remote API's round trip; give it enough threads
              // (BENCH_RECEIVER_THREADS) for every request in flight (tasks x sync.max.in.flight.requests).
              InstantReceiver receiver = InstantReceiver.start((int) Settings.number("receiver.threads", 2),
                      Settings.number("receiver.delay.ms", 0))) {
-            if (settings.rounds() > 0) {
+            if (settings.rounds() > 0 && Settings.number("diff", 1) != 0) {
                 String topic = harness.createTopic("bench-changes", settings.partitions());
                 long produceStart = System.nanoTime();
-                long bytes = produce(harness, topic, settings.records(), settings);
+                long bytes = produce(harness, topic, settings.records(), settings.cohorts(), settings.churn(),
+                        settings.seed());
                 Map<TopicPartition, Long> end = harness.endOffsets(topic);
                 System.out.printf(Locale.ROOT, "produced %d records (%.1f MB of values and keys) in %.1f s;"
                                 + " end offsets %s%n", settings.records(), bytes / 1e6,
@@ -157,8 +167,12 @@ public final class EndToEndBenchmark {
             if (settings.backlogRecords() > 0) {
                 backlog = runBacklog(harness, receiver, settings);
             }
+            if (settings.fullSyncRecords() > 0) {
+                fullSyncs = runFullSyncs(harness, receiver, settings);
+            }
             System.out.println();
             System.out.println(report(results, settings, backlog));
+            System.out.println(fullSyncReport(fullSyncs, settings));
         } catch (Exception e) {
             e.printStackTrace();
             status = 1;
@@ -176,13 +190,14 @@ public final class EndToEndBenchmark {
      * among the last 20,000 adds), which netting may absorb. Keyed by (cohort, user), so each key's changes share a
      * partition. Field sizes follow a Mixpanel cohort export: about 400 bytes per value.
      */
-    static long produce(ConnectHarness harness, String topic, int records, Settings settings) throws Exception {
+    static long produce(ConnectHarness harness, String topic, int records, int cohorts, double churn, long seed)
+            throws Exception {
         Map<String, Object> props = new HashMap<>();
         props.put(ProducerConfig.ACKS_CONFIG, "1");
         props.put(ProducerConfig.LINGER_MS_CONFIG, 20);
         props.put(ProducerConfig.BATCH_SIZE_CONFIG, 256 * 1024);
         props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, false);
-        Random random = new Random(settings.seed());
+        Random random = new Random(seed);
         String[][] recent = new String[20_000][];
         int recentCount = 0;
         long userSeq = 0;
@@ -194,13 +209,13 @@ public final class EndToEndBenchmark {
                 String cohort;
                 String user;
                 String action;
-                if (recentCount > 0 && random.nextDouble() < settings.churn()) {
+                if (recentCount > 0 && random.nextDouble() < churn) {
                     String[] pair = recent[random.nextInt(Math.min(recentCount, recent.length))];
                     cohort = pair[0];
                     user = pair[1];
                     action = "remove";
                 } else {
-                    cohort = Integer.toString(1000 + random.nextInt(settings.cohorts()));
+                    cohort = Integer.toString(1000 + random.nextInt(cohorts));
                     user = String.format(Locale.ROOT, "u%010d", userSeq++);
                     action = "add";
                     recent[recentCount % recent.length] = new String[] {cohort, user};
@@ -246,7 +261,7 @@ public final class EndToEndBenchmark {
 
     // ---------------------------------------------------------------------------------------------- runs
 
-    private static Map<String, String> common(String topic, int tasks) {
+    static Map<String, String> common(String topic, int tasks) {
         Map<String, String> config = new LinkedHashMap<>();
         config.put("topics", topic);
         config.put("tasks.max", Integer.toString(tasks));
@@ -259,13 +274,18 @@ public final class EndToEndBenchmark {
 
     static Result runCeiling(ConnectHarness harness, String topic, Map<TopicPartition, Long> end, int round,
                              Settings settings) throws Exception {
+        return runCeiling(harness, topic, end, round, settings, settings.tasks());
+    }
+
+    static Result runCeiling(ConnectHarness harness, String topic, Map<TopicPartition, Long> end, int round,
+                             Settings settings, int tasks) throws Exception {
         String name = ConnectHarness.uniqueName("ceiling-r" + round);
-        Map<String, String> config = common(topic, settings.tasks());
+        Map<String, String> config = common(topic, tasks);
         config.put("connector.class", FileStreamSinkConnector.class.getName());
         config.put("file", "/dev/null");
         Measured m = drain(harness, name, config, topic, end, settings);
         return new Result(CEILING, round, total(end), m.seconds, m.firstCommitSeconds, 0, 0, 0, 0, 0, m.heapPeak,
-                m.gcCount, m.gcMillis, 0, 0, 0);
+                m.gcCount, m.gcMillis, 0, 0, 0, m.rssPeak);
     }
 
     private static final String CEILING = "ceiling";
@@ -279,6 +299,11 @@ public final class EndToEndBenchmark {
     /** This connector's config for a destination whose stand-in is {@code receiver}. */
     static Map<String, String> connectorConfig(String destination, InstantReceiver receiver, String topic,
                                                Settings settings) {
+        return connectorConfig(destination, receiver.baseUrl(), topic, settings);
+    }
+
+    /** This connector's config for a destination whose stand-in listens at {@code baseUrl}. */
+    static Map<String, String> connectorConfig(String destination, String baseUrl, String topic, Settings settings) {
         Map<String, String> config = common(topic, settings.tasks());
         config.put("connector.class", CohortSyncSinkConnector.class.getName());
         config.put("destination", destination);
@@ -295,29 +320,29 @@ public final class EndToEndBenchmark {
             config.put("sync.max.in.flight.requests", inFlight);
         }
         switch (destination) {
-            case "webhook" -> config.put("webhook.url", receiver.baseUrl() + "/hook");
+            case "webhook" -> config.put("webhook.url", baseUrl + "/hook");
             case "webhook-idle" -> {
                 // The webhook with sync.on.idle=true, to compare both in the same run.
                 config.put("destination", "webhook");
                 config.put("sync.on.idle", "true");
-                config.put("webhook.url", receiver.baseUrl() + "/hook");
+                config.put("webhook.url", baseUrl + "/hook");
             }
             case "segment" -> {
                 config.put("segment.write.key", "bench-write-key");
-                config.put("segment.endpoint", receiver.baseUrl());
+                config.put("segment.endpoint", baseUrl);
             }
             case "iterable" -> {
                 config.put("iterable.api.key", "bench-api-key");
-                config.put("iterable.endpoint", receiver.baseUrl());
+                config.put("iterable.endpoint", baseUrl);
             }
             case "clevertap" -> {
                 config.put("clevertap.account.id", "BENCH-1");
                 config.put("clevertap.passcode", "bench-passcode");
-                config.put("clevertap.endpoint", receiver.baseUrl());
+                config.put("clevertap.endpoint", baseUrl);
             }
             case "braze" -> {
                 config.put("braze.api.key", "bench-api-key");
-                config.put("braze.endpoint", receiver.baseUrl());
+                config.put("braze.endpoint", baseUrl);
             }
             case "marketo" -> {
                 config.put("marketo.endpoint", receiver.baseUrl());
@@ -351,7 +376,88 @@ public final class EndToEndBenchmark {
         });
         return new Result(destination, round, total(end), m.seconds, m.firstCommitSeconds, receiver.requests(),
                 receiver.members(), metrics[0], metrics[1], metrics[2], m.heapPeak, m.gcCount, m.gcMillis,
-                receiver.removesWithoutAdd(), receiver.removesAfterAdd(), receiver.partialWebhookPages());
+                receiver.removesWithoutAdd(), receiver.removesAfterAdd(), receiver.partialWebhookPages(), m.rssPeak);
+    }
+
+    private static final String FULL_SYNC = "full-sync";
+
+    /**
+     * The full sync's own speed (issue 13 (f)): a compacted topic of {@code full.sync.records} distinct members of one
+     * cohort, exported once ({@code sync.mode=one_time}, webhook, one task, defaults otherwise) into the instant
+     * stand-in, against the framework ceiling's drain of the same topic with one task, per round in alternating order.
+     */
+    static List<Result> runFullSyncs(ConnectHarness harness, InstantReceiver receiver, Settings settings)
+            throws Exception {
+        String topic = ConnectHarness.uniqueName("bench-full-sync");
+        harness.connect().kafka().createTopic(topic, settings.fullSyncPartitions(), 1,
+                Map.of("cleanup.policy", "compact"));
+        long produceStart = System.nanoTime();
+        long bytes = produce(harness, topic, settings.fullSyncRecords(), 1, 0, settings.seed());
+        Map<TopicPartition, Long> end = harness.endOffsets(topic);
+        System.out.printf(Locale.ROOT, "full sync: produced %d members of one cohort (%.1f MB) into compacted %s in"
+                + " %.1f s%n", settings.fullSyncRecords(), bytes / 1e6, topic, (System.nanoTime() - produceStart) / 1e9);
+        List<Result> results = new ArrayList<>();
+        for (int round = settings.warmup() ? 0 : 1; round <= Math.max(1, settings.rounds()); round++) {
+            List<String> order = round % 2 == 1 ? List.of(CEILING, FULL_SYNC) : List.of(FULL_SYNC, CEILING);
+            for (String kind : order) {
+                try {
+                    Result result;
+                    if (kind.equals(CEILING)) {
+                        result = runCeiling(harness, topic, end, round, settings, 1);
+                    } else {
+                        String name = ConnectHarness.uniqueName("full-sync-r" + round);
+                        Map<String, String> config = connectorConfig("webhook", receiver, topic, settings);
+                        config.put("tasks.max", "1");
+                        config.put("sync.mode", "one_time");
+                        config.put("snapshot.enabled", "true");
+                        config.put("snapshot.bootstrap.servers", harness.connect().kafka().bootstrapServers());
+                        config.remove("sync.interval.ms");
+                        config.remove("buffer.max.changes");
+                        receiver.reset();
+                        Measured m = drain(harness, name, config, topic, end, settings);
+                        result = new Result(FULL_SYNC, round, total(end), m.seconds, m.firstCommitSeconds,
+                                receiver.requests(), receiver.members(), 0, 0, 0, m.heapPeak, m.gcCount, m.gcMillis,
+                                0, 0, receiver.partialWebhookPages(), m.rssPeak);
+                    }
+                    System.out.println((round == 0 ? "warm-up " : "") + line(result)
+                            + String.format(Locale.ROOT, "  RSS peak %d MB", result.rssPeakBytes() >> 20));
+                    if (round > 0) {
+                        results.add(result);
+                    }
+                } catch (DrainTimeout e) {
+                    System.out.println("round " + round + " " + kind + " DID NOT DRAIN: " + e.getMessage());
+                }
+            }
+        }
+        return results;
+    }
+
+    static String fullSyncReport(List<Result> results, Settings settings) {
+        List<Result> ceiling = of(results, CEILING);
+        List<Result> full = of(results, FULL_SYNC);
+        if (full.isEmpty()) {
+            return "";
+        }
+        StringBuilder out = new StringBuilder(String.format(Locale.ROOT, "Full sync (one-time export): %,d members of"
+                        + " one cohort on a compacted topic of %d partitions, tasks.max=1, webhook into the instant"
+                        + " stand-in, defaults otherwise; max heap %d MB for the whole JVM (broker, worker, stand-in);"
+                        + " medians of %d rounds. Ratio = records/s over the same round's ceiling (1 task).%n%n",
+                settings.fullSyncRecords(), settings.fullSyncPartitions(), Runtime.getRuntime().maxMemory() >> 20,
+                full.size()));
+        out.append("| run | drain s | members/s | ratio to ceiling | requests | JVM heap peak MB | JVM RSS peak MB |\n")
+                .append("|---|---|---|---|---|---|---|\n");
+        out.append(String.format(Locale.ROOT, "| ceiling, 1 task | %.2f | %,.0f (records/s) | 1.00 | – | %.0f | %.0f |%n",
+                median(ceiling, Result::seconds), median(ceiling, Result::recordsPerSecond),
+                median(ceiling, r -> r.heapPeakBytes() >> 20), median(ceiling, r -> r.rssPeakBytes() >> 20)));
+        out.append(String.format(Locale.ROOT, "| full sync, webhook | %.2f | %,.0f | **%.2f** | %,.0f | %.0f | %.0f |%n",
+                median(full, Result::seconds), median(full, Result::membersPerSecond), medianRatio(full, ceiling),
+                median(full, r -> r.requests()), median(full, r -> r.heapPeakBytes() >> 20),
+                median(full, r -> r.rssPeakBytes() >> 20)));
+        out.append("\nPer round: ");
+        full.forEach(r -> ceiling.stream().filter(c -> c.round() == r.round()).findFirst().ifPresent(c -> out.append(
+                String.format(Locale.ROOT, "round %d full sync %.2f s, ceiling %.2f s (%.2f); ", r.round(),
+                        r.seconds(), c.seconds(), r.recordsPerSecond() / c.recordsPerSecond()))));
+        return out.append('\n').toString();
     }
 
     /** What the backlog case saw: per sample time, records read, buffered changes, lag, live heap. */
@@ -371,7 +477,8 @@ public final class EndToEndBenchmark {
             throws Exception {
         String topic = harness.createTopic("bench-backlog", settings.partitions());
         long produceStart = System.nanoTime();
-        long bytes = produce(harness, topic, settings.backlogRecords(), settings);
+        long bytes = produce(harness, topic, settings.backlogRecords(), settings.cohorts(), settings.churn(),
+                settings.seed());
         long total = harness.endTotal(topic);
         System.out.printf(Locale.ROOT, "backlog: produced %d records (%.1f MB) in %.1f s%n", total, bytes / 1e6,
                 (System.nanoTime() - produceStart) / 1e9);
@@ -455,11 +562,26 @@ public final class EndToEndBenchmark {
         }
     }
 
-    private record Measured(double seconds, double firstCommitSeconds, long heapPeak, long gcCount, long gcMillis) {
+    record Measured(double seconds, double firstCommitSeconds, long heapPeak, long gcCount, long gcMillis,
+                            long rssPeak) {
     }
 
-    private static Measured drain(ConnectHarness harness, String name, Map<String, String> config, String topic,
-                                  Map<TopicPartition, Long> end, Settings settings) throws Exception {
+    /** This JVM's resident set size (VmRSS), 0 where /proc is not there. */
+    static long rssBytes() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (line.startsWith("VmRSS:")) {
+                    return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
+                }
+            }
+        } catch (IOException | NumberFormatException e) {
+            // not on Linux
+        }
+        return 0;
+    }
+
+    static Measured drain(ConnectHarness harness, String name, Map<String, String> config, String topic,
+                          Map<TopicPartition, Long> end, Settings settings) throws Exception {
         return drain(harness, name, config, topic, end, settings, () -> { });
     }
 
@@ -475,6 +597,7 @@ public final class EndToEndBenchmark {
         long gcCount0 = gcCount();
         long gcMillis0 = gcMillis();
         long heapPeak = 0;
+        long rssPeak = 0;
         long start = System.nanoTime();
         long deadline = start + TimeUnit.SECONDS.toNanos(settings.timeoutSeconds());
         long firstCommit = -1;
@@ -488,6 +611,7 @@ public final class EndToEndBenchmark {
         try {
             while (true) {
                 heapPeak = Math.max(heapPeak, memory.getHeapMemoryUsage().getUsed());
+                rssPeak = Math.max(rssPeak, rssBytes());
                 Map<TopicPartition, Long> committed = harness.committedOffsets(name, topic);
                 long now = System.nanoTime();
                 if (TIMELINE) {
@@ -506,7 +630,7 @@ public final class EndToEndBenchmark {
                     long gcMillis = gcMillis() - gcMillis0;
                     beforeDelete.run();
                     return new Measured((now - start) / 1e9, (firstCommit - start) / 1e9, heapPeak, gcCount,
-                            gcMillis);
+                            gcMillis, rssPeak);
                 }
                 if (now > deadline) {
                     throw new DrainTimeout(name + " did not drain within " + settings.timeoutSeconds()
@@ -620,7 +744,7 @@ public final class EndToEndBenchmark {
                 .mapToLong(GarbageCollectorMXBean::getCollectionTime).sum();
     }
 
-    private static long total(Map<TopicPartition, Long> end) {
+    static long total(Map<TopicPartition, Long> end) {
         return end.values().stream().mapToLong(Long::longValue).sum();
     }
 
@@ -772,7 +896,7 @@ public final class EndToEndBenchmark {
         return ratios.length % 2 == 1 ? ratios[mid] : (ratios[mid - 1] + ratios[mid]) / 2;
     }
 
-    private static double median(List<Result> results, ToDoubleFunction<Result> metric) {
+    static double median(List<Result> results, ToDoubleFunction<Result> metric) {
         double[] values = results.stream().mapToDouble(metric).sorted().toArray();
         if (values.length == 0) {
             return Double.NaN;

@@ -6,9 +6,15 @@ import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.net.URI;
 import java.util.BitSet;
+import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
@@ -25,6 +31,12 @@ import com.sun.net.httpserver.HttpServer;
  * {@code /v1/batch} (Segment), {@code /api/lists...} (Iterable), {@code /1/upload} (CleverTap),
  * {@code /users/track} (Braze, attribute mode), {@code /api/named_users/tags} (Airship). With
  * {@link #answerStatus(int)} other than 200 every call is answered with that status (a destination that is down).
+ *
+ * <p>For the realistic benchmark ({@link RealisticBenchmark}) it runs in its own process ({@link #main}) and stands in
+ * for a remote API: a round trip with jitter before every answer, and account-wide limits shared by every client (a
+ * token bucket of requests per second answering 429 with {@code Retry-After} beyond it; a maximum of requests being
+ * processed at once answering 429 beyond it, as CleverTap's 15 concurrent uploads per account). Both are set and read
+ * through {@code /_bench/config} and {@code /_bench/stats} on the same port.
  *
  * <p>For the webhook it also tells apart the removes of users whose add it received earlier from removes of users
  * it never saw added: those entered and left within one sync, and the SPEC's ideal sends nothing for them.
@@ -56,7 +68,16 @@ final class InstantReceiver implements AutoCloseable {
     private final Map<String, Long> marketoLists = new ConcurrentHashMap<>();
     private volatile int answerStatus = 200;
     /** Added before each answer, to stand in for a remote API's round trip; 0 answers at once. */
-    private final long delayMs;
+    private volatile long delayMs;
+    /** Each round trip is delayMs plus or minus up to this, uniformly. */
+    private volatile long jitterMs;
+    /** Account-wide requests per second; null: no limit. */
+    private volatile TokenBucket bucket;
+    /** Account-wide requests processed at once; 0: no limit. */
+    private volatile int maxConcurrent;
+    private final AtomicInteger inProgress = new AtomicInteger();
+    private final AtomicInteger inProgressPeak = new AtomicInteger();
+    private final AtomicLong rejected = new AtomicLong();
 
     private InstantReceiver(HttpServer server, ExecutorService executor, long delayMs) {
         this.server = server;
@@ -97,15 +118,196 @@ final class InstantReceiver implements AutoCloseable {
         try (InputStream in = exchange.getRequestBody()) {
             body = in.readAllBytes();
         }
+        if (exchange.getRequestURI().getPath().startsWith("/_bench/")) {
+            admin(exchange);
+            return;
+        }
         requests.incrementAndGet();
         bytes.addAndGet(body.length);
-        if (delayMs > 0) {
+        // Limits are checked on arrival, as an API's gateway does; a refused call still pays the round trip.
+        int concurrent = inProgress.incrementAndGet();
+        inProgressPeak.accumulateAndGet(concurrent, Math::max);
+        try {
+            int limit = maxConcurrent;
+            TokenBucket tokens = bucket;
+            long waitMs = tokens == null ? 0 : tokens.take();
+            if ((limit > 0 && concurrent > limit) || waitMs > 0) {
+                inProgress.decrementAndGet();
+                concurrent = -1;
+                rejected.incrementAndGet();
+                roundTrip();
+                // Retry-After in whole seconds (RFC 9110 section 10.2.3), at least 1; Braze also sends the reset
+                // time as X-RateLimit-Reset (braze-docs "Rate limits"). CleverTap answers 429 over its 15
+                // concurrent uploads per account (reference/destinations.md, CleverTap).
+                long seconds = Math.max(1, (waitMs + 999) / 1000);
+                exchange.getResponseHeaders().set("Retry-After", Long.toString(seconds));
+                exchange.getResponseHeaders().set("X-RateLimit-Reset",
+                        Long.toString(System.currentTimeMillis() / 1000 + seconds));
+                answer(exchange, 429, "{\"error\":\"rate limited by the benchmark's stand-in\"}");
+                return;
+            }
+            roundTrip();
+            answerCall(exchange, body);
+        } finally {
+            if (concurrent > 0) {
+                inProgress.decrementAndGet();
+            }
+        }
+    }
+
+    private void roundTrip() {
+        long delay = delayMs;
+        long jitter = jitterMs;
+        if (jitter > 0) {
+            delay += ThreadLocalRandom.current().nextLong(-jitter, jitter + 1);
+        }
+        if (delay > 0) {
             try {
-                Thread.sleep(delayMs);
+                Thread.sleep(delay);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
         }
+    }
+
+    /**
+     * {@code /_bench/config?delay.ms=&jitter.ms=&rps=&burst=&concurrent=&status=} sets what is given (rps 0: no
+     * limit; burst defaults to one second of rps; concurrent 0: no limit) and answers the settings; {@code /_bench/reset}
+     * zeroes the counters; {@code /_bench/stats} answers the counters as JSON.
+     */
+    private void admin(HttpExchange exchange) throws IOException {
+        String path = exchange.getRequestURI().getPath();
+        Map<String, String> query = query(exchange.getRequestURI());
+        switch (path) {
+            case "/_bench/config" -> {
+                if (query.containsKey("delay.ms")) {
+                    delayMs = Long.parseLong(query.get("delay.ms"));
+                }
+                if (query.containsKey("jitter.ms")) {
+                    jitterMs = Long.parseLong(query.get("jitter.ms"));
+                }
+                if (query.containsKey("rps")) {
+                    double rps = Double.parseDouble(query.get("rps"));
+                    double burst = Double.parseDouble(query.getOrDefault("burst", Double.toString(rps)));
+                    TokenBucket current = bucket;
+                    if (rps <= 0) {
+                        bucket = null;
+                    } else if (current != null) {
+                        current.set(rps, burst);
+                    } else {
+                        bucket = new TokenBucket(rps, burst);
+                    }
+                }
+                if (query.containsKey("concurrent")) {
+                    maxConcurrent = Integer.parseInt(query.get("concurrent"));
+                }
+                if (query.containsKey("status")) {
+                    answerStatus = Integer.parseInt(query.get("status"));
+                }
+                TokenBucket current = bucket;
+                answer(exchange, 200, "{\"delay.ms\":" + delayMs + ",\"jitter.ms\":" + jitterMs + ",\"rps\":"
+                        + (current == null ? 0 : current.rate) + ",\"concurrent\":" + maxConcurrent + "}");
+            }
+            case "/_bench/reset" -> {
+                reset();
+                answer(exchange, 200, "{}");
+            }
+            case "/_bench/stats" -> answer(exchange, 200, "{\"requests\":" + requests() + ",\"members\":" + members()
+                    + ",\"rejected\":" + rejected.get() + ",\"in_progress_peak\":" + inProgressPeak.get()
+                    + ",\"partial_webhook_pages\":" + partialWebhookPages() + "}");
+            default -> answer(exchange, 404, "{}");
+        }
+    }
+
+    private static Map<String, String> query(URI uri) {
+        Map<String, String> query = new HashMap<>();
+        if (uri.getRawQuery() != null) {
+            for (String pair : uri.getRawQuery().split("&")) {
+                int eq = pair.indexOf('=');
+                if (eq > 0) {
+                    query.put(pair.substring(0, eq), pair.substring(eq + 1));
+                }
+            }
+        }
+        return query;
+    }
+
+    /**
+     * Requests per second shared by every caller: {@code burst} tokens at most, refilled at {@code rate} per
+     * second; a call that finds no token is refused and told how long until one is there.
+     */
+    static final class TokenBucket {
+        private double rate;
+        private double burst;
+        private double tokens;
+        private long lastNanos = System.nanoTime();
+
+        TokenBucket(double rate, double burst) {
+            this.rate = rate;
+            this.burst = Math.max(1, burst);
+            this.tokens = this.burst;
+        }
+
+        synchronized void set(double rate, double burst) {
+            refill();
+            this.rate = rate;
+            this.burst = Math.max(1, burst);
+            this.tokens = Math.min(tokens, this.burst);
+        }
+
+        /** Takes a token: 0 when there was one, else the milliseconds until there is one (nothing taken). */
+        synchronized long take() {
+            refill();
+            if (tokens >= 1) {
+                tokens -= 1;
+                return 0;
+            }
+            return Math.max(1, (long) Math.ceil((1 - tokens) / rate * 1000));
+        }
+
+        private void refill() {
+            long now = System.nanoTime();
+            tokens = Math.min(burst, tokens + (now - lastNanos) / 1e9 * rate);
+            lastNanos = now;
+        }
+    }
+
+    /**
+     * The stand-in in its own process, on 127.0.0.1 only: {@code --threads N} (64), {@code --max-seconds S} (3600).
+     * Prints {@code port=<port>} once listening; stops when its standard input ends (the benchmark that started it
+     * ended or closed it) or after max-seconds, whichever comes first.
+     */
+    public static void main(String[] args) throws Exception {
+        System.setProperty("sun.net.httpserver.nodelay", "true");
+        int threads = 64;
+        long maxSeconds = 3600;
+        for (int i = 0; i + 1 < args.length; i += 2) {
+            switch (args[i]) {
+                case "--threads" -> threads = Integer.parseInt(args[i + 1]);
+                case "--max-seconds" -> maxSeconds = Long.parseLong(args[i + 1]);
+                default -> throw new IllegalArgumentException("unknown argument " + args[i]);
+            }
+        }
+        InstantReceiver receiver = start(threads, 0);
+        System.out.println("port=" + receiver.server.getAddress().getPort());
+        System.out.flush();
+        Thread lifetime = new Thread(() -> {
+            try (BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8))) {
+                while (in.readLine() != null) {
+                    // nothing is sent; the end of the stream is the signal
+                }
+            } catch (IOException e) {
+                // the parent is gone
+            }
+            System.exit(0);
+        }, "stand-in-stdin");
+        lifetime.setDaemon(true);
+        lifetime.start();
+        Thread.sleep(TimeUnit.SECONDS.toMillis(maxSeconds));
+        System.exit(0);
+    }
+
+    private void answerCall(HttpExchange exchange, byte[] body) throws IOException {
         if (answerStatus != 200) {
             answer(exchange, answerStatus, "{\"error\":\"down for the benchmark\"}");
             return;
@@ -343,6 +545,8 @@ final class InstantReceiver implements AutoCloseable {
         iterableLists.clear();
         marketoLists.clear();
         answerStatus = 200;
+        rejected.set(0);
+        inProgressPeak.set(0);
     }
 
     @Override

@@ -10,7 +10,12 @@ import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.function.Function;
+import java.util.function.Predicate;
 import java.util.function.Supplier;
 
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
@@ -41,13 +46,30 @@ public final class Snapshot implements AutoCloseable {
     /** The cohorts this snapshot is a full sync of; null for every cohort. */
     private final Set<String> cohorts;
     private final Function<String, String> rememberedNames;
+    /** The properties kept of each change: the ones the destination reads (all by default). */
+    private Predicate<String> keptProperty = key -> true;
     private long changesRead;
     private long membersSent;
     private NettedSnapshot netted;
     /** The merge of spill files, run off the task thread so that a large snapshot never stalls the consumer. */
     private CompletableFuture<NettedSnapshot> merging;
     private SnapshotPages pages;
+    /**
+     * The next part's pages, built on another thread while the part before is sent (reading and decoding them from
+     * the spill files took the task thread tens of milliseconds per part, while the sender waited); null when none.
+     */
+    private CompletableFuture<Part> prefetched;
     private boolean lastJobHandedOut;
+
+    /** A part's pages, and whether they are the snapshot's last. */
+    private record Part(List<Page> pages, boolean last) {
+    }
+
+    private static final Executor DAEMON = runnable -> {
+        Thread thread = new Thread(runnable, "cohort-sync-snapshot-pages");
+        thread.setDaemon(true);
+        thread.start();
+    };
 
     /**
      * @param withLeavers whether users who left are sent as removals (for destinations that must be told)
@@ -73,6 +95,12 @@ public final class Snapshot implements AutoCloseable {
         this.withLeavers = withLeavers;
         this.batchSize = batchSize;
         extend(ranges);
+    }
+
+    /** Keeps only the properties the destination reads, in memory and in the spill files. */
+    public Snapshot keeping(Predicate<String> keptProperty) {
+        this.keptProperty = keptProperty;
+        return this;
     }
 
     /** True when a change of this cohort belongs to the snapshot (read below its partition's boundary). */
@@ -131,9 +159,14 @@ public final class Snapshot implements AutoCloseable {
 
     /** Adds a change read below its partition's boundary. */
     public void add(MembershipChange change) {
-        CohortRef ref = change.cohort().orElse(knownCohorts.get(change.cohort().id()));
-        knownCohorts.put(ref.id(), ref);
-        store.add(change);
+        CohortRef known = knownCohorts.get(change.cohort().id());
+        CohortRef ref = change.cohort().orElse(known);
+        if (!ref.equals(known)) {
+            knownCohorts.put(ref.id(), ref);
+            known = ref;
+        }
+        // Lean, as the diff buffer keeps changes: one shared cohort instance, only the properties that are sent.
+        store.add(change.retaining(known, keptProperty));
         changesRead++;
     }
 
@@ -214,14 +247,34 @@ public final class Snapshot implements AutoCloseable {
         if (lastJobHandedOut) {
             return Optional.empty();
         }
-        List<Page> chunk = pages.hasNext() ? pages.next(maxMembers) : List.of();
-        long members = chunk.stream().mapToLong(page -> page.members().size()).sum();
+        Part part;
+        if (prefetched != null) {
+            try {
+                part = prefetched.join();
+            } catch (CompletionException e) {
+                throw e.getCause() instanceof RuntimeException cause ? cause : e;
+            } finally {
+                prefetched = null;
+            }
+        } else {
+            part = part(maxMembers);
+        }
+        long members = part.pages().stream().mapToLong(page -> page.members().size()).sum();
         membersSent += members;
-        boolean last = !pages.hasNext();
-        lastJobHandedOut = last;
-        return Optional.of(new SyncJob(chunk, last && !isPartial() ? boundaries() : new HashMap<>(),
-                last ? changesRead : 0,
-                last ? membersSent : 0));
+        lastJobHandedOut = part.last();
+        if (!part.last()) {
+            // At most two parts' pages are held: the one handed out and the next one.
+            prefetched = CompletableFuture.supplyAsync(() -> part(maxMembers), DAEMON);
+        }
+        return Optional.of(new SyncJob(part.pages(), part.last() && !isPartial() ? boundaries() : new HashMap<>(),
+                part.last() ? changesRead : 0,
+                part.last() ? membersSent : 0));
+    }
+
+    /** Reads the next part's pages; on the task thread or, for the parts after the first, on their own thread. */
+    private Part part(int maxMembers) {
+        List<Page> chunk = pages.hasNext() ? pages.next(maxMembers) : List.of();
+        return new Part(chunk, !pages.hasNext());
     }
 
     /** True once the last part was handed out (it may still be in flight). */
@@ -249,6 +302,17 @@ public final class Snapshot implements AutoCloseable {
     /** Drops what was read and deletes the spill files. */
     @Override
     public void close() {
+        if (prefetched != null) {
+            // Let the part being read end before its files are closed and deleted (tens of milliseconds).
+            try {
+                prefetched.get(10, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } catch (ExecutionException | TimeoutException | java.util.concurrent.CancellationException e) {
+                // given up with the snapshot
+            }
+            prefetched = null;
+        }
         if (netted != null) {
             netted.close();
         }

@@ -9,6 +9,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.function.Function;
+import java.util.function.Predicate;
 import java.util.stream.Collectors;
 
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
@@ -52,6 +53,8 @@ public final class SnapshotPhase implements AutoCloseable {
     private final OffsetsLookup offsetsLookup;
     private final Path spillDir;
     private final boolean includesLeavers;
+    /** The properties the destination reads: the only ones a snapshot keeps (in memory and in its spill files). */
+    private final Predicate<String> keptProperty;
     private final CohortContacts contacts;
     private final DeliveryJournal journal;
     /** Tombstone retention and split full sync warnings, from the topics' facts. */
@@ -63,15 +66,18 @@ public final class SnapshotPhase implements AutoCloseable {
     /**
      * @param offsetsLookup null when snapshots are off
      * @param includesLeavers the destination's full sync carries the members who left
+     * @param keptProperty    which keys of a change's properties the destination reads
      */
     public SnapshotPhase(CohortSyncConfig config, SinkTaskContext context, SyncStats stats, OffsetsLookup offsetsLookup,
-                         Path spillDir, boolean includesLeavers, CohortContacts contacts, DeliveryJournal journal) {
+                         Path spillDir, boolean includesLeavers, Predicate<String> keptProperty,
+                         CohortContacts contacts, DeliveryJournal journal) {
         this.config = config;
         this.context = context;
         this.stats = stats;
         this.offsetsLookup = offsetsLookup;
         this.spillDir = spillDir;
         this.includesLeavers = includesLeavers;
+        this.keptProperty = keptProperty;
         this.contacts = contacts;
         this.journal = journal;
         this.topicWarnings = new TopicWarnings(offsetsLookup, config.tombstoneRetentionWarnMs(), stats);
@@ -214,7 +220,8 @@ public final class SnapshotPhase implements AutoCloseable {
     private Snapshot newSnapshot(Map<TopicPartition, Range> ranges, Set<String> cohorts) {
         topicWarnings.snapshotStarted();
         return new Snapshot(ranges, new SnapshotStore(config.bufferMaxChanges(), spillDir, stats),
-                config.projectId(), includesLeavers, config.batchMaxSize(), cohorts, contacts::rememberedName);
+                config.projectId(), includesLeavers, config.batchMaxSize(), cohorts, contacts::rememberedName)
+                .keeping(keptProperty);
     }
 
     /** Asks the framework to read these partitions again from these offsets. */

@@ -1,11 +1,10 @@
 package io.github.cohortsync.connect.sync.snapshot;
 
-import java.io.BufferedReader;
-import java.io.BufferedWriter;
 import java.io.Closeable;
 import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
 import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -34,6 +33,14 @@ public final class SnapshotStore implements AutoCloseable {
     static final Comparator<MembershipChange> KEY_ORDER =
             Comparator.comparing((MembershipChange c) -> c.cohort().id()).thenComparing(MembershipChange::distinctId);
 
+    /**
+     * Changes per sorted run at most, even when more may be held: a change held in memory until its run is written
+     * survives young collections and is copied by each of them, so smaller runs cost less GC than they add to the
+     * merge (a 1M-member full sync spent 3.4 s in GC against the ceiling's 0.6 s with runs of 100,000; see
+     * docs/benchmarks.md "Full sync").
+     */
+    static final int RUN_CHANGES = 20_000;
+
     private record MemberKey(String cohortId, String distinctId) {
     }
 
@@ -48,7 +55,7 @@ public final class SnapshotStore implements AutoCloseable {
 
     /** @param dir this task's own spill directory: created when first needed, deleted on close */
     public SnapshotStore(int maxInMemory, Path dir, SyncStats stats) {
-        this.maxInMemory = maxInMemory;
+        this.maxInMemory = Math.min(maxInMemory, RUN_CHANGES);
         this.dir = dir;
         this.stats = stats;
     }
@@ -97,14 +104,15 @@ public final class SnapshotStore implements AutoCloseable {
         }
         List<MembershipChange> sorted = new ArrayList<>(entries.values());
         sorted.sort(KEY_ORDER);
-        Path run = dir.resolve("run-" + runs.size() + ".jsonl");
+        Path run = dir.resolve("run-" + runs.size() + ".bin");
         try {
             Files.createDirectories(dir);
-            try (BufferedWriter out = Files.newBufferedWriter(run, StandardCharsets.UTF_8)) {
+            try (OutputStream out = Files.newOutputStream(run)) {
+                SpillCodec.Writer writer = new SpillCodec.Writer(out);
                 for (MembershipChange change : sorted) {
-                    out.write(SpillCodec.encode(change));
-                    out.newLine();
+                    writer.write(change);
                 }
+                writer.flush();
             }
         } catch (IOException | UncheckedIOException e) {
             throw diskFailure("write a snapshot spill file", e);
@@ -123,14 +131,16 @@ public final class SnapshotStore implements AutoCloseable {
 
     /** A k-way merge of the sorted runs: for each (cohort, user) the change of the latest run wins. */
     private NettedSnapshot merge() {
-        Path membersFile = dir.resolve("members.jsonl");
-        Path leaversFile = dir.resolve("leavers.jsonl");
+        Path membersFile = dir.resolve("members.bin");
+        Path leaversFile = dir.resolve("leavers.bin");
         Map<String, long[]> counts = new LinkedHashMap<>();
         PriorityQueue<Head> heads = new PriorityQueue<>(Comparator.comparing(Head::change, KEY_ORDER)
                 .thenComparing(Head::run));
         List<RunReader> readers = new ArrayList<>();
-        try (BufferedWriter members = Files.newBufferedWriter(membersFile, StandardCharsets.UTF_8);
-             BufferedWriter leavers = Files.newBufferedWriter(leaversFile, StandardCharsets.UTF_8)) {
+        try (OutputStream membersOut = Files.newOutputStream(membersFile);
+             OutputStream leaversOut = Files.newOutputStream(leaversFile)) {
+            SpillCodec.Writer members = new SpillCodec.Writer(membersOut);
+            SpillCodec.Writer leavers = new SpillCodec.Writer(leaversOut);
             for (int i = 0; i < runs.size(); i++) {
                 RunReader reader = new RunReader(runs.get(i));
                 readers.add(reader);
@@ -152,11 +162,11 @@ public final class SnapshotStore implements AutoCloseable {
                     same.pushNext(heads);
                 }
                 boolean member = latest.action() == Action.ADD;
-                BufferedWriter out = member ? members : leavers;
-                out.write(SpillCodec.encode(latest));
-                out.newLine();
+                (member ? members : leavers).write(latest);
                 counts.computeIfAbsent(latest.cohort().id(), id -> new long[2])[member ? 0 : 1]++;
             }
+            members.flush();
+            leavers.flush();
         } catch (IOException | UncheckedIOException e) {
             throw diskFailure("merge the snapshot's spill files", e);
         } finally {
@@ -227,33 +237,35 @@ public final class SnapshotStore implements AutoCloseable {
         }
     }
 
-    /** Reads one spill file line by line. */
+    /** Reads one spill file change by change. */
     private final class RunReader implements Iterator<MembershipChange>, Closeable {
-        private final BufferedReader in;
-        private String nextLine;
+        private final InputStream in;
+        private final SpillCodec.Reader reader;
+        private MembershipChange next;
 
         RunReader(Path file) throws IOException {
-            this.in = Files.newBufferedReader(file, StandardCharsets.UTF_8);
+            this.in = Files.newInputStream(file);
+            this.reader = new SpillCodec.Reader(in);
             synchronized (openReaders) {
                 openReaders.add(this);
             }
-            this.nextLine = in.readLine();
+            this.next = reader.read();
         }
 
         @Override
         public boolean hasNext() {
-            return nextLine != null;
+            return next != null;
         }
 
         @Override
         public MembershipChange next() {
-            if (nextLine == null) {
+            if (next == null) {
                 throw new NoSuchElementException();
             }
-            MembershipChange change = SpillCodec.decode(nextLine);
+            MembershipChange change = next;
             try {
-                nextLine = in.readLine();
-                if (nextLine == null) {
+                next = reader.read();
+                if (next == null) {
                     close();
                 }
             } catch (IOException e) {
