@@ -345,14 +345,14 @@ public final class EndToEndBenchmark {
                 config.put("braze.endpoint", baseUrl);
             }
             case "marketo" -> {
-                config.put("marketo.endpoint", receiver.baseUrl());
+                config.put("marketo.endpoint", baseUrl);
                 config.put("marketo.client.id", "bench-client");
                 config.put("marketo.client.secret", "bench-secret");
                 config.put("marketo.folder.id", "12");
             }
             case "airship" -> {
                 config.put("airship.token", "bench-token");
-                config.put("airship.endpoint", receiver.baseUrl());
+                config.put("airship.endpoint", baseUrl);
                 // The benchmark's records carry no $airship_named_user: the distinct_id is the Named User id.
                 config.put("airship.named.user.property", "distinct_id");
             }
