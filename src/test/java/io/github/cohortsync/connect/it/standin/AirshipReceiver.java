@@ -45,7 +45,7 @@ import okhttp3.Headers;
  * </ul>
  * Tagging a named user Airship does not know is accepted here (the reference does not say otherwise).
  */
-public final class AirshipReceiver extends StandIn {
+public final class AirshipReceiver extends ThrottlingStandIn {
     /** The credentials and tag group the stand-in accepts. */
     public static final String TOKEN = "MTphaXJzaGlwLXRva2VuLTQ0";
     public static final String APP_KEY = "ISex_TTJRuarzs9-o_Gkhg";

@@ -27,7 +27,7 @@ import okhttp3.Headers;
  * seconds (docs/api-errors, code 525 "Timestamp not in UNIX epoch format"); an invalid email is code 515 (same
  * page); at most 15 concurrent upload requests per account, beyond which 429 (docs/upload-events-api).
  */
-public final class CleverTapReceiver extends StandIn {
+public final class CleverTapReceiver extends ThrottlingStandIn {
     static final int MAX_RECORDS = 1000;
     static final int MAX_CONCURRENT = 15;
     static final int MAX_KEY = 120;

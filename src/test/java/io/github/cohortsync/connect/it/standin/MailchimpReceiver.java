@@ -57,7 +57,7 @@ import okhttp3.Headers;
  * {@link #throttled} counts them.</li>
  * </ul>
  */
-public final class MailchimpReceiver extends StandIn {
+public final class MailchimpReceiver extends ThrottlingStandIn {
     /** The API key and audience the stand-in accepts. */
     public static final String API_KEY = "0123mailchimp-s3cret-us21";
     public static final String LIST_ID = "a1b2c3d4e5";

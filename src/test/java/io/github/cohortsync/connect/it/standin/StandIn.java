@@ -20,8 +20,8 @@ import okhttp3.Headers;
 
 /**
  * What every vendor stand-in shares: a MockWebServer on 127.0.0.1 that this object answers, the list of
- * violations (requests that break a vendor rule; tests expect none), and "throttle the next N calls". The vendor's
- * rules, and the sources they are taken from, stay in each subclass.
+ * violations (requests that break a vendor rule; tests expect none). The vendor's rules, and the sources they are
+ * taken from, stay in each subclass.
  *
  * <p>State is guarded by {@code this}: {@link #dispatch} implementations synchronize on the stand-in, and so do
  * the getters.
@@ -32,8 +32,6 @@ public abstract class StandIn extends Dispatcher implements AutoCloseable {
     private final MockWebServer server = new MockWebServer();
     /** Every broken rule, in arrival order; guarded by {@code this}. */
     protected final List<String> violations = new ArrayList<>();
-    private int throttle;
-    private int throttled;
 
     /** Starts {@code standIn} answering on a free loopback port. */
     protected static <T extends StandIn> T listen(T standIn) throws IOException {
@@ -45,31 +43,16 @@ public abstract class StandIn extends Dispatcher implements AutoCloseable {
 
     /** The base URL the connector is configured with. */
     public String url() {
-        return "http://127.0.0.1:" + server.getPort();
+        return "http://127.0.0.1:" + port();
+    }
+
+    /** The loopback port the stand-in listens on. */
+    public int port() {
+        return server.getPort();
     }
 
     public synchronized List<String> violations() {
         return new ArrayList<>(violations);
-    }
-
-    /** The vendor's throttled calls (which ones, and their answer, each stand-in says) of the next {@code n}. */
-    public synchronized void throttleNext(int n) {
-        throttle = n;
-    }
-
-    /** How many calls were throttled. */
-    public synchronized int throttled() {
-        return throttled;
-    }
-
-    /** Whether to throttle this call: true for the next {@code n} of {@link #throttleNext}, counting them. */
-    protected final synchronized boolean throttling() {
-        if (throttle <= 0) {
-            return false;
-        }
-        throttle--;
-        throttled++;
-        return true;
     }
 
     /** The request body's bytes; none when it has no body. */
@@ -99,6 +82,10 @@ public abstract class StandIn extends Dispatcher implements AutoCloseable {
 
     @Override
     public void close() {
-        server.close();
+        try {
+            server.close();
+        } catch (Exception e) {
+            // best effort: a test is over
+        }
     }
 }
