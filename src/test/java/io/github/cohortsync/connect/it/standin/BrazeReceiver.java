@@ -236,10 +236,4 @@ public final class BrazeReceiver extends StandIn {
         }
         return json(201, "{\"message\": \"success\"}");
     }
-
-    private void check(boolean ok, String what) {
-        if (!ok) {
-            violations.add(what);
-        }
-    }
 }

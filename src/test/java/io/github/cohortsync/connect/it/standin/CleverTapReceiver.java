@@ -181,10 +181,4 @@ public final class CleverTapReceiver extends ThrottlingStandIn {
         }
         return null;
     }
-
-    private void check(boolean ok, String what) {
-        if (!ok) {
-            violations.add(what);
-        }
-    }
 }

@@ -19,7 +19,7 @@ import mockwebserver3.RecordedRequest;
 import okhttp3.Headers;
 
 /**
- * What every vendor stand-in shares: a MockWebServer on 127.0.0.1 that this object answers, the list of
+ * What every vendor stand-in shares: a MockWebServer on 127.0.0.1 that this object answers, and the list of
  * violations (requests that break a vendor rule; tests expect none). The vendor's rules, and the sources they are
  * taken from, stay in each subclass.
  *
@@ -53,6 +53,13 @@ public abstract class StandIn extends Dispatcher implements AutoCloseable {
 
     public synchronized List<String> violations() {
         return new ArrayList<>(violations);
+    }
+
+    /** Records {@code violation} unless {@code ok}; callers hold the lock. */
+    protected void check(boolean ok, String violation) {
+        if (!ok) {
+            violations.add(violation);
+        }
     }
 
     /** The request body's bytes; none when it has no body. */
