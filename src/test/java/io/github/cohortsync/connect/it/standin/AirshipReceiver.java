@@ -94,11 +94,8 @@ public final class AirshipReceiver extends ThrottlingStandIn {
                 failedUnavailable++;
                 return error(503, "Service Unavailable", 50300);
             }
-            JsonNode body;
-            try {
-                body = JSON.readTree(bodyBytes(request));
-            } catch (IOException e) {
-                violations.add("unparsable body");
+            JsonNode body = parse(request);
+            if (body == null) {
                 return error(400, "Could not parse request body", 40000);
             }
             calls++;

@@ -122,13 +122,11 @@ public final class BrazeReceiver extends StandIn {
         if (!("Bearer " + apiKey).equals(request.getHeaders().get("Authorization"))) {
             return new MockResponse(401, Headers.of(), "{\"message\": \"Invalid API key\"}");
         }
-        JsonNode objects;
-        try {
-            objects = JSON.readTree(request.getBody().utf8()).path("attributes");
-        } catch (IOException e) {
-            violations.add("unparsable body");
+        JsonNode body = parse(request);
+        if (body == null) {
             return new MockResponse(400, Headers.of(), "{\"message\": \"Invalid JSON\"}");
         }
+        JsonNode objects = body.path("attributes");
         objectsPerRequest.add(objects.size());
         check(objects.isArray() && objects.size() > 0 && objects.size() <= MAX_OBJECTS,
                 "objects per request " + objects.size());
@@ -172,11 +170,8 @@ public final class BrazeReceiver extends StandIn {
             violations.add("path " + path);
             return new MockResponse(404, Headers.of(), "");
         }
-        JsonNode body;
-        try {
-            body = JSON.readTree(request.getBody().utf8());
-        } catch (IOException e) {
-            violations.add("unparsable body");
+        JsonNode body = parse(request);
+        if (body == null) {
             return new MockResponse(400, Headers.of(), "{\"message\": \"Invalid JSON\"}");
         }
         if (!partnerApiKey.equals(body.path("partner_api_key").asText())) {

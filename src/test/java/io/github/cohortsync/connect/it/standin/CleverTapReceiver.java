@@ -101,13 +101,11 @@ public final class CleverTapReceiver extends ThrottlingStandIn {
             check(passcode.equals(request.getHeaders().get("X-CleverTap-Passcode")), "passcode header");
             check("application/json; charset=utf-8".equals(request.getHeaders().get("Content-Type")),
                     "content type " + request.getHeaders().get("Content-Type"));
-            JsonNode d;
-            try {
-                d = JSON.readTree(request.getBody().utf8()).path("d");
-            } catch (IOException e) {
-                violations.add("unparsable body");
+            JsonNode body = parse(request);
+            if (body == null) {
                 return new MockResponse(400, Headers.of(), "{\"status\": \"fail\", \"error\": \"bad json\"}");
             }
+            JsonNode d = body.path("d");
             recordsPerCall.add(d.size());
             check(d.isArray() && d.size() > 0 && d.size() <= MAX_RECORDS, "records per call " + d.size());
             ArrayNode unprocessed = JSON.createArrayNode();

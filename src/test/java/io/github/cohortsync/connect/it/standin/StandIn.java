@@ -62,6 +62,16 @@ public abstract class StandIn extends Dispatcher implements AutoCloseable {
         }
     }
 
+    /** The request's JSON body (a missing node when it has none), or null, a violation, when it is not JSON. */
+    protected JsonNode parse(RecordedRequest request) {
+        try {
+            return JSON.readTree(bodyBytes(request));
+        } catch (IOException e) {
+            violations.add("unparsable body");
+            return null;
+        }
+    }
+
     /** The request body's bytes; none when it has no body. */
     protected static byte[] bodyBytes(RecordedRequest request) {
         return request.getBody() == null ? new byte[0] : request.getBody().toByteArray();
