@@ -2,7 +2,6 @@ package io.github.cohortsync.connect.it;
 
 import static io.github.cohortsync.connect.it.MembershipRecord.add;
 import static io.github.cohortsync.connect.it.MembershipRecord.remove;
-import static io.github.cohortsync.connect.it.MembershipRecord.tombstone;
 import static io.github.cohortsync.connect.it.MembershipRecord.user;
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -38,64 +37,28 @@ class AirshipSyncIT {
         String topic = harness.createTopic("airship-membership", 1);
         String dlq = ConnectHarness.uniqueName("airship-dlq");
         String connector = ConnectHarness.uniqueName("airship");
-        List<MembershipRecord> a = new ArrayList<>();
-        List<MembershipRecord> b = new ArrayList<>();
-        for (int i = 0; i < 1200; i++) {
-            a.add(withNamedUser(add("101", user("a", i))));
-        }
-        for (int i = 0; i < 50; i++) {
-            b.add(withNamedUser(add("202", user("b", i))));
-        }
-        List<MembershipRecord> phase1 = new ArrayList<>(Interleave.randomly(33, a, b));
         // No $airship_named_user: rejected, dead-lettered, never tagged.
         String anonymous = user("anon", 0);
-        phase1.add(add("101", anonymous));
+        TwoPhaseSync sync = new TwoPhaseSync(1200, 33, AirshipSyncIT::withNamedUser, add("101", anonymous));
 
         try (AirshipReceiver airship = AirshipReceiver.start()) {
-            harness.produce(topic, phase1);
-            Map<String, String> config = ConnectorConfig.airship(topic, AirshipReceiver.TOKEN, airship.url())
-                    .syncIntervalMs(1000)
-                    .deadLetterQueue(dlq)
-                    .build();
-            harness.startConnector(connector, config, 1);
-            harness.awaitCommittedToEnd(connector, topic);
+            ConnectorConfig config = ConnectorConfig.airship(topic, AirshipReceiver.TOKEN, airship.url());
+            // The tombstone has no properties, so no Named User id: rejected, so b-00020 keeps its tag.
+            List<String> dead = sync.run(harness, topic, connector, config, dlq, () -> {
+                airship.throttleNext(1);
+                airship.failNext(1);
+                airship.warnNext(1);
+            });
 
-            airship.throttleNext(1);
-            airship.failNext(1);
-            airship.warnNext(1);
-            List<MembershipRecord> phase2 = new ArrayList<>();
-            for (int i = 0; i < 100; i++) {
-                phase2.add(withNamedUser(remove("101", user("a", i))));
-            }
-            for (int i = 0; i < 10; i++) {
-                phase2.add(withNamedUser(remove("202", user("b", i))));
-            }
-            phase2.add(withNamedUser(add("101", user("a", 0))));
-            // A tombstone has no properties, so no Named User id: rejected, so b-00020 keeps its tag.
-            MembershipRecord dropped = tombstone("202", user("b", 20));
-            phase2.add(dropped);
-            harness.produce(topic, phase2);
-            harness.awaitCommittedToEnd(connector, topic);
-
-            List<MembershipRecord> all = new ArrayList<>(phase1);
-            all.remove(all.size() - 1);
-            all.addAll(phase2);
-            all.remove(dropped);
             assertThat(airship.violations()).isEmpty();
-            assertThat(airship.tagged()).isEqualTo(expectedTags(all));
+            assertThat(airship.tagged()).isEqualTo(expectedTags(sync.accepted()));
             assertThat(airship.throttled()).as("a 429 is retried after its Retry-After").isEqualTo(1);
             assertThat(airship.failedUnavailable()).as("a 503 is retried").isEqualTo(1);
             assertThat(airship.largestAudience()).isLessThanOrEqualTo(1000);
             assertThat(airship.calls()).as("1200 adds need two calls of at most 1000").isGreaterThanOrEqualTo(5);
-
-            Map<String, String> messages = DeadLetterMessages.byOffset(harness, dlq, 2);
-            assertThat(messages).containsOnlyKeys(String.valueOf(phase1.size() - 1),
-                    String.valueOf(phase1.size() + phase2.size() - 1));
-            assertThat(messages.get(String.valueOf(phase1.size() - 1)))
-                    .contains("member " + anonymous + " has no Airship Named User id")
+            assertThat(dead.get(0)).contains("member " + anonymous + " has no Airship Named User id")
                     .contains("$airship_named_user").doesNotContain("@");
-            assertThat(messages.get(String.valueOf(phase1.size() + phase2.size() - 1)))
-                    .contains("member " + user("b", 20) + " has no Airship Named User id");
+            assertThat(dead.get(1)).contains("member " + user("b", 20) + " has no Airship Named User id");
             harness.assertAllRunning(connector);
         } finally {
             harness.deleteConnectorQuietly(connector);
@@ -130,8 +93,7 @@ class AirshipSyncIT {
      */
     @Test
     void aFullSyncAddsTheCohortsMembersAndKeepsOtherHolders() throws Exception {
-        String topic = ConnectHarness.uniqueName("airship-full");
-        harness.connect().kafka().createTopic(topic, 1, 1, Map.of("cleanup.policy", "compact"));
+        String topic = harness.createCompactedTopic("airship-full");
         String connector = ConnectHarness.uniqueName("airship-full");
         List<MembershipRecord> records = new ArrayList<>();
         Set<String> members = new TreeSet<>();

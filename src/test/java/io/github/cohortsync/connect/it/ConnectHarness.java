@@ -126,6 +126,13 @@ public final class ConnectHarness implements AutoCloseable {
         return prefix + "-" + SEQUENCE.incrementAndGet();
     }
 
+    /** A new compacted topic of one partition: its first run is a full sync. */
+    public String createCompactedTopic(String prefix) {
+        String topic = uniqueName(prefix);
+        connect.kafka().createTopic(topic, 1, 1, Map.of("cleanup.policy", "compact"));
+        return topic;
+    }
+
     public String createTopic(String prefix, int partitions) {
         String topic = uniqueName(prefix);
         connect.kafka().createTopic(topic, partitions);

@@ -1,8 +1,6 @@
 package io.github.cohortsync.connect.it.standin;
 
 import java.io.IOException;
-import java.net.InetAddress;
-import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
@@ -11,12 +9,9 @@ import java.util.TreeMap;
 import java.util.TreeSet;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
-import mockwebserver3.Dispatcher;
 import mockwebserver3.MockResponse;
-import mockwebserver3.MockWebServer;
 import mockwebserver3.RecordedRequest;
 import okhttp3.Credentials;
 import okhttp3.Headers;
@@ -43,12 +38,14 @@ import okhttp3.Headers;
  * schemas "Tag Group object"); else 400.</li>
  * <li>A tag group that does not exist in the project: the reference does not say what Airship answers (a 400, or a
  * 200 with warnings when other groups were valid); this stand-in answers 400 naming the tag group.</li>
+ * <li>{@link #throttleNext}: the next tag calls (after the checks above) are answered 429 with Retry-After: 1,
+ * changing nothing.</li>
  * <li>Success is 200 {@code {"ok": true}}, with {@code warnings} when asked to ({@link #warnNext}); errors are
  * {@code {"ok": false, "error", "error_code"}} (API reference, schemas "Responses", "Error response").</li>
  * </ul>
  * Tagging a named user Airship does not know is accepted here (the reference does not say otherwise).
  */
-public final class AirshipReceiver extends Dispatcher implements AutoCloseable {
+public final class AirshipReceiver extends ThrottlingStandIn {
     /** The credentials and tag group the stand-in accepts. */
     public static final String TOKEN = "MTphaXJzaGlwLXRva2VuLTQ0";
     public static final String APP_KEY = "ISex_TTJRuarzs9-o_Gkhg";
@@ -58,29 +55,17 @@ public final class AirshipReceiver extends Dispatcher implements AutoCloseable {
     private static final int MAX_NAMED_USERS = 1000;
     private static final int MAX_NAME = 128;
     private static final int MAX_TAGS = 100;
-    private static final ObjectMapper JSON = new ObjectMapper();
 
-    private final MockWebServer server = new MockWebServer();
     /** Named users per tag of the tag group. */
     private final Map<String, Set<String>> tagged = new TreeMap<>();
-    private final List<String> violations = new ArrayList<>();
     private int calls;
-    private int throttle;
-    private int throttled;
     private int unavailable;
     private int failedUnavailable;
     private int warn;
     private int largestAudience;
 
     public static AirshipReceiver start() throws IOException {
-        AirshipReceiver standIn = new AirshipReceiver();
-        standIn.server.setDispatcher(standIn);
-        standIn.server.start(InetAddress.getByName("127.0.0.1"), 0);
-        return standIn;
-    }
-
-    public String url() {
-        return "http://127.0.0.1:" + server.getPort();
+        return listen(new AirshipReceiver());
     }
 
     @Override
@@ -100,9 +85,7 @@ public final class AirshipReceiver extends Dispatcher implements AutoCloseable {
                 violations.add("unexpected " + request.getMethod() + " " + path);
                 return error(404, "Not Found", 40401);
             }
-            if (throttle > 0) {
-                throttle--;
-                throttled++;
+            if (throttling()) {
                 return new MockResponse(429, Headers.of("Content-Type", ACCEPT, "Retry-After", "1"),
                         "{\"ok\": false, \"error\": \"Too Many Requests\", \"error_code\": 42900}");
             }
@@ -111,11 +94,8 @@ public final class AirshipReceiver extends Dispatcher implements AutoCloseable {
                 failedUnavailable++;
                 return error(503, "Service Unavailable", 50300);
             }
-            JsonNode body;
-            try {
-                body = JSON.readTree(request.getBody() == null ? new byte[0] : request.getBody().toByteArray());
-            } catch (IOException e) {
-                violations.add("unparsable body");
+            JsonNode body = parse(request);
+            if (body == null) {
                 return error(400, "Could not parse request body", 40000);
             }
             calls++;
@@ -212,18 +192,7 @@ public final class AirshipReceiver extends Dispatcher implements AutoCloseable {
 
     /** Named users per tag of the tag group; tags that nobody holds any more are left out. */
     public synchronized Map<String, Set<String>> tagged() {
-        Map<String, Set<String>> copy = new TreeMap<>();
-        tagged.forEach((tag, users) -> {
-            if (!users.isEmpty()) {
-                copy.put(tag, new TreeSet<>(users));
-            }
-        });
-        return copy;
-    }
-
-    /** Answers the next {@code n} tag calls 429 with Retry-After: 1, changing nothing. */
-    public synchronized void throttleNext(int n) {
-        throttle = n;
+        return nonEmptyCopy(tagged);
     }
 
     /** Answers the next {@code n} tag calls (after any throttled ones) 503, changing nothing. */
@@ -234,10 +203,6 @@ public final class AirshipReceiver extends Dispatcher implements AutoCloseable {
     /** Answers the next {@code n} accepted tag calls with a {@code warnings} array. */
     public synchronized void warnNext(int n) {
         warn = n;
-    }
-
-    public synchronized int throttled() {
-        return throttled;
     }
 
     public synchronized int failedUnavailable() {
@@ -251,14 +216,5 @@ public final class AirshipReceiver extends Dispatcher implements AutoCloseable {
 
     public synchronized int largestAudience() {
         return largestAudience;
-    }
-
-    public synchronized List<String> violations() {
-        return new ArrayList<>(violations);
-    }
-
-    @Override
-    public void close() {
-        server.close();
     }
 }

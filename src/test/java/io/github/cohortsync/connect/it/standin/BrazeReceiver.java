@@ -1,7 +1,6 @@
 package io.github.cohortsync.connect.it.standin;
 
 import java.io.IOException;
-import java.net.InetAddress;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -10,13 +9,10 @@ import java.util.TreeMap;
 import java.util.TreeSet;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
-import mockwebserver3.Dispatcher;
 import mockwebserver3.MockResponse;
-import mockwebserver3.MockWebServer;
 import mockwebserver3.RecordedRequest;
 
 import okhttp3.Headers;
@@ -30,17 +26,13 @@ import okhttp3.Headers;
  * cohort, {@code /partners/<partner>/cohorts/users} adds or removes external ids; both check the partner API key
  * and the client secret in the body (401 otherwise, as Braze documents) and the documented fields.
  */
-public final class BrazeReceiver implements AutoCloseable {
+public final class BrazeReceiver extends StandIn {
     static final int MAX_OBJECTS = 75;
     static final int MAX_COHORT_USER_IDS = 1000;
-    private static final ObjectMapper JSON = new ObjectMapper();
 
-    private final MockWebServer server = new MockWebServer();
     private final String apiKey;
     private final String attribute;
-    private final Object lock = new Object();
     private final Map<String, Set<String>> attributes = new TreeMap<>();
-    private final List<String> violations = new ArrayList<>();
     private final List<Integer> objectsPerRequest = new ArrayList<>();
     private String partner;
     private String partnerApiKey;
@@ -66,19 +58,15 @@ public final class BrazeReceiver implements AutoCloseable {
         receiver.partner = partner;
         receiver.partnerApiKey = partnerApiKey;
         receiver.clientSecret = clientSecret;
-        receiver.server.setDispatcher(receiver.new Handler());
-        receiver.server.start(InetAddress.getByName("127.0.0.1"), 0);
-        return receiver;
+        return listen(receiver);
     }
 
     /**
      * From now on, answers as Braze does when the partner is not enabled for a valid client secret: a 401 whose text
      * echoes the client secret (braze-docs {@code _docs/_partners/isv_partners/cohort_import.md}, troubleshooting).
      */
-    public BrazeReceiver partnerNotEnabled() {
-        synchronized (lock) {
-            partnerNotEnabled = true;
-        }
+    public synchronized BrazeReceiver partnerNotEnabled() {
+        partnerNotEnabled = true;
         return this;
     }
 
@@ -87,224 +75,160 @@ public final class BrazeReceiver implements AutoCloseable {
      * objects (braze-docs post_user_track.md); more is answered "400 Max Input Length Exceeded" (braze-docs
      * errors.md).
      */
-    public BrazeReceiver accountMaxObjects(int max) {
-        synchronized (lock) {
-            accountMaxObjects = max;
-        }
+    public synchronized BrazeReceiver accountMaxObjects(int max) {
+        accountMaxObjects = max;
         return this;
     }
 
-    public int tooManyAnswers() {
-        synchronized (lock) {
-            return tooManyAnswers;
-        }
+    public synchronized int tooManyAnswers() {
+        return tooManyAnswers;
     }
 
     /** Cohort id to the name it was last given. */
-    public Map<String, String> cohortNames() {
-        synchronized (lock) {
-            return new TreeMap<>(cohortNames);
-        }
+    public synchronized Map<String, String> cohortNames() {
+        return new TreeMap<>(cohortNames);
     }
 
     /** The cohort id of every naming call, in order. */
-    public List<String> namingCalls() {
-        synchronized (lock) {
-            return List.copyOf(namingCalls);
-        }
+    public synchronized List<String> namingCalls() {
+        return List.copyOf(namingCalls);
     }
 
     /** Cohort id to the external ids in it; empty cohorts are left out. */
-    public Map<String, Set<String>> cohortMembers() {
-        synchronized (lock) {
-            Map<String, Set<String>> copy = new TreeMap<>();
-            cohortMembers.forEach((id, members) -> {
-                if (!members.isEmpty()) {
-                    copy.put(id, new TreeSet<>(members));
-                }
-            });
-            return copy;
-        }
+    public synchronized Map<String, Set<String>> cohortMembers() {
+        return nonEmptyCopy(cohortMembers);
     }
 
     public static BrazeReceiver start(String apiKey, String attribute) throws IOException {
-        BrazeReceiver receiver = new BrazeReceiver(apiKey, attribute);
-        receiver.server.setDispatcher(receiver.new Handler());
-        receiver.server.start(InetAddress.getByName("127.0.0.1"), 0);
-        return receiver;
-    }
-
-    /** The base URL to configure as {@code braze.endpoint}. */
-    public String url() {
-        return "http://127.0.0.1:" + server.getPort();
+        return listen(new BrazeReceiver(apiKey, attribute));
     }
 
     /** The attribute's values per external_id; users whose array is empty are left out. */
-    public Map<String, Set<String>> attributes() {
-        synchronized (lock) {
-            Map<String, Set<String>> copy = new TreeMap<>();
-            attributes.forEach((id, values) -> {
-                if (!values.isEmpty()) {
-                    copy.put(id, new TreeSet<>(values));
-                }
-            });
-            return copy;
-        }
+    public synchronized Map<String, Set<String>> attributes() {
+        return nonEmptyCopy(attributes);
     }
 
-    public List<String> violations() {
-        synchronized (lock) {
-            return List.copyOf(violations);
-        }
-    }
-
-    public List<Integer> objectsPerRequest() {
-        synchronized (lock) {
-            return List.copyOf(objectsPerRequest);
-        }
+    public synchronized List<Integer> objectsPerRequest() {
+        return List.copyOf(objectsPerRequest);
     }
 
     @Override
-    public void close() {
-        server.close();
+    public synchronized MockResponse dispatch(RecordedRequest request) {
+        check("POST".equals(request.getMethod()), "method " + request.getMethod());
+        if (partner != null) {
+            return cohortImport(request);
+        }
+        check("/users/track".equals(request.getUrl().encodedPath()), "path " + request.getUrl().encodedPath());
+        if (!("Bearer " + apiKey).equals(request.getHeaders().get("Authorization"))) {
+            return new MockResponse(401, Headers.of(), "{\"message\": \"Invalid API key\"}");
+        }
+        JsonNode body = parse(request);
+        if (body == null) {
+            return new MockResponse(400, Headers.of(), "{\"message\": \"Invalid JSON\"}");
+        }
+        JsonNode objects = body.path("attributes");
+        objectsPerRequest.add(objects.size());
+        check(objects.isArray() && objects.size() > 0 && objects.size() <= MAX_OBJECTS,
+                "objects per request " + objects.size());
+        if (objects.size() > accountMaxObjects) {
+            tooManyAnswers++;
+            return json(400, "{\"message\": \"Max Input Length Exceeded\"}");
+        }
+        ObjectNode answer = JSON.createObjectNode();
+        answer.put("message", "success");
+        ArrayNode errors = JSON.createArrayNode();
+        int processed = 0;
+        for (int i = 0; i < objects.size(); i++) {
+            JsonNode object = objects.get(i);
+            String id = object.path("external_id").asText("");
+            check(!id.isEmpty(), "object without external_id");
+            check(object.path("_update_existing_only").isBoolean(), "_update_existing_only");
+            if (id.startsWith("bad-")) {
+                errors.addObject().put("type", "'external_id' is not valid").put("input_array", "attributes")
+                        .put("index", i);
+                continue;
+            }
+            JsonNode change = object.path(attribute);
+            Set<String> values = attributes.computeIfAbsent(id, k -> new TreeSet<>());
+            change.path("add").forEach(v -> values.add(v.asText()));
+            change.path("remove").forEach(v -> values.remove(v.asText()));
+            check(change.has("add") != change.has("remove"), "add xor remove");
+            processed++;
+        }
+        answer.put("attributes_processed", processed);
+        if (!errors.isEmpty()) {
+            answer.set("errors", errors);
+        }
+        return json(201, answer);
     }
 
-    private final class Handler extends Dispatcher {
-        @Override
-        public MockResponse dispatch(RecordedRequest request) {
-            synchronized (lock) {
-                check("POST".equals(request.getMethod()), "method " + request.getMethod());
-                if (partner != null) {
-                    return cohortImport(request);
-                }
-                check("/users/track".equals(request.getUrl().encodedPath()), "path " + request.getUrl().encodedPath());
-                if (!("Bearer " + apiKey).equals(request.getHeaders().get("Authorization"))) {
-                    return new MockResponse(401, Headers.of(), "{\"message\": \"Invalid API key\"}");
-                }
-                JsonNode objects;
-                try {
-                    objects = JSON.readTree(request.getBody().utf8()).path("attributes");
-                } catch (IOException e) {
-                    violations.add("unparsable body");
-                    return new MockResponse(400, Headers.of(), "{\"message\": \"Invalid JSON\"}");
-                }
-                objectsPerRequest.add(objects.size());
-                check(objects.isArray() && objects.size() > 0 && objects.size() <= MAX_OBJECTS,
-                        "objects per request " + objects.size());
-                if (objects.size() > accountMaxObjects) {
-                    tooManyAnswers++;
-                    return new MockResponse(400, Headers.of("Content-Type", "application/json"),
-                            "{\"message\": \"Max Input Length Exceeded\"}");
-                }
-                ObjectNode answer = JSON.createObjectNode();
-                answer.put("message", "success");
-                ArrayNode errors = JSON.createArrayNode();
-                int processed = 0;
-                for (int i = 0; i < objects.size(); i++) {
-                    JsonNode object = objects.get(i);
-                    String id = object.path("external_id").asText("");
-                    check(!id.isEmpty(), "object without external_id");
-                    check(object.path("_update_existing_only").isBoolean(), "_update_existing_only");
-                    if (id.startsWith("bad-")) {
-                        errors.addObject().put("type", "'external_id' is not valid").put("input_array", "attributes")
-                                .put("index", i);
-                        continue;
-                    }
-                    JsonNode change = object.path(attribute);
-                    Set<String> values = attributes.computeIfAbsent(id, k -> new TreeSet<>());
-                    change.path("add").forEach(v -> values.add(v.asText()));
-                    change.path("remove").forEach(v -> values.remove(v.asText()));
-                    check(change.has("add") != change.has("remove"), "add xor remove");
-                    processed++;
-                }
-                answer.put("attributes_processed", processed);
-                if (!errors.isEmpty()) {
-                    answer.set("errors", errors);
-                }
-                return new MockResponse(201, Headers.of("Content-Type", "application/json"), answer.toString());
-            }
+    private MockResponse cohortImport(RecordedRequest request) {
+        String path = request.getUrl().encodedPath();
+        boolean naming = ("/partners/" + partner + "/cohorts").equals(path);
+        boolean users = ("/partners/" + partner + "/cohorts/users").equals(path);
+        if (!naming && !users) {
+            violations.add("path " + path);
+            return new MockResponse(404, Headers.of(), "");
         }
-
-        private MockResponse cohortImport(RecordedRequest request) {
-            String path = request.getUrl().encodedPath();
-            boolean naming = ("/partners/" + partner + "/cohorts").equals(path);
-            boolean users = ("/partners/" + partner + "/cohorts/users").equals(path);
-            if (!naming && !users) {
-                violations.add("path " + path);
-                return new MockResponse(404, Headers.of(), "");
+        JsonNode body = parse(request);
+        if (body == null) {
+            return new MockResponse(400, Headers.of(), "{\"message\": \"Invalid JSON\"}");
+        }
+        if (!partnerApiKey.equals(body.path("partner_api_key").asText())) {
+            return new MockResponse(401, Headers.of(), "{\"message\": \"Invalid Partner API key\"}");
+        }
+        if (!clientSecret.equals(body.path("client_secret").asText())) {
+            return new MockResponse(401, Headers.of(), "{\"message\": \"Invalid client secret\"}");
+        }
+        if (partnerNotEnabled) {
+            return json(401, JSON.createObjectNode()
+                    .put("message", "Partner not enabled for client with client secret: " + clientSecret));
+        }
+        String cohortId = body.path("cohort_id").asText("");
+        check(body.path("cohort_id").isTextual() && !cohortId.isEmpty(), "cohort_id must be a valid string");
+        if (naming) {
+            // braze-docs cohort_import.md: 400 "name must be a non-empty string"; blank is ours to refuse.
+            if (!body.path("name").isTextual() || body.path("name").asText().isBlank()) {
+                violations.add("name must be a non-empty string");
+                return json(400, "{\"message\": \"name must be a non-empty string\"}");
             }
-            JsonNode body;
             try {
-                body = JSON.readTree(request.getBody().utf8());
-            } catch (IOException e) {
-                violations.add("unparsable body");
-                return new MockResponse(400, Headers.of(), "{\"message\": \"Invalid JSON\"}");
+                java.time.OffsetDateTime.parse(body.path("created_at").asText());
+            } catch (java.time.format.DateTimeParseException e) {
+                violations.add("created_at " + body.path("created_at"));
             }
-            if (!partnerApiKey.equals(body.path("partner_api_key").asText())) {
-                return new MockResponse(401, Headers.of(), "{\"message\": \"Invalid Partner API key\"}");
+            cohortNames.put(cohortId, body.path("name").asText());
+            namingCalls.add(cohortId);
+        } else {
+            JsonNode changes = body.path("cohort_changes");
+            check(changes.isArray() && changes.size() > 0, "cohort_changes must be an array of objects");
+            int total = 0;
+            for (JsonNode change : changes) {
+                total += change.path("user_ids").size();
             }
-            if (!clientSecret.equals(body.path("client_secret").asText())) {
-                return new MockResponse(401, Headers.of(), "{\"message\": \"Invalid client secret\"}");
+            if (total > MAX_COHORT_USER_IDS) {
+                // braze-docs cohort_import.md: at most 1000 ids per request, else 400.
+                violations.add("user ids per request " + total);
+                return json(400, "{\"message\":"
+                        + " \"Only 1,000 user_ids, device_ids, and aliases are allowed per request\"}");
             }
-            if (partnerNotEnabled) {
-                return new MockResponse(401, Headers.of("Content-Type", "application/json"), JSON.createObjectNode()
-                        .put("message", "Partner not enabled for client with client secret: " + clientSecret)
-                        .toString());
-            }
-            String cohortId = body.path("cohort_id").asText("");
-            check(body.path("cohort_id").isTextual() && !cohortId.isEmpty(), "cohort_id must be a valid string");
-            if (naming) {
-                // braze-docs cohort_import.md: 400 "name must be a non-empty string"; blank is ours to refuse.
-                if (!body.path("name").isTextual() || body.path("name").asText().isBlank()) {
-                    violations.add("name must be a non-empty string");
-                    return new MockResponse(400, Headers.of("Content-Type", "application/json"),
-                            "{\"message\": \"name must be a non-empty string\"}");
-                }
-                try {
-                    java.time.OffsetDateTime.parse(body.path("created_at").asText());
-                } catch (java.time.format.DateTimeParseException e) {
-                    violations.add("created_at " + body.path("created_at"));
-                }
-                cohortNames.put(cohortId, body.path("name").asText());
-                namingCalls.add(cohortId);
-            } else {
-                JsonNode changes = body.path("cohort_changes");
-                check(changes.isArray() && changes.size() > 0, "cohort_changes must be an array of objects");
-                int total = 0;
-                for (JsonNode change : changes) {
-                    total += change.path("user_ids").size();
-                }
-                if (total > MAX_COHORT_USER_IDS) {
-                    // braze-docs cohort_import.md: at most 1000 ids per request, else 400.
-                    violations.add("user ids per request " + total);
-                    return new MockResponse(400, Headers.of("Content-Type", "application/json"), "{\"message\":"
-                            + " \"Only 1,000 user_ids, device_ids, and aliases are allowed per request\"}");
-                }
-                int ids = 0;
-                for (JsonNode change : changes) {
-                    check(change.path("user_ids").isArray(), "user_ids");
-                    check(change.path("should_remove").isMissingNode() || change.path("should_remove").isBoolean(),
-                            "should_remove");
-                    Set<String> members = cohortMembers.computeIfAbsent(cohortId, k -> new TreeSet<>());
-                    for (JsonNode id : change.path("user_ids")) {
-                        ids++;
-                        if (change.path("should_remove").asBoolean(false)) {
-                            members.remove(id.asText());
-                        } else {
-                            members.add(id.asText());
-                        }
+            int ids = 0;
+            for (JsonNode change : changes) {
+                check(change.path("user_ids").isArray(), "user_ids");
+                check(change.path("should_remove").isMissingNode() || change.path("should_remove").isBoolean(),
+                        "should_remove");
+                Set<String> members = cohortMembers.computeIfAbsent(cohortId, k -> new TreeSet<>());
+                for (JsonNode id : change.path("user_ids")) {
+                    ids++;
+                    if (change.path("should_remove").asBoolean(false)) {
+                        members.remove(id.asText());
+                    } else {
+                        members.add(id.asText());
                     }
                 }
-                objectsPerRequest.add(ids);
             }
-            return new MockResponse(201, Headers.of("Content-Type", "application/json"),
-                    "{\"message\": \"success\"}");
+            objectsPerRequest.add(ids);
         }
-
-        private void check(boolean ok, String what) {
-            if (!ok) {
-                violations.add(what);
-            }
-        }
+        return json(201, "{\"message\": \"success\"}");
     }
 }

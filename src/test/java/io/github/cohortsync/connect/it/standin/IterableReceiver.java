@@ -2,8 +2,6 @@ package io.github.cohortsync.connect.it.standin;
 
 
 import java.io.IOException;
-import java.net.InetAddress;
-import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -14,13 +12,10 @@ import java.util.TreeMap;
 import java.util.TreeSet;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
-import mockwebserver3.Dispatcher;
 import mockwebserver3.MockResponse;
-import mockwebserver3.MockWebServer;
 import mockwebserver3.RecordedRequest;
 
 
@@ -32,14 +27,11 @@ import mockwebserver3.RecordedRequest;
  * in {@code failedUpdates}, repeated in the deprecated top-level invalidEmails/invalidUserIds. Errors are the
  * Swagger's IterableApiResponse {@code {"code", "msg"}}.
  */
-public final class IterableReceiver extends Dispatcher implements AutoCloseable {
+public final class IterableReceiver extends StandIn {
     /** The API key the stand-in accepts. */
     public static final String API_KEY = "iterable-s3cret-key";
-    private static final ObjectMapper JSON = new ObjectMapper();
-    private final MockWebServer server = new MockWebServer();
     private final Map<Long, String> names = new TreeMap<>();
     private final Map<Long, Set<String>> members = new HashMap<>();
-    private final List<String> violations = new ArrayList<>();
     /** Emails answered as invalid although they have an '@', until accepted again (a fixable cause). */
     private final Set<String> refused = new HashSet<>();
     private long nextId = 1000;
@@ -58,14 +50,7 @@ public final class IterableReceiver extends Dispatcher implements AutoCloseable 
     private int exports;
 
     public static IterableReceiver start() throws IOException {
-        IterableReceiver standIn = new IterableReceiver();
-        standIn.server.setDispatcher(standIn);
-        standIn.server.start(InetAddress.getByName("127.0.0.1"), 0);
-        return standIn;
-    }
-
-    public String url() {
-        return "http://127.0.0.1:" + server.getPort();
+        return listen(new IterableReceiver());
     }
 
     @Override
@@ -73,7 +58,7 @@ public final class IterableReceiver extends Dispatcher implements AutoCloseable 
         synchronized (this) {
             if (!API_KEY.equals(request.getHeaders().get("Api-Key"))) {
                 violations.add("wrong Api-Key");
-                return answer(401, JSON.createObjectNode().put("code", "BadApiKey"));
+                return json(401, JSON.createObjectNode().put("code", "BadApiKey"));
             }
             String call = request.getMethod() + " " + request.getUrl().encodedPath();
             try {
@@ -96,12 +81,12 @@ public final class IterableReceiver extends Dispatcher implements AutoCloseable 
                     case "GET /api/lists/getUsers" -> export(request.getUrl().queryParameter("listId"));
                     default -> {
                         violations.add("unexpected " + call);
-                        yield answer(404, JSON.createObjectNode());
+                        yield json(404, JSON.createObjectNode());
                     }
                 };
             } catch (IOException e) {
                 violations.add("unparsable body of " + call);
-                return answer(400, JSON.createObjectNode().put("code", "BadJsonBody"));
+                return json(400, JSON.createObjectNode().put("code", "BadJsonBody"));
             }
         }
     }
@@ -112,14 +97,14 @@ public final class IterableReceiver extends Dispatcher implements AutoCloseable 
                 .put("listType", "Standard"));
         ObjectNode answer = JSON.createObjectNode();
         answer.set("lists", lists);
-        return answer(200, answer);
+        return json(200, answer);
     }
 
     private MockResponse create(String name) {
         long id = nextId++; // increasing, as Iterable's list ids are
         names.put(id, name);
         members.put(id, new TreeSet<>());
-        return answer(200, JSON.createObjectNode().put("listId", id));
+        return json(200, JSON.createObjectNode().put("listId", id));
     }
 
     /**
@@ -150,10 +135,7 @@ public final class IterableReceiver extends Dispatcher implements AutoCloseable 
             if (exportTimes.size() >= exportsPerWindow) {
                 exportRateLimitAnswers++;
                 long retryAfterSeconds = Math.max(1, (exportTimes.peekFirst() + exportWindowMs - now + 999) / 1000);
-                return new MockResponse.Builder().code(429).addHeader("Content-Type", "application/json")
-                        .addHeader("Retry-After", Long.toString(retryAfterSeconds))
-                        .body(JSON.createObjectNode().put("code", "RateLimitExceeded")
-                                .put("msg", "Rate limit exceeded").toString()).build();
+                return rateLimitExceeded(Long.toString(retryAfterSeconds));
             }
             exportTimes.addLast(now);
         }
@@ -161,7 +143,7 @@ public final class IterableReceiver extends Dispatcher implements AutoCloseable 
         Set<String> subscribers = listId == null ? null : members.get(Long.parseLong(listId));
         if (subscribers == null) {
             violations.add("list export of unknown list " + listId);
-            return answer(400, JSON.createObjectNode().put("code", "BadParams"));
+            return json(400, JSON.createObjectNode().put("code", "BadParams"));
         }
         StringBuilder lines = new StringBuilder();
         subscribers.stream().filter(s -> s.startsWith("email:"))
@@ -225,21 +207,19 @@ public final class IterableReceiver extends Dispatcher implements AutoCloseable 
         bulkCalls++;
         if (rateLimitEvery > 0 && bulkCalls % rateLimitEvery == 0) {
             rateLimitAnswers++;
-            return new MockResponse.Builder().code(429).addHeader("Content-Type", "application/json")
-                    .addHeader("Retry-After", "0").body(JSON.createObjectNode().put("code", "RateLimitExceeded")
-                            .put("msg", "Rate limit exceeded").toString()).build();
+            return rateLimitExceeded("0");
         }
         if (body.path("subscribers").size() > maxBatch) {
             batchTooLargeAnswers++;
             // The status of BatchTooLarge is not documented: 400, so that only the code can make it a split.
-            return answer(400, JSON.createObjectNode().put("code", "BatchTooLarge").put("msg", "Batch too large"));
+            return json(400, JSON.createObjectNode().put("code", "BatchTooLarge").put("msg", "Batch too large"));
         }
         long listId = body.path("listId").asLong();
         String name = names.get(listId);
         if (name == null) {
             // A list id Iterable does not know is a bad parameter.
             violations.add("unknown list " + listId);
-            return answer(400, JSON.createObjectNode().put("code", "BadParams").put("msg", "Invalid list"));
+            return json(400, JSON.createObjectNode().put("code", "BadParams").put("msg", "Invalid list"));
         }
         long lowest = names.entrySet().stream().filter(e -> e.getValue().equals(name))
                 .mapToLong(Map.Entry::getKey).min().orElseThrow();
@@ -279,12 +259,14 @@ public final class IterableReceiver extends Dispatcher implements AutoCloseable 
         answer.set("failedUpdates", failedUpdates);
         answer.set("invalidEmails", deprecatedEmails);
         answer.set("invalidUserIds", deprecatedUserIds);
-        return answer(200, answer);
+        return json(200, answer);
     }
 
-    private static MockResponse answer(int code, JsonNode body) {
-        return new MockResponse.Builder().code(code).addHeader("Content-Type", "application/json")
-                .body(body.toString()).build();
+    /** 429 with Iterable's RateLimitExceeded answer. */
+    private static MockResponse rateLimitExceeded(String retryAfterSeconds) {
+        return new MockResponse.Builder().code(429).addHeader("Content-Type", "application/json")
+                .addHeader("Retry-After", retryAfterSeconds).body(JSON.createObjectNode()
+                        .put("code", "RateLimitExceeded").put("msg", "Rate limit exceeded").toString()).build();
     }
 
     /** Per list name, the subscribers of its lowest-id list; lists without members are left out. */
@@ -305,14 +287,5 @@ public final class IterableReceiver extends Dispatcher implements AutoCloseable 
 
     public synchronized void acceptAll() {
         refused.clear();
-    }
-
-    public synchronized List<String> violations() {
-        return new ArrayList<>(violations);
-    }
-
-    @Override
-    public void close() {
-        server.close();
     }
 }

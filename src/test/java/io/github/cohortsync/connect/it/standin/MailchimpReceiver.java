@@ -1,7 +1,6 @@
 package io.github.cohortsync.connect.it.standin;
 
 import java.io.IOException;
-import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Base64;
@@ -9,6 +8,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
@@ -16,13 +16,10 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
-import mockwebserver3.Dispatcher;
 import mockwebserver3.MockResponse;
-import mockwebserver3.MockWebServer;
 import mockwebserver3.RecordedRequest;
 import okhttp3.Headers;
 
@@ -56,41 +53,31 @@ import okhttp3.Headers;
  * must never ask for (a violation here: it would change someone's consent). An invalid address is reported with
  * {@code ERROR_GENERIC}. Answers {@code new_members}, {@code updated_members}, {@code errors[]},
  * {@code total_created}, {@code total_updated}, {@code error_count}.</li>
+ * <li>{@link #throttleNext}: the next segment batch calls are answered 429 with Retry-After: 1, changing nothing;
+ * {@link #throttled} counts them.</li>
  * </ul>
  */
-public final class MailchimpReceiver extends Dispatcher implements AutoCloseable {
+public final class MailchimpReceiver extends ThrottlingStandIn {
     /** The API key and audience the stand-in accepts. */
     public static final String API_KEY = "0123mailchimp-s3cret-us21";
     public static final String LIST_ID = "a1b2c3d4e5";
-    private static final ObjectMapper JSON = new ObjectMapper();
     private static final Pattern SEGMENT =
             Pattern.compile("/3\\.0/lists/([^/]+)(/segments(?:/(\\d+)(/members)?)?)?");
     private static final Set<String> STATUSES = Set.of("subscribed", "unsubscribed", "cleaned", "pending",
             "transactional");
     private static final Pattern VALID_EMAIL = Pattern.compile("[^@\\s]+@[^@\\s]+\\.[^@\\s]+");
 
-    private final MockWebServer server = new MockWebServer();
     private final Map<Long, String> names = new LinkedHashMap<>();
     private final Map<String, Set<String>> members = new TreeMap<>();
     private final Map<String, Integer> creations = new HashMap<>();
-    private final List<String> violations = new ArrayList<>();
     /** The audience's contacts and their status, when it is modelled ({@link #strictAudience()}). */
     private final Map<String, String> contacts = new TreeMap<>();
     private boolean strict;
     private long nextId = 101;
     private int batchCalls;
-    private int throttle;
-    private int throttled;
 
     public static MailchimpReceiver start() throws IOException {
-        MailchimpReceiver standIn = new MailchimpReceiver();
-        standIn.server.setDispatcher(standIn);
-        standIn.server.start(InetAddress.getByName("127.0.0.1"), 0);
-        return standIn;
-    }
-
-    public String url() {
-        return "http://127.0.0.1:" + server.getPort();
+        return listen(new MailchimpReceiver());
     }
 
     @Override
@@ -115,8 +102,7 @@ public final class MailchimpReceiver extends Dispatcher implements AutoCloseable
                 if ("GET".equals(request.getMethod()) && path.group(4) != null) {
                     return segmentMembers(Long.parseLong(path.group(3)), request);
                 }
-                JsonNode body = JSON.readTree(request.getBody() == null ? new byte[0]
-                        : request.getBody().toByteArray());
+                JsonNode body = JSON.readTree(bodyBytes(request));
                 if ("POST".equals(request.getMethod()) && path.group(2) == null) {
                     return subscribe(body);
                 }
@@ -146,8 +132,8 @@ public final class MailchimpReceiver extends Dispatcher implements AutoCloseable
     }
 
     private MockResponse list(RecordedRequest request) {
-        int count = Integer.parseInt(orDefault(request.getUrl().queryParameter("count"), "10"));
-        int offset = Integer.parseInt(orDefault(request.getUrl().queryParameter("offset"), "0"));
+        int count = Integer.parseInt(Objects.requireNonNullElse(request.getUrl().queryParameter("count"), "10"));
+        int offset = Integer.parseInt(Objects.requireNonNullElse(request.getUrl().queryParameter("offset"), "0"));
         if (count > 1000) {
             violations.add("count " + count + " over 1000");
             return problem(400, "Invalid Resource");
@@ -188,10 +174,8 @@ public final class MailchimpReceiver extends Dispatcher implements AutoCloseable
         if (name == null) {
             return problem(404, "Resource Not Found");
         }
-        if (throttle > 0) {
+        if (throttling()) {
             // Mailchimp answers 429 when an account goes over its limits (Marketing API "Errors").
-            throttle--;
-            throttled++;
             return new MockResponse(429, Headers.of("Content-Type", "application/problem+json", "Retry-After", "1"),
                     "{\"title\": \"Too Many Requests\", \"status\": 429}");
         }
@@ -236,8 +220,8 @@ public final class MailchimpReceiver extends Dispatcher implements AutoCloseable
         if (name == null) {
             return problem(404, "Resource Not Found");
         }
-        int count = Integer.parseInt(orDefault(request.getUrl().queryParameter("count"), "10"));
-        int offset = Integer.parseInt(orDefault(request.getUrl().queryParameter("offset"), "0"));
+        int count = Integer.parseInt(Objects.requireNonNullElse(request.getUrl().queryParameter("count"), "10"));
+        int offset = Integer.parseInt(Objects.requireNonNullElse(request.getUrl().queryParameter("offset"), "0"));
         if (count > 1000) {
             violations.add("count " + count + " over 1000");
             return problem(400, "Invalid Resource");
@@ -291,14 +275,6 @@ public final class MailchimpReceiver extends Dispatcher implements AutoCloseable
         return json(200, answer);
     }
 
-    private static String orDefault(String value, String fallback) {
-        return value == null ? fallback : value;
-    }
-
-    private static MockResponse json(int status, JsonNode body) {
-        return new MockResponse(status, Headers.of("Content-Type", "application/json"), body.toString());
-    }
-
     /** Mailchimp's errors are problem documents (type, title, status, detail, instance). */
     private static MockResponse problem(int status, String title) {
         return new MockResponse(status, Headers.of("Content-Type", "application/problem+json"),
@@ -344,26 +320,7 @@ public final class MailchimpReceiver extends Dispatcher implements AutoCloseable
         return new TreeMap<>(creations);
     }
 
-    /** Answers the next {@code calls} batch calls with 429 and Retry-After: 1, changing nothing. */
-    public synchronized void throttleNext(int calls) {
-        throttle = calls;
-    }
-
-    /** How many batch calls were answered 429. */
-    public synchronized int throttled() {
-        return throttled;
-    }
-
     public synchronized int batchCalls() {
         return batchCalls;
-    }
-
-    public synchronized List<String> violations() {
-        return new ArrayList<>(violations);
-    }
-
-    @Override
-    public void close() {
-        server.close();
     }
 }

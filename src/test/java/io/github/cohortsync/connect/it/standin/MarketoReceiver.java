@@ -1,7 +1,6 @@
 package io.github.cohortsync.connect.it.standin;
 
 import java.io.IOException;
-import java.net.InetAddress;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
@@ -14,6 +13,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
@@ -22,13 +22,10 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
-import mockwebserver3.Dispatcher;
 import mockwebserver3.MockResponse;
-import mockwebserver3.MockWebServer;
 import mockwebserver3.RecordedRequest;
 import okhttp3.Headers;
 
@@ -64,15 +61,13 @@ import okhttp3.Headers;
  * {@code skipped} with 1004 "Lead not found" (no such lead) or, on removal, 1015 "Lead not in list".</li>
  * </ul>
  */
-public final class MarketoReceiver extends Dispatcher implements AutoCloseable {
+public final class MarketoReceiver extends StandIn {
     public static final String CLIENT_ID = "mkto-client-1";
     public static final String CLIENT_SECRET = "mkto-s3cret-XYZ";
     public static final int FOLDER_ID = 12;
-    private static final ObjectMapper JSON = new ObjectMapper();
     private static final Pattern LIST_LEADS = Pattern.compile("/rest/v1/lists/(\\d+)/leads\\.json");
     private static final int WINDOW_MS = 20_000;
 
-    private final MockWebServer server = new MockWebServer();
     private final AtomicInteger inFlight = new AtomicInteger();
     private final Map<String, Long> leads = new HashMap<>();
     private final Map<Long, String> listNames = new LinkedHashMap<>();
@@ -80,7 +75,6 @@ public final class MarketoReceiver extends Dispatcher implements AutoCloseable {
     private final Map<String, Integer> creations = new HashMap<>();
     private final Map<String, Boolean> tokens = new HashMap<>();
     private final Deque<Long> recentCalls = new ArrayDeque<>();
-    private final List<String> violations = new ArrayList<>();
     private long nextLeadId = 5001;
     private long nextListId = 1001;
     private int tokensIssued;
@@ -94,15 +88,7 @@ public final class MarketoReceiver extends Dispatcher implements AutoCloseable {
     private int maxInFlight;
 
     public static MarketoReceiver start() throws IOException {
-        MarketoReceiver standIn = new MarketoReceiver();
-        standIn.server.setDispatcher(standIn);
-        standIn.server.start(InetAddress.getByName("127.0.0.1"), 0);
-        return standIn;
-    }
-
-    /** The instance's base URL: {@code marketo.endpoint}. */
-    public String url() {
-        return "http://127.0.0.1:" + server.getPort();
+        return listen(new MarketoReceiver());
     }
 
     @Override
@@ -197,8 +183,7 @@ public final class MarketoReceiver extends Dispatcher implements AutoCloseable {
         }
         if (!CLIENT_ID.equals(request.getUrl().queryParameter("client_id"))
                 || !CLIENT_SECRET.equals(request.getUrl().queryParameter("client_secret"))) {
-            return new MockResponse(401, Headers.of("Content-Type", "application/json"),
-                    "{\"error\":\"invalid_client\",\"error_description\":\"Bad client credentials\"}");
+            return json(401, "{\"error\":\"invalid_client\",\"error_description\":\"Bad client credentials\"}");
         }
         String token = "tok-" + (++tokensIssued) + ":ab";
         tokens.put(token, Boolean.TRUE);
@@ -207,7 +192,7 @@ public final class MarketoReceiver extends Dispatcher implements AutoCloseable {
     }
 
     private MockResponse lists(RecordedRequest request) {
-        int batchSize = Integer.parseInt(orDefault(request.getUrl().queryParameter("batchSize"), "300"));
+        int batchSize = Integer.parseInt(Objects.requireNonNullElse(request.getUrl().queryParameter("batchSize"), "300"));
         if (batchSize > 300) {
             violations.add("lists batchSize " + batchSize);
         }
@@ -230,7 +215,7 @@ public final class MarketoReceiver extends Dispatcher implements AutoCloseable {
         }
         Map<String, String> form = form(request.getBody() == null ? "" : request.getBody().utf8());
         String name = form.get("name");
-        JsonNode folder = JSON.readTree(orDefault(form.get("folder"), "{}"));
+        JsonNode folder = JSON.readTree(Objects.requireNonNullElse(form.get("folder"), "{}"));
         if (name == null || name.isBlank()) {
             violations.add("static list without a name");
             return error("701", "name cannot be blank");
@@ -267,7 +252,7 @@ public final class MarketoReceiver extends Dispatcher implements AutoCloseable {
         if (!"email".equals(params.get("filterType"))) {
             violations.add("leads filtered on " + params.get("filterType"));
         }
-        List<String> values = Arrays.asList(orDefault(params.get("filterValues"), "").split(","));
+        List<String> values = Arrays.asList(Objects.requireNonNullElse(params.get("filterValues"), "").split(","));
         if (values.size() > 300) {
             violations.add(values.size() + " filterValues");
             return error("1003", "Too many filter values");
@@ -361,10 +346,6 @@ public final class MarketoReceiver extends Dispatcher implements AutoCloseable {
             }
         }
         return form;
-    }
-
-    private static String orDefault(String value, String fallback) {
-        return value == null ? fallback : value;
     }
 
     private static MockResponse json(JsonNode body) {
@@ -477,14 +458,5 @@ public final class MarketoReceiver extends Dispatcher implements AutoCloseable {
     /** REST calls counted against the daily quota. */
     public synchronized int callsToday() {
         return callsToday;
-    }
-
-    public synchronized List<String> violations() {
-        return new ArrayList<>(violations);
-    }
-
-    @Override
-    public void close() {
-        server.close();
     }
 }

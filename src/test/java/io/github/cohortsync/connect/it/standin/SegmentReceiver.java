@@ -2,20 +2,14 @@ package io.github.cohortsync.connect.it.standin;
 
 
 import java.io.IOException;
-import java.net.InetAddress;
-import java.util.ArrayList;
 import java.util.HashSet;
-import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 
-import mockwebserver3.Dispatcher;
 import mockwebserver3.MockResponse;
-import mockwebserver3.MockWebServer;
 import mockwebserver3.RecordedRequest;
 
 import okhttp3.Credentials;
@@ -30,25 +24,15 @@ import okhttp3.Credentials;
  * request (segment-docs, sources/catalog/libraries/server/http-api: over 2500 the answer is still 200 but the
  * events are dropped, which this stand-in plays too).
  */
-public final class SegmentReceiver extends Dispatcher implements AutoCloseable {
+public final class SegmentReceiver extends StandIn {
     /** The write key the stand-in accepts. */
     public static final String WRITE_KEY = "segment-wk-s3cret";
-    private static final ObjectMapper JSON = new ObjectMapper();
-    private final MockWebServer server = new MockWebServer();
     private final Map<String, Map<String, Boolean>> traits = new TreeMap<>();
     private final Set<String> messageIds = new HashSet<>();
     private final Set<String> userIds = new HashSet<>();
-    private final List<String> violations = new ArrayList<>();
 
     public static SegmentReceiver start() throws IOException {
-        SegmentReceiver standIn = new SegmentReceiver();
-        standIn.server.setDispatcher(standIn);
-        standIn.server.start(InetAddress.getByName("127.0.0.1"), 0);
-        return standIn;
-    }
-
-    public String url() {
-        return "http://127.0.0.1:" + server.getPort();
+        return listen(new SegmentReceiver());
     }
 
     @Override
@@ -62,7 +46,7 @@ public final class SegmentReceiver extends Dispatcher implements AutoCloseable {
                 violations.add("wrong Authorization");
                 return new MockResponse.Builder().code(401).body("{\"error\":\"bad write key\"}").build();
             }
-            byte[] body = request.getBody() == null ? new byte[0] : request.getBody().toByteArray();
+            byte[] body = bodyBytes(request);
             if (body.length > 500_000) {
                 violations.add("request of " + body.length + " bytes");
                 return new MockResponse.Builder().code(400).build();
@@ -115,14 +99,5 @@ public final class SegmentReceiver extends Dispatcher implements AutoCloseable {
 
     public synchronized Set<String> userIds() {
         return new HashSet<>(userIds);
-    }
-
-    public synchronized List<String> violations() {
-        return new ArrayList<>(violations);
-    }
-
-    @Override
-    public void close() {
-        server.close();
     }
 }

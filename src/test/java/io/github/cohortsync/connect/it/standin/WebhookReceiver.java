@@ -1,7 +1,6 @@
 package io.github.cohortsync.connect.it.standin;
 
 import java.io.IOException;
-import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -20,12 +19,9 @@ import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
-import mockwebserver3.Dispatcher;
 import mockwebserver3.MockResponse;
-import mockwebserver3.MockWebServer;
 import mockwebserver3.RecordedRequest;
 import mockwebserver3.SocketEffect;
 
@@ -38,28 +34,24 @@ import okhttp3.Credentials;
  * {@code {"action": <same>, "status": "success"}} unless scripted otherwise.
  *
  * <p>It is strict as real receivers of the format are (docs/compatibility.md, section Webhook): a request that breaks
- * one of their rules (each cited next to it in {@link Handler#refusals}) is answered HTTP 400 with the failure
+ * one of their rules (each cited next to it in {@link #refusals}) is answered HTTP 400 with the failure
  * envelope, as Flagsmith answers, and recorded as a violation. Optionally ({@link #requireMembersFirst}) it answers
  * 404 "Cohort not found." to a diff of a cohort it never received as {@code members}, as Flagsmith does.
  */
-public final class WebhookReceiver implements AutoCloseable {
+public final class WebhookReceiver extends StandIn {
     public static final String PATH = "/hooks/cohorts";
     public static final int MAX_MEMBERS_PER_PAGE = 1000;
 
-    private static final ObjectMapper JSON = new ObjectMapper();
     private static final Set<String> ACTIONS = Set.of("add_members", "remove_members", "members");
     private static final List<String> PARAMETER_KEYS = List.of("mixpanel_project_id", "mixpanel_cohort_id",
             "mixpanel_cohort_name", "mixpanel_cohort_description", "mixpanel_session_id", "page_info", "members");
     private static final List<String> MEMBER_KEYS = List.of("email", "mixpanel_distinct_id", "first_name",
             "last_name", "phone_number");
 
-    private final MockWebServer server = new MockWebServer();
-    private final Object lock = new Object();
     private final Deque<Reply> script = new ArrayDeque<>();
     private Reply defaultReply = Reply.success();
     private String expectedAuthorization;
     private final List<Delivery> deliveries = new ArrayList<>();
-    private final List<String> violations = new ArrayList<>();
     private final Map<String, Set<String>> membership = new TreeMap<>();
     /** Cohorts received as an accepted {@code members} page (Flagsmith creates its cohort on those only). */
     private final Set<String> cohortsCreated = new HashSet<>();
@@ -73,46 +65,33 @@ public final class WebhookReceiver implements AutoCloseable {
     }
 
     public static WebhookReceiver start() throws IOException {
-        WebhookReceiver receiver = new WebhookReceiver();
-        receiver.server.setDispatcher(receiver.new Handler());
-        receiver.server.start(InetAddress.getByName("127.0.0.1"), 0);
-        return receiver;
+        return listen(new WebhookReceiver());
     }
 
     /** The URL to configure as {@code webhook.url}. */
+    @Override
     public String url() {
-        return "http://127.0.0.1:" + server.getPort() + PATH;
+        return super.url() + PATH;
     }
 
     /** The URL as seen from another host that reaches this one's port as {@code host} (e.g. from a container). */
     public String url(String host) {
-        return "http://" + host + ":" + server.getPort() + PATH;
-    }
-
-    /** The loopback port the receiver listens on. */
-    public int port() {
-        return server.getPort();
+        return "http://" + host + ":" + port() + PATH;
     }
 
     /** Answers the next requests with these replies, in order, before falling back to the default reply. */
-    public void enqueue(Reply... replies) {
-        synchronized (lock) {
-            script.addAll(Arrays.asList(replies));
-        }
+    public synchronized void enqueue(Reply... replies) {
+        script.addAll(Arrays.asList(replies));
     }
 
     /** The reply to every request once the scripted ones are used up (initially {@link Reply#success()}). */
-    public void answerByDefault(Reply reply) {
-        synchronized (lock) {
-            defaultReply = reply;
-        }
+    public synchronized void answerByDefault(Reply reply) {
+        defaultReply = reply;
     }
 
     /** From now on, a request without exactly this HTTP Basic authorization is a violation. */
-    public void expectBasicAuth(String user, String password) {
-        synchronized (lock) {
-            expectedAuthorization = Credentials.basic(user, password);
-        }
+    public synchronized void expectBasicAuth(String user, String password) {
+        expectedAuthorization = Credentials.basic(user, password);
     }
 
     /**
@@ -121,30 +100,24 @@ public final class WebhookReceiver implements AutoCloseable {
      * MixpanelCohortSyncView looks the cohort up for a diff and 404s when it does not exist; it creates cohorts
      * only from a {@code members} page. Off by default.
      */
-    public void requireMembersFirst(boolean on) {
-        synchronized (lock) {
-            membersFirst = on;
-        }
+    public synchronized void requireMembersFirst(boolean on) {
+        membersFirst = on;
     }
 
     /**
      * From now on, answers any request holding one of these distinct ids with HTTP 400 and the failure envelope
      * ("Invalid payload"), accepting nothing of it. This models receivers that validate the whole body before
      * applying any of it: Flagsmith's MixpanelCohortSyncView validates the page with one serializer
-     * ({@code members} a ListSerializer, {@code many=True}), so one member it refuses (see {@link Handler#refusals},
+     * ({@code members} a ListSerializer, {@code many=True}), so one member it refuses (see {@link #refusals},
      * e.g. a distinct id over 1024 bytes) gets the whole request answered 400 and none of its members applied.
      */
-    public void refuseRequestsHolding(Set<String> distinctIds) {
-        synchronized (lock) {
-            badMembers.addAll(distinctIds);
-        }
+    public synchronized void refuseRequestsHolding(Set<String> distinctIds) {
+        badMembers.addAll(distinctIds);
     }
 
     /** The requests refused by {@link #refuseRequestsHolding}'s rule. */
-    public List<Delivery> refusedForBadMembers() {
-        synchronized (lock) {
-            return List.copyOf(refusedForBadMembers);
-        }
+    public synchronized List<Delivery> refusedForBadMembers() {
+        return List.copyOf(refusedForBadMembers);
     }
 
     /** The same as {@code requireMembersFirst(true)}. */
@@ -153,17 +126,13 @@ public final class WebhookReceiver implements AutoCloseable {
     }
 
     /** The requests answered 404 "Cohort not found." by {@link #requireMembersFirst(boolean)}'s rule. */
-    public List<Delivery> cohortNotFound() {
-        synchronized (lock) {
-            return List.copyOf(cohortNotFound);
-        }
+    public synchronized List<Delivery> cohortNotFound() {
+        return List.copyOf(cohortNotFound);
     }
 
     /** Every request received, in arrival order. */
-    public List<Delivery> deliveries() {
-        synchronized (lock) {
-            return List.copyOf(deliveries);
-        }
+    public synchronized List<Delivery> deliveries() {
+        return List.copyOf(deliveries);
     }
 
     /** The requests this receiver accepted (answered 2xx with status success). */
@@ -171,30 +140,13 @@ public final class WebhookReceiver implements AutoCloseable {
         return deliveries().stream().filter(Delivery::accepted).toList();
     }
 
-    public int requestCount() {
-        synchronized (lock) {
-            return deliveries.size();
-        }
-    }
-
-    /** Everything that did not match the documented request shape; tests expect none. */
-    public List<String> violations() {
-        synchronized (lock) {
-            return List.copyOf(violations);
-        }
+    public synchronized int requestCount() {
+        return deliveries.size();
     }
 
     /** The current members per cohort, from the accepted pages; cohorts without members are left out. */
-    public Map<String, Set<String>> membership() {
-        synchronized (lock) {
-            Map<String, Set<String>> copy = new TreeMap<>();
-            membership.forEach((cohort, users) -> {
-                if (!users.isEmpty()) {
-                    copy.put(cohort, new TreeSet<>(users));
-                }
-            });
-            return copy;
-        }
+    public synchronized Map<String, Set<String>> membership() {
+        return nonEmptyCopy(membership);
     }
 
     /** How many times each page (by Idempotency-Key) was accepted. */
@@ -267,15 +219,6 @@ public final class WebhookReceiver implements AutoCloseable {
             }
         });
         return problems;
-    }
-
-    @Override
-    public void close() {
-        try {
-            server.close();
-        } catch (Exception e) {
-            // best effort
-        }
     }
 
     /** One request as received, with the reply it got. */
@@ -526,283 +469,281 @@ public final class WebhookReceiver implements AutoCloseable {
         }
     }
 
-    private final class Handler extends Dispatcher {
-        @Override
-        public MockResponse dispatch(RecordedRequest request) {
-            String text = request.getBody() == null ? "" : request.getBody().utf8();
-            JsonNode body = null;
-            String parseError = null;
-            try {
-                body = text.isEmpty() ? null : JSON.readTree(text);
-            } catch (IOException e) {
-                parseError = e.getMessage();
-            }
-            String action = body != null && body.path("action").isTextual() ? body.get("action").asText() : null;
-            synchronized (lock) {
-                int index = deliveries.size();
-                List<String> problems = new ArrayList<>();
-                if (parseError != null) {
-                    problems.add("body is not JSON: " + parseError);
-                }
-                validate(request, body, problems);
-                List<String> refused = refusals(body);
-                problems.addAll(refused);
-                boolean notFound = false;
-                int bad = body == null ? -1 : firstBadMember(body);
-                Reply reply;
-                if (!refused.isEmpty()) {
-                    reply = Reply.failureEnvelope(400, "Invalid payload: " + String.join("; ", refused));
-                } else if (bad >= 0) {
-                    reply = Reply.failureEnvelope(400, "Invalid payload: members[" + bad + "] is not valid");
-                } else if (membersFirst && body != null && ("add_members".equals(action)
-                        || "remove_members".equals(action))
-                        && !cohortsCreated.contains(text(body.path("parameters").get("mixpanel_cohort_id")))) {
-                    notFound = true;
-                    reply = Reply.failureEnvelope(404, "Cohort not found.");
-                } else {
-                    reply = script.isEmpty() ? defaultReply : script.poll();
-                }
-                boolean accepted = reply.accepts();
-                Delivery delivery = new Delivery(index, request.getMethod(), request.getUrl().encodedPath(),
-                        request.getHeaders().get("Content-Type"), request.getHeaders().get("Idempotency-Key"),
-                        request.getHeaders().get("Authorization"), body, reply.code, accepted, System.nanoTime());
-                deliveries.add(delivery);
-                if (notFound) {
-                    cohortNotFound.add(delivery);
-                }
-                if (bad >= 0 && refused.isEmpty()) {
-                    refusedForBadMembers.add(delivery);
-                }
-                problems.forEach(p -> violations.add("request #" + index + " (" + action + " of cohort "
-                        + delivery.cohortId() + "): " + p));
-                if (accepted && body != null) {
-                    apply(delivery);
-                }
-                return reply.toResponse(action);
-            }
+    @Override
+    public MockResponse dispatch(RecordedRequest request) {
+        String text = request.getBody() == null ? "" : request.getBody().utf8();
+        JsonNode body = null;
+        String parseError = null;
+        try {
+            body = text.isEmpty() ? null : JSON.readTree(text);
+        } catch (IOException e) {
+            parseError = e.getMessage();
         }
-
-        /** The index of the request's first member in the bad set ({@link #refuseRequestsHolding}); -1 if none. */
-        private int firstBadMember(JsonNode body) {
-            int i = 0;
-            for (JsonNode member : body.path("parameters").path("members")) {
-                if (badMembers.contains(member.path("mixpanel_distinct_id").asText())) {
-                    return i;
-                }
-                i++;
+        String action = body != null && body.path("action").isTextual() ? body.get("action").asText() : null;
+        synchronized (this) {
+            int index = deliveries.size();
+            List<String> problems = new ArrayList<>();
+            if (parseError != null) {
+                problems.add("body is not JSON: " + parseError);
             }
-            return -1;
-        }
-
-        private void apply(Delivery delivery) {
-            String cohort = delivery.cohortId();
-            if (cohort == null || delivery.action() == null) {
-                return;
-            }
-            Set<String> members = membership.computeIfAbsent(cohort, id -> new HashSet<>());
-            if ("members".equals(delivery.action())) {
-                cohortsCreated.add(cohort);
-            }
-            switch (delivery.action()) {
-                case "add_members" -> members.addAll(delivery.distinctIds());
-                case "remove_members" -> delivery.distinctIds().forEach(members::remove);
-                case "members" -> {
-                    if (delivery.pageCount() == 1) {
-                        members.clear();
-                    }
-                    members.addAll(delivery.distinctIds());
-                }
-                default -> {
-                    // reported as a violation
-                }
-            }
-        }
-
-        private void validate(RecordedRequest request, JsonNode body, List<String> problems) {
-            if (!"POST".equals(request.getMethod())) {
-                problems.add("method is " + request.getMethod() + ", expected POST");
-            }
-            if (!PATH.equals(request.getUrl().encodedPath())) {
-                problems.add("path is " + request.getUrl().encodedPath() + ", expected " + PATH);
-            }
-            String contentType = request.getHeaders().get("Content-Type");
-            if (contentType == null || !contentType.toLowerCase().startsWith("application/json")) {
-                problems.add("Content-Type is " + contentType + ", expected application/json");
-            }
-            String key = request.getHeaders().get("Idempotency-Key");
-            if (key == null || key.isBlank()) {
-                problems.add("no Idempotency-Key header");
-            }
-            if (expectedAuthorization != null
-                    && !expectedAuthorization.equals(request.getHeaders().get("Authorization"))) {
-                problems.add("Authorization header is not the configured HTTP Basic credentials");
-            }
-            if (body == null) {
-                problems.add("empty body");
-                return;
-            }
-            if (!body.isObject()) {
-                problems.add("body is not a JSON object");
-                return;
-            }
-            Set<String> topLevel = new TreeSet<>();
-            body.fieldNames().forEachRemaining(topLevel::add);
-            if (!topLevel.equals(Set.of("action", "parameters"))) {
-                problems.add("top-level keys are " + topLevel + ", expected [action, parameters]");
-            }
-            JsonNode action = body.get("action");
-            if (action == null || !action.isTextual() || !ACTIONS.contains(action.asText())) {
-                problems.add("action is " + action + ", expected one of " + new TreeSet<>(ACTIONS));
-            }
-            JsonNode params = body.get("parameters");
-            if (params == null || !params.isObject()) {
-                problems.add("parameters is missing or not an object");
-                return;
-            }
-            for (String name : PARAMETER_KEYS) {
-                if (!params.has(name)) {
-                    problems.add("parameters." + name + " is missing");
-                }
-            }
-            requireText(params, "mixpanel_cohort_id", problems);
-            requireText(params, "mixpanel_cohort_name", problems);
-            requireText(params, "mixpanel_session_id", problems);
-            textOrNull(params, "mixpanel_project_id", problems);
-            textOrNull(params, "mixpanel_cohort_description", problems);
-            JsonNode pageInfo = params.get("page_info");
-            if (pageInfo == null || !pageInfo.isObject()) {
-                problems.add("parameters.page_info is missing or not an object");
+            validate(request, body, problems);
+            List<String> refused = refusals(body);
+            problems.addAll(refused);
+            boolean notFound = false;
+            int bad = body == null ? -1 : firstBadMember(body);
+            Reply reply;
+            if (!refused.isEmpty()) {
+                reply = Reply.failureEnvelope(400, "Invalid payload: " + String.join("; ", refused));
+            } else if (bad >= 0) {
+                reply = Reply.failureEnvelope(400, "Invalid payload: members[" + bad + "] is not valid");
+            } else if (membersFirst && body != null && ("add_members".equals(action)
+                    || "remove_members".equals(action))
+                    && !cohortsCreated.contains(text(body.path("parameters").get("mixpanel_cohort_id")))) {
+                notFound = true;
+                reply = Reply.failureEnvelope(404, "Cohort not found.");
             } else {
-                JsonNode total = pageInfo.get("total_pages");
-                JsonNode count = pageInfo.get("page_count");
-                if (total == null || !total.isInt() || total.asInt() < 1) {
-                    problems.add("page_info.total_pages is " + total + ", expected an integer >= 1");
-                } else if (count == null || !count.isInt() || count.asInt() < 1 || count.asInt() > total.asInt()) {
-                    problems.add("page_info.page_count is " + count + ", expected 1.." + total.asInt());
-                }
+                reply = script.isEmpty() ? defaultReply : script.poll();
             }
-            JsonNode members = params.get("members");
-            if (members == null || !members.isArray()) {
-                problems.add("parameters.members is missing or not an array");
-                return;
+            boolean accepted = reply.accepts();
+            Delivery delivery = new Delivery(index, request.getMethod(), request.getUrl().encodedPath(),
+                    request.getHeaders().get("Content-Type"), request.getHeaders().get("Idempotency-Key"),
+                    request.getHeaders().get("Authorization"), body, reply.code, accepted, System.nanoTime());
+            deliveries.add(delivery);
+            if (notFound) {
+                cohortNotFound.add(delivery);
             }
-            // An empty page is valid (Flagsmith: allow_empty=True, "a first sync of an empty cohort has no members"):
-            // the connector sends one when every member of a page was rejected, to keep the page's place.
-            if (members.size() > MAX_MEMBERS_PER_PAGE) {
-                problems.add("page has " + members.size() + " members, expected 0.." + MAX_MEMBERS_PER_PAGE);
+            if (bad >= 0 && refused.isEmpty()) {
+                refusedForBadMembers.add(delivery);
             }
-            Set<String> ids = new HashSet<>();
-            int i = 0;
-            for (JsonNode member : members) {
-                String where = "members[" + i++ + "]";
-                if (!member.isObject()) {
-                    problems.add(where + " is not an object");
-                    continue;
+            problems.forEach(p -> violations.add("request #" + index + " (" + action + " of cohort "
+                    + delivery.cohortId() + "): " + p));
+            if (accepted && body != null) {
+                apply(delivery);
+            }
+            return reply.toResponse(action);
+        }
+    }
+
+    /** The index of the request's first member in the bad set ({@link #refuseRequestsHolding}); -1 if none. */
+    private int firstBadMember(JsonNode body) {
+        int i = 0;
+        for (JsonNode member : body.path("parameters").path("members")) {
+            if (badMembers.contains(member.path("mixpanel_distinct_id").asText())) {
+                return i;
+            }
+            i++;
+        }
+        return -1;
+    }
+
+    private void apply(Delivery delivery) {
+        String cohort = delivery.cohortId();
+        if (cohort == null || delivery.action() == null) {
+            return;
+        }
+        Set<String> members = membership.computeIfAbsent(cohort, id -> new HashSet<>());
+        if ("members".equals(delivery.action())) {
+            cohortsCreated.add(cohort);
+        }
+        switch (delivery.action()) {
+            case "add_members" -> members.addAll(delivery.distinctIds());
+            case "remove_members" -> delivery.distinctIds().forEach(members::remove);
+            case "members" -> {
+                if (delivery.pageCount() == 1) {
+                    members.clear();
                 }
-                for (String name : MEMBER_KEYS) {
-                    if (!member.has(name)) {
-                        problems.add(where + "." + name + " is missing");
-                    }
-                }
-                JsonNode id = member.get("mixpanel_distinct_id");
-                if (id == null || !id.isTextual() || id.asText().isBlank()) {
-                    problems.add(where + ".mixpanel_distinct_id is " + id + ", expected a non-empty string");
-                } else if (!ids.add(id.asText())) {
-                    problems.add(where + " repeats mixpanel_distinct_id " + id.asText() + " within the page");
-                }
-                for (String name : List.of("email", "first_name", "last_name", "phone_number")) {
-                    textOrNull(member, name, problems, where + ".");
-                }
+                members.addAll(delivery.distinctIds());
+            }
+            default -> {
+                // reported as a violation
             }
         }
+    }
 
-        /**
-         * The rules real receivers enforce with a 400, each with its source; empty when the request passes them all.
-         * Flagsmith: api/cohorts/serializers.py (MixpanelWebhookSerializer and the serializers it nests; a DRF
-         * CharField refuses null, a missing value and a blank or whitespace-only string by default) and
-         * api/cohorts/views.py (MixpanelCohortSyncView: an invalid payload is answered 400 with the envelope).
-         * usertour: apps/server/src/integration/integration.dto.ts (MixpanelWebhookDto / MixpanelParametersDto,
-         * class-validator, checked by the global ValidationPipe of apps/server/src/configure-app.ts).
-         */
-        private List<String> refusals(JsonNode body) {
-            List<String> refusals = new ArrayList<>();
-            if (body == null || !body.isObject()) {
-                // Flagsmith: a body that is not JSON is a ParseError, answered 400 "Invalid payload.".
-                refusals.add("the body is not a JSON object (Flagsmith: 400 Invalid payload)");
-                return refusals;
+    private void validate(RecordedRequest request, JsonNode body, List<String> problems) {
+        if (!"POST".equals(request.getMethod())) {
+            problems.add("method is " + request.getMethod() + ", expected POST");
+        }
+        if (!PATH.equals(request.getUrl().encodedPath())) {
+            problems.add("path is " + request.getUrl().encodedPath() + ", expected " + PATH);
+        }
+        String contentType = request.getHeaders().get("Content-Type");
+        if (contentType == null || !contentType.toLowerCase().startsWith("application/json")) {
+            problems.add("Content-Type is " + contentType + ", expected application/json");
+        }
+        String key = request.getHeaders().get("Idempotency-Key");
+        if (key == null || key.isBlank()) {
+            problems.add("no Idempotency-Key header");
+        }
+        if (expectedAuthorization != null
+                && !expectedAuthorization.equals(request.getHeaders().get("Authorization"))) {
+            problems.add("Authorization header is not the configured HTTP Basic credentials");
+        }
+        if (body == null) {
+            problems.add("empty body");
+            return;
+        }
+        if (!body.isObject()) {
+            problems.add("body is not a JSON object");
+            return;
+        }
+        Set<String> topLevel = new TreeSet<>();
+        body.fieldNames().forEachRemaining(topLevel::add);
+        if (!topLevel.equals(Set.of("action", "parameters"))) {
+            problems.add("top-level keys are " + topLevel + ", expected [action, parameters]");
+        }
+        JsonNode action = body.get("action");
+        if (action == null || !action.isTextual() || !ACTIONS.contains(action.asText())) {
+            problems.add("action is " + action + ", expected one of " + new TreeSet<>(ACTIONS));
+        }
+        JsonNode params = body.get("parameters");
+        if (params == null || !params.isObject()) {
+            problems.add("parameters is missing or not an object");
+            return;
+        }
+        for (String name : PARAMETER_KEYS) {
+            if (!params.has(name)) {
+                problems.add("parameters." + name + " is missing");
             }
-            // Both: action is one of members, add_members, remove_members (ChoiceField / @IsEnum).
-            if (!ACTIONS.contains(text(body.get("action")))) {
-                refusals.add("action is not one of " + new TreeSet<>(ACTIONS) + " (Flagsmith ChoiceField, usertour"
-                        + " @IsEnum)");
+        }
+        requireText(params, "mixpanel_cohort_id", problems);
+        requireText(params, "mixpanel_cohort_name", problems);
+        requireText(params, "mixpanel_session_id", problems);
+        textOrNull(params, "mixpanel_project_id", problems);
+        textOrNull(params, "mixpanel_cohort_description", problems);
+        JsonNode pageInfo = params.get("page_info");
+        if (pageInfo == null || !pageInfo.isObject()) {
+            problems.add("parameters.page_info is missing or not an object");
+        } else {
+            JsonNode total = pageInfo.get("total_pages");
+            JsonNode count = pageInfo.get("page_count");
+            if (total == null || !total.isInt() || total.asInt() < 1) {
+                problems.add("page_info.total_pages is " + total + ", expected an integer >= 1");
+            } else if (count == null || !count.isInt() || count.asInt() < 1 || count.asInt() > total.asInt()) {
+                problems.add("page_info.page_count is " + count + ", expected 1.." + total.asInt());
             }
-            JsonNode params = body.get("parameters");
-            if (params == null || !params.isObject()) {
-                refusals.add("parameters is not an object (Flagsmith, usertour @IsObject)");
-                return refusals;
+        }
+        JsonNode members = params.get("members");
+        if (members == null || !members.isArray()) {
+            problems.add("parameters.members is missing or not an array");
+            return;
+        }
+        // An empty page is valid (Flagsmith: allow_empty=True, "a first sync of an empty cohort has no members"):
+        // the connector sends one when every member of a page was rejected, to keep the page's place.
+        if (members.size() > MAX_MEMBERS_PER_PAGE) {
+            problems.add("page has " + members.size() + " members, expected 0.." + MAX_MEMBERS_PER_PAGE);
+        }
+        Set<String> ids = new HashSet<>();
+        int i = 0;
+        for (JsonNode member : members) {
+            String where = "members[" + i++ + "]";
+            if (!member.isObject()) {
+                problems.add(where + " is not an object");
+                continue;
             }
-            // Flagsmith: mixpanel_cohort_id = CharField(max_length=255); usertour: @IsString.
-            nonBlankText(params, "mixpanel_cohort_id", 255, "Flagsmith CharField(max_length=255), usertour @IsString",
-                    refusals);
-            // Flagsmith: mixpanel_cohort_name = CharField(max_length=2000); usertour: @IsString.
-            nonBlankText(params, "mixpanel_cohort_name", 2000,
-                    "Flagsmith CharField(max_length=2000), usertour @IsString", refusals);
-            // usertour: mixpanel_project_id is @IsString without @IsOptional (null or missing is refused). Flagsmith
-            // does not read it; the connector sends a non-blank one, so blank is refused here too.
-            nonBlankText(params, "mixpanel_project_id", Integer.MAX_VALUE, "usertour @IsString", refusals);
-            JsonNode members = params.get("members");
-            // Flagsmith: members = MixpanelMemberSerializer(many=True, allow_empty=True, max_length=1000);
-            // usertour: @IsArray.
-            if (members == null || !members.isArray()) {
-                refusals.add("parameters.members is not an array (Flagsmith, usertour @IsArray)");
-                return refusals;
-            }
-            if (members.size() > 1000) {
-                refusals.add("parameters.members has " + members.size() + " members, over 1000 (Flagsmith"
-                        + " max_length=1000)");
-            }
-            int i = 0;
-            for (JsonNode member : members) {
-                // Flagsmith: mixpanel_distinct_id = CharField validated to at most 1024 UTF-8 bytes (its identifiers
-                // are DynamoDB sort keys).
-                JsonNode id = member.get("mixpanel_distinct_id");
-                if (id == null || !id.isTextual() || id.asText().isBlank()) {
-                    refusals.add("members[" + i + "].mixpanel_distinct_id is not a non-blank string (Flagsmith"
-                            + " CharField)");
-                } else if (id.asText().getBytes(StandardCharsets.UTF_8).length > 1024) {
-                    refusals.add("members[" + i + "].mixpanel_distinct_id is over 1024 UTF-8 bytes (Flagsmith)");
+            for (String name : MEMBER_KEYS) {
+                if (!member.has(name)) {
+                    problems.add(where + "." + name + " is missing");
                 }
-                i++;
             }
+            JsonNode id = member.get("mixpanel_distinct_id");
+            if (id == null || !id.isTextual() || id.asText().isBlank()) {
+                problems.add(where + ".mixpanel_distinct_id is " + id + ", expected a non-empty string");
+            } else if (!ids.add(id.asText())) {
+                problems.add(where + " repeats mixpanel_distinct_id " + id.asText() + " within the page");
+            }
+            for (String name : List.of("email", "first_name", "last_name", "phone_number")) {
+                textOrNull(member, name, problems, where + ".");
+            }
+        }
+    }
+
+    /**
+     * The rules real receivers enforce with a 400, each with its source; empty when the request passes them all.
+     * Flagsmith: api/cohorts/serializers.py (MixpanelWebhookSerializer and the serializers it nests; a DRF
+     * CharField refuses null, a missing value and a blank or whitespace-only string by default) and
+     * api/cohorts/views.py (MixpanelCohortSyncView: an invalid payload is answered 400 with the envelope).
+     * usertour: apps/server/src/integration/integration.dto.ts (MixpanelWebhookDto / MixpanelParametersDto,
+     * class-validator, checked by the global ValidationPipe of apps/server/src/configure-app.ts).
+     */
+    private List<String> refusals(JsonNode body) {
+        List<String> refusals = new ArrayList<>();
+        if (body == null || !body.isObject()) {
+            // Flagsmith: a body that is not JSON is a ParseError, answered 400 "Invalid payload.".
+            refusals.add("the body is not a JSON object (Flagsmith: 400 Invalid payload)");
             return refusals;
         }
-
-        private void nonBlankText(JsonNode params, String name, int maxCharacters, String source,
-                                  List<String> refusals) {
-            JsonNode value = params.get(name);
-            if (value == null || !value.isTextual() || value.asText().isBlank()) {
-                refusals.add("parameters." + name + " is " + value + ", not a non-blank string (" + source + ")");
-            } else if (value.asText().codePointCount(0, value.asText().length()) > maxCharacters) {
-                refusals.add("parameters." + name + " is over " + maxCharacters + " characters (" + source + ")");
-            }
+        // Both: action is one of members, add_members, remove_members (ChoiceField / @IsEnum).
+        if (!ACTIONS.contains(text(body.get("action")))) {
+            refusals.add("action is not one of " + new TreeSet<>(ACTIONS) + " (Flagsmith ChoiceField, usertour"
+                    + " @IsEnum)");
         }
-
-        private void requireText(JsonNode node, String name, List<String> problems) {
-            JsonNode value = node.get(name);
-            if (value != null && (!value.isTextual() || value.asText().isBlank())) {
-                problems.add("parameters." + name + " is " + value + ", expected a non-empty string");
-            }
+        JsonNode params = body.get("parameters");
+        if (params == null || !params.isObject()) {
+            refusals.add("parameters is not an object (Flagsmith, usertour @IsObject)");
+            return refusals;
         }
-
-        private void textOrNull(JsonNode node, String name, List<String> problems) {
-            textOrNull(node, name, problems, "parameters.");
+        // Flagsmith: mixpanel_cohort_id = CharField(max_length=255); usertour: @IsString.
+        nonBlankText(params, "mixpanel_cohort_id", 255, "Flagsmith CharField(max_length=255), usertour @IsString",
+                refusals);
+        // Flagsmith: mixpanel_cohort_name = CharField(max_length=2000); usertour: @IsString.
+        nonBlankText(params, "mixpanel_cohort_name", 2000,
+                "Flagsmith CharField(max_length=2000), usertour @IsString", refusals);
+        // usertour: mixpanel_project_id is @IsString without @IsOptional (null or missing is refused). Flagsmith
+        // does not read it; the connector sends a non-blank one, so blank is refused here too.
+        nonBlankText(params, "mixpanel_project_id", Integer.MAX_VALUE, "usertour @IsString", refusals);
+        JsonNode members = params.get("members");
+        // Flagsmith: members = MixpanelMemberSerializer(many=True, allow_empty=True, max_length=1000);
+        // usertour: @IsArray.
+        if (members == null || !members.isArray()) {
+            refusals.add("parameters.members is not an array (Flagsmith, usertour @IsArray)");
+            return refusals;
         }
-
-        private void textOrNull(JsonNode node, String name, List<String> problems, String prefix) {
-            JsonNode value = node.get(name);
-            if (value != null && !value.isNull() && !value.isTextual()) {
-                problems.add(prefix + name + " is " + value + ", expected a string or null");
+        if (members.size() > 1000) {
+            refusals.add("parameters.members has " + members.size() + " members, over 1000 (Flagsmith"
+                    + " max_length=1000)");
+        }
+        int i = 0;
+        for (JsonNode member : members) {
+            // Flagsmith: mixpanel_distinct_id = CharField validated to at most 1024 UTF-8 bytes (its identifiers
+            // are DynamoDB sort keys).
+            JsonNode id = member.get("mixpanel_distinct_id");
+            if (id == null || !id.isTextual() || id.asText().isBlank()) {
+                refusals.add("members[" + i + "].mixpanel_distinct_id is not a non-blank string (Flagsmith"
+                        + " CharField)");
+            } else if (id.asText().getBytes(StandardCharsets.UTF_8).length > 1024) {
+                refusals.add("members[" + i + "].mixpanel_distinct_id is over 1024 UTF-8 bytes (Flagsmith)");
             }
+            i++;
+        }
+        return refusals;
+    }
+
+    private void nonBlankText(JsonNode params, String name, int maxCharacters, String source,
+                              List<String> refusals) {
+        JsonNode value = params.get(name);
+        if (value == null || !value.isTextual() || value.asText().isBlank()) {
+            refusals.add("parameters." + name + " is " + value + ", not a non-blank string (" + source + ")");
+        } else if (value.asText().codePointCount(0, value.asText().length()) > maxCharacters) {
+            refusals.add("parameters." + name + " is over " + maxCharacters + " characters (" + source + ")");
+        }
+    }
+
+    private void requireText(JsonNode node, String name, List<String> problems) {
+        JsonNode value = node.get(name);
+        if (value != null && (!value.isTextual() || value.asText().isBlank())) {
+            problems.add("parameters." + name + " is " + value + ", expected a non-empty string");
+        }
+    }
+
+    private void textOrNull(JsonNode node, String name, List<String> problems) {
+        textOrNull(node, name, problems, "parameters.");
+    }
+
+    private void textOrNull(JsonNode node, String name, List<String> problems, String prefix) {
+        JsonNode value = node.get(name);
+        if (value != null && !value.isNull() && !value.isTextual()) {
+            problems.add(prefix + name + " is " + value + ", expected a string or null");
         }
     }
 
