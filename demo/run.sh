@@ -390,9 +390,15 @@ mkdir -p "$RUN/classes"
 demo_client create-topic "$BOOTSTRAP" "$TOPIC" 3 compact | sed 's/^/    /'
 
 step "Creating the connector: POST /connectors ($(basename "$CONNECTOR_JSON"), webhook.url -> $RECEIVER_URL/cohorts, snapshot.bootstrap.servers -> $BOOTSTRAP)"
-# The webhook at the receiver's port, and the full first syncs bounded through the demo's broker.
+# The webhook at the receiver's port, and the full first syncs bounded through the demo's broker. The delivery
+# journal and the cohorts' state go under this run's directory: the default (the worker's java.io.tmpdir) outlives
+# the demo's broker, and a re-run against a new topic would read there that its cohorts already had their first
+# contact, so they would get diffs instead of 'members' pages.
 sed -e "s#127\.0\.0\.1:8090#127.0.0.1:$RECEIVER_PORT#g" -e "s#127\.0\.0\.1:9092#$BOOTSTRAP#g" \
+  -e "s#^\( *\)\(\"snapshot.bootstrap.servers\": \"[^\"]*\",\)#\1\2\n\1\"delivery.journal.dir\": \"$RUN/journal\",#" \
   "$CONNECTOR_JSON" >"$RUN/config/connector.json"
+grep -q '"delivery.journal.dir"' "$RUN/config/connector.json" \
+  || die "could not set delivery.journal.dir in $RUN/config/connector.json"
 HTTP_CODE=$(curl -s --max-time 30 -o "$RUN/create-connector.out" -w '%{http_code}' -X POST \
   -H 'Content-Type: application/json' --data @"$RUN/config/connector.json" "$CONNECT_URL/connectors" || true)
 if [[ $HTTP_CODE != 201 ]]; then
