@@ -23,23 +23,14 @@ public final class HttpFailures {
     }
 
     /**
-     * Throws the failure for a non-2xx answer: transient for 408, 425, 429 and 5xx (with the Retry-After it asked
-     * for), permanent otherwise.
+     * Throws the failure for a non-2xx answer: transient for 408, 425, 429 and 5xx (with the wait the answer asked
+     * for, {@link #waitMillis}, -1 for none), permanent otherwise. When the call carries a page's members
+     * ({@code carriesMembers}), 400, 413 and 422 throw {@link ContentRejectedException}: the members may be the
+     * cause, and the page is split to find them.
      *
      * @param what  names the call, e.g. "webhook POST https://host/path for add_members page 1/2 of cohort 7"
      * @param body  the answer's body, already cleared of anything that must not be logged
      * @param hint  what the user should check on an authentication failure, e.g. "check webhook.auth.password"
-     */
-    public static void throwForStatus(String what, int status, String retryAfterHeader, String body, String hint)
-            throws TransientDeliveryException, PermanentDeliveryException {
-        throwForStatus(what, status, retryAfterMillis(retryAfterHeader, Clock.systemUTC()), body, hint, false);
-    }
-
-    /**
-     * As {@link #throwForStatus(String, int, String, String, String)}, with the wait the answer asked for already
-     * read ({@link #waitMillis}, -1 for none); when the call carries a page's members ({@code carriesMembers}), 400,
-     * 413 and 422 throw {@link ContentRejectedException}: the members may be the cause, and the page is split to
-     * find them.
      */
     public static void throwForStatus(String what, int status, long waitMillis, String body, String hint,
                                       boolean carriesMembers)
