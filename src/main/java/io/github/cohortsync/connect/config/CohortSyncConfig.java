@@ -317,8 +317,7 @@ public final class CohortSyncConfig extends AbstractConfig {
     }
 
     public String projectId() {
-        String id = getString(PROJECT_ID);
-        return id == null || id.isBlank() ? null : id.trim();
+        return trimmedOrNull(PROJECT_ID);
     }
 
     public long syncIntervalMs() {
@@ -411,8 +410,7 @@ public final class CohortSyncConfig extends AbstractConfig {
         if (!getBoolean(SNAPSHOT_ENABLED)) {
             return null;
         }
-        String servers = getString(SNAPSHOT_BOOTSTRAP_SERVERS);
-        return servers == null || servers.isBlank() ? null : servers.trim();
+        return trimmedOrNull(SNAPSHOT_BOOTSTRAP_SERVERS);
     }
 
     /** The admin client's settings: the bootstrap servers plus every {@code snapshot.admin.*} key. */
@@ -424,8 +422,7 @@ public final class CohortSyncConfig extends AbstractConfig {
 
     /** The report topic; null when no report is written. */
     public String reportTopic() {
-        String topic = getString(REPORT_TOPIC);
-        return topic == null || topic.isBlank() ? null : topic.trim();
+        return trimmedOrNull(REPORT_TOPIC);
     }
 
     public boolean reportIncludesPii() {
@@ -438,11 +435,11 @@ public final class CohortSyncConfig extends AbstractConfig {
      */
     public Map<String, Object> reportProducerConfig() {
         Map<String, Object> producer = new java.util.HashMap<>(originalsWithPrefix(REPORT_PRODUCER_PREFIX));
-        String servers = getString(REPORT_BOOTSTRAP_SERVERS);
-        if (servers == null || servers.isBlank()) {
-            servers = getString(SNAPSHOT_BOOTSTRAP_SERVERS);
+        String servers = trimmedOrNull(REPORT_BOOTSTRAP_SERVERS);
+        if (servers == null) {
+            servers = trimmedOrNull(SNAPSHOT_BOOTSTRAP_SERVERS);
         }
-        producer.put("bootstrap.servers", servers == null ? "" : servers.trim());
+        producer.put("bootstrap.servers", servers == null ? "" : servers);
         return producer;
     }
 
@@ -515,5 +512,11 @@ public final class CohortSyncConfig extends AbstractConfig {
     /** Prints the configuration reference as Markdown; used to generate docs/configuration.md. */
     public static void main(String[] args) {
         System.out.print(ConfigDocs.markdown(CONFIG_DEF));
+    }
+
+    /** A string key's value trimmed; null when unset or blank. */
+    private String trimmedOrNull(String key) {
+        String value = getString(key);
+        return value == null || value.isBlank() ? null : value.trim();
     }
 }
