@@ -117,6 +117,7 @@ public class CohortSyncSinkTask extends SinkTask {
     }
 
     private void logStarted(CohortSyncConfig config, boolean snapshots) {
+        double requestsPerSecond = config.rateLimitRequestsPerSecondPerTask();
         log.info("Cohort sync task started: destination={}, sync.mode={}, snapshots={}, sync.interval.ms={},"
                         + " buffer.max.changes={}, batch.max.size={}, sync.max.in.flight.requests={} ({}),"
                         + " requests per second for this task={}, split.max.requests={}, dry.run={},"
@@ -125,7 +126,7 @@ public class CohortSyncSinkTask extends SinkTask {
                 snapshots ? "on first run, first contact and refresh" : "off",
                 config.syncIntervalMs(), config.bufferMaxChanges(), config.batchMaxSize(),
                 config.syncMaxInFlightRequests(), config.syncAdaptiveConcurrency() ? "adaptive cap" : "fixed",
-                config.rateLimitRequestsPerSecondPerTask() > 0 ? config.rateLimitRequestsPerSecondPerTask() : "no cap",
+                requestsPerSecond > 0 ? requestsPerSecond : "no cap",
                 config.splitMaxRequests(), config.dryRun(),
                 cohortsInclude.isEmpty() ? "(all)" : cohortsInclude);
     }
