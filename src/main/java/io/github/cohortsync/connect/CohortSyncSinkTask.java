@@ -120,12 +120,14 @@ public class CohortSyncSinkTask extends SinkTask {
         double requestsPerSecond = config.rateLimitRequestsPerSecondPerTask();
         log.info("Cohort sync task started: destination={}, sync.mode={}, snapshots={}, sync.interval.ms={},"
                         + " buffer.max.changes={}, batch.max.size={}, sync.max.in.flight.requests={} ({}),"
-                        + " requests per second for this task={}, split.max.requests={}, dry.run={},"
+                        + " share of rate.limit.concurrent.requests={}, requests per second for this task={},"
+                        + " split.max.requests={}, dry.run={},"
                         + " cohorts.include={}",
                 config.destination().configValue(), config.oneTime() ? "one_time" : "dynamic",
                 snapshots ? "on first run, first contact and refresh" : "off",
                 config.syncIntervalMs(), config.bufferMaxChanges(), config.batchMaxSize(),
                 config.syncMaxInFlightRequests(), config.syncAdaptiveConcurrency() ? "adaptive cap" : "fixed",
+                config.concurrentRequestsPerTask() > 0 ? config.concurrentRequestsPerTask() : "no cap",
                 requestsPerSecond > 0 ? requestsPerSecond : "no cap",
                 config.splitMaxRequests(), config.dryRun(),
                 cohortsInclude.isEmpty() ? "(all)" : cohortsInclude);

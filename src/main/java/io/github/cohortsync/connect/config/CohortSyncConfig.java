@@ -36,6 +36,7 @@ public final class CohortSyncConfig extends AbstractConfig {
     public static final String SYNC_MAX_IN_FLIGHT_REQUESTS = "sync.max.in.flight.requests";
     public static final String SYNC_ADAPTIVE_CONCURRENCY = "sync.adaptive.concurrency";
     public static final String RATE_LIMIT_REQUESTS_PER_SECOND = "rate.limit.requests.per.second";
+    public static final String RATE_LIMIT_CONCURRENT_REQUESTS = "rate.limit.concurrent.requests";
     public static final String RETRY_MAX_ATTEMPTS = "retry.max.attempts";
     public static final String RETRY_BACKOFF_INITIAL_MS = "retry.backoff.initial.ms";
     public static final String RETRY_BACKOFF_MAX_MS = "retry.backoff.max.ms";
@@ -167,6 +168,17 @@ public final class CohortSyncConfig extends AbstractConfig {
                         + " and Retry-After still apply). Counts each try of each page, retries included; a page's"
                         + " lookups (a list or segment created or found) are not counted.",
                 GROUP_SYNC, ++order, Width.SHORT, "Request rate cap (per connector)");
+        def.define(RATE_LIMIT_CONCURRENT_REQUESTS, Type.INT, null, new ConcurrentRequestsOrNull(), Importance.LOW,
+                "The most pages in flight at once for the whole connector, split across its tasks (with 15 and"
+                        + " tasks.max=4: 4, 4, 4 and 3), for a destination that limits the requests an account has"
+                        + " in progress at once. Each task's cap is the lower of its share and "
+                        + SYNC_MAX_IN_FLIGHT_REQUESTS + "; a task always has at least 1. Default: the vendor's"
+                        + " published account limit ("
+                        + DestinationType.all().stream().filter(d -> d.accountMaxConcurrentRequests() > 0)
+                                .map(d -> d.configValue() + ": " + d.accountMaxConcurrentRequests())
+                                .collect(java.util.stream.Collectors.joining(", "))
+                        + "), none for the others. Lower it when other tools use the same account; 0 turns it off.",
+                GROUP_SYNC, ++order, Width.SHORT, "Concurrent requests cap (per connector)");
         def.define(DRY_RUN, Type.BOOLEAN, false, Importance.MEDIUM,
                 "Build every page as a real run would, send nothing to the destination, and log one INFO line per"
                         + " sync with the pages and members per action it would have sent. Offsets are committed as"
@@ -338,10 +350,31 @@ public final class CohortSyncConfig extends AbstractConfig {
         return configured != null ? configured : destination().maxBatchSize(values());
     }
 
-    /** Pages of one diff sync sent at once: the configured value, or the destination's default. */
+    /**
+     * The most pages this task sends at once: sync.max.in.flight.requests (or the destination's default), lowered to
+     * the task's share of rate.limit.concurrent.requests when there is one.
+     */
     public int syncMaxInFlightRequests() {
         Integer configured = getInt(SYNC_MAX_IN_FLIGHT_REQUESTS);
-        return configured != null ? configured : destination().defaultMaxInFlight();
+        int cap = configured != null ? configured : destination().defaultMaxInFlight();
+        int share = concurrentRequestsPerTask();
+        return share > 0 ? Math.min(cap, share) : cap;
+    }
+
+    /**
+     * This task's share of rate.limit.concurrent.requests (or the destination's published account limit): the limit
+     * divided by the number of tasks, the first tasks (by task id) taking one more each until the remainder is used up,
+     * and at least 1; 0 when there is no limit.
+     */
+    public int concurrentRequestsPerTask() {
+        Integer configured = getInt(RATE_LIMIT_CONCURRENT_REQUESTS);
+        int limit = configured != null ? configured : destination().accountMaxConcurrentRequests();
+        if (limit <= 0) {
+            return 0;
+        }
+        int tasks = taskNumber(TASK_COUNT, 1);
+        int id = Math.floorMod(taskNumber(TASK_ID, 0), tasks);
+        return Math.max(1, limit / tasks + (id < limit % tasks ? 1 : 0));
     }
 
     /** True (the default) when the pages in flight adapt between 1 and the cap. */
@@ -358,16 +391,20 @@ public final class CohortSyncConfig extends AbstractConfig {
         if (rate == null) {
             return 0;
         }
-        int tasks = 1;
-        Object count = originals().get(TASK_COUNT);
-        if (count != null) {
-            try {
-                tasks = Math.max(1, Integer.parseInt(count.toString().trim()));
-            } catch (NumberFormatException e) {
-                tasks = 1;
-            }
+        return rate / taskNumber(TASK_COUNT, 1);
+    }
+
+    /** A number the connector sets in each task's config (its id, the task count), or {@code absent} without one. */
+    private int taskNumber(String key, int absent) {
+        Object value = originals().get(key);
+        if (value == null) {
+            return absent;
         }
-        return rate / tasks;
+        try {
+            return Math.max(absent, Integer.parseInt(value.toString().trim()));
+        } catch (NumberFormatException e) {
+            return absent;
+        }
     }
 
     public int retryMaxAttempts() {

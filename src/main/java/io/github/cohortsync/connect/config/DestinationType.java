@@ -26,6 +26,14 @@ public interface DestinationType {
     /** The most pages in flight (the cap of the adaptive limit) unless sync.max.in.flight.requests says otherwise. */
     int defaultMaxInFlight();
 
+    /**
+     * The vendor's published limit of requests in progress at once for a whole account, shared by every task (the
+     * default of {@code rate.limit.concurrent.requests}); 0 when the vendor publishes none.
+     */
+    default int accountMaxConcurrentRequests() {
+        return 0;
+    }
+
     /** The documented maximum of members per call under these settings (a Braze mode may change it). */
     default int maxBatchSize(Map<String, ?> values) {
         return keys().maxBatchSize(values).orElse(maxBatchSize());

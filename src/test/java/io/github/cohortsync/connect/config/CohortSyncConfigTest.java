@@ -180,6 +180,48 @@ class CohortSyncConfigTest {
     }
 
     @Test
+    void anAccountConcurrencyLimitIsSplitAcrossTheTasksAndCapsEachTask() {
+        Map<String, String> props = webhook();
+        assertThat(new CohortSyncConfig(props).concurrentRequestsPerTask()).isZero();
+        props.put("rate.limit.concurrent.requests", "-1");
+        assertThat(errors(props).get("rate.limit.concurrent.requests")).singleElement().asString()
+                .contains("at least 1, 0 for no limit");
+
+        // CleverTap publishes 15 concurrent requests per account: with 4 tasks the shares are 4, 4, 4 and 3.
+        props.remove("rate.limit.concurrent.requests");
+        props.put("destination", "clevertap");
+        props.put("clevertap.account.id", "ACC-1");
+        props.put("clevertap.passcode", "secret");
+        props.put("sync.max.in.flight.requests", "64");
+        props.put(CohortSyncConfig.TASK_COUNT, "4");
+        java.util.List<Integer> caps = new java.util.ArrayList<>();
+        for (int task = 0; task < 4; task++) {
+            props.put(CohortSyncConfig.TASK_ID, Integer.toString(task));
+            caps.add(new CohortSyncConfig(props).syncMaxInFlightRequests());
+        }
+        assertThat(caps).containsExactly(4, 4, 4, 3);
+
+        // One task may use the whole account, but not more than its own cap.
+        props.put(CohortSyncConfig.TASK_COUNT, "1");
+        props.put(CohortSyncConfig.TASK_ID, "0");
+        assertThat(new CohortSyncConfig(props).syncMaxInFlightRequests()).isEqualTo(15);
+        props.put("sync.max.in.flight.requests", "5");
+        assertThat(new CohortSyncConfig(props).syncMaxInFlightRequests()).isEqualTo(5);
+
+        // More tasks than the limit: each still sends one page at a time.
+        props.remove("sync.max.in.flight.requests");
+        props.put("rate.limit.concurrent.requests", "3");
+        props.put(CohortSyncConfig.TASK_COUNT, "5");
+        props.put(CohortSyncConfig.TASK_ID, "4");
+        assertThat(new CohortSyncConfig(props).syncMaxInFlightRequests()).isEqualTo(1);
+
+        // 0 turns the destination's published limit off.
+        props.put("rate.limit.concurrent.requests", "0");
+        assertThat(errors(props)).isEmpty();
+        assertThat(new CohortSyncConfig(props).syncMaxInFlightRequests()).isEqualTo(15);
+    }
+
+    @Test
     void theRequestRateIsUnsetByDefaultPositiveAndSplitAcrossTheTasks() {
         Map<String, String> props = webhook();
         assertThat(new CohortSyncConfig(props).rateLimitRequestsPerSecondPerTask()).isZero();

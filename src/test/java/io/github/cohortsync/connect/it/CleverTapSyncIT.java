@@ -115,6 +115,47 @@ class CleverTapSyncIT {
     }
 
     /**
+     * Issue 13: CleverTap allows 15 uploads in progress per account. Four tasks, each allowed 64 pages in flight at a
+     * fixed concurrency, with uploads that take 100 ms: the connector's default rate.limit.concurrent.requests (15,
+     * split 4, 4, 4, 3) keeps the account at or under 15, so the stand-in never answers "too many concurrent" (it
+     * counts each such call as a violation), and every member arrives. Without the split the four tasks would have
+     * up to 4 x 20 pages in flight.
+     */
+    @Test
+    void fourTasksShareTheAccountsFifteenConcurrentUploads() throws Exception {
+        String connector = ConnectHarness.uniqueName("clevertap-share");
+        String topic = harness.createTopic("clevertap-share", 4);
+        try (CleverTapReceiver receiver = CleverTapReceiver.start("ACC-7", "ct-pass")) {
+            receiver.delayEachCall(100);
+            List<MembershipRecord> records = new ArrayList<>();
+            for (int partition = 0; partition < 4; partition++) {
+                for (int i = 0; i < 200; i++) {
+                    records.add(add("301", user("share" + partition + "-", i)).inPartition(partition));
+                }
+            }
+            harness.produce(topic, records);
+
+            Map<String, String> config = ConnectorConfig.cleverTap(topic, "ACC-7", "ct-pass", receiver.url())
+                    .tasks(4)
+                    .with("sync.max.in.flight.requests", "64")
+                    .with("sync.adaptive.concurrency", "false")
+                    .with("batch.max.size", "10")
+                    .build();
+            harness.startConnector(connector, config, 4);
+            harness.awaitCommittedToEnd(connector, topic);
+
+            assertThat(receiver.actions()).isEqualTo(expectedActions(records));
+            assertThat(receiver.violations()).as("no upload over the account's 15 at once").isEmpty();
+            assertThat(receiver.peakConcurrentUploads()).isLessThanOrEqualTo(15);
+            System.out.println("CLEVERTAP-SHARE peak concurrent uploads " + receiver.peakConcurrentUploads()
+                    + " of 15, " + receiver.requests() + " uploads");
+            harness.assertAllRunning(connector);
+        } finally {
+            harness.deleteConnectorQuietly(connector);
+        }
+    }
+
+    /**
      * Issue 11, point 12: a cohort whose name is over CleverTap's 512-byte property value limit and a member whose
      * email is over the profile limit are rejected before sending (the stand-in counts any such value reaching it
      * as a violation); a {@code partial} answer rejects exactly the members its {@code unprocessed} records name,

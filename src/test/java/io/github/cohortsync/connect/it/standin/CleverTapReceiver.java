@@ -38,6 +38,9 @@ public final class CleverTapReceiver extends ThrottlingStandIn {
     private final String accountId;
     private final String passcode;
     private final AtomicInteger inFlight = new AtomicInteger();
+    private final AtomicInteger peakInFlight = new AtomicInteger();
+    /** How long each upload takes before it is answered, so that calls overlap as they do over a real network. */
+    private volatile long delayMs;
     private final Map<String, String> actions = new TreeMap<>();
     private final Map<String, JsonNode> profiles = new TreeMap<>();
     private final List<Integer> recordsPerCall = new ArrayList<>();
@@ -55,6 +58,16 @@ public final class CleverTapReceiver extends ThrottlingStandIn {
     /** The same as {@link #throttleNext}: the next {@code calls} uploads are answered 429 with Retry-After: 1. */
     public void throttleFirst(int calls) {
         throttleNext(calls);
+    }
+
+    /** Each upload is answered only after {@code millis}, holding its place among the concurrent uploads. */
+    public void delayEachCall(long millis) {
+        this.delayMs = millis;
+    }
+
+    /** The most uploads that were in progress at once. */
+    public int peakConcurrentUploads() {
+        return peakInFlight.get();
     }
 
     /** "identity|cohort id" to the last Action ("Added" / "Removed") received. */
@@ -77,11 +90,21 @@ public final class CleverTapReceiver extends ThrottlingStandIn {
     @Override
     public MockResponse dispatch(RecordedRequest request) {
         try {
-            if (inFlight.incrementAndGet() > MAX_CONCURRENT) {
+            int concurrent = inFlight.incrementAndGet();
+            peakInFlight.accumulateAndGet(concurrent, Math::max);
+            if (concurrent > MAX_CONCURRENT) {
                 synchronized (this) {
                     violations.add("more than " + MAX_CONCURRENT + " concurrent uploads");
                 }
                 return new MockResponse(429, Headers.of(), "");
+            }
+            long delay = delayMs;
+            if (delay > 0) {
+                try {
+                    Thread.sleep(delay);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
             }
             return handle(request);
         } finally {
