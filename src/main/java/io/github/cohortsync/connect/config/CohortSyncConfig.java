@@ -155,10 +155,12 @@ public final class CohortSyncConfig extends AbstractConfig {
         def.define(SYNC_ADAPTIVE_CONCURRENCY, Type.BOOLEAN, true, Importance.LOW,
                 "true: the pages a task has in flight adapt between 1 and " + SYNC_MAX_IN_FLIGHT_REQUESTS
                         + ", starting at " + SyncSender.DEFAULT_INITIAL_IN_FLIGHT
-                        + " (or the cap, when lower): one more per round trip while the answers are 2xx and round"
-                        + " trips stay near their floor, half as many on HTTP 429, 503, 504, 408, a timeout or a"
-                        + " connection error, and three quarters as many when round trips rise to more than twice"
-                        + " their floor. false: always " + SYNC_MAX_IN_FLIGHT_REQUESTS + " pages in flight (a fixed"
+                        + " (or the cap, when lower). While the answers are 2xx and round trips stay near their"
+                        + " floor it doubles per round trip until the destination first pushes back, then grows by"
+                        + " one per round trip up to nine tenths of where it was pushed back, and by one per eight"
+                        + " round trips above that. It halves on HTTP 429, 503, 504, 408, a timeout or a connection"
+                        + " error, and falls to three quarters when round trips rise to more than twice their"
+                        + " floor. false: always " + SYNC_MAX_IN_FLIGHT_REQUESTS + " pages in flight (a fixed"
                         + " concurrency, as before this setting existed). JMX ConcurrencyLimit shows the current limit.",
                 GROUP_SYNC, ++order, Width.SHORT, "Adaptive pages in flight");
         def.define(RATE_LIMIT_REQUESTS_PER_SECOND, Type.DOUBLE, null, new RateOrNull(), Importance.LOW,

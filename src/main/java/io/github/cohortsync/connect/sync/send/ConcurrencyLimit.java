@@ -15,8 +15,14 @@ import java.util.function.LongSupplier;
  *       and do not decrease it again.</li>
  *   <li>At the end of a window without back pressure: when the round trips of the window stay near their floor
  *       (at most {@link #NEAR_FLOOR} times the floor plus {@link #SLACK_NANOS}) and the window used the whole limit,
- *       the limit grows by 1; when they rose above {@link #RISEN} times the floor (plus the slack), it shrinks to
+ *       the limit grows (below); when they rose above {@link #RISEN} times the floor (plus the slack), it shrinks to
  *       {@link #RTT_DECREASE} of itself; in between it stays.</li>
+ *   <li>How it grows, as TCP does after slow start: until the first decrease it doubles per window (a full sync's
+ *       pages reach the destination's pace within a few round trips). After a decrease the limit it had then is the
+ *       known ceiling: below {@link #PROBE_BAND} of it the limit grows by 1 per window, at or above it by 1 per
+ *       {@link #PROBE_WINDOWS} windows, so that probing a rate limit from just below costs few refused calls. Once
+ *       the limit reached twice the ceiling without back pressure the ceiling is forgotten (the destination took
+ *       more): 1 per window again.</li>
  *   <li>The floor is the lowest mean round trip of a window; it follows the destination up slowly (a tenth of the gap
  *       per window), so a destination that became slower for good does not keep the limit down forever.</li>
  * </ul>
@@ -38,6 +44,10 @@ final class ConcurrencyLimit {
     static final double NEAR_FLOOR = 1.5;
     /** Round trips above this many times the floor (plus the slack) count as risen. */
     static final double RISEN = 2.0;
+    /** Below this share of the known ceiling the limit grows by 1 per window; from it on, by 1 per probe. */
+    static final double PROBE_BAND = 0.9;
+    /** Windows per 1 of growth near or above the known ceiling. */
+    static final int PROBE_WINDOWS = 8;
     /** Absolute slack over the floor, so that the jitter of a loopback or LAN round trip is not taken as a rise. */
     static final long SLACK_NANOS = TimeUnit.MILLISECONDS.toNanos(5);
 
@@ -52,7 +62,8 @@ final class ConcurrencyLimit {
     enum Reason {
         BACK_PRESSURE("the destination pushed back"),
         ROUND_TRIPS_ROSE("round trips rose well above their floor"),
-        NEAR_FLOOR("answers were 2xx with round trips near their floor");
+        NEAR_FLOOR("answers were 2xx with round trips near their floor"),
+        SLOW_START("answers were 2xx with round trips near their floor, no back pressure yet");
 
         private final String text;
 
@@ -73,6 +84,10 @@ final class ConcurrencyLimit {
     private int limit;
     private int inFlight;
     private long decreases;
+    /** The limit at the last decrease, while the limit has not grown to twice it since; 0 when none is known. */
+    private int ceiling;
+    /** Windows that could have grown the limit since it last grew near the ceiling. */
+    private int probeWindows;
     /** Why the last move happened, and (for back pressure) what pushed back. */
     private Reason lastReason;
     private String lastDetail = "";
@@ -201,14 +216,35 @@ final class ConcurrencyLimit {
         if (mean > RISEN * floorNanos + SLACK_NANOS) {
             decrease(RTT_DECREASE, Reason.ROUND_TRIPS_ROSE, "");
         } else if (mean <= NEAR_FLOOR * floorNanos + SLACK_NANOS && used >= limit && limit < cap) {
+            grow();
+        }
+    }
+
+    /** One window that could grow the limit: doubles it before any decrease, else adds 1 (near the ceiling, per probe). */
+    private void grow() {
+        if (decreases == 0) {
+            limit = Math.min(cap, 2 * limit);
+            lastReason = Reason.SLOW_START;
+        } else if (ceiling == 0 || limit < PROBE_BAND * ceiling) {
             limit++;
             lastReason = Reason.NEAR_FLOOR;
-            lastDetail = "";
+        } else if (++probeWindows >= PROBE_WINDOWS) {
+            probeWindows = 0;
+            limit++;
+            lastReason = Reason.NEAR_FLOOR;
+        } else {
+            return;
+        }
+        lastDetail = "";
+        if (ceiling > 0 && limit >= 2 * ceiling) {
+            ceiling = 0;
         }
     }
 
     private void decrease(double factor, Reason reason, String detail) {
         int lowered = Math.max(1, (int) (limit * factor));
+        ceiling = limit;
+        probeWindows = 0;
         decreases++;
         lastReason = reason;
         lastDetail = detail;

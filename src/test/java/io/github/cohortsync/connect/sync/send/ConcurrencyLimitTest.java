@@ -43,14 +43,51 @@ class ConcurrencyLimitTest {
     }
 
     @Test
-    void growsByOnePerRoundTripWhileAnswersAre2xxNearTheFloorAndTheLimitIsUsed() {
+    void slowStartDoublesPerRoundTripWhileAnswersAre2xxNearTheFloorAndTheLimitIsUsed() {
         ConcurrencyLimit limit = limit(64, 4);
         window(limit, 4, 100);
-        assertThat(decided(limit)).isEqualTo(5);
-        window(limit, 5, 100);
-        window(limit, 6, 110);
-        assertThat(decided(limit)).isEqualTo(7);
-        assertThat(limit.lastReason()).contains("near their floor");
+        assertThat(decided(limit)).isEqualTo(8);
+        window(limit, 8, 100);
+        window(limit, 16, 110);
+        assertThat(decided(limit)).isEqualTo(32);
+        assertThat(limit.lastReason()).contains("near their floor", "no back pressure yet");
+        window(limit, 32, 100);
+        window(limit, 64, 100);
+        assertThat(decided(limit)).as("never beyond the cap").isEqualTo(64);
+    }
+
+    @Test
+    void afterBackPressureItGrowsByOneUpToNineTenthsOfTheCeilingThenByOnePerEightWindows() {
+        ConcurrencyLimit limit = limit(64, 20);
+        limit.pushedBack(limit.start(), "HTTP 429");
+        assertThat(limit.limit()).as("half of 20, which is now the ceiling").isEqualTo(10);
+        List<Integer> limits = new ArrayList<>();
+        for (int i = 0; i < 9 + 2 * ConcurrencyLimit.PROBE_WINDOWS; i++) {
+            window(limit, limit.limit(), 100);
+            limits.add(decided(limit));
+        }
+        // 10 to 18 (the first at or above 0.9 x 20) one per window, then one per 8 windows.
+        assertThat(limits.subList(0, 8)).containsExactly(11, 12, 13, 14, 15, 16, 17, 18);
+        assertThat(limits.subList(8, 15)).containsOnly(18);
+        assertThat(limits.get(15)).isEqualTo(19);
+        assertThat(limits.get(limits.size() - 1)).isEqualTo(20);
+        assertThat(limit.lastReason()).contains("near their floor").doesNotContain("no back pressure yet");
+    }
+
+    @Test
+    void theCeilingIsForgottenOnceTheLimitDoubledPastItWithoutBackPressure() {
+        ConcurrencyLimit limit = limit(64, 2);
+        limit.pushedBack(limit.start(), "HTTP 503");
+        assertThat(limit.limit()).isEqualTo(1);
+        List<Integer> limits = new ArrayList<>();
+        for (int i = 0; i < 2 * ConcurrencyLimit.PROBE_WINDOWS + 3; i++) {
+            window(limit, limit.limit(), 100);
+            limits.add(decided(limit));
+        }
+        // 1 to 2 (the ceiling), 3 after a probe, 4 (twice the ceiling) after another: then one per window again.
+        assertThat(limits.get(0)).isEqualTo(2);
+        assertThat(limits.get(limits.size() - 3)).isEqualTo(4);
+        assertThat(limits.subList(limits.size() - 3, limits.size())).containsExactly(4, 5, 6);
     }
 
     @Test
@@ -96,9 +133,9 @@ class ConcurrencyLimitTest {
     void roundTripsRisingWellAboveTheirFloorShrinkTheLimit() {
         ConcurrencyLimit limit = limit(64, 8);
         window(limit, 8, 100);
-        window(limit, 9, 100);
-        window(limit, 10, 400);
-        assertThat(decided(limit)).as("three quarters of 10").isEqualTo(7);
+        window(limit, 16, 100);
+        window(limit, 32, 400);
+        assertThat(decided(limit)).as("three quarters of 32").isEqualTo(24);
         assertThat(limit.lastReason()).contains("round trips rose");
     }
 
@@ -106,8 +143,8 @@ class ConcurrencyLimitTest {
     void roundTripsBetweenNearAndRisenHoldTheLimit() {
         ConcurrencyLimit limit = limit(64, 8);
         window(limit, 8, 100);
-        window(limit, 9, 180);
-        assertThat(decided(limit)).isEqualTo(9);
+        window(limit, 16, 180);
+        assertThat(decided(limit)).isEqualTo(16);
     }
 
     @Test
@@ -116,11 +153,11 @@ class ConcurrencyLimitTest {
         window(limit, 8, 100);
         ConcurrencyLimit.Call slowOld = limit.start();
         limit.pushedBack(limit.start(), "HTTP 503");
-        assertThat(limit.limit()).isEqualTo(4);
+        assertThat(limit.limit()).isEqualTo(8);
         clock.addAndGet(900 * MS);
         limit.succeeded(slowOld, 900 * MS);
-        window(limit, 4, 100);
-        assertThat(decided(limit)).as("the 900 ms answer of the old limit is not a rise").isEqualTo(5);
+        window(limit, 8, 100);
+        assertThat(decided(limit)).as("the 900 ms answer of the old limit is not a rise").isEqualTo(9);
     }
 
     @Test
