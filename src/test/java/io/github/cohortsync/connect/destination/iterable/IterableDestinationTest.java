@@ -274,6 +274,20 @@ class IterableDestinationTest {
                 .hasMessageContaining("RateLimitExceeded");
     }
 
+    /** Its wait is read as any answer's: without Retry-After, X-RateLimit-Reset (seconds here) sets it. */
+    @Test
+    void aRateLimitExceededCodeWithOnlyXRateLimitResetWaitsByIt() {
+        server.enqueue(json(200, LISTS));
+        server.enqueue(new MockResponse(400, Headers.of("Content-Type", "application/json", "X-RateLimit-Reset", "7"),
+                "{\"code\": \"RateLimitExceeded\", \"msg\": \"Too many requests\"}"));
+
+        assertThatThrownBy(() -> iterable.send(page(PageAction.ADD_MEMBERS, byEmail("ada"))))
+                .isInstanceOfSatisfying(TransientDeliveryException.class,
+                        e -> assertThat(e).extracting(TransientDeliveryException::retryAfterMillis,
+                                TransientDeliveryException::status).containsExactly(7_000L, 400))
+                .hasMessageContaining("RateLimitExceeded");
+    }
+
     /** BatchTooLarge: the call is split in halves, each sent again; later calls hold half the smallest refused. */
     @Test
     void aBatchTooLargeAnswerSplitsTheCallInHalvesAndLaterCallsStaySmall() throws Exception {
