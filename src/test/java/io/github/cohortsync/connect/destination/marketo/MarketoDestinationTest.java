@@ -293,14 +293,14 @@ class MarketoDestinationTest {
                     .as(code).isInstanceOf(PermanentDeliveryException.class)
                     .hasMessageContaining("Marketo error " + code)
                     .hasMessageContaining("GET http://" + server.getHostName())
-                    .hasMessageNotContaining("ada@example.com");
+                    .hasMessageNotContaining("ada@example.com").hasMessageNotContaining("555 0100");
         }
     }
 
     /**
      * Marketo answers its rate and concurrency limits with HTTP 200; they fail as a 429 would (rate limiting, back
      * pressure for the concurrency limit, not "timeout or I/O error"), naming the code and what it means, and with no
-     * email even when Marketo's message quotes one.
+     * email or phone number even when Marketo's message quotes one.
      */
     @Test
     void aRateOrConcurrencyLimitFailsAsHttp429NamingTheCodeAndItsMeaning() throws Exception {
@@ -310,7 +310,7 @@ class MarketoDestinationTest {
         for (Map.Entry<String, String> code : meanings.entrySet()) {
             MockWebServer server = server();
             server.enqueue(ok(TOKEN));
-            server.enqueue(error(code.getKey(), "limit reached while syncing ada@example.com"));
+            server.enqueue(error(code.getKey(), "limit reached while syncing ada@example.com, +1 415 555 0100"));
             assertThatThrownBy(() -> destination(server.url("/").toString(), false, 0)
                     .send(page(PageAction.ADD_MEMBERS, member("ada"))))
                     .as(code.getKey()).isInstanceOfSatisfying(TransientDeliveryException.class,
