@@ -1,6 +1,7 @@
 package io.github.cohortsync.connect.http;
 
 import java.io.IOException;
+import java.time.Clock;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -32,6 +33,15 @@ public final class Answer {
 
     public String header(String name) {
         return response.header(name);
+    }
+
+    /**
+     * The wait this answer asks for, read as every answer's is ({@link HttpFailures#waitMillis}): its
+     * {@code Retry-After}, else its {@code X-RateLimit-Reset}; -1 when neither says.
+     */
+    public long waitMillis() {
+        return HttpFailures.waitMillis(response.header("Retry-After"), response.header("X-RateLimit-Reset"),
+                Clock.systemUTC());
     }
 
     /** The body as text, read once; empty when there is none. Raw: it may hold secrets and personal data. */

@@ -1,7 +1,6 @@
 package io.github.cohortsync.connect.http;
 
 import java.io.IOException;
-import java.time.Clock;
 
 import io.github.cohortsync.connect.delivery.PermanentDeliveryException;
 import io.github.cohortsync.connect.delivery.TransientDeliveryException;
@@ -62,10 +61,8 @@ public final class DestinationCalls implements AutoCloseable {
             if (accepted != null) {
                 return accepted;
             }
-            long wait = HttpFailures.waitMillis(response.header("Retry-After"), response.header("X-RateLimit-Reset"),
-                    Clock.systemUTC());
-            HttpFailures.throwForStatus(what, response.code(), wait, secrets.mask(reader.failureText(answer)),
-                    authHint, carriesMembers);
+            HttpFailures.throwForStatus(what, response.code(), answer.waitMillis(),
+                    secrets.mask(reader.failureText(answer)), authHint, carriesMembers);
             throw new IllegalStateException("unreachable: throwForStatus always throws");
         } catch (IOException e) {
             throw HttpFailures.forIoError(what, e);

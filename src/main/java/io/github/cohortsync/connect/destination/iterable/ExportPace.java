@@ -5,7 +5,8 @@ import io.github.cohortsync.connect.delivery.TransientDeliveryException;
 /**
  * Spaces list exports: {@code GET /api/lists/getUsers} is limited to 5 requests per minute per project (Iterable's
  * Swagger, {@code api-docs.json} in Iterable/api-client, operation getUsers), so one export starts at least
- * {@code intervalMs} after the previous one, and a 429 holds the next one back by its Retry-After as well.
+ * {@code intervalMs} after the previous one, and a 429 holds the next one back by the wait it asks for as well
+ * ({@code Retry-After}, else {@code X-RateLimit-Reset}).
  */
 final class ExportPace {
     private final long intervalMs;

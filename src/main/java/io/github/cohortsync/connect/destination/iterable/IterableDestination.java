@@ -1,7 +1,6 @@
 package io.github.cohortsync.connect.destination.iterable;
 
 import java.io.IOException;
-import java.time.Clock;
 import java.util.ArrayList;
 import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
@@ -37,7 +36,6 @@ import io.github.cohortsync.connect.http.Answer;
 import io.github.cohortsync.connect.http.AnswerReader;
 import io.github.cohortsync.connect.http.DestinationCalls;
 import io.github.cohortsync.connect.http.HttpClients;
-import io.github.cohortsync.connect.http.HttpFailures;
 import io.github.cohortsync.connect.http.JsonBodies;
 import io.github.cohortsync.connect.http.Secrets;
 import io.github.cohortsync.connect.record.MembershipChange;
@@ -220,8 +218,7 @@ public final class IterableDestination extends HttpDestination {
             @Override
             public Long readFailure(Answer answer) {
                 if (answer.status() == 429) {
-                    exportPace.holdBack(HttpFailures.retryAfterMillis(answer.header("Retry-After"),
-                            Clock.systemUTC()));
+                    exportPace.holdBack(answer.waitMillis());
                 }
                 return null;
             }
@@ -536,8 +533,7 @@ public final class IterableDestination extends HttpDestination {
             throws TransientDeliveryException, PermanentDeliveryException {
         if ("RateLimitExceeded".equals(code)) {
             throw new TransientDeliveryException(what + " failed with HTTP " + response.status() + ": " + maskedBody,
-                    response.status(), HttpFailures.retryAfterMillis(response.header("Retry-After"),
-                    Clock.systemUTC()), null);
+                    response.status(), response.waitMillis(), null);
         }
         if ("BatchTooLarge".equals(code)) {
             throw new BatchTooLargeException(what + " failed with HTTP " + response.status() + ": " + maskedBody

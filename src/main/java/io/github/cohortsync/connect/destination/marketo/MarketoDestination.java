@@ -83,6 +83,24 @@ public final class MarketoDestination extends HttpDestination {
     static final String RATE_LIMIT = "606";
     static final String DAILY_QUOTA = "607";
     static final String CONCURRENCY_LIMIT = "615";
+    /**
+     * Marketo's "too many requests" codes and what they mean, from its "Error Codes" page
+     * (experienceleague.adobe.com/en/docs/marketo-developer/marketo/rest/error-codes; help/rest-api/error-codes.md of
+     * github.com/AdobeDocs/marketo-developer.en): 606, more than 100 calls in the past 20 seconds; 615, the
+     * subscription already has 10 requests in progress; 607, the day's call quota is used up (resets at 12:00 AM
+     * CST). The limits are the instance's, shared by every integration ("Marketo Integration Best Practices", "API
+     * Limits": experienceleague.adobe.com/en/docs/marketo-developer/marketo/rest/marketo-integration-best-practices).
+     */
+    private static final Map<String, String> THROTTLING = Map.of(
+            RATE_LIMIT, "Marketo's rate limit: more than 100 calls to the instance in 20 seconds",
+            CONCURRENCY_LIMIT, "Marketo's concurrency limit: 10 calls to the instance already in progress",
+            DAILY_QUOTA, "Marketo's daily API quota is used up");
+    /**
+     * The status a throttling answer fails with. Marketo answers HTTP 200 with the code in the body, but it means
+     * "too many requests": as 429, the task counts it as rate limiting and lowers its concurrency (back pressure),
+     * where a status of -1 would be taken, and logged, as a timeout or I/O error.
+     */
+    private static final int THROTTLED_STATUS = 429;
     /** Codes the "Error Codes" page calls temporary: time-out, API unavailable, system error, subscription unreachable,
      * transient error. */
     private static final Set<String> TEMPORARY = Set.of("604", "608", "611", "614", "713");
@@ -476,11 +494,15 @@ public final class MarketoDestination extends HttpDestination {
         String what = "Marketo " + method + " " + url.newBuilder().query(null).build() + " for " + page.describe();
         for (int attempt = 0; ; attempt++) {
             String used = token(page);
+            // A wait the answer asks for (Retry-After, else X-RateLimit-Reset), read as any answer's. Marketo documents
+            // none, but its limits come in a 200 answer, and the shared call path reads a wait only on a failed status.
+            long[] waitHint = {-1};
             Request request = new Request.Builder().url(url).header("Authorization", "Bearer " + used)
                     .method(method, body).build();
             JsonNode answer = calls.execute(what, request, new AnswerReader<>() {
                 @Override
                 public JsonNode read(Answer answer) throws PermanentDeliveryException, IOException {
+                    waitHint[0] = answer.waitMillis();
                     return answer.jsonObject(what);
                 }
 
@@ -500,24 +522,34 @@ public final class MarketoDestination extends HttpDestination {
                 forgetToken(used);
                 continue;
             }
-            throw failure(what, error, tokenRefused);
+            throw failure(what, error, tokenRefused, waitHint[0]);
         }
     }
 
-    /** Throws the failure of a {@code success: false} answer, by its first error code ("Error Codes"). */
-    private PermanentDeliveryException failure(String what, Reason error, boolean tokenRefused)
+    /**
+     * Throws the failure of a {@code success: false} answer, by its first error code ("Error Codes").
+     *
+     * @param waitHint the wait the answer asked for, -1 for none
+     */
+    private PermanentDeliveryException failure(String what, Reason error, boolean tokenRefused, long waitHint)
             throws TransientDeliveryException {
         String message = what + " failed with Marketo error " + error.text(calls);
-        if (tokenRefused || RATE_LIMIT.equals(error.code()) || CONCURRENCY_LIMIT.equals(error.code())
-                || TEMPORARY.contains(error.code())) {
-            // Marketo's advice for rate and concurrency limits is exponential backoff: the retry policy's.
-            throw new TransientDeliveryException(message, -1, -1, null);
-        }
+        String throttling = THROTTLING.get(error.code());
         if (DAILY_QUOTA.equals(error.code())) {
             long wait = millisUntilQuotaReset();
-            throw new TransientDeliveryException(message + "; the instance's daily API quota (shared by every"
-                    + " integration) resets at midnight US Central time, in " + TimeUnit.MILLISECONDS.toMinutes(wait)
-                    + " minutes: the sync waits (at most an hour at a time) and tries again", -1, wait, null);
+            throw new TransientDeliveryException(message + " (" + throttling + ", taken as HTTP "
+                    + THROTTLED_STATUS + "); the quota (shared by every integration of the instance) resets at"
+                    + " midnight US Central time, in " + TimeUnit.MILLISECONDS.toMinutes(wait) + " minutes: the sync"
+                    + " waits (at most an hour at a time) and tries again", THROTTLED_STATUS, wait, null);
+        }
+        if (throttling != null) {
+            // Marketo's advice for rate and concurrency limits is exponential backoff: the retry policy's, unless
+            // the answer said how long to wait.
+            throw new TransientDeliveryException(message + " (" + throttling + ", taken as HTTP " + THROTTLED_STATUS
+                    + ")", THROTTLED_STATUS, waitHint, null);
+        }
+        if (tokenRefused || TEMPORARY.contains(error.code())) {
+            throw new TransientDeliveryException(message, -1, -1, null);
         }
         String hint = "603".equals(error.code()) ? "; " + PERMISSION_HINT : "";
         return new PermanentDeliveryException(message + hint);

@@ -1,7 +1,6 @@
 package io.github.cohortsync.connect.destination.webhook;
 
 import java.io.IOException;
-import java.time.Clock;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.IdentityHashMap;
@@ -107,7 +106,7 @@ public final class WebhookDestination extends HttpDestination {
         Page sent = page;
         return calls.executeMembers(what, request.build(), answer -> {
             // Any non-2xx fails by its status, whatever the body (the envelope or not, e.g. a proxy's 401 page).
-            checkAnswer(what, sent, answer.text(), answer.header("Retry-After"));
+            checkAnswer(what, sent, answer.text(), answer.waitMillis());
             return rejections.isEmpty() ? DeliveryResult.allAccepted() : new DeliveryResult(rejections);
         });
     }
@@ -187,9 +186,10 @@ public final class WebhookDestination extends HttpDestination {
     /**
      * The receiver must confirm the page: same action, status success. A {@code failure} is transient when its
      * {@code error.code} is (429, 5xx, as for HTTP statuses), a refusal of the content when it is 400, 413 or 422
-     * (the page is split), permanent otherwise; anything else is permanent.
+     * (the page is split), permanent otherwise; anything else is permanent. A transient one waits {@code waitMillis},
+     * the answer's {@link io.github.cohortsync.connect.http.Answer#waitMillis()}.
      */
-    private void checkAnswer(String what, Page page, String answer, String retryAfter)
+    private void checkAnswer(String what, Page page, String answer, long waitMillis)
             throws PermanentDeliveryException, TransientDeliveryException {
         JsonNode json = HttpClients.jsonOrNull(answer);
         if (json == null || !json.isObject()) {
@@ -213,8 +213,7 @@ public final class WebhookDestination extends HttpDestination {
                     + calls.mask(error.path("code").asText("none")) + ")";
             int code = errorCode(error.path("code"));
             if (code >= 100 && code <= 599 && HttpFailures.isTransient(code)) {
-                throw new TransientDeliveryException(message, code, HttpFailures.retryAfterMillis(retryAfter,
-                        Clock.systemUTC()), null);
+                throw new TransientDeliveryException(message, code, waitMillis, null);
             }
             if (HttpFailures.isContentRefusal(code)) {
                 // Flagsmith answers an invalid payload with the envelope and code 400: a member may be the cause.

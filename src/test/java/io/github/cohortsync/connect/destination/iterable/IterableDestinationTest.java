@@ -23,6 +23,8 @@ import mockwebserver3.Dispatcher;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -261,10 +263,12 @@ class IterableDestinationTest {
                 .anyMatch(r -> r.contains("forgotten (GDPR)"));
     }
 
-    @Test
-    void aRateLimitExceededCodeIsTransientWhateverItsStatus() {
+    /** Its wait is read as any answer's: Retry-After, else X-RateLimit-Reset (seconds here). */
+    @ParameterizedTest(name = "wait in {0}")
+    @ValueSource(strings = {"Retry-After", "X-RateLimit-Reset"})
+    void aRateLimitExceededCodeIsTransientWhateverItsStatus(String waitHeader) {
         server.enqueue(json(200, LISTS));
-        server.enqueue(new MockResponse(400, Headers.of("Content-Type", "application/json", "Retry-After", "7"),
+        server.enqueue(new MockResponse(400, Headers.of("Content-Type", "application/json", waitHeader, "7"),
                 "{\"code\": \"RateLimitExceeded\", \"msg\": \"Too many requests\"}"));
 
         assertThatThrownBy(() -> iterable.send(page(PageAction.ADD_MEMBERS, byEmail("ada"))))

@@ -161,4 +161,30 @@ class IterableListMirrorTest {
         assertThat(JSON.readTree(next().getBody().utf8()).path("subscribers")).isEqualTo(JSON.readTree(
                 "[{\"email\": \"old@example.com\"}]"));
     }
+
+    /**
+     * A 429 to the export holds the next export back by the wait it asks for, read as any answer's: here only
+     * {@code X-RateLimit-Reset} (seconds). The interval is 0, so without the hold the retry's export would go at once.
+     */
+    @Test
+    void a429ToTheListExportWithOnlyXRateLimitResetHoldsTheNextExportBack() throws Exception {
+        destination(true, 1000);
+        server.enqueue(json(LISTS));
+        server.enqueue(json(BULK_OK));
+        server.enqueue(new MockResponse(429, Headers.of("X-RateLimit-Reset", "1"), ""));
+        Page last = members("s1", 1, 1, member("ada"));
+        long start = System.nanoTime();
+
+        assertThatThrownBy(() -> iterable.send(last))
+                .isInstanceOfSatisfying(TransientDeliveryException.class,
+                        e -> assertThat(e.retryAfterMillis()).isEqualTo(1_000))
+                .hasMessageContaining("HTTP 429");
+
+        server.enqueue(json(BULK_OK));
+        server.enqueue(new MockResponse(200, Headers.of(), "ada@example.com\n"));
+        iterable.send(last);
+        // A lower bound only: the hold began after start, so the second export cannot have gone before start + 1 s.
+        assertThat(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start)).isGreaterThanOrEqualTo(1_000);
+        assertThat(server.getRequestCount()).isEqualTo(5);
+    }
 }

@@ -94,8 +94,18 @@ class MarketoDestinationTest {
     }
 
     private static MockResponse error(String code, String message) {
-        return ok("{\"requestId\": \"r\", \"success\": false, \"errors\": [{\"code\": \"" + code
-                + "\", \"message\": \"" + message + "\"}]}");
+        return ok(errorBody(code, message));
+    }
+
+    /** A {@code success: false} answer (HTTP 200, as Marketo sends them) with one more header. */
+    private static MockResponse error(String code, String message, String header, String value) {
+        return new MockResponse(200, Headers.of("Content-Type", "application/json", header, value),
+                errorBody(code, message));
+    }
+
+    private static String errorBody(String code, String message) {
+        return "{\"requestId\": \"r\", \"success\": false, \"errors\": [{\"code\": \"" + code
+                + "\", \"message\": \"" + message + "\"}]}";
     }
 
     @Test
@@ -266,10 +276,12 @@ class MarketoDestinationTest {
             MockWebServer server = server();
             server.enqueue(ok(TOKEN));
             server.enqueue(error(code, "busy"));
+            int status = code.equals("606") || code.equals("615") ? 429 : -1;
             assertThatThrownBy(() -> destination(server.url("/").toString(), false, 0)
                     .send(page(PageAction.ADD_MEMBERS, member("ada"))))
                     .as(code).isInstanceOfSatisfying(TransientDeliveryException.class,
-                            e -> assertThat(e.retryAfterMillis()).isEqualTo(-1))
+                            e -> assertThat(e).extracting(TransientDeliveryException::retryAfterMillis,
+                                    TransientDeliveryException::status).containsExactly(-1L, status))
                     .hasMessageContaining("Marketo error " + code);
         }
         for (String code : List.of("603", "610", "1003")) {
@@ -281,8 +293,52 @@ class MarketoDestinationTest {
                     .as(code).isInstanceOf(PermanentDeliveryException.class)
                     .hasMessageContaining("Marketo error " + code)
                     .hasMessageContaining("GET http://" + server.getHostName())
+                    .hasMessageNotContaining("ada@example.com").hasMessageNotContaining("555 0100");
+        }
+    }
+
+    /**
+     * Marketo answers its rate and concurrency limits with HTTP 200; they fail as a 429 would (rate limiting, back
+     * pressure for the concurrency limit, not "timeout or I/O error"), naming the code and what it means, and with no
+     * email or phone number even when Marketo's message quotes one.
+     */
+    @Test
+    void aRateOrConcurrencyLimitFailsAsHttp429NamingTheCodeAndItsMeaning() throws Exception {
+        Map<String, String> meanings = Map.of(
+                "606", "rate limit: more than 100 calls to the instance in 20 seconds",
+                "615", "concurrency limit: 10 calls to the instance already in progress");
+        for (Map.Entry<String, String> code : meanings.entrySet()) {
+            MockWebServer server = server();
+            server.enqueue(ok(TOKEN));
+            server.enqueue(error(code.getKey(), "limit reached while syncing ada@example.com, +1 415 555 0100"));
+            assertThatThrownBy(() -> destination(server.url("/").toString(), false, 0)
+                    .send(page(PageAction.ADD_MEMBERS, member("ada"))))
+                    .as(code.getKey()).isInstanceOfSatisfying(TransientDeliveryException.class,
+                            e -> assertThat(e.status()).isEqualTo(429))
+                    .hasMessageContaining("Marketo error " + code.getKey())
+                    .hasMessageContaining(code.getValue())
+                    .hasMessageContaining("taken as HTTP 429")
                     .hasMessageNotContaining("ada@example.com");
         }
+    }
+
+    /** A wait the throttling answer asks for is kept: Retry-After, else X-RateLimit-Reset, as for any answer. */
+    @Test
+    void aRateLimitAnswerThatAsksForAWaitKeepsIt() throws Exception {
+        MockWebServer server = server();
+        server.enqueue(ok(TOKEN));
+        server.enqueue(error("606", "Max rate limit '100' exceeded with in '20' secs", "X-RateLimit-Reset", "20"));
+        server.enqueue(error("615", "Concurrent access limit reached", "Retry-After", "3"));
+        MarketoDestination destination = destination(server.url("/").toString(), false, 0);
+
+        assertThatThrownBy(() -> destination.send(page(PageAction.ADD_MEMBERS, member("ada"))))
+                .isInstanceOfSatisfying(TransientDeliveryException.class,
+                        e -> assertThat(e).extracting(TransientDeliveryException::retryAfterMillis,
+                                TransientDeliveryException::status).containsExactly(20_000L, 429));
+        assertThatThrownBy(() -> destination.send(page(PageAction.ADD_MEMBERS, member("ada"))))
+                .isInstanceOfSatisfying(TransientDeliveryException.class,
+                        e -> assertThat(e).extracting(TransientDeliveryException::retryAfterMillis,
+                                TransientDeliveryException::status).containsExactly(3_000L, 429));
     }
 
     @Test
@@ -310,8 +366,10 @@ class MarketoDestinationTest {
         assertThat(destination.millisUntilQuotaReset()).isEqualTo(TimeUnit.MINUTES.toMillis(61));
         assertThatThrownBy(() -> destination.send(page(PageAction.ADD_MEMBERS, member("ada"))))
                 .isInstanceOfSatisfying(TransientDeliveryException.class,
-                        e -> assertThat(e.retryAfterMillis()).isEqualTo(TimeUnit.MINUTES.toMillis(61)))
-                .hasMessageContaining("daily API quota").hasMessageContaining("in 61 minutes");
+                        e -> assertThat(e).extracting(TransientDeliveryException::retryAfterMillis,
+                                TransientDeliveryException::status).containsExactly(TimeUnit.MINUTES.toMillis(61), 429))
+                .hasMessageContaining("Marketo error 607").hasMessageContaining("daily API quota is used up")
+                .hasMessageContaining("taken as HTTP 429").hasMessageContaining("in 61 minutes");
     }
 
     @Test

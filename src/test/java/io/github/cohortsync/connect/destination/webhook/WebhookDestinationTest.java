@@ -417,6 +417,9 @@ class WebhookDestinationTest {
                 + " \"error\": {\"message\": \"Invalid payload\", \"code\": \"400\"}}"));
         server.enqueue(answer(200, "{\"action\": \"add_members\", \"status\": \"failure\","
                 + " \"error\": {\"message\": \"oops\"}}"));
+        // The envelope's wait is read as any answer's: without Retry-After, X-RateLimit-Reset (seconds here).
+        server.enqueue(new MockResponse(200, Headers.of("Content-Type", "application/json", "X-RateLimit-Reset", "5"),
+                "{\"action\": \"add_members\", \"status\": \"failure\", \"error\": {\"code\": 429}}"));
 
         assertThatThrownBy(() -> webhook.send(page(PageAction.ADD_MEMBERS, 1, 1, ada())))
                 .isInstanceOfSatisfying(TransientDeliveryException.class,
@@ -431,6 +434,9 @@ class WebhookDestinationTest {
                 .isInstanceOf(PermanentDeliveryException.class).hasMessageContaining("(code 400)");
         assertThatThrownBy(() -> webhook.send(page(PageAction.ADD_MEMBERS, 1, 1, ada())))
                 .isInstanceOf(PermanentDeliveryException.class).hasMessageContaining("oops (code none)");
+        assertThatThrownBy(() -> webhook.send(page(PageAction.ADD_MEMBERS, 1, 1, ada())))
+                .isInstanceOfSatisfying(TransientDeliveryException.class,
+                        e -> assertThat(e.retryAfterMillis()).isEqualTo(5_000));
     }
 
     @Test
