@@ -37,8 +37,9 @@ import io.github.cohortsync.connect.sync.state.CohortContacts;
  * committed stay the engine's.
  */
 final class DeliveryPipeline {
-    // The engine's logger, as before these lines moved here: log settings that name it still apply.
-    private static final Logger log = LoggerFactory.getLogger(SyncEngine.class);
+    // Under the engine's name, as before these lines moved out of it: log settings and filters naming it still apply
+    // (DryRunIT and SyncEngineTest read them there). By name, so this class does not import the engine that uses it.
+    private static final Logger log = LoggerFactory.getLogger("io.github.cohortsync.connect.sync.SyncEngine");
 
     /** The report topic's writer; null when report.topic is unset. */
     private final ReportWriter report;
@@ -60,11 +61,15 @@ final class DeliveryPipeline {
     private final SyncSender sender;
     private long syncStartedNanos;
 
+    /**
+     * @param report the report topic's writer, or null for none
+     * @param cohortMetrics the per-cohort MBeans, or null for none
+     */
     DeliveryPipeline(CohortSyncConfig config, String name, Destination destination, SyncStats stats,
-                     DeadLetters deadLetters, SyncEngine.Reporting reporting, DeliveryJournal journal,
-                     CohortContacts contacts) {
-        this.report = reporting.report();
-        this.cohortMetrics = reporting.cohortMetrics();
+                     DeadLetters deadLetters, ReportWriter report, CohortMetricsRegistry cohortMetrics,
+                     DeliveryJournal journal, CohortContacts contacts) {
+        this.report = report;
+        this.cohortMetrics = cohortMetrics;
         this.journal = journal;
         this.contacts = contacts;
         this.deadLetters = deadLetters;

@@ -35,7 +35,8 @@ import io.github.cohortsync.connect.sync.state.CohortStateStore;
 /**
  * The diff cycle of one task: decides when a sync is due, builds it from the buffer (or a snapshot), hands it to the
  * sender, acts on its outcome, and is the one owner of what was delivered versus what was read: {@link #safeOffsets}
- * is the only source of committed offsets. Runs on the task thread and never waits on the network there.
+ * is the only source of committed offsets. Runs on the task thread and never waits on the network there. The way to
+ * the destination, and what a sync leaves behind besides its offsets, are the {@link DeliveryPipeline}'s.
  */
 public final class SyncEngine {
     private static final Logger log = LoggerFactory.getLogger(SyncEngine.class);
@@ -103,8 +104,8 @@ public final class SyncEngine {
         this.journal = config.deliveryJournalEnabled() && !config.dryRun()
                 ? DeliveryJournal.open(config.deliveryJournalDir(name), config.destinationFingerprint())
                 : DeliveryJournal.disabled();
-        this.pipeline = new DeliveryPipeline(config, name, destination, stats, deadLetters, reporting, journal,
-                contacts);
+        this.pipeline = new DeliveryPipeline(config, name, destination, stats, deadLetters, reporting.report(),
+                reporting.cohortMetrics(), journal, contacts);
         this.sender = pipeline.sender();
         this.finished = pipeline.reportedOffsets(tracker);
         pipeline.reportNettedAway(buffer);
