@@ -68,7 +68,7 @@ public final class SyncEngine {
     private final OffsetTracker tracker = new OffsetTracker();
     /** Finished syncs' offsets, held until their report records are acknowledged; the one way into the tracker. */
     private final ReportedOffsets finished;
-    /** The wrapped destination and the sender; notes, reports and counts each delivered page. */
+    /** Builds the sender and what it sends to; journal notes, report, dead letters, metrics and logs of each sync. */
     private final DeliveryPipeline pipeline;
     private final SyncSender sender;
     private final PartitionPauser pauser;
