@@ -5,11 +5,9 @@ import java.time.Duration;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.HashSet;
-import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.TopicPartition;
@@ -21,15 +19,9 @@ import org.slf4j.LoggerFactory;
 import io.github.cohortsync.connect.config.CohortSyncConfig;
 import io.github.cohortsync.connect.config.FileNames;
 import io.github.cohortsync.connect.destination.Destination;
-import io.github.cohortsync.connect.destination.DryRunDestination;
-import io.github.cohortsync.connect.destination.Page;
-import io.github.cohortsync.connect.destination.Rejection;
-import io.github.cohortsync.connect.destination.SplittingDestination;
-import io.github.cohortsync.connect.http.RetryPolicy;
 import io.github.cohortsync.connect.metrics.CohortMetricsRegistry;
 import io.github.cohortsync.connect.metrics.SyncStats;
 import io.github.cohortsync.connect.record.MembershipChange;
-import io.github.cohortsync.connect.report.MemberOutcome;
 import io.github.cohortsync.connect.report.ReportWriter;
 import io.github.cohortsync.connect.sync.SyncBuffer.Drain;
 import io.github.cohortsync.connect.sync.journal.DeliveryJournal;
@@ -43,7 +35,8 @@ import io.github.cohortsync.connect.sync.state.CohortStateStore;
 /**
  * The diff cycle of one task: decides when a sync is due, builds it from the buffer (or a snapshot), hands it to the
  * sender, acts on its outcome, and is the one owner of what was delivered versus what was read: {@link #safeOffsets}
- * is the only source of committed offsets. Runs on the task thread and never waits on the network there.
+ * is the only source of committed offsets. Runs on the task thread and never waits on the network there. The way to
+ * the destination, and what a sync leaves behind besides its offsets, are the {@link DeliveryPipeline}'s.
  */
 public final class SyncEngine {
     private static final Logger log = LoggerFactory.getLogger(SyncEngine.class);
@@ -71,24 +64,13 @@ public final class SyncEngine {
     private final CohortSyncConfig config;
     private final SinkTaskContext context;
     private final SyncStats stats;
-    private final DeadLetters deadLetters;
     private final SyncBuffer buffer;
     private final OffsetTracker tracker = new OffsetTracker();
     /** Finished syncs' offsets, held until their report records are acknowledged; the one way into the tracker. */
     private final ReportedOffsets finished;
-    /** The report topic's writer; null when report.topic is unset. */
-    private final ReportWriter report;
-    /** Per-cohort MBeans; null for none. */
-    private final CohortMetricsRegistry cohortMetrics;
-    /** Per cohort, members delivered and rejected by the current sync so far (all its tries). */
-    private final Map<String, long[]> cohortCounts = new ConcurrentHashMap<>();
+    /** Builds the sender and what it sends to; journal notes, report, dead letters, metrics and logs of each sync. */
+    private final DeliveryPipeline pipeline;
     private final SyncSender sender;
-    /** The destination as the sender sees it: diff pages refused for their content are split to find the culprits. */
-    private final SplittingDestination splitting;
-    /** With dry.run=true: takes the pages instead of the destination and sums them up per sync; null otherwise. */
-    private final DryRunDestination dryRun;
-    /** The one retry layer: each page's bounded retries; a sync that runs out of them is tried again by a cycle. */
-    private final RetryPolicy retryPolicy;
     private final PartitionPauser pauser;
     /** Changes delivered but maybe not committed, so a restart on this host skips them; never null. */
     private final DeliveryJournal journal;
@@ -98,7 +80,6 @@ public final class SyncEngine {
     private final SnapshotPhase snapshots;
     /** The sync handed to the sender, or waiting to be handed to it again; null when none. */
     private SyncJob currentJob;
-    private long jobStartedNanos;
     /** When the current sync, whose retries ran out, is handed to the sender again; 0 when it may go at once. */
     private long retryAtMs;
     private ConnectException failure;
@@ -106,49 +87,28 @@ public final class SyncEngine {
     /**
      * @param offsetsLookup reads offsets to decide and bound snapshots; null when snapshots are off
      * @param spillDir where a snapshot spills what does not fit the heap
+     * @param reporting the report topic and per-cohort metrics, or {@link Reporting#NONE}
      */
-    public SyncEngine(CohortSyncConfig config, String name, String taskId, Destination destination,
-                      OffsetsLookup offsetsLookup, Path spillDir, SinkTaskContext context, SyncStats stats,
-                      DeadLetters deadLetters) {
-        this(config, name, taskId, destination, offsetsLookup, spillDir, context, stats, deadLetters,
-                Reporting.NONE);
-    }
-
-    /** As the other constructor, with a report topic and per-cohort metrics. */
     public SyncEngine(CohortSyncConfig config, String name, String taskId, Destination destination,
                       OffsetsLookup offsetsLookup, Path spillDir, SinkTaskContext context, SyncStats stats,
                       DeadLetters deadLetters, Reporting reporting) {
         this.config = config;
-        this.report = reporting.report();
-        this.cohortMetrics = reporting.cohortMetrics();
-        this.finished = new ReportedOffsets(report, tracker);
         this.context = context;
         this.stats = stats;
-        this.deadLetters = deadLetters;
         this.pauser = new PartitionPauser(context);
         this.contacts = new CohortContacts(CohortStateStore.open(config.deliveryJournalDir(name)
                 .resolve("cohorts-task-" + FileNames.safe(taskId) + ".json")), config.snapshotRefreshGeneration(),
                 config.snapshotRefreshAfterFailureMs());
         this.buffer = new SyncBuffer(config.projectId(), destination::readsProperty)
                 .rememberingNames(contacts::rememberedName);
-        if (report != null) {
-            buffer.reportingNettedAway(change -> report.write(MemberOutcome.nettedAway(change,
-                    System.currentTimeMillis())));
-        }
         this.journal = config.deliveryJournalEnabled() && !config.dryRun()
                 ? DeliveryJournal.open(config.deliveryJournalDir(name), config.destinationFingerprint())
                 : DeliveryJournal.disabled();
-        this.retryPolicy = config.retryPolicy(name);
-        this.dryRun = config.dryRun() ? new DryRunDestination(destination) : null;
-        if (dryRun != null) {
-            log.info("dry.run=true: pages are built and counted, nothing is sent to the destination; offsets are"
-                    + " committed as in a real run");
-        }
-        this.splitting = new SplittingDestination(dryRun != null ? dryRun : destination, config.splitMaxRequests());
-        this.sender = SyncSender.builder("cohort-sync-sender-" + name, splitting, retryPolicy, stats)
-                .listener(this::pageDelivered).maxInFlight(config.syncMaxInFlightRequests())
-                .adaptive(config.syncAdaptiveConcurrency(), SyncSender.DEFAULT_INITIAL_IN_FLIGHT)
-                .requestsPerSecond(config.rateLimitRequestsPerSecondPerTask()).build();
+        this.pipeline = new DeliveryPipeline(config, name, destination, stats, deadLetters, reporting.report(),
+                reporting.cohortMetrics(), journal, contacts);
+        this.sender = pipeline.sender();
+        this.finished = pipeline.reportedOffsets(tracker);
+        pipeline.reportNettedAway(buffer);
         this.snapshots = new SnapshotPhase(config, context, stats, offsetsLookup, spillDir,
                 destination.snapshotIncludesLeavers(), destination::readsProperty, contacts, journal);
         snapshots.runBy(new SnapshotPhase.Engine() {
@@ -164,57 +124,10 @@ public final class SyncEngine {
         });
     }
 
-    /** On the sender thread: pages of a diff job may be delivered concurrently, and the journal takes that. */
-    private void pageDelivered(SyncJob job, Page page, List<Rejection> rejections, int attempts) {
-        contacts.delivered(page);
-        if (job.isDiff()) {
-            journal.delivered(page, rejections);
-        }
-        cohortCounts.compute(page.cohort().id(), (id, counts) -> {
-            long[] sum = counts == null ? new long[2] : counts;
-            sum[0] += page.members().size() - rejections.size();
-            sum[1] += rejections.size();
-            return sum;
-        });
-        if (report != null) {
-            reportPage(page, rejections, attempts);
-        }
-    }
-
-    /** One record per member of a settled page: as soon as it settles, so a sync's records are never all held. */
-    private void reportPage(Page page, List<Rejection> rejections, int attempts) {
-        long now = System.currentTimeMillis();
-        Set<String> rejected = new HashSet<>();
-        for (Rejection rejection : rejections) {
-            rejected.add(rejection.member().distinctId());
-            report.write(MemberOutcome.rejected(rejection, page, attempts, now));
-        }
-        for (MembershipChange member : page.members()) {
-            if (!rejected.contains(member.distinctId())) {
-                report.write(MemberOutcome.sent(member, page, attempts, dryRun != null, now));
-            }
-        }
-    }
-
-    /** A change the delivery journal skips: reported, when there is a report, as it is left out. */
-    private boolean alreadyDelivered(MembershipChange change) {
-        if (!journal.isDelivered(change)) {
-            return false;
-        }
-        if (report != null) {
-            report.write(MemberOutcome.skipped(change, System.currentTimeMillis()));
-        }
-        return true;
-    }
-
     /** Throws the permanent failure of a sync, once there is one: the task then fails with its message. */
     public void throwIfFailed() {
-        if (failure == null && report != null) {
-            try {
-                report.throwIfFailed();
-            } catch (ConnectException e) {
-                failure = e;
-            }
+        if (failure == null) {
+            failure = pipeline.reportFailure();
         }
         if (failure != null) {
             throw failure;
@@ -334,18 +247,15 @@ public final class SyncEngine {
                 return;
             }
             // An idle sync sends everything, partial pages included: nothing more is coming to fill them now.
-            Drain drain = Drain.pagesOf(config.batchMaxSize()).skipping(this::alreadyDelivered);
+            Drain drain = Drain.pagesOf(config.batchMaxSize()).skipping(pipeline::alreadyDelivered);
             SyncJob job = buffer.drain(early && !due ? drain : drain.unlessDue(now, config.syncIntervalMs()));
-            logStarted(job, due ? "due" : early ? "idle" : "buffer full");
+            pipeline.drained(job, due ? "due" : early ? "idle" : "buffer full");
             if (job.pages().isEmpty()) {
                 finished.completed(job.offsets());
                 if (job.changesSkipped() > 0) {
                     context.requestCommit();
                 }
             } else {
-                // Before any page goes out: a delivery the journal then misses cannot make an older entry look
-                // current.
-                journal.sending(job.undeliveredMembers());
                 submit(job);
             }
         } else {
@@ -354,25 +264,10 @@ public final class SyncEngine {
         }
     }
 
-    private void logStarted(SyncJob job, String why) {
-        stats.changesNettedAway.addAndGet(job.changesRead() - job.changesSent() - job.changesSkipped());
-        if (log.isDebugEnabled()) {
-            log.debug("Sync started ({}): {} changes read, {} members in {} pages", why, job.changesRead(),
-                    job.changesSent(), job.pages().size());
-        }
-        if (job.changesSkipped() > 0) {
-            stats.changesSkippedAsDelivered.addAndGet(job.changesSkipped());
-            log.info("Skipped {} changes the delivery journal shows were delivered before a restart or"
-                    + " rebalance; sending {}", job.changesSkipped(), job.changesSent());
-        }
-    }
-
     private void submit(SyncJob job) {
+        pipeline.starting(job);
         currentJob = job;
         retryAtMs = 0;
-        jobStartedNanos = System.nanoTime();
-        splitting.newSync();
-        cohortCounts.clear();
         sender.submit(job);
     }
 
@@ -394,60 +289,19 @@ public final class SyncEngine {
             return;
         }
         if (outcome instanceof SyncSender.Delivered) {
-            contacts.save();
-            deadLetters.rejected(job.rejections());
-            publishCohortCounts();
+            pipeline.syncDelivered(job);
             finished.completed(job.offsets());
-            stats.syncsCompleted.incrementAndGet();
-            stats.lastSyncLatencyMs.set((System.nanoTime() - jobStartedNanos) / 1_000_000);
-            log.debug("Sync delivered: {} pages in {} ms", job.pages().size(), stats.lastSyncLatencyMs.get());
-            if (dryRun != null) {
-                log.info("Dry run: a sync of {} changes read would have sent {}; nothing was sent (dry.run=true)",
-                        job.changesRead(), dryRun.takeSummary());
-            }
             currentJob = null;
             // Commit soon: the fewer delivered-but-uncommitted changes, the fewer resends after a crash.
             context.requestCommit();
         } else if (outcome instanceof SyncSender.GaveUp gaveUp) {
-            cohortFailed(job, "sync gave up after " + retryPolicy.maxRetries() + " retries: "
-                    + gaveUp.cause().getMessage());
             // SPEC section 3: the task stays RUNNING, keeps the buffer and tries this sync again a cycle later.
             retryAtMs = System.currentTimeMillis() + config.syncIntervalMs();
-            log.warn("Sync gave up after {} retries with {} of {} pages delivered: {}. Nothing past these changes is"
-                            + " committed; the sync is tried again in {} ms.", retryPolicy.maxRetries(),
-                    job.deliveredPages(), job.pages().size(), gaveUp.cause().getMessage(), config.syncIntervalMs());
+            pipeline.syncGaveUp(job, gaveUp.cause(), config.syncIntervalMs());
         } else if (outcome instanceof SyncSender.Failed failed) {
-            cohortFailed(job, "sync failed permanently: " + failed.cause().getMessage());
-            failure = new ConnectException("Cohort sync failed permanently: " + failed.cause().getMessage()
-                    + ". Fix the cause and restart the task; changes not yet delivered were not committed and"
-                    + " will be sent again (" + job.deliveredPages() + " of " + job.pages().size()
-                    + " pages of this sync were delivered).", failed.cause());
+            failure = pipeline.syncFailed(job, failed.cause());
         }
         // Cancelled: the job stays current and is handed to the sender again at once.
-    }
-
-    /** The finished sync's members per cohort, as each cohort's last sync. */
-    private void publishCohortCounts() {
-        if (cohortMetrics != null) {
-            long now = System.currentTimeMillis();
-            cohortCounts.forEach((cohort, counts) -> cohortMetrics.synced(cohort, counts[0], counts[1], now));
-        }
-        cohortCounts.clear();
-    }
-
-    /** The cohorts of the sync's undelivered pages get the failure as their last error. */
-    private void cohortFailed(SyncJob job, String error) {
-        if (cohortMetrics == null) {
-            return;
-        }
-        long now = System.currentTimeMillis();
-        Set<String> cohorts = new HashSet<>();
-        for (int i = 0; i < job.pages().size(); i++) {
-            if (!job.isDelivered(i)) {
-                cohorts.add(job.pages().get(i).cohort().id());
-            }
-        }
-        cohorts.forEach(cohort -> cohortMetrics.failed(cohort, error, now));
     }
 
     /**
@@ -577,11 +431,6 @@ public final class SyncEngine {
         snapshots.close();
         journal.close();
         contacts.save();
-        if (report != null) {
-            report.close();
-        }
-        if (cohortMetrics != null) {
-            cohortMetrics.close();
-        }
+        pipeline.close();
     }
 }

@@ -135,7 +135,7 @@ class SyncEngineTest {
     private void start(String... overrides) {
         context = new FakeSinkTaskContext(false, P0, P1);
         engine = new SyncEngine(EngineConfigs.webhook("engine-test", journalDir, overrides), "engine-test", "0", destination, null, null, context,
-                stats, new DeadLetters(null, false));
+                stats, new DeadLetters(null, false), SyncEngine.Reporting.NONE);
         engine.open(List.of(P0, P1));
     }
 
