@@ -18,8 +18,10 @@ import java.util.function.LongSupplier;
  *       the limit grows (below); when they rose above {@link #RISEN} times the floor (plus the slack), it shrinks to
  *       {@link #RTT_DECREASE} of itself; in between it stays.</li>
  *   <li>How it grows, as TCP does after slow start: until the first decrease it doubles per window (a full sync's
- *       pages reach the destination's pace within a few round trips). After a decrease the limit it had then is the
- *       known ceiling: below {@link #PROBE_BAND} of it the limit grows by 1 per window, at or above it by 1 per
+ *       pages reach the destination's pace within a few round trips). A decrease sets the known ceiling: the calls
+ *       that succeeded within the last round trip before it (at most the limit then), by Little's law the
+ *       concurrency the destination carried; under a token bucket that is its refill rate, not the burst it had
+ *       saved, which the limit reached before the first 429. Below {@link #PROBE_BAND} of it the limit grows by 1 per window, at or above it by 1 per
  *       {@link #PROBE_WINDOWS} windows, so that probing a rate limit from just below costs few refused calls. Once
  *       the limit reached twice the ceiling without back pressure the ceiling is forgotten (the destination took
  *       more): 1 per window again.</li>
@@ -86,6 +88,9 @@ final class ConcurrencyLimit {
     private long decreases;
     /** The limit at the last decrease, while the limit has not grown to twice it since; 0 when none is known. */
     private int ceiling;
+    /** When the latest successes ended, newest at {@code successCount - 1} modulo the length. */
+    private final long[] successEnds = new long[256];
+    private long successCount;
     /** Windows that could have grown the limit since it last grew near the ceiling. */
     private int probeWindows;
     /** Why the last move happened, and (for back pressure) what pushed back. */
@@ -161,6 +166,20 @@ final class ConcurrencyLimit {
     }
 
     /**
+     * Waits until fewer calls than the limit are on the wire, then starts one ({@link #start}). Every try of every
+     * page takes its turn here, retries included: after a decrease the pages already running retry at the new
+     * limit, not all at once when a Retry-After hold ends.
+     *
+     * @throws InterruptedException when the waiting thread is interrupted (the job is cancelled or the sender closes)
+     */
+    synchronized Call acquire() throws InterruptedException {
+        while (inFlight >= limit) {
+            wait();
+        }
+        return start();
+    }
+
+    /**
      * A call starts now. A window that lasted its mean round trip ends first: the limit is decided when the next call
      * would go, so a window holds every answer that came back while it lasted.
      */
@@ -177,6 +196,8 @@ final class ConcurrencyLimit {
     /** The call got a 2xx answer after {@code roundTripNanos}: a round trip of the window. */
     synchronized void succeeded(Call call, long roundTripNanos) {
         inFlight--;
+        notifyAll();
+        successEnds[(int) (successCount++ % successEnds.length)] = nanoClock.getAsLong();
         if (call.decreasesAtStart() != decreases) {
             // Sent at the limit before the last decrease: its round trip says nothing of the new one.
             return;
@@ -188,6 +209,7 @@ final class ConcurrencyLimit {
     /** The destination pushed back on the call ({@code what}: e.g. "HTTP 429", "timeout or I/O error"). */
     synchronized void pushedBack(Call call, String what) {
         inFlight--;
+        notifyAll();
         if (!adaptive || call.decreasesAtStart() != decreases) {
             // Started before the last decrease: sent at the old limit, already accounted for.
             return;
@@ -195,9 +217,13 @@ final class ConcurrencyLimit {
         decrease(BACK_PRESSURE_DECREASE, Reason.BACK_PRESSURE, what);
     }
 
-    /** The call ended in a way that says nothing of the destination's load (a 500, a cancel, a bug). */
+    /**
+     * The call ended in a way that says nothing of the destination's load (a 500, a cancel, a bug), or never went (a
+     * hold began while it waited for room).
+     */
     synchronized void ignored(Call call) {
         inFlight--;
+        notifyAll();
     }
 
     private void endWindow(long now) {
@@ -243,13 +269,35 @@ final class ConcurrencyLimit {
 
     private void decrease(double factor, Reason reason, String detail) {
         int lowered = Math.max(1, (int) (limit * factor));
-        ceiling = limit;
+        ceiling = Math.max(1, Math.min(limit, successesWithin(roundTripNanos())));
         probeWindows = 0;
         decreases++;
         lastReason = reason;
         lastDetail = detail;
         limit = lowered;
         resetWindow(nanoClock.getAsLong());
+    }
+
+    /** The round trip of late: the last window's mean (at least the floor), or the current window's before one ended. */
+    private long roundTripNanos() {
+        long known = Math.max(floorNanos, lastWindowMeanNanos);
+        if (known == 0 && windowSamples > 0) {
+            return windowRttSum / windowSamples;
+        }
+        return known;
+    }
+
+    /** How many calls succeeded within the last {@code nanos}. */
+    private int successesWithin(long nanos) {
+        long since = nanoClock.getAsLong() - nanos;
+        int count = 0;
+        for (long i = successCount - 1; i >= 0 && i >= successCount - successEnds.length; i--) {
+            if (successEnds[(int) (i % successEnds.length)] - since < 0) {
+                break;
+            }
+            count++;
+        }
+        return count;
     }
 
     private void resetWindow(long now) {

@@ -312,14 +312,9 @@ public final class SyncSender implements AutoCloseable {
                 // Not a transient failure, so the retry policy gives up at once.
                 throw new CancellationException();
             }
-            // A Retry-After another page got holds this one too; interrupted (not transient) on cancel and close.
-            hold.awaitClear();
-            rate.awaitTurn();
-            if (cancelled) {
-                throw new CancellationException();
-            }
+            ConcurrencyLimit.Call call = awaitTurn();
             attempts.incrementAndGet();
-            return sendMeasured(page);
+            return sendMeasured(page, call);
         });
         int members = page.members().size();
         stats.pageDelivered(page.action() == PageAction.ADD_MEMBERS ? members : 0,
@@ -330,11 +325,32 @@ public final class SyncSender implements AutoCloseable {
     }
 
     /**
-     * One call of the page, told to the concurrency limit: a 2xx (or a refusal the destination decided on) as a round
-     * trip, back pressure as such, anything else as saying nothing of the destination's load.
+     * Waits for this try's turn: until no Retry-After hold is on, the request rate allows a call and fewer calls than
+     * the concurrency limit are on the wire; then the call counts as started. A hold that began while the page
+     * waited for room is waited out before the call goes. Each wait ends early, not as a transient failure, when
+     * the job is cancelled or the sender closes.
      */
-    private DeliveryResult sendMeasured(Page page) throws Exception {
-        ConcurrencyLimit.Call call = limit.start();
+    private ConcurrencyLimit.Call awaitTurn() throws InterruptedException {
+        while (true) {
+            // A Retry-After another page got holds this one too; interrupted (not transient) on cancel and close.
+            hold.awaitClear();
+            rate.awaitTurn();
+            if (cancelled) {
+                throw new CancellationException();
+            }
+            ConcurrencyLimit.Call call = limit.acquire();
+            if (hold.remainingMillis() == 0 && !cancelled) {
+                return call;
+            }
+            limit.ignored(call);
+        }
+    }
+
+    /**
+     * One call of the page, started on the concurrency limit, told to it: a 2xx (or a refusal the destination
+     * decided on) as a round trip, back pressure as such, anything else as saying nothing of the destination's load.
+     */
+    private DeliveryResult sendMeasured(Page page, ConcurrencyLimit.Call call) throws Exception {
         try {
             DeliveryResult result = destination.send(page);
             long roundTrip = System.nanoTime() - call.startNanos();

@@ -58,19 +58,27 @@ class ConcurrencyLimitTest {
 
     @Test
     void afterBackPressureItGrowsByOneUpToNineTenthsOfTheCeilingThenByOnePerEightWindows() {
-        ConcurrencyLimit limit = limit(64, 20);
-        limit.pushedBack(limit.start(), "HTTP 429");
-        assertThat(limit.limit()).as("half of 20, which is now the ceiling").isEqualTo(10);
+        ConcurrencyLimit limit = limit(64, 40);
+        List<ConcurrencyLimit.Call> calls = new ArrayList<>();
+        for (int i = 0; i < 40; i++) {
+            calls.add(limit.start());
+        }
+        clock.addAndGet(100 * MS);
+        // A token bucket that had saved a burst: 30 of the 40 calls got through within the round trip, then 429s.
+        calls.subList(0, 30).forEach(call -> limit.succeeded(call, 100 * MS));
+        calls.subList(30, 40).forEach(call -> limit.pushedBack(call, "HTTP 429"));
+        assertThat(limit.limit()).as("half of 40").isEqualTo(20);
         List<Integer> limits = new ArrayList<>();
-        for (int i = 0; i < 9 + 2 * ConcurrencyLimit.PROBE_WINDOWS; i++) {
+        for (int i = 0; i < 7 + 2 * ConcurrencyLimit.PROBE_WINDOWS; i++) {
             window(limit, limit.limit(), 100);
             limits.add(decided(limit));
         }
-        // 10 to 18 (the first at or above 0.9 x 20) one per window, then one per 8 windows.
-        assertThat(limits.subList(0, 8)).containsExactly(11, 12, 13, 14, 15, 16, 17, 18);
-        assertThat(limits.subList(8, 15)).containsOnly(18);
-        assertThat(limits.get(15)).isEqualTo(19);
-        assertThat(limits.get(limits.size() - 1)).isEqualTo(20);
+        // The ceiling is the 30 that got through: 20 to 27 (the first at or above 0.9 x 30) one per window, then
+        // one per 8 windows.
+        assertThat(limits.subList(0, 7)).containsExactly(21, 22, 23, 24, 25, 26, 27);
+        assertThat(limits.subList(7, 14)).containsOnly(27);
+        assertThat(limits.get(14)).isEqualTo(28);
+        assertThat(limits.get(limits.size() - 1)).isEqualTo(29);
         assertThat(limit.lastReason()).contains("near their floor").doesNotContain("no back pressure yet");
     }
 
@@ -80,14 +88,13 @@ class ConcurrencyLimitTest {
         limit.pushedBack(limit.start(), "HTTP 503");
         assertThat(limit.limit()).isEqualTo(1);
         List<Integer> limits = new ArrayList<>();
-        for (int i = 0; i < 2 * ConcurrencyLimit.PROBE_WINDOWS + 3; i++) {
+        for (int i = 0; i < ConcurrencyLimit.PROBE_WINDOWS + 3; i++) {
             window(limit, limit.limit(), 100);
             limits.add(decided(limit));
         }
-        // 1 to 2 (the ceiling), 3 after a probe, 4 (twice the ceiling) after another: then one per window again.
-        assertThat(limits.get(0)).isEqualTo(2);
-        assertThat(limits.get(limits.size() - 3)).isEqualTo(4);
-        assertThat(limits.subList(limits.size() - 3, limits.size())).containsExactly(4, 5, 6);
+        // Nothing had got through: the ceiling is 1. 2 after a probe, which is twice the ceiling: then one per window.
+        assertThat(limits.subList(0, ConcurrencyLimit.PROBE_WINDOWS - 1)).containsOnly(1);
+        assertThat(limits.subList(ConcurrencyLimit.PROBE_WINDOWS - 1, limits.size())).containsExactly(2, 3, 4, 5);
     }
 
     @Test
@@ -157,7 +164,8 @@ class ConcurrencyLimitTest {
         clock.addAndGet(900 * MS);
         limit.succeeded(slowOld, 900 * MS);
         window(limit, 8, 100);
-        assertThat(decided(limit)).as("the 900 ms answer of the old limit is not a rise").isEqualTo(9);
+        // At the ceiling (the 8 answers of the last round trip), so it does not grow either.
+        assertThat(decided(limit)).as("the 900 ms answer of the old limit is not a rise").isEqualTo(8);
     }
 
     @Test
@@ -203,7 +211,9 @@ class ConcurrencyLimitTest {
         assertThat(limit.takeBigMove()).as("within a minute of the last line").isNull();
         clock.addAndGet(TimeUnit.SECONDS.toNanos(61));
         assertThat(limit.takeBigMove()).startsWith("Pages in flight limit moved from 8 to 2 (cap 64):");
-        window(limit, 2, 100);
+        for (int i = 0; i < ConcurrencyLimit.PROBE_WINDOWS; i++) {
+            window(limit, limit.limit(), 100);
+        }
         clock.addAndGet(TimeUnit.SECONDS.toNanos(61));
         assertThat(decided(limit)).isEqualTo(3);
         assertThat(limit.takeBigMove()).as("2 to 3 is not a big move").isNull();
