@@ -142,6 +142,9 @@ public final class SyncSender implements AutoCloseable {
     private final ConcurrencyLimit limit;
     /** The static cap on calls per second, if any. */
     private final RequestRate rate;
+    /** The lines saying a hold started, and those saying a 429 is retried: at most one a minute each. */
+    private final LogThrottle holdLines = new LogThrottle(1, TimeUnit.MINUTES, System::nanoTime);
+    private final LogThrottle rateLimitedRetryLines = new LogThrottle(1, TimeUnit.MINUTES, System::nanoTime);
     private CompletableFuture<Outcome> inFlight;
     private volatile boolean cancelled;
     private volatile Thread worker;
@@ -182,9 +185,20 @@ public final class SyncSender implements AutoCloseable {
         });
         retryPolicy.retry().getEventPublisher().onRetry(event -> {
             stats.retries.incrementAndGet();
+            Throwable last = event.getLastThrowable();
+            String why = last == null ? "" : last.getMessage();
+            if (last instanceof TransientDeliveryException t && t.status() == 429) {
+                // Every page in flight may be answered 429 at once: one line a minute (JMX RateLimitedAnswers counts).
+                long retries = rateLimitedRetryLines.event();
+                if (retries > 0) {
+                    log.info("Retrying in {} ms (retry {} of {}; {} retries after HTTP 429 since the last such line):"
+                                    + " {}", event.getWaitInterval().toMillis(), event.getNumberOfRetryAttempts(),
+                            retryPolicy.maxRetries(), retries, why);
+                }
+                return;
+            }
             log.info("Retrying in {} ms (retry {} of {}): {}", event.getWaitInterval().toMillis(),
-                    event.getNumberOfRetryAttempts(), retryPolicy.maxRetries(),
-                    event.getLastThrowable() == null ? "" : event.getLastThrowable().getMessage());
+                    event.getNumberOfRetryAttempts(), retryPolicy.maxRetries(), why);
         });
     }
 
@@ -406,8 +420,14 @@ public final class SyncSender implements AutoCloseable {
         }
         long wait = e.retryAfterMillis();
         if (wait > 0 && hold.holdFor(wait)) {
-            log.info("The destination asked to wait {} ms (HTTP {}); no page of this task starts a call until then",
-                    Math.min(wait, RateLimitHold.MAX_HOLD_MS), e.status() < 0 ? "status unknown" : e.status());
+            // At most one line a minute: under a rate limit every page in flight may get its own 429 at once.
+            long holds = holdLines.event();
+            if (holds > 0) {
+                log.info("The destination asked to wait {} ms (HTTP {}); no page of this task starts a call until"
+                                + " then ({} holds started or lengthened since the last such line; JMX"
+                                + " RateLimitHeldMs adds up the waits)", Math.min(wait, RateLimitHold.MAX_HOLD_MS),
+                        e.status() < 0 ? "status unknown" : e.status(), holds);
+            }
         }
     }
 
