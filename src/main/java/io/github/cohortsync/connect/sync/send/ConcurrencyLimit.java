@@ -10,21 +10,23 @@ import java.util.function.LongSupplier;
  * adaptation is off.
  *
  * <ul>
- *   <li>Back pressure (HTTP 429, 503, 504, 408, a timeout or an I/O error, or any answer asking to wait) halves the
- *       limit, once per window: answers to calls that started before the last decrease were sent at the old limit
- *       and do not decrease it again.</li>
- *   <li>At the end of a window without back pressure: when the round trips of the window stay near their floor
- *       (at most {@link #NEAR_FLOOR} times the floor plus {@link #SLACK_NANOS}) and the window used the whole limit,
- *       the limit grows (below); when they rose above {@link #RISEN} times the floor (plus the slack), it shrinks to
- *       {@link #RTT_DECREASE} of itself; in between it stays.</li>
- *   <li>How it grows, as TCP does after slow start: until the first decrease it doubles per window (a full sync's
- *       pages reach the destination's pace within a few round trips). A decrease sets the known ceiling: the calls
- *       that succeeded within the last round trip before it (at most the limit then), by Little's law the
- *       concurrency the destination carried; under a token bucket that is its refill rate, not the burst it had
- *       saved, which the limit reached before the first 429. Below {@link #PROBE_BAND} of it the limit grows by 1 per window, at or above it by 1 per
- *       {@link #PROBE_WINDOWS} windows, so that probing a rate limit from just below costs few refused calls. Once
- *       the limit reached twice the ceiling without back pressure the ceiling is forgotten (the destination took
- *       more): 1 per window again.</li>
+ *   <li>Back pressure (HTTP 429, 503, 504, 408, a timeout or an I/O error, or any answer asking to wait) decreases
+ *       the limit once per window: answers to calls that started before the last decrease were sent at the old limit
+ *       and do not decrease it again. So do round trips that rose above {@link #RISEN} times the floor (plus
+ *       {@link #SLACK_NANOS}) at the end of a window.</li>
+ *   <li>A decrease first sets the known ceiling, by Little's law: the calls that succeeded since the previous
+ *       decrease, times the round trip, over the time since (at most the limit then). That is the concurrency the
+ *       destination carried over the whole cycle, Retry-After holds included; under a token bucket it is the
+ *       refill rate, not the burst the bucket saved during a hold, which the limit reaches before each 429 (when
+ *       nothing got through, the ceiling is the limit times the factor below). The limit then falls to {@link #BACK_PRESSURE_DECREASE} of itself ({@link #RTT_DECREASE} for risen round
+ *       trips), but to no less than {@link #PROBE_BAND} of the ceiling and no more than the ceiling.</li>
+ *   <li>At the end of a window without back pressure, when its round trips stay near their floor (at most
+ *       {@link #NEAR_FLOOR} times the floor plus the slack) and it used the whole limit, the limit grows, as TCP's
+ *       does: until the first decrease it doubles (slow start: a full sync's pages reach the destination's pace
+ *       within a few round trips); under a known ceiling it grows by 1 per {@link #PROBE_WINDOWS} windows, so that
+ *       probing a rate limit from just below costs few refused calls. Once the limit reached twice the ceiling
+ *       without back pressure, the ceiling is forgotten (the destination took more) and the limit grows by 1 per
+ *       window.</li>
  *   <li>The floor is the lowest mean round trip of a window; it follows the destination up slowly (a tenth of the gap
  *       per window), so a destination that became slower for good does not keep the limit down forever.</li>
  * </ul>
@@ -38,17 +40,17 @@ import java.util.function.LongSupplier;
  * two lines of arithmetic; so this is written here, with no new dependency in the plugin.
  */
 final class ConcurrencyLimit {
-    /** Factor applied on back pressure. */
+    /** Factor applied on back pressure (within the bounds the ceiling sets). */
     static final double BACK_PRESSURE_DECREASE = 0.5;
-    /** Factor applied when round trips rose well above their floor. */
+    /** Factor applied when round trips rose well above their floor (within the bounds the ceiling sets). */
     static final double RTT_DECREASE = 0.75;
     /** Round trips at most this many times the floor (plus the slack) count as near it. */
     static final double NEAR_FLOOR = 1.5;
     /** Round trips above this many times the floor (plus the slack) count as risen. */
     static final double RISEN = 2.0;
-    /** Below this share of the known ceiling the limit grows by 1 per window; from it on, by 1 per probe. */
+    /** A decrease leaves the limit at no less than this share of the known ceiling. */
     static final double PROBE_BAND = 0.9;
-    /** Windows per 1 of growth near or above the known ceiling. */
+    /** Windows per 1 of growth under a known ceiling. */
     static final int PROBE_WINDOWS = 8;
     /** Absolute slack over the floor, so that the jitter of a loopback or LAN round trip is not taken as a rise. */
     static final long SLACK_NANOS = TimeUnit.MILLISECONDS.toNanos(5);
@@ -88,9 +90,9 @@ final class ConcurrencyLimit {
     private long decreases;
     /** The limit at the last decrease, while the limit has not grown to twice it since; 0 when none is known. */
     private int ceiling;
-    /** When the latest successes ended, newest at {@code successCount - 1} modulo the length. */
-    private final long[] successEnds = new long[256];
-    private long successCount;
+    /** Calls that succeeded since the last decrease (or the first call), and when that was (0: no call yet). */
+    private long successesSinceDecrease;
+    private long cycleStart;
     /** Windows that could have grown the limit since it last grew near the ceiling. */
     private int probeWindows;
     /** Why the last move happened, and (for back pressure) what pushed back. */
@@ -188,6 +190,9 @@ final class ConcurrencyLimit {
         if (windowSamples > 0 && now - windowStart >= Math.max(floorNanos, windowRttSum / windowSamples)) {
             endWindow(now);
         }
+        if (cycleStart == 0) {
+            cycleStart = now;
+        }
         inFlight++;
         windowMaxInFlight = Math.max(windowMaxInFlight, inFlight);
         return new Call(now, decreases);
@@ -197,7 +202,7 @@ final class ConcurrencyLimit {
     synchronized void succeeded(Call call, long roundTripNanos) {
         inFlight--;
         notifyAll();
-        successEnds[(int) (successCount++ % successEnds.length)] = nanoClock.getAsLong();
+        successesSinceDecrease++;
         if (call.decreasesAtStart() != decreases) {
             // Sent at the limit before the last decrease: its round trip says nothing of the new one.
             return;
@@ -246,12 +251,12 @@ final class ConcurrencyLimit {
         }
     }
 
-    /** One window that could grow the limit: doubles it before any decrease, else adds 1 (near the ceiling, per probe). */
+    /** One window that could grow the limit: doubles it before any decrease, else adds 1 (per probe, under a ceiling). */
     private void grow() {
         if (decreases == 0) {
             limit = Math.min(cap, 2 * limit);
             lastReason = Reason.SLOW_START;
-        } else if (ceiling == 0 || limit < PROBE_BAND * ceiling) {
+        } else if (ceiling == 0) {
             limit++;
             lastReason = Reason.NEAR_FLOOR;
         } else if (++probeWindows >= PROBE_WINDOWS) {
@@ -269,12 +274,21 @@ final class ConcurrencyLimit {
 
     private void decrease(double factor, Reason reason, String detail) {
         int lowered = Math.max(1, (int) (limit * factor));
-        ceiling = Math.max(1, Math.min(limit, successesWithin(roundTripNanos())));
+        long now = nanoClock.getAsLong();
+        long roundTrip = roundTripNanos();
+        long cycle = Math.max(roundTrip, now - cycleStart);
+        // Nothing got through since the last decrease (or ever): no measure of what the destination carries; the
+        // factor alone decides, as in plain AIMD.
+        long carried = successesSinceDecrease == 0 || cycle <= 0 ? lowered
+                : Math.round((double) successesSinceDecrease * roundTrip / cycle);
+        ceiling = (int) Math.max(1, Math.min(limit, carried));
+        successesSinceDecrease = 0;
+        cycleStart = now;
         probeWindows = 0;
         decreases++;
         lastReason = reason;
         lastDetail = detail;
-        limit = lowered;
+        limit = Math.max(1, Math.min(ceiling, Math.max(lowered, (int) (PROBE_BAND * ceiling))));
         resetWindow(nanoClock.getAsLong());
     }
 
@@ -285,19 +299,6 @@ final class ConcurrencyLimit {
             return windowRttSum / windowSamples;
         }
         return known;
-    }
-
-    /** How many calls succeeded within the last {@code nanos}. */
-    private int successesWithin(long nanos) {
-        long since = nanoClock.getAsLong() - nanos;
-        int count = 0;
-        for (long i = successCount - 1; i >= 0 && i >= successCount - successEnds.length; i--) {
-            if (successEnds[(int) (i % successEnds.length)] - since < 0) {
-                break;
-            }
-            count++;
-        }
-        return count;
     }
 
     private void resetWindow(long now) {

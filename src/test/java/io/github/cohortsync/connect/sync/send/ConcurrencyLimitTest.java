@@ -57,7 +57,7 @@ class ConcurrencyLimitTest {
     }
 
     @Test
-    void afterBackPressureItGrowsByOneUpToNineTenthsOfTheCeilingThenByOnePerEightWindows() {
+    void aDecreaseFallsToWhatTheDestinationCarriedThenProbesByOnePerEightWindows() {
         ConcurrencyLimit limit = limit(64, 40);
         List<ConcurrencyLimit.Call> calls = new ArrayList<>();
         for (int i = 0; i < 40; i++) {
@@ -67,36 +67,54 @@ class ConcurrencyLimitTest {
         // A token bucket that had saved a burst: 30 of the 40 calls got through within the round trip, then 429s.
         calls.subList(0, 30).forEach(call -> limit.succeeded(call, 100 * MS));
         calls.subList(30, 40).forEach(call -> limit.pushedBack(call, "HTTP 429"));
-        assertThat(limit.limit()).as("half of 40").isEqualTo(20);
+        assertThat(limit.limit()).as("half of 40 is 20, raised to 0.9 of the 30 carried").isEqualTo(27);
         List<Integer> limits = new ArrayList<>();
-        for (int i = 0; i < 7 + 2 * ConcurrencyLimit.PROBE_WINDOWS; i++) {
+        for (int i = 0; i < 2 * ConcurrencyLimit.PROBE_WINDOWS; i++) {
             window(limit, limit.limit(), 100);
             limits.add(decided(limit));
         }
-        // The ceiling is the 30 that got through: 20 to 27 (the first at or above 0.9 x 30) one per window, then
-        // one per 8 windows.
-        assertThat(limits.subList(0, 7)).containsExactly(21, 22, 23, 24, 25, 26, 27);
-        assertThat(limits.subList(7, 14)).containsOnly(27);
-        assertThat(limits.get(14)).isEqualTo(28);
+        assertThat(limits.subList(0, ConcurrencyLimit.PROBE_WINDOWS - 1)).containsOnly(27);
+        assertThat(limits.get(ConcurrencyLimit.PROBE_WINDOWS - 1)).isEqualTo(28);
         assertThat(limits.get(limits.size() - 1)).isEqualTo(29);
         assertThat(limit.lastReason()).contains("near their floor").doesNotContain("no back pressure yet");
     }
 
     @Test
+    void underATokenBucketTheCeilingIsTheRefillNotTheBurstSavedDuringAHold() {
+        ConcurrencyLimit limit = limit(64, 20);
+        limit.pushedBack(limit.start(), "HTTP 429");
+        // A cycle of 2 s: a 1 s Retry-After hold with nothing sent, then 1 s of 20 calls a round trip (the saved burst
+        // and the refill), 200 calls answered 2xx in all. The bucket refills 100 calls a second: 10 at a time.
+        clock.addAndGet(1000 * MS);
+        for (int i = 0; i < 10; i++) {
+            window(limit, 20, 100);
+        }
+        int before = limit.limit();
+        limit.pushedBack(limit.start(), "HTTP 429");
+        assertThat(before).isGreaterThanOrEqualTo(10);
+        assertThat(limit.limit()).as("0.9 of the 10 carried over the cycle, not half of " + before).isEqualTo(9);
+    }
+    @Test
     void theCeilingIsForgottenOnceTheLimitDoubledPastItWithoutBackPressure() {
-        ConcurrencyLimit limit = limit(64, 2);
-        limit.pushedBack(limit.start(), "HTTP 503");
-        assertThat(limit.limit()).isEqualTo(1);
+        ConcurrencyLimit limit = limit(64, 10);
+        List<ConcurrencyLimit.Call> calls = new ArrayList<>();
+        for (int i = 0; i < 10; i++) {
+            calls.add(limit.start());
+        }
+        clock.addAndGet(100 * MS);
+        calls.subList(0, 5).forEach(call -> limit.succeeded(call, 100 * MS));
+        calls.subList(5, 10).forEach(call -> limit.pushedBack(call, "HTTP 503"));
+        assertThat(limit.limit()).as("the 5 carried").isEqualTo(5);
         List<Integer> limits = new ArrayList<>();
-        for (int i = 0; i < ConcurrencyLimit.PROBE_WINDOWS + 3; i++) {
+        for (int i = 0; i < 5 * ConcurrencyLimit.PROBE_WINDOWS + 2; i++) {
             window(limit, limit.limit(), 100);
             limits.add(decided(limit));
         }
-        // Nothing had got through: the ceiling is 1. 2 after a probe, which is twice the ceiling: then one per window.
-        assertThat(limits.subList(0, ConcurrencyLimit.PROBE_WINDOWS - 1)).containsOnly(1);
-        assertThat(limits.subList(ConcurrencyLimit.PROBE_WINDOWS - 1, limits.size())).containsExactly(2, 3, 4, 5);
+        // 6, 7, 8, 9, 10 one per 8 windows; 10 is twice the ceiling: then one per window.
+        assertThat(limits.get(ConcurrencyLimit.PROBE_WINDOWS - 1)).isEqualTo(6);
+        assertThat(limits.get(5 * ConcurrencyLimit.PROBE_WINDOWS - 1)).isEqualTo(10);
+        assertThat(limits.subList(limits.size() - 2, limits.size())).containsExactly(11, 12);
     }
-
     @Test
     void doesNotGrowWhenFewerPagesThanTheLimitAreInFlight() {
         ConcurrencyLimit limit = limit(64, 4);
@@ -116,33 +134,38 @@ class ConcurrencyLimitTest {
     }
 
     @Test
-    void backPressureHalvesTheLimitOncePerWindow() {
+    void backPressureDecreasesTheLimitOncePerWindow() {
         ConcurrencyLimit limit = limit(64, 16);
         List<ConcurrencyLimit.Call> calls = new ArrayList<>();
         for (int i = 0; i < 16; i++) {
             calls.add(limit.start());
         }
-        clock.addAndGet(5 * MS);
-        calls.forEach(call -> limit.pushedBack(call, "HTTP 429"));
-        assertThat(limit.limit()).as("sixteen 429s of one window halve it once").isEqualTo(8);
+        clock.addAndGet(100 * MS);
+        calls.subList(0, 12).forEach(call -> limit.succeeded(call, 100 * MS));
+        calls.subList(12, 16).forEach(call -> limit.pushedBack(call, "HTTP 429"));
+        assertThat(limit.limit()).as("four 429s of one window decrease it once: half of 16, raised to 0.9 of the 12"
+                + " carried").isEqualTo(10);
         assertThat(limit.lastReason()).contains("pushed back").contains("HTTP 429");
 
+        clock.addAndGet(100 * MS);
         ConcurrencyLimit.Call later = limit.start();
+        clock.addAndGet(100 * MS);
         limit.pushedBack(later, "HTTP 503");
-        assertThat(limit.limit()).as("a call sent at the new limit halves it again").isEqualTo(4);
-        limit.pushedBack(limit.start(), "timeout or I/O error");
-        limit.pushedBack(limit.start(), "timeout or I/O error");
-        limit.pushedBack(limit.start(), "timeout or I/O error");
+        assertThat(limit.limit()).as("a call sent at the new limit decreases it again: nothing got through since,"
+                + " so by half").isEqualTo(5);
+        for (int i = 0; i < 4; i++) {
+            limit.pushedBack(limit.start(), "timeout or I/O error");
+        }
         assertThat(limit.limit()).as("never below 1").isEqualTo(1);
     }
-
     @Test
     void roundTripsRisingWellAboveTheirFloorShrinkTheLimit() {
         ConcurrencyLimit limit = limit(64, 8);
         window(limit, 8, 100);
         window(limit, 16, 100);
         window(limit, 32, 400);
-        assertThat(decided(limit)).as("three quarters of 32").isEqualTo(24);
+        // Three quarters of 32 is 24, raised to 0.9 of the 32 the destination carried (56 calls in 600 ms of 400).
+        assertThat(decided(limit)).isEqualTo(28);
         assertThat(limit.lastReason()).contains("round trips rose");
     }
 
@@ -218,7 +241,6 @@ class ConcurrencyLimitTest {
         assertThat(decided(limit)).isEqualTo(3);
         assertThat(limit.takeBigMove()).as("2 to 3 is not a big move").isNull();
     }
-
     @Test
     void pushBackIs429503504408TimeoutsAndAnyAnswerAskingToWait() {
         assertThat(SyncSender.pushBack(new TransientDeliveryException("x", 429, -1, null))).isEqualTo("HTTP 429");
