@@ -404,6 +404,16 @@ class DeliveryJournalTest {
         return journal;
     }
 
+    /** A session on the topic of this id (null: not known) that delivers one change, then stops. */
+    private MembershipChange deliveredOnTopic(Uuid topicId) {
+        DeliveryJournal journal = journalOfTopic(topicId, 0);
+        MembershipChange a = change(0, 3, "u1", Action.ADD);
+        deliver(journal, a);
+        assertThat(journal.topicId(P0)).isEqualTo(topicId);
+        journal.close();
+        return a;
+    }
+
     /**
      * A topic deleted and created again under the same name: its offsets start again at 0, the old session's start
      * mark, so without the id the old deliveries at the same offsets would be skipped.
@@ -441,54 +451,40 @@ class DeliveryJournalTest {
         assertThat(reopen(again, 0, P0).isDelivered(b)).as("the new topic's own journal is kept").isTrue();
     }
 
+    /**
+     * A file written on the topic {@code written} and opened with the live id {@code live} (null: not known) is kept
+     * and holds {@code held}; a later assignment with another id starts it afresh.
+     */
+    private void assertKeptAndThenANewIdNoticed(Uuid written, Uuid live, Uuid held) {
+        MembershipChange a = deliveredOnTopic(written);
+
+        DeliveryJournal reopened = journalOfTopic(live, 0);
+        assertThat(reopened.isDelivered(a)).isTrue();
+        assertThat(reopened.topicId(P0)).isEqualTo(held);
+        reopened.close();
+
+        assertThat(journalOfTopic(Uuid.randomUuid(), 0).isDelivered(a)).as("then a re-created topic is noticed")
+                .isFalse();
+    }
+
     @Test
     void theSameTopicIdKeepsTheJournal() {
         Uuid id = Uuid.randomUuid();
-        DeliveryJournal journal = journalOfTopic(id, 0);
-        MembershipChange a = change(0, 3, "u1", Action.ADD);
-        deliver(journal, a);
-        journal.close();
-
-        DeliveryJournal restarted = journalOfTopic(id, 0);
-
-        assertThat(restarted.isDelivered(a)).isTrue();
-        assertThat(restarted.topicId(P0)).isEqualTo(id);
+        assertKeptAndThenANewIdNoticed(id, id, id);
     }
 
     /** The upgrade path: a file written before topic ids were kept is trusted as before, and gets the live id. */
     @Test
     void aFileWithoutATopicIdIsTrustedAndGetsTheLiveOne() {
-        DeliveryJournal journal = journalOfTopic(null, 0);
-        MembershipChange a = change(0, 3, "u1", Action.ADD);
-        deliver(journal, a);
-        assertThat(journal.topicId(P0)).isNull();
-        journal.close();
-
         Uuid id = Uuid.randomUuid();
-        DeliveryJournal upgraded = journalOfTopic(id, 0);
-        assertThat(upgraded.isDelivered(a)).isTrue();
-        assertThat(upgraded.topicId(P0)).isEqualTo(id);
-        upgraded.close();
-
-        assertThat(journalOfTopic(Uuid.randomUuid(), 0).isDelivered(a)).as("then a re-created topic is noticed")
-                .isFalse();
+        assertKeptAndThenANewIdNoticed(null, id, id);
     }
 
     /** When the id cannot be read the journal behaves as before and keeps the id it holds for the next time. */
     @Test
     void anUnknownTopicIdKeepsTheFileAndTheIdItHolds() {
         Uuid id = Uuid.randomUuid();
-        DeliveryJournal journal = journalOfTopic(id, 0);
-        MembershipChange a = change(0, 3, "u1", Action.ADD);
-        deliver(journal, a);
-        journal.close();
-
-        DeliveryJournal unknown = journalOfTopic(null, 0);
-        assertThat(unknown.isDelivered(a)).isTrue();
-        assertThat(unknown.topicId(P0)).isEqualTo(id);
-        unknown.close();
-
-        assertThat(journalOfTopic(Uuid.randomUuid(), 0).isDelivered(a)).isFalse();
+        assertKeptAndThenANewIdNoticed(id, null, id);
     }
 
     /** A reset (a snapshot, another owner's commit) and a compaction rewrite the file: the id is written again. */
