@@ -3,6 +3,7 @@ package io.github.cohortsync.connect;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Collection;
+import java.util.HashMap;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.BiFunction;
@@ -30,6 +31,7 @@ import io.github.cohortsync.connect.record.RecordParser;
 import io.github.cohortsync.connect.config.FileNames;
 import io.github.cohortsync.connect.sync.SyncEngine;
 import io.github.cohortsync.connect.sync.SyncEngine.Route;
+import io.github.cohortsync.connect.sync.journal.TopicIds;
 import io.github.cohortsync.connect.sync.snapshot.AdminOffsetsLookup;
 import io.github.cohortsync.connect.sync.snapshot.OffsetsLookup;
 
@@ -54,10 +56,24 @@ public class CohortSyncSinkTask extends SinkTask {
     private TaskMetrics metrics;
     private DeadLetters deadLetters;
     private SyncEngine engine;
+    /** Reads the ids of newly assigned topics for the delivery journal (a re-created topic is not trusted). */
+    private TopicIds topicIds = TopicIds.none();
+    /** The admin client behind {@link #topicIds} when full syncs are off (else the snapshots' one); null if none. */
+    private OffsetsLookup topicIdLookup;
 
     public CohortSyncSinkTask() {
-        this((config, groupId) -> AdminOffsetsLookup.create(config.snapshotAdminConfig(), groupId,
-                SNAPSHOT_LOOKUP_TIMEOUT));
+        this((config, groupId) -> AdminOffsetsLookup.create(adminConfig(config), groupId, SNAPSHOT_LOOKUP_TIMEOUT));
+    }
+
+    /**
+     * The snapshots' admin client settings, with snapshot.bootstrap.servers also when snapshot.enabled=false (then
+     * only topic ids are read with it, as the report producer also uses it).
+     */
+    private static Map<String, Object> adminConfig(CohortSyncConfig config) {
+        Map<String, Object> admin = new HashMap<>(config.snapshotAdminConfig());
+        String servers = config.getString(CohortSyncConfig.SNAPSHOT_BOOTSTRAP_SERVERS);
+        admin.put("bootstrap.servers", servers == null ? "" : servers.trim());
+        return admin;
     }
 
     /** With another way to read offsets, for tests. */
@@ -85,9 +101,9 @@ public class CohortSyncSinkTask extends SinkTask {
         Destination destination = Destinations.create(config, name);
         OffsetsLookup offsetsLookup = null;
         Path spillDir = null;
+        String groupId = props.getOrDefault("consumer.override.group.id", "connect-" + name);
         if (config.snapshotBootstrapServers() != null) {
-            offsetsLookup = offsetsLookups.apply(config, props.getOrDefault("consumer.override.group.id",
-                    "connect-" + name));
+            offsetsLookup = offsetsLookups.apply(config, groupId);
             spillDir = config.snapshotSpillDir().resolve("cohort-sync-" + FileNames.safe(name) + "-task-" + taskId);
         } else if (config.snapshotEnabled() && !config.oneTime()) {
             log.warn("snapshot.bootstrap.servers is not set: only add_members / remove_members diffs are sent, and no"
@@ -98,7 +114,33 @@ public class CohortSyncSinkTask extends SinkTask {
         engine = new SyncEngine(config, name, taskId, destination, offsetsLookup, spillDir, context, stats,
                 deadLetters, new SyncEngine.Reporting(report,
                         new CohortMetricsRegistry(name, taskId, config.metricsCohortsMax())));
+        topicIds = topicIds(config, offsetsLookup, groupId);
         logStarted(config, offsetsLookup != null);
+    }
+
+    /**
+     * How the delivery journal learns the ids of newly assigned topics: with the snapshots' admin client, else (full
+     * syncs off) with one of its own when snapshot.bootstrap.servers is set; never fails the start.
+     */
+    private TopicIds topicIds(CohortSyncConfig config, OffsetsLookup offsetsLookup, String groupId) {
+        if (!config.deliveryJournalEnabled() || config.dryRun()) {
+            return TopicIds.none();
+        }
+        if (offsetsLookup != null) {
+            return TopicIds.readBy(offsetsLookup::topicIds);
+        }
+        String servers = config.getString(CohortSyncConfig.SNAPSHOT_BOOTSTRAP_SERVERS);
+        if (servers == null || servers.isBlank()) {
+            return TopicIds.unavailable();
+        }
+        try {
+            topicIdLookup = offsetsLookups.apply(config, groupId);
+            return TopicIds.readBy(topicIdLookup::topicIds);
+        } catch (RuntimeException e) {
+            log.warn("Could not create the admin client that reads topic ids ({}): a topic deleted and created again"
+                    + " under the same name is not noticed by the delivery journal", e.getMessage());
+            return TopicIds.unavailable();
+        }
     }
 
     /** The report topic's writer, or null when report.topic is unset; fails the start when it is unwritable. */
@@ -186,7 +228,7 @@ public class CohortSyncSinkTask extends SinkTask {
     @Override
     public void open(Collection<TopicPartition> partitions) {
         log.info("Assigned {} partitions", partitions.size());
-        engine.open(partitions);
+        engine.open(partitions, topicIds);
     }
 
     /** Revoked partitions: see {@link SyncEngine#close}. */
@@ -201,6 +243,10 @@ public class CohortSyncSinkTask extends SinkTask {
     public void stop() {
         if (engine != null) {
             engine.stop();
+        }
+        if (topicIdLookup != null) {
+            topicIdLookup.close();
+            topicIdLookup = null;
         }
         if (metrics != null) {
             metrics.close();

@@ -11,6 +11,7 @@ import java.lang.management.ManagementFactory;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -19,12 +20,15 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.BiFunction;
 
 import javax.management.MBeanServer;
 import javax.management.ObjectName;
 
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.Uuid;
 import org.apache.kafka.connect.errors.ConnectException;
 import org.apache.kafka.connect.sink.SinkRecord;
 import org.junit.jupiter.api.AfterEach;
@@ -35,7 +39,10 @@ import org.junit.jupiter.api.io.TempDir;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
+import io.github.cohortsync.connect.config.CohortSyncConfig;
 import io.github.cohortsync.connect.metrics.TaskMetrics;
+import io.github.cohortsync.connect.sync.snapshot.OffsetsLookup;
+import io.github.cohortsync.connect.sync.snapshot.SnapshotPlan.PartitionOffsets;
 import mockwebserver3.Dispatcher;
 import mockwebserver3.MockResponse;
 import mockwebserver3.MockWebServer;
@@ -119,6 +126,8 @@ class CohortSyncSinkTaskTest {
     @TempDir
     Path journalDir;
     private long offset;
+    /** How a started task reads offsets and topic ids; null: the real admin client. */
+    private BiFunction<CohortSyncConfig, String, OffsetsLookup> offsetsLookups;
 
     @BeforeEach
     void startReceiver() throws IOException {
@@ -154,7 +163,7 @@ class CohortSyncSinkTaskTest {
 
     private void start(boolean withReporter, String... overrides) {
         context = new FakeSinkTaskContext(withReporter, P0, P1);
-        task = new CohortSyncSinkTask();
+        task = offsetsLookups == null ? new CohortSyncSinkTask() : new CohortSyncSinkTask(offsetsLookups);
         task.initialize(context);
         task.start(config(overrides));
         task.open(List.of(P0, P1));
@@ -478,6 +487,52 @@ class CohortSyncSinkTaskTest {
         pollUntil(() -> assertThat(preCommit()).containsEntry(P0, new OffsetAndMetadata(6)));
         assertThat(receiver.requests.get()).as("nothing sent again").isEqualTo(requests);
         assertThat(task.stats().changesSkippedAsDelivered.get()).isEqualTo(3);
+    }
+
+    /**
+     * Diffs only, with snapshot.bootstrap.servers set: a restart on the same topic skips what was delivered, but a
+     * topic deleted and created again under the same name (another id, offsets from 0 again, the same records) is
+     * sent in full: the old topic's journal would otherwise match its offsets.
+     */
+    @Test
+    void aTopicCreatedAgainUnderTheSameNameIsSentInFull() {
+        AtomicReference<Uuid> topicId = new AtomicReference<>(Uuid.randomUuid());
+        List<String> asked = new CopyOnWriteArrayList<>();
+        OffsetsLookup lookup = new OffsetsLookup() {
+            @Override
+            public Map<TopicPartition, PartitionOffsets> offsets(Collection<TopicPartition> partitions) {
+                throw new AssertionError("full syncs are off");
+            }
+
+            @Override
+            public Map<String, Uuid> topicIds(Collection<String> topics) {
+                asked.addAll(topics);
+                return Map.of(Records.TOPIC, topicId.get());
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+        offsetsLookups = (config, group) -> lookup;
+        String[] diffsOnly = {"snapshot.enabled", "false", "snapshot.bootstrap.servers", "127.0.0.1:9"};
+        start(false, diffsOnly);
+        task.put(adds(3));
+        pollUntil(() -> assertThat(preCommit()).containsEntry(P0, new OffsetAndMetadata(3)));
+        assertThat(asked).containsExactly(Records.TOPIC);
+
+        restart(diffsOnly);
+        task.put(adds(3));
+        pollUntil(() -> assertThat(preCommit()).containsEntry(P0, new OffsetAndMetadata(3)));
+        assertThat(task.stats().changesSkippedAsDelivered.get()).as("the same topic: skipped").isEqualTo(3);
+        assertThat(receiver.members("add_members")).containsExactlyInAnyOrder("u0", "u1", "u2");
+
+        topicId.set(Uuid.randomUuid());
+        restart(diffsOnly);
+        task.put(adds(3));
+        pollUntil(() -> assertThat(preCommit()).containsEntry(P0, new OffsetAndMetadata(3)));
+        assertThat(task.stats().changesSkippedAsDelivered.get()).as("a re-created topic: nothing skipped").isZero();
+        assertThat(receiver.members("add_members")).containsExactlyInAnyOrder("u0", "u1", "u2", "u0", "u1", "u2");
     }
 
     @Test

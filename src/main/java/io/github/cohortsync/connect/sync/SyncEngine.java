@@ -25,6 +25,7 @@ import io.github.cohortsync.connect.record.MembershipChange;
 import io.github.cohortsync.connect.report.ReportWriter;
 import io.github.cohortsync.connect.sync.SyncBuffer.Drain;
 import io.github.cohortsync.connect.sync.journal.DeliveryJournal;
+import io.github.cohortsync.connect.sync.journal.TopicIds;
 import io.github.cohortsync.connect.sync.send.SyncJob;
 import io.github.cohortsync.connect.sync.send.SyncSender;
 import io.github.cohortsync.connect.sync.snapshot.OffsetsLookup;
@@ -325,10 +326,18 @@ public final class SyncEngine {
         }
     }
 
-    /** Newly assigned partitions: the journal opens them, a snapshot may start, and they are paused or resumed. */
+    /** Newly assigned partitions, their topics' ids not read: see {@link #open(Collection, TopicIds)}. */
     public void open(Collection<TopicPartition> partitions) {
+        open(partitions, TopicIds.none());
+    }
+
+    /**
+     * Newly assigned partitions: the journal opens them (a journal of an earlier topic of the same name, by the
+     * ids read from {@code topicIds}, is started afresh), a snapshot may start, and they are paused or resumed.
+     */
+    public void open(Collection<TopicPartition> partitions, TopicIds topicIds) {
         tracker.forget(partitions);
-        journal.open(partitions);
+        journal.open(partitions, journal.isEnabled() ? topicIds.of(partitions) : Map.of());
         snapshots.open(partitions);
         applyPauses(partitions);
     }

@@ -6,6 +6,7 @@ import static io.github.cohortsync.connect.sync.journal.JournalFile.MARK;
 import static io.github.cohortsync.connect.sync.journal.JournalFile.REMOVED;
 import static io.github.cohortsync.connect.sync.journal.JournalFile.SENDING;
 import static io.github.cohortsync.connect.sync.journal.JournalFile.START_MARK;
+import static io.github.cohortsync.connect.sync.journal.JournalFile.TOPIC_ID;
 
 import java.io.IOException;
 import java.nio.channels.OverlappingFileLockException;
@@ -21,6 +22,7 @@ import java.util.Map;
 import java.util.Set;
 
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.Uuid;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -56,6 +58,11 @@ import io.github.cohortsync.connect.sync.journal.JournalFile.Block;
  * or that cannot be written, is not used: the partition runs without a journal, as before (duplicates after a
  * restart, never losses). Within one JVM a partition's file has one owner at a time; a task that lost the
  * partition can no longer write it.
+ *
+ * <p>Each file holds the Kafka id of the topic it was written for. A file of a topic that was deleted and created
+ * again under the same name (another id) is started afresh when the partition is opened: the new topic's offsets
+ * start again at 0, where the old topic's marks and deliveries would otherwise be trusted. A file without an id (an
+ * older version's, or written while the id could not be read) is trusted as before and gets the id once it is known.
  */
 public final class DeliveryJournal implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(DeliveryJournal.class);
@@ -145,8 +152,16 @@ public final class DeliveryJournal implements AutoCloseable {
                 + ".journal");
     }
 
-    /** Takes these partitions' files over and reads them. */
-    public synchronized void open(Collection<TopicPartition> partitions) {
+    /** Takes these partitions' files over and reads them; their topics' ids are not known. */
+    public void open(Collection<TopicPartition> partitions) {
+        open(partitions, Map.of());
+    }
+
+    /**
+     * Takes these partitions' files over and reads them; a file written for another topic of the same name than the
+     * one in {@code topicIds} is started afresh. A topic missing from {@code topicIds} keeps its file as it is.
+     */
+    public synchronized void open(Collection<TopicPartition> partitions, Map<String, Uuid> topicIds) {
         if (!enabled) {
             return;
         }
@@ -155,7 +170,8 @@ public final class DeliveryJournal implements AutoCloseable {
             if (old != null) {
                 old.release();
             }
-            PartitionFile file = PartitionFile.acquire(fileOf(dir, partition), partition, fingerprint);
+            PartitionFile file = PartitionFile.acquire(fileOf(dir, partition), partition, fingerprint,
+                    topicIds.get(partition.topic()));
             if (file != null) {
                 files.put(partition, file);
                 awaitingFirst.add(partition);
@@ -265,6 +281,12 @@ public final class DeliveryJournal implements AutoCloseable {
         return file == null ? List.of() : file.recentMarks();
     }
 
+    /** The topic id a partition's file holds, null when none; for tests. */
+    synchronized Uuid topicId(TopicPartition partition) {
+        PartitionFile file = files.get(partition);
+        return file == null ? null : file.topicId;
+    }
+
     /** Entries in a partition's file, for tests. */
     synchronized int fileEntries(TopicPartition partition) {
         PartitionFile file = files.get(partition);
@@ -326,6 +348,8 @@ public final class DeliveryJournal implements AutoCloseable {
          * its highest mark is trusted, as that version did.
          */
         private boolean sessions;
+        /** The id of the topic the file was written for; null when it holds none. */
+        private Uuid topicId;
         private int fileEntries;
         private boolean dead;
 
@@ -336,8 +360,12 @@ public final class DeliveryJournal implements AutoCloseable {
             this.file = new JournalFile(path, partition);
         }
 
-        /** Opens and reads the file as its one owner in this JVM; null (after a WARN) when it cannot be used. */
-        static PartitionFile acquire(Path path, TopicPartition partition, long fingerprint) {
+        /**
+         * Opens and reads the file as its one owner in this JVM; null (after a WARN) when it cannot be used.
+         *
+         * @param topicId the live topic's id, null when not known
+         */
+        static PartitionFile acquire(Path path, TopicPartition partition, long fingerprint, Uuid topicId) {
             synchronized (OWNERS) {
                 PartitionFile previous = OWNERS.remove(path);
                 if (previous != null) {
@@ -360,6 +388,7 @@ public final class DeliveryJournal implements AutoCloseable {
                     file.kill();
                     return null;
                 }
+                file.ofTopic(topicId);
                 OWNERS.put(path, file);
                 return file;
             }
@@ -386,7 +415,38 @@ public final class DeliveryJournal implements AutoCloseable {
             return true;
         }
 
-        /** Empties the file and what was read from it. */
+        /**
+         * Compares the topic id the file holds with the live topic's: a file of an earlier topic of the same name is
+         * started afresh; a file without an id gets the live one. Nothing changes when the live id is not known.
+         */
+        private synchronized void ofTopic(Uuid live) {
+            if (dead || live == null || Uuid.ZERO_UUID.equals(live) || live.equals(topicId)) {
+                return;
+            }
+            if (topicId != null) {
+                // Its marks are offsets of the deleted topic: the new one starts again at 0, where they would match.
+                log.info("Delivery journal of {} was written for topic id {}, but the topic now has id {} (it was"
+                        + " deleted and created again): starting it afresh", partition, topicId, live);
+                topicId = live;
+                resetLocked(false);
+                return;
+            }
+            topicId = live;
+            try {
+                file.append(topicIdBlock(), false);
+                fileEntries++;
+            } catch (IOException | RuntimeException e) {
+                fail(e);
+            }
+        }
+
+        private Block topicIdBlock() {
+            Block block = new Block(1);
+            block.add(topicId.getMostSignificantBits(), topicId.getLeastSignificantBits(), TOPIC_ID);
+            return block;
+        }
+
+        /** Empties the file and what was read from it; the topic id, when known, is written again. */
         private void writeHeader() throws IOException {
             file.writeHeader(fingerprint);
             latest.clear();
@@ -394,6 +454,10 @@ public final class DeliveryJournal implements AutoCloseable {
             mark = -1;
             sessions = false;
             fileEntries = 0;
+            if (topicId != null) {
+                file.append(topicIdBlock(), false);
+                fileEntries = 1;
+            }
         }
 
         private void apply(long offset, long member, byte kind) {
@@ -402,6 +466,7 @@ public final class DeliveryJournal implements AutoCloseable {
                 case ADDED -> latest.put(member, offset << 1);
                 case REMOVED -> latest.put(member, offset << 1 | 1);
                 case MARK -> applyMark(offset, member == START_MARK);
+                case TOPIC_ID -> topicId = new Uuid(offset, member);
                 default -> {
                     // Unknown kinds are written by no version; ignore.
                 }

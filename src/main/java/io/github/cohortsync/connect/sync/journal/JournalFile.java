@@ -37,6 +37,11 @@ final class JournalFile {
     static final byte MARK = 3;
     static final long COMMIT_MARK = 0L;
     static final long START_MARK = 1L;
+    /**
+     * The Kafka id of the topic the file was written for: offset field its most significant 64 bits, member field its
+     * least significant ones. Files of versions before it hold none; those versions ignore the kind when reading.
+     */
+    static final byte TOPIC_ID = 4;
 
     /** Takes the entries read back from a file, in the order they were written. */
     @FunctionalInterface

@@ -18,6 +18,7 @@ import org.apache.kafka.clients.admin.TopicDescription;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.Uuid;
 import org.apache.kafka.common.config.ConfigResource;
 import org.apache.kafka.common.config.TopicConfig;
 import org.apache.kafka.connect.errors.ConnectException;
@@ -121,6 +122,27 @@ public final class AdminOffsetsLookup implements OffsetsLookup {
             throw new ConnectException("Could not describe topics " + topics + " and their configs on " + servers
                     + " within " + timeout.toMillis() + " ms: " + cause + "; " + HINT
                     + " (reading topic configs needs the DescribeConfigs ACL on the topic)", cause);
+        }
+    }
+
+    @Override
+    public Map<String, Uuid> topicIds(Collection<String> topics) {
+        if (topics.isEmpty()) {
+            return Map.of();
+        }
+        try {
+            Map<String, TopicDescription> descriptions = admin.describeTopics(topics).allTopicNames()
+                    .get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+            Map<String, Uuid> ids = new HashMap<>();
+            descriptions.forEach((topic, description) -> ids.put(topic, description.topicId()));
+            return ids;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new ConnectException("Interrupted while reading the ids of topics " + topics, e);
+        } catch (ExecutionException | TimeoutException e) {
+            Throwable cause = e instanceof ExecutionException && e.getCause() != null ? e.getCause() : e;
+            throw new ConnectException("Could not describe topics " + topics + " on " + servers + " within "
+                    + timeout.toMillis() + " ms: " + cause + "; " + HINT, cause);
         }
     }
 

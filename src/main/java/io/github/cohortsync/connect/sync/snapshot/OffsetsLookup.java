@@ -4,6 +4,7 @@ import java.util.Collection;
 import java.util.Map;
 
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.Uuid;
 
 import io.github.cohortsync.connect.sync.snapshot.SnapshotPlan.PartitionOffsets;
 
@@ -18,6 +19,14 @@ public interface OffsetsLookup extends AutoCloseable {
      * cannot tell return none (the default); a failure throws with a message saying what to check.
      */
     default Map<String, TopicFacts> topicFacts(Collection<String> topics) {
+        return Map.of();
+    }
+
+    /**
+     * The Kafka id of each topic that exists, so that a topic deleted and created again under the same name is told
+     * apart; lookups that cannot tell return none (the default). A failure throws with a message saying what to check.
+     */
+    default Map<String, Uuid> topicIds(Collection<String> topics) {
         return Map.of();
     }
 

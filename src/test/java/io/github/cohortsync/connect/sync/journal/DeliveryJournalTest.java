@@ -17,6 +17,7 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.Uuid;
 import org.apache.log4j.Logger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -392,6 +393,127 @@ class DeliveryJournalTest {
         } finally {
             file.closeQuietly();
         }
+    }
+
+    /** The journal a task opens when it could read the topic's id ({@code null}: it could not). */
+    private DeliveryJournal journalOfTopic(Uuid topicId, long firstOffset) {
+        DeliveryJournal journal = DeliveryJournal.open(dir, FINGERPRINT);
+        journal.open(List.of(P0), topicId == null ? Map.of() : Map.of(TOPIC, topicId));
+        opened.add(journal);
+        journal.read(P0, firstOffset);
+        return journal;
+    }
+
+    /** A session on the topic of this id (null: not known) that delivers one change, then stops. */
+    private MembershipChange deliveredOnTopic(Uuid topicId) {
+        DeliveryJournal journal = journalOfTopic(topicId, 0);
+        MembershipChange a = change(0, 3, "u1", Action.ADD);
+        deliver(journal, a);
+        assertThat(journal.topicId(P0)).isEqualTo(topicId);
+        journal.close();
+        return a;
+    }
+
+    /**
+     * A topic deleted and created again under the same name: its offsets start again at 0, the old session's start
+     * mark, so without the id the old deliveries at the same offsets would be skipped.
+     */
+    @Test
+    void aFileOfAnEarlierTopicOfTheSameNameIsStartedAfresh() {
+        Uuid old = Uuid.randomUuid();
+        Uuid recreated = Uuid.randomUuid();
+        DeliveryJournal journal = journalOfTopic(old, 0);
+        MembershipChange a = change(0, 3, "u1", Action.ADD);
+        deliver(journal, a);
+        journal.committing(Map.of(P0, 10L));
+        journal.close();
+
+        LogCapture logs = new LogCapture();
+        Logger.getLogger(DeliveryJournal.class).addAppender(logs);
+        DeliveryJournal onNewTopic;
+        try {
+            onNewTopic = journalOfTopic(recreated, 0);
+        } finally {
+            Logger.getLogger(DeliveryJournal.class).removeAppender(logs);
+        }
+
+        assertThat(onNewTopic.isDelivered(a)).isFalse();
+        assertThat(onNewTopic.liveEntries(P0)).isZero();
+        assertThat(onNewTopic.recentMarks(P0)).as("only the new topic's session start").containsExactly(0L);
+        assertThat(onNewTopic.topicId(P0)).isEqualTo(recreated);
+        assertThat(String.join("\n", logs.lines))
+                .contains("Delivery journal of members-0 was written for topic id " + old)
+                .contains("now has id " + recreated).contains("starting it afresh");
+        onNewTopic.close();
+        MembershipChange b = change(0, 3, "u2", Action.ADD);
+        DeliveryJournal again = journalOfTopic(recreated, 0);
+        deliver(again, b);
+        assertThat(reopen(again, 0, P0).isDelivered(b)).as("the new topic's own journal is kept").isTrue();
+    }
+
+    /**
+     * A file written on the topic {@code written} and opened with the live id {@code live} (null: not known) is kept
+     * and holds {@code held}; a later assignment with another id starts it afresh.
+     */
+    private void assertKeptAndThenANewIdNoticed(Uuid written, Uuid live, Uuid held) {
+        MembershipChange a = deliveredOnTopic(written);
+
+        DeliveryJournal reopened = journalOfTopic(live, 0);
+        assertThat(reopened.isDelivered(a)).isTrue();
+        assertThat(reopened.topicId(P0)).isEqualTo(held);
+        reopened.close();
+
+        assertThat(journalOfTopic(Uuid.randomUuid(), 0).isDelivered(a)).as("then a re-created topic is noticed")
+                .isFalse();
+    }
+
+    @Test
+    void theSameTopicIdKeepsTheJournal() {
+        Uuid id = Uuid.randomUuid();
+        assertKeptAndThenANewIdNoticed(id, id, id);
+    }
+
+    /** The upgrade path: a file written before topic ids were kept is trusted as before, and gets the live id. */
+    @Test
+    void aFileWithoutATopicIdIsTrustedAndGetsTheLiveOne() {
+        Uuid id = Uuid.randomUuid();
+        assertKeptAndThenANewIdNoticed(null, id, id);
+    }
+
+    /** When the id cannot be read the journal behaves as before and keeps the id it holds for the next time. */
+    @Test
+    void anUnknownTopicIdKeepsTheFileAndTheIdItHolds() {
+        Uuid id = Uuid.randomUuid();
+        assertKeptAndThenANewIdNoticed(id, null, id);
+    }
+
+    /** A reset (a snapshot, another owner's commit) and a compaction rewrite the file: the id is written again. */
+    @Test
+    void theTopicIdSurvivesAResetAndACompaction() {
+        Uuid id = Uuid.randomUuid();
+        DeliveryJournal journal = journalOfTopic(id, 0);
+        deliver(journal, change(0, 3, "u1", Action.ADD));
+        journal.reset();
+        journal.close();
+        DeliveryJournal afterReset = journalOfTopic(null, 0);
+        assertThat(afterReset.topicId(P0)).isEqualTo(id);
+
+        int total = DeliveryJournal.COMPACT_MIN_ENTRIES;
+        List<MembershipChange> all = new ArrayList<>();
+        for (int i = 0; i < total; i++) {
+            all.add(change(0, i, "u" + i, Action.ADD));
+        }
+        afterReset.sending(all);
+        all.forEach(member -> afterReset.delivered(page(member), List.of()));
+        // Enough commits that the session's start leaves the recent marks: the entries below them are compacted away.
+        for (int i = DeliveryJournal.RECENT_MARKS - 1; i >= 0; i--) {
+            afterReset.committing(Map.of(P0, (long) total - 10 - i));
+        }
+        assertThat(afterReset.fileEntries(P0)).as("compacted").isLessThan(total);
+        afterReset.close();
+
+        DeliveryJournal afterCompaction = journalOfTopic(null, 0);
+        assertThat(afterCompaction.topicId(P0)).isEqualTo(id);
     }
 
     @Test

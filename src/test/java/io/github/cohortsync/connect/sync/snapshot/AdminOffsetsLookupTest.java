@@ -37,6 +37,11 @@ class AdminOffsetsLookupTest {
                     .hasMessageContaining("consumer group connect-x")
                     .hasMessageContaining("127.0.0.1:" + silent.getLocalPort())
                     .hasMessageContaining("check snapshot.bootstrap.servers");
+            assertThatThrownBy(() -> lookup.topicIds(List.of("members")))
+                    .isInstanceOf(ConnectException.class)
+                    .hasMessageContaining("Could not describe topics [members]")
+                    .hasMessageContaining("127.0.0.1:" + silent.getLocalPort())
+                    .hasMessageContaining("within 1500 ms");
         }
     }
 }
