@@ -16,7 +16,7 @@ import org.slf4j.LoggerFactory;
 /**
  * Reads the Kafka ids of the topics of newly assigned partitions, so that the {@link DeliveryJournal} of a topic
  * that was deleted and created again under the same name is started afresh rather than trusted at the new topic's
- * offsets. Never fails: a topic whose id cannot be read keeps its journal as before, and a WARN names it. Used on
+ * offsets. Never fails: a topic whose id cannot be read keeps its journal as before, and the log names it. Used on
  * the task thread only.
  */
 public final class TopicIds {
@@ -25,7 +25,7 @@ public final class TopicIds {
     /** Reads the ids; null when there is no admin client. */
     private final Function<Collection<String>, Map<String, Uuid>> lookup;
     private final boolean warnWhenUnavailable;
-    /** Topics already named in the WARN that no admin client can read ids: once per topic and task. */
+    /** Topics already named in the line saying no admin client can read ids: once per topic and task. */
     private final Set<String> warned = new HashSet<>();
 
     private TopicIds(Function<Collection<String>, Map<String, Uuid>> lookup, boolean warnWhenUnavailable) {
@@ -38,17 +38,17 @@ public final class TopicIds {
         return new TopicIds(lookup, true);
     }
 
-    /** No admin client: every topic is named once in a WARN, and its journal is kept as before. */
+    /** No admin client: every topic is named once in an INFO line, and its journal is kept as before. */
     public static TopicIds unavailable() {
         return new TopicIds(null, true);
     }
 
-    /** No ids and no WARN: the journal is off, or a test. */
+    /** No ids and no log line: the journal is off, or a test. */
     public static TopicIds none() {
         return new TopicIds(null, false);
     }
 
-    /** The ids of these partitions' topics that could be read; the others are named in a WARN. */
+    /** The ids of these partitions' topics that could be read; the others are named in the log. */
     public Map<String, Uuid> of(Collection<TopicPartition> partitions) {
         Set<String> topics = new TreeSet<>();
         partitions.forEach(partition -> topics.add(partition.topic()));
@@ -59,7 +59,7 @@ public final class TopicIds {
             topics.removeAll(warned);
             if (!topics.isEmpty()) {
                 warned.addAll(topics);
-                log.warn("The topic id of {} cannot be read (snapshot.bootstrap.servers is not set): if such a topic is"
+                log.info("The topic id of {} cannot be read (snapshot.bootstrap.servers is not set): if such a topic is"
                         + " deleted and created again under the same name, this task trusts its delivery journal of"
                         + " the old topic, and may skip changes of the new one at the offsets the old one delivered."
                         + " Set snapshot.bootstrap.servers, or delete the connector's directory under"

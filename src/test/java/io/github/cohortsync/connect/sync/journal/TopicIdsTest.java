@@ -16,7 +16,7 @@ import org.junit.jupiter.api.Test;
 
 import io.github.cohortsync.connect.LogCapture;
 
-/** Reading topic ids never fails the task: whatever cannot be read is named in a WARN and left out. */
+/** Reading topic ids never fails the task: whatever cannot be read is named in the log and left out. */
 class TopicIdsTest {
     private static final TopicPartition A0 = new TopicPartition("alpha", 0);
     private static final TopicPartition A1 = new TopicPartition("alpha", 1);
