@@ -75,7 +75,7 @@ public final class RealisticBenchmark {
         Settings settings = Settings.load();
         int rounds = (int) Settings.number("rounds", 3);
         int records = (int) Settings.number("realistic.records", 300_000);
-        int fullSyncRecords = (int) Settings.number("realistic.full.sync.records", 100_000);
+        int fullSyncRecords = (int) Settings.number("realistic.full.sync.records", 1_000_000);
         long rtt = Settings.number("rtt.ms", 100);
         long jitter = Settings.number("jitter.ms", 20);
         long window = Settings.number("window.seconds", 20);
