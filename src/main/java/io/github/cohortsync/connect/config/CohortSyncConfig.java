@@ -251,7 +251,9 @@ public final class CohortSyncConfig extends AbstractConfig {
                         + " partition assignment to read the consumer group's committed offsets and the topic's"
                         + " end offsets, which bound every full sync. Usually the worker's own bootstrap.servers."
                         + " Required unless snapshot.enabled=false (config validation reports it); a task started"
-                        + " without it sends diffs only and logs a WARN. Admin client settings such as security.protocol or sasl.jaas.config are"
+                        + " without it sends diffs only and logs a WARN. Also read with snapshot.enabled=false, to"
+                        + " learn the topic ids that tell the delivery journal a re-created topic from the old one."
+                        + " Admin client settings such as security.protocol or sasl.jaas.config are"
                         + " given with the prefix " + SNAPSHOT_ADMIN_PREFIX + " (e.g."
                         + " snapshot.admin.security.protocol=SASL_SSL).",
                 GROUP_SNAPSHOT, ++order, Width.LONG, "Snapshot bootstrap servers");
