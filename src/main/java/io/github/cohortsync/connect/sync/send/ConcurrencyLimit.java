@@ -88,12 +88,15 @@ final class ConcurrencyLimit {
     private int limit;
     private int inFlight;
     private long decreases;
-    /** The limit at the last decrease, while the limit has not grown to twice it since; 0 when none is known. */
+    /**
+     * What the destination carried at the last decrease (class comment), while the limit has not grown to twice it
+     * since; 0 when none is known.
+     */
     private int ceiling;
-    /** Calls that succeeded since the last decrease (or the first call), and when that was (0: no call yet). */
+    /** Calls answered 2xx since the last decrease (or the first call), and when that was (0: no call yet). */
     private long successesSinceDecrease;
     private long cycleStart;
-    /** Windows that could have grown the limit since it last grew near the ceiling. */
+    /** Windows that could have grown the limit since it last grew under the ceiling. */
     private int probeWindows;
     /** Why the last move happened, and (for back pressure) what pushed back. */
     private Reason lastReason;
@@ -202,6 +205,8 @@ final class ConcurrencyLimit {
     synchronized void succeeded(Call call, long roundTripNanos) {
         inFlight--;
         notifyAll();
+        // Every 2xx answered since the last decrease counts in what the destination carried (Little's law counts the
+        // calls completed within the interval), also one sent before it.
         successesSinceDecrease++;
         if (call.decreasesAtStart() != decreases) {
             // Sent at the limit before the last decrease: its round trip says nothing of the new one.
