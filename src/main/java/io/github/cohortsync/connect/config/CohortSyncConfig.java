@@ -16,7 +16,8 @@ import io.github.cohortsync.connect.http.RetryPolicy;
 /**
  * The connector's configuration: every key, defined once with its documentation by its group's class
  * ({@link ConnectorKeys}, {@link SyncKeys}, {@link RetryKeys}, {@link SnapshotKeys}, {@link ReportKeys}, then each
- * destination's {@link DestinationKeys}), read through typed getters listed here in the same group order.
+ * destination's {@link DestinationKeys}), read through typed getters listed here in the same group order. A new key
+ * goes into its group's class (name and definition); its getter, if code reads it, goes here under that group.
  */
 public final class CohortSyncConfig extends AbstractConfig {
 

@@ -3,6 +3,7 @@ package io.github.cohortsync.connect.config;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.function.ToIntFunction;
 import java.util.stream.Collectors;
 
 import org.apache.kafka.common.config.ConfigDef;
@@ -30,6 +31,7 @@ public final class SyncKeys {
 
     public static final String SYNC_MODE_DYNAMIC = "dynamic";
     public static final String SYNC_MODE_ONE_TIME = "one_time";
+    private static final List<String> SYNC_MODES = List.of(SYNC_MODE_DYNAMIC, SYNC_MODE_ONE_TIME);
 
     private static final String GROUP = "Sync";
 
@@ -40,7 +42,7 @@ public final class SyncKeys {
     static void define(ConfigDef def) {
         int order = 0;
         def.define(SYNC_MODE, Type.STRING, SYNC_MODE_DYNAMIC,
-                new OneOf(List.of(SYNC_MODE_DYNAMIC, SYNC_MODE_ONE_TIME)),
+                new OneOf(SYNC_MODES),
                 Importance.MEDIUM,
                 "How cohorts are synced (Mixpanel's 'dynamic' and 'one-time' syncs). 'dynamic': changes are netted"
                         + " for sync.interval.ms and sent as add_members / remove_members diffs; on a first run"
@@ -50,7 +52,7 @@ public final class SyncKeys {
                         + " current content is sent once as a snapshot, then the task stays idle (requires"
                         + " snapshot.bootstrap.servers).",
                 GROUP, ++order, Width.SHORT, "Sync mode",
-                new ListRecommender(List.of(SYNC_MODE_DYNAMIC, SYNC_MODE_ONE_TIME)));
+                new ListRecommender(SYNC_MODES));
         def.define(SYNC_INTERVAL_MS, Type.LONG, 10_000L, Range.between(100L, Duration.ofHours(24).toMillis()),
                 Importance.MEDIUM,
                 "How long membership changes are buffered and netted before a sync. Only the latest change of"
@@ -70,9 +72,7 @@ public final class SyncKeys {
                 GROUP, ++order, Width.SHORT, "Buffer size (changes)");
         def.define(BATCH_MAX_SIZE, Type.INT, null, new PositiveOrNull(), Importance.LOW,
                 "Members per destination call. Default: the destination's documented maximum ("
-                        + DestinationType.all().stream()
-                                .map(d -> d.configValue() + ": " + d.maxBatchSize())
-                                .collect(Collectors.joining(", "))
+                        + perDestination(DestinationType::maxBatchSize)
                         + "; braze with braze.mode=cohort_import: "
                         + DestinationType.of("braze").maxBatchSize(Map.of("braze.mode", "cohort_import"))
                         + "). Larger values than that maximum are"
@@ -85,9 +85,7 @@ public final class SyncKeys {
                         + " matter; in a full sync ('members' pages) each cohort's page 1 goes alone and first, its"
                         + " middle pages go several at once, and its last page goes alone after all the others; syncs"
                         + " still go one after the other. 1 means strictly one page at a time, in order. Default: "
-                        + DestinationType.all().stream()
-                                .map(d -> d.configValue() + ": " + d.defaultMaxInFlight())
-                                .collect(Collectors.joining(", "))
+                        + perDestination(DestinationType::defaultMaxInFlight)
                         + ". Each call counts against the destination's rate limit, for every task.",
                 GROUP, ++order, Width.SHORT, "Pages in flight (cap)");
         def.define(SYNC_ADAPTIVE_CONCURRENCY, Type.BOOLEAN, true, Importance.LOW,
@@ -114,9 +112,7 @@ public final class SyncKeys {
                         + " in progress at once. Each task's cap is the lower of its share and "
                         + SYNC_MAX_IN_FLIGHT_REQUESTS + "; a task always has at least 1. Default: the vendor's"
                         + " published account limit ("
-                        + DestinationType.all().stream().filter(d -> d.accountMaxConcurrentRequests() > 0)
-                                .map(d -> d.configValue() + ": " + d.accountMaxConcurrentRequests())
-                                .collect(Collectors.joining(", "))
+                        + perDestination(DestinationType::accountMaxConcurrentRequests)
                         + "), none for the others. Lower it when other tools use the same account; 0 turns it off.",
                 GROUP, ++order, Width.SHORT, "Concurrent requests cap (per connector)");
         def.define(DRY_RUN, Type.BOOLEAN, false, Importance.MEDIUM,
@@ -142,5 +138,13 @@ public final class SyncKeys {
                         + " worker restart. When it cannot be written the task logs a WARN naming it and runs"
                         + " without a journal.",
                 GROUP, ++order, Width.LONG, "Delivery journal directory");
+    }
+
+    /** "destination: value" for each registered destination with a value above 0, in registration order. */
+    private static String perDestination(ToIntFunction<DestinationType> value) {
+        return DestinationType.all().stream()
+                .filter(d -> value.applyAsInt(d) > 0)
+                .map(d -> d.configValue() + ": " + value.applyAsInt(d))
+                .collect(Collectors.joining(", "));
     }
 }
