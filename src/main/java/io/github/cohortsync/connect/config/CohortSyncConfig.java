@@ -1,9 +1,16 @@
 package io.github.cohortsync.connect.config;
 
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 
 import org.apache.kafka.common.config.AbstractConfig;
 import org.apache.kafka.common.config.ConfigDef;
@@ -79,7 +86,7 @@ public final class CohortSyncConfig extends AbstractConfig {
      */
     public long destinationFingerprint() {
         String prefix = getString(ConnectorKeys.DESTINATION).trim() + ".";
-        java.util.TreeMap<String, String> decisive = new java.util.TreeMap<>();
+        TreeMap<String, String> decisive = new TreeMap<>();
         decisive.put(ConnectorKeys.DESTINATION, getString(ConnectorKeys.DESTINATION).trim());
         decisive.put(ConnectorKeys.PROJECT_ID, String.valueOf(projectId()));
         CONFIG_DEF.configKeys().forEach((name, key) -> {
@@ -88,10 +95,10 @@ public final class CohortSyncConfig extends AbstractConfig {
             }
         });
         try {
-            java.security.MessageDigest digest = java.security.MessageDigest.getInstance("SHA-256");
-            byte[] hash = digest.digest(decisive.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
-            return java.nio.ByteBuffer.wrap(hash).getLong();
-        } catch (java.security.NoSuchAlgorithmException e) {
+            MessageDigest digest = MessageDigest.getInstance("SHA-256");
+            byte[] hash = digest.digest(decisive.toString().getBytes(StandardCharsets.UTF_8));
+            return ByteBuffer.wrap(hash).getLong();
+        } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }
     }
@@ -187,11 +194,11 @@ public final class CohortSyncConfig extends AbstractConfig {
     }
 
     /** The connector's journal directory: {@code <delivery.journal.dir>/<connector>}. */
-    public java.nio.file.Path deliveryJournalDir(String connector) {
+    public Path deliveryJournalDir(String connector) {
         String dir = getString(SyncKeys.DELIVERY_JOURNAL_DIR);
-        java.nio.file.Path base = dir == null || dir.isBlank()
-                ? java.nio.file.Path.of(System.getProperty("java.io.tmpdir"), "cohort-sync", "journal")
-                : java.nio.file.Path.of(dir.trim());
+        Path base = dir == null || dir.isBlank()
+                ? Path.of(System.getProperty("java.io.tmpdir"), "cohort-sync", "journal")
+                : Path.of(dir.trim());
         return base.resolve(FileNames.safe(connector));
     }
 
@@ -240,14 +247,14 @@ public final class CohortSyncConfig extends AbstractConfig {
 
     /** The admin client's settings: the bootstrap servers plus every {@code snapshot.admin.*} key. */
     public Map<String, Object> snapshotAdminConfig() {
-        Map<String, Object> admin = new java.util.HashMap<>(originalsWithPrefix(SnapshotKeys.SNAPSHOT_ADMIN_PREFIX));
+        Map<String, Object> admin = new HashMap<>(originalsWithPrefix(SnapshotKeys.SNAPSHOT_ADMIN_PREFIX));
         admin.put("bootstrap.servers", snapshotBootstrapServers());
         return admin;
     }
 
-    public java.nio.file.Path snapshotSpillDir() {
+    public Path snapshotSpillDir() {
         String dir = getString(SnapshotKeys.SNAPSHOT_SPILL_DIR);
-        return java.nio.file.Path.of(dir == null || dir.isBlank() ? System.getProperty("java.io.tmpdir") : dir.trim());
+        return Path.of(dir == null || dir.isBlank() ? System.getProperty("java.io.tmpdir") : dir.trim());
     }
 
     /** How long the destination may fail before a full refresh replaces the pending diffs; 0: never. */
@@ -282,7 +289,7 @@ public final class CohortSyncConfig extends AbstractConfig {
      * report.bootstrap.servers, else of snapshot.bootstrap.servers (even with snapshot.enabled=false).
      */
     public Map<String, Object> reportProducerConfig() {
-        Map<String, Object> producer = new java.util.HashMap<>(originalsWithPrefix(ReportKeys.REPORT_PRODUCER_PREFIX));
+        Map<String, Object> producer = new HashMap<>(originalsWithPrefix(ReportKeys.REPORT_PRODUCER_PREFIX));
         String servers = trimmedOrNull(ReportKeys.REPORT_BOOTSTRAP_SERVERS);
         if (servers == null) {
             servers = trimmedOrNull(SnapshotKeys.SNAPSHOT_BOOTSTRAP_SERVERS);
