@@ -17,6 +17,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import io.github.cohortsync.connect.config.CohortSyncConfig;
+import io.github.cohortsync.connect.config.SnapshotKeys;
 import io.github.cohortsync.connect.destination.Destination;
 import io.github.cohortsync.connect.destination.Destinations;
 import io.github.cohortsync.connect.metrics.CohortMetricsRegistry;
@@ -71,7 +72,7 @@ public class CohortSyncSinkTask extends SinkTask {
      */
     private static Map<String, Object> adminConfig(CohortSyncConfig config) {
         Map<String, Object> admin = new HashMap<>(config.snapshotAdminConfig());
-        String servers = config.getString(CohortSyncConfig.SNAPSHOT_BOOTSTRAP_SERVERS);
+        String servers = config.getString(SnapshotKeys.SNAPSHOT_BOOTSTRAP_SERVERS);
         admin.put("bootstrap.servers", servers == null ? "" : servers.trim());
         return admin;
     }
@@ -129,7 +130,7 @@ public class CohortSyncSinkTask extends SinkTask {
         if (offsetsLookup != null) {
             return TopicIds.readBy(offsetsLookup::topicIds);
         }
-        String servers = config.getString(CohortSyncConfig.SNAPSHOT_BOOTSTRAP_SERVERS);
+        String servers = config.getString(SnapshotKeys.SNAPSHOT_BOOTSTRAP_SERVERS);
         if (servers == null || servers.isBlank()) {
             return TopicIds.unavailable();
         }

@@ -24,13 +24,13 @@ public final class ConfigValidator {
     public static void addCrossKeyProblems(Map<String, ConfigValue> results) {
         // Keys that already failed their own validation are left alone: one message per mistake.
         if (results.values().stream().anyMatch(v -> !v.errorMessages().isEmpty()
-                && CohortSyncConfig.DESTINATION.equals(v.name()))) {
+                && ConnectorKeys.DESTINATION.equals(v.name()))) {
             return;
         }
         Map<String, Object> values = new LinkedHashMap<>();
         results.forEach((key, value) -> values.put(key, value.value()));
         Map<String, List<String>> problems = crossKeyProblems(values);
-        firstContactProblem(values).ifPresent(message -> add(problems, CohortSyncConfig.SNAPSHOT_BOOTSTRAP_SERVERS,
+        firstContactProblem(values).ifPresent(message -> add(problems, SnapshotKeys.SNAPSHOT_BOOTSTRAP_SERVERS,
                 message));
         problems.forEach((key, messages) -> {
             ConfigValue value = results.get(key);
@@ -45,10 +45,10 @@ public final class ConfigValidator {
      * connector created before snapshot.enabled existed keeps running with diffs only, and its task logs a WARN.
      */
     private static Optional<String> firstContactProblem(Map<String, Object> values) {
-        Object enabled = values.get(CohortSyncConfig.SNAPSHOT_ENABLED);
-        Object servers = values.get(CohortSyncConfig.SNAPSHOT_BOOTSTRAP_SERVERS);
-        Object mode = values.get(CohortSyncConfig.SYNC_MODE);
-        boolean oneTime = mode != null && CohortSyncConfig.SYNC_MODE_ONE_TIME.equalsIgnoreCase(mode.toString().trim());
+        Object enabled = values.get(SnapshotKeys.SNAPSHOT_ENABLED);
+        Object servers = values.get(SnapshotKeys.SNAPSHOT_BOOTSTRAP_SERVERS);
+        Object mode = values.get(SyncKeys.SYNC_MODE);
+        boolean oneTime = mode != null && SyncKeys.SYNC_MODE_ONE_TIME.equalsIgnoreCase(mode.toString().trim());
         if (oneTime || Boolean.FALSE.equals(enabled) || (servers != null && !servers.toString().isBlank())) {
             return Optional.empty();
         }
@@ -61,38 +61,38 @@ public final class ConfigValidator {
     private static Map<String, List<String>> crossKeyProblems(Map<String, Object> values) {
         Map<String, List<String>> problems = new LinkedHashMap<>();
         Optional<DestinationType> destination =
-                DestinationType.fromConfigValue((String) values.get(CohortSyncConfig.DESTINATION));
+                DestinationType.fromConfigValue((String) values.get(ConnectorKeys.DESTINATION));
         if (destination.isEmpty()) {
             return problems;
         }
-        Object batch = values.get(CohortSyncConfig.BATCH_MAX_SIZE);
+        Object batch = values.get(SyncKeys.BATCH_MAX_SIZE);
         int max = destination.get().maxBatchSize(values);
         if (batch instanceof Integer size && size > max) {
-            add(problems, CohortSyncConfig.BATCH_MAX_SIZE, "batch.max.size is " + size + " but "
+            add(problems, SyncKeys.BATCH_MAX_SIZE, "batch.max.size is " + size + " but "
                     + destination.get().configValue() + " accepts at most " + max + " members per call");
         }
-        Object initial = values.get(CohortSyncConfig.RETRY_BACKOFF_INITIAL_MS);
-        Object maximum = values.get(CohortSyncConfig.RETRY_BACKOFF_MAX_MS);
+        Object initial = values.get(RetryKeys.RETRY_BACKOFF_INITIAL_MS);
+        Object maximum = values.get(RetryKeys.RETRY_BACKOFF_MAX_MS);
         if (initial instanceof Long i && maximum instanceof Long m && m < i) {
-            add(problems, CohortSyncConfig.RETRY_BACKOFF_MAX_MS, "retry.backoff.max.ms (" + m
+            add(problems, RetryKeys.RETRY_BACKOFF_MAX_MS, "retry.backoff.max.ms (" + m
                     + ") must not be smaller than retry.backoff.initial.ms (" + i + ")");
         }
-        Object mode = values.get(CohortSyncConfig.SYNC_MODE);
-        Object servers = values.get(CohortSyncConfig.SNAPSHOT_BOOTSTRAP_SERVERS);
-        if (mode != null && CohortSyncConfig.SYNC_MODE_ONE_TIME.equalsIgnoreCase(mode.toString().trim())
-                && Boolean.FALSE.equals(values.get(CohortSyncConfig.SNAPSHOT_ENABLED))) {
-            add(problems, CohortSyncConfig.SNAPSHOT_ENABLED, "sync.mode=one_time sends a snapshot only: it cannot"
+        Object mode = values.get(SyncKeys.SYNC_MODE);
+        Object servers = values.get(SnapshotKeys.SNAPSHOT_BOOTSTRAP_SERVERS);
+        if (mode != null && SyncKeys.SYNC_MODE_ONE_TIME.equalsIgnoreCase(mode.toString().trim())
+                && Boolean.FALSE.equals(values.get(SnapshotKeys.SNAPSHOT_ENABLED))) {
+            add(problems, SnapshotKeys.SNAPSHOT_ENABLED, "sync.mode=one_time sends a snapshot only: it cannot"
                     + " run with snapshot.enabled=false");
-        } else if (mode != null && CohortSyncConfig.SYNC_MODE_ONE_TIME.equalsIgnoreCase(mode.toString().trim()) && (servers == null || servers.toString().isBlank())) {
-            add(problems, CohortSyncConfig.SNAPSHOT_BOOTSTRAP_SERVERS, "sync.mode=one_time needs"
+        } else if (mode != null && SyncKeys.SYNC_MODE_ONE_TIME.equalsIgnoreCase(mode.toString().trim()) && (servers == null || servers.toString().isBlank())) {
+            add(problems, SnapshotKeys.SNAPSHOT_BOOTSTRAP_SERVERS, "sync.mode=one_time needs"
                     + " snapshot.bootstrap.servers (the Kafka cluster of the topics) to find where the snapshot ends");
         }
-        Object reportTopic = values.get(CohortSyncConfig.REPORT_TOPIC);
-        Object reportServers = values.get(CohortSyncConfig.REPORT_BOOTSTRAP_SERVERS);
+        Object reportTopic = values.get(ReportKeys.REPORT_TOPIC);
+        Object reportServers = values.get(ReportKeys.REPORT_BOOTSTRAP_SERVERS);
         if (reportTopic != null && !reportTopic.toString().isBlank()
                 && (reportServers == null || reportServers.toString().isBlank())
                 && (servers == null || servers.toString().isBlank())) {
-            add(problems, CohortSyncConfig.REPORT_BOOTSTRAP_SERVERS, "report.topic needs report.bootstrap.servers"
+            add(problems, ReportKeys.REPORT_BOOTSTRAP_SERVERS, "report.topic needs report.bootstrap.servers"
                     + " (or snapshot.bootstrap.servers): the Kafka cluster the report is written to");
         }
         destination.get().keys().check(values, (key, message) -> add(problems, key, message));
