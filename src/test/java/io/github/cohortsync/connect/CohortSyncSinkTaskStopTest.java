@@ -35,6 +35,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 
 import io.github.cohortsync.connect.sync.SyncEngine;
 import io.github.cohortsync.connect.sync.SyncEngine.Closing;
+import io.github.cohortsync.connect.sync.snapshot.OffsetsLookup;
+import io.github.cohortsync.connect.sync.snapshot.SnapshotPlan.PartitionOffsets;
 import mockwebserver3.Dispatcher;
 import mockwebserver3.MockResponse;
 import mockwebserver3.MockWebServer;
@@ -117,6 +119,21 @@ class CohortSyncSinkTaskStopTest {
     private final MockWebServer server = new MockWebServer();
     private final Receiver receiver = new Receiver();
     private final LogCapture logs = new LogCapture();
+    /** No offsets committed, five records in P0: a first run's full sync. Used only when snapshots are on. */
+    private final OffsetsLookup offsets = new OffsetsLookup() {
+        @Override
+        public Map<TopicPartition, PartitionOffsets> offsets(Collection<TopicPartition> partitions) {
+            Map<TopicPartition, PartitionOffsets> result = new HashMap<>();
+            partitions.forEach(p -> result.put(p, new PartitionOffsets(null, 0, p.equals(P0) ? 5 : 0)));
+            return result;
+        }
+
+        @Override
+        public void close() {
+        }
+    };
+    @TempDir
+    Path spill;
     @TempDir
     Path journalDir;
     private CohortSyncSinkTask task;
@@ -139,7 +156,7 @@ class CohortSyncSinkTaskStopTest {
         server.close();
     }
 
-    private void start() {
+    private void start(String... overrides) {
         Map<String, String> props = new HashMap<>();
         props.put("name", "stop-test");
         props.put("destination", "webhook");
@@ -149,8 +166,11 @@ class CohortSyncSinkTaskStopTest {
         // Today's wait on a rebalance is min(30 s, http.timeout.ms): here 30 s, far beyond the graceful stop.
         props.put("http.timeout.ms", "30000");
         props.put("delivery.journal.dir", journalDir.toString());
+        for (int i = 0; i < overrides.length; i += 2) {
+            props.put(overrides[i], overrides[i + 1]);
+        }
         context = new FakeSinkTaskContext(false, P0, P1);
-        task = new CohortSyncSinkTask();
+        task = new CohortSyncSinkTask((config, group) -> offsets);
         task.initialize(context);
         task.start(props);
         task.open(List.of(P0, P1));
@@ -274,5 +294,31 @@ class CohortSyncSinkTaskStopTest {
         pollUntil(() -> assertThat(preCommit(2)).containsEntry(P0, new OffsetAndMetadata(2)));
         assertThat(receiver.requests.get()).as("the next owner skips what was delivered").isEqualTo(requests);
         assertThat(task.stats().changesSkippedAsDelivered.get()).isEqualTo(2);
+    }
+
+    @Test
+    void aStopCancelsASnapshotPartInFlightAndTheNextTaskSendsTheWholeSnapshot() {
+        String[] snapshots = {"snapshot.bootstrap.servers", "127.0.0.1:9", "snapshot.spill.dir", spill.toString()};
+        start(snapshots);
+        receiver.hold = true;
+        List<SinkRecord> records = adds(5);
+        task.put(records);
+        pollUntil(() -> assertThat(receiver.held.get()).isPositive());
+        assertThat(preCommit(5)).as("a snapshot in flight commits nothing").isEmpty();
+
+        assertTimeoutPreemptively(GRACEFUL_STOP, () -> RuntimeCallerStandIn.run(() -> {
+            task.close(List.of(P0, P1));
+            task.stop();
+        }));
+        task = null;
+
+        receiver.hold = false;
+        start(snapshots);
+        task.put(records);
+        pollUntil(() -> assertThat(preCommit(5)).containsEntry(P0, new OffsetAndMetadata(5)));
+        assertThat(receiver.accepted).extracting(page -> page.path("action").asText()).containsOnly("members");
+        assertThat(receiver.members()).as("the whole snapshot, nothing lost")
+                .containsExactlyInAnyOrder("u0", "u1", "u2", "u3", "u4");
+        assertThat(task.stats().snapshotsCompleted.get()).isEqualTo(1);
     }
 }
