@@ -188,6 +188,25 @@ class CohortSyncSinkTaskStopTest {
         return task.preCommit(Map.of(P0, new OffsetAndMetadata(consumed), P1, new OffsetAndMetadata(0)));
     }
 
+    /** Puts the records and polls until their sync is in flight, held by the receiver. */
+    private void holdASync(List<SinkRecord> records) {
+        receiver.hold = true;
+        task.put(records);
+        pollUntil(() -> assertThat(receiver.held.get()).isPositive());
+    }
+
+    /**
+     * As WorkerSinkTask stops a task: its partitions closed from the final commit, then the task stopped; both
+     * within the worker's graceful bound.
+     */
+    private void stopAsTheWorkerDoes() {
+        assertTimeoutPreemptively(GRACEFUL_STOP, () -> RuntimeCallerStandIn.run(() -> {
+            task.close(List.of(P0, P1));
+            task.stop();
+        }));
+        task = null;
+    }
+
     private void pollUntil(Runnable assertion) {
         await().atMost(WAIT).pollInterval(Duration.ofMillis(20)).untilAsserted(() -> {
             task.put(List.of());
@@ -224,17 +243,11 @@ class CohortSyncSinkTaskStopTest {
     @Test
     void aStopCancelsTheSyncInFlightAtOnceAndTheNextTaskDeliversEveryMember() {
         start();
-        receiver.hold = true;
         List<SinkRecord> records = adds(5);
-        task.put(records);
-        pollUntil(() -> assertThat(receiver.held.get()).isPositive());
+        holdASync(records);
         assertThat(preCommit(5)).as("a sync in flight commits nothing").isEmpty();
 
-        assertTimeoutPreemptively(GRACEFUL_STOP, () -> RuntimeCallerStandIn.run(() -> {
-            task.close(List.of(P0, P1));
-            task.stop();
-        }));
-        task = null;
+        stopAsTheWorkerDoes();
         assertThat(logs.lines).anyMatch(line -> line.startsWith("The task stops while a sync is in flight"));
         assertThat(receiver.accepted).as("the held pages were never accepted").isEmpty();
 
@@ -250,20 +263,13 @@ class CohortSyncSinkTaskStopTest {
     void aStopAfterPartOfTheSyncWasDeliveredResendsOnlyTheRest() {
         start();
         List<SinkRecord> records = adds(6);
-        // Three pages of two; one at a time: the second is held.
-        receiver.delayMs = 0;
+        // A first sync (one page) is delivered; the pages of the next are held.
         task.put(records.subList(0, 2));
         pollUntil(() -> assertThat(receiver.accepted).hasSize(1));
-        receiver.hold = true;
-        task.put(records.subList(2, 6));
-        pollUntil(() -> assertThat(receiver.held.get()).isPositive());
+        holdASync(records.subList(2, 6));
         Map<TopicPartition, OffsetAndMetadata> committed = preCommit(6);
 
-        assertTimeoutPreemptively(GRACEFUL_STOP, () -> RuntimeCallerStandIn.run(() -> {
-            task.close(List.of(P0, P1));
-            task.stop();
-        }));
-        task = null;
+        stopAsTheWorkerDoes();
         long from = committed.containsKey(P0) ? committed.get(P0).offset() : 0;
         assertThat(from).as("never past the held page").isLessThanOrEqualTo(2);
 
@@ -273,6 +279,7 @@ class CohortSyncSinkTaskStopTest {
         pollUntil(() -> assertThat(preCommit(6)).containsEntry(P0, new OffsetAndMetadata(6)));
         assertThat(receiver.members()).as("each member once: the journal skips what was delivered")
                 .containsExactlyInAnyOrder("u0", "u1", "u2", "u3", "u4", "u5");
+        assertThat(task.stats().changesSkippedAsDelivered.get()).isEqualTo(2 - from);
     }
 
     @Test
@@ -300,17 +307,11 @@ class CohortSyncSinkTaskStopTest {
     void aStopCancelsASnapshotPartInFlightAndTheNextTaskSendsTheWholeSnapshot() {
         String[] snapshots = {"snapshot.bootstrap.servers", "127.0.0.1:9", "snapshot.spill.dir", spill.toString()};
         start(snapshots);
-        receiver.hold = true;
         List<SinkRecord> records = adds(5);
-        task.put(records);
-        pollUntil(() -> assertThat(receiver.held.get()).isPositive());
+        holdASync(records);
         assertThat(preCommit(5)).as("a snapshot in flight commits nothing").isEmpty();
 
-        assertTimeoutPreemptively(GRACEFUL_STOP, () -> RuntimeCallerStandIn.run(() -> {
-            task.close(List.of(P0, P1));
-            task.stop();
-        }));
-        task = null;
+        stopAsTheWorkerDoes();
 
         receiver.hold = false;
         start(snapshots);
