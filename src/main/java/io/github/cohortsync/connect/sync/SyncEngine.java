@@ -416,7 +416,7 @@ public final class SyncEngine {
         if (!sender.isBusy()) {
             return;
         }
-        log.info("The task stops while a sync is in flight ({} partitions closed): cancelling it; its undelivered"
+        log.info("The task stops while a sync is in flight (partitions closed: {}): cancelling it; its undelivered"
                 + " changes are not committed and are read again from the last commit", partitions.size());
         if (!sender.cancel(STOP_CANCEL_BOUND)) {
             log.warn("The sync in flight did not end within {} ms of its cancel while the task stops",
