@@ -31,6 +31,7 @@ import io.github.cohortsync.connect.record.MembershipChange;
 import io.github.cohortsync.connect.record.RecordParser;
 import io.github.cohortsync.connect.config.FileNames;
 import io.github.cohortsync.connect.sync.SyncEngine;
+import io.github.cohortsync.connect.sync.SyncEngine.Closing;
 import io.github.cohortsync.connect.sync.SyncEngine.Route;
 import io.github.cohortsync.connect.sync.journal.TopicIds;
 import io.github.cohortsync.connect.sync.snapshot.AdminOffsetsLookup;
@@ -48,6 +49,9 @@ public class CohortSyncSinkTask extends SinkTask {
      * a first contact or a refresh after a failure.
      */
     private static final Duration SNAPSHOT_LOOKUP_TIMEOUT = Duration.ofSeconds(30);
+    /** Where Connect's WorkerSinkTask lives: a close it calls outside a rebalance callback is a stop. */
+    private static final String CONNECT_RUNTIME_PACKAGE = "org.apache.kafka.connect.runtime.";
+    private static final String REBALANCE_LISTENER = "org.apache.kafka.clients.consumer.ConsumerRebalanceListener";
 
     private final BiFunction<CohortSyncConfig, String, OffsetsLookup> offsetsLookups;
 
@@ -232,12 +236,57 @@ public class CohortSyncSinkTask extends SinkTask {
         engine.open(partitions, topicIds);
     }
 
-    /** Revoked partitions: see {@link SyncEngine#close}. */
+    /**
+     * Closed partitions: revoked by a rebalance, or closed for good because the task stops (see
+     * {@link SyncEngine#close(Collection, Closing)} and {@link #closing()}).
+     */
     @Override
     public void close(Collection<TopicPartition> partitions) {
         if (engine != null) {
-            engine.close(partitions);
+            engine.close(partitions, closing());
         }
+    }
+
+    /**
+     * Why Connect closes partitions, which it does not say. Its WorkerSinkTask (read in the 4.1 runtime and in earlier sources) calls
+     * {@code SinkTask.close} in two places on the task thread: from the consumer's rebalance listener when a
+     * rebalance revokes or loses partitions ({@code ConsumerRebalanceListener.onPartitionsRevoked} /
+     * {@code onPartitionsLost}, the consumer's only way to tell of a revocation), and from the final offset commit
+     * after its poll loop ended because the task stops, right before {@code SinkTask.stop}, outside any listener.
+     * So: inside a rebalance callback is a revocation; called by the Connect runtime outside one is a stop; a call
+     * from anywhere else (a test, another runtime) is taken as a revocation, which keeps the bounded wait.
+     */
+    static Closing closing() {
+        return StackWalker.getInstance(StackWalker.Option.RETAIN_CLASS_REFERENCE).walk(frames -> {
+            boolean byConnect = false;
+            for (StackWalker.StackFrame frame : (Iterable<StackWalker.StackFrame>) frames::iterator) {
+                if (isRebalanceCallback(frame)) {
+                    return Closing.REVOKED;
+                }
+                byConnect |= frame.getClassName().startsWith(CONNECT_RUNTIME_PACKAGE);
+            }
+            return byConnect ? Closing.STOPPING : Closing.REVOKED;
+        });
+    }
+
+    private static boolean isRebalanceCallback(StackWalker.StackFrame frame) {
+        String method = frame.getMethodName();
+        return (method.equals("onPartitionsRevoked") || method.equals("onPartitionsLost"))
+                && isRebalanceListener(frame.getDeclaringClass());
+    }
+
+    /** By name: the listener interface may come from the worker's class loader rather than the plugin's. */
+    private static boolean isRebalanceListener(Class<?> type) {
+        if (type.getName().equals(REBALANCE_LISTENER)) {
+            return true;
+        }
+        for (Class<?> implemented : type.getInterfaces()) {
+            if (isRebalanceListener(implemented)) {
+                return true;
+            }
+        }
+        Class<?> parent = type.getSuperclass();
+        return parent != null && isRebalanceListener(parent);
     }
 
     @Override

@@ -44,6 +44,29 @@ public final class SyncEngine {
     /** How often the framework is asked to call back while a sync is in flight, to collect its outcome. */
     private static final long IN_FLIGHT_POLL_MS = 200;
 
+    /**
+     * How long a sync in flight may take to end once cancelled because the task stops. The worker gives all its
+     * tasks together task.shutdown.graceful.timeout.ms (default 5 s) from the stop request to the end of
+     * {@code stop()}, which also holds the final offset commit, the sender's shutdown and the consumer's close; a
+     * cancel aborts the calls and the retry waits at once, so it normally ends within milliseconds.
+     */
+    static final Duration STOP_CANCEL_BOUND = Duration.ofSeconds(2);
+
+    /**
+     * Why partitions are closed. Connect calls {@code SinkTask.close} in both cases without saying which (in
+     * WorkerSinkTask, a rebalance closes them from the consumer's rebalance listener, a stop from the task thread's
+     * final commit before {@code SinkTask.stop}); the task tells them apart by its caller.
+     */
+    public enum Closing {
+        /** Revoked by a rebalance while the task keeps running: a sync in flight gets a bounded wait to finish. */
+        REVOKED,
+        /**
+         * Closed for good because the task stops (connector deleted, stopped or restarted, worker shutdown): a sync
+         * in flight is cancelled at once, not waited for.
+         */
+        STOPPING
+    }
+
     /** Where a record read by {@code put} goes. */
     public enum Route {
         /** Into the snapshot being read: sent as part of a full sync. */
@@ -342,21 +365,44 @@ public final class SyncEngine {
         applyPauses(partitions);
     }
 
-    /**
-     * Revoked partitions: a sync in flight gets a bounded wait to finish; if it cannot, it is cancelled and loses
-     * the revoked partitions' members, which their next owner reads and sends again from the last commit.
-     */
+    /** Partitions revoked by a rebalance: see {@link #close(Collection, Closing)}. */
     public void close(Collection<TopicPartition> partitions) {
-        Duration wait = Duration.ofMillis(Math.min(30_000, config.httpTimeoutMs()));
+        close(partitions, Closing.REVOKED);
+    }
+
+    /**
+     * Closed partitions. Revoked by a rebalance: a sync in flight gets a bounded wait to finish; if it cannot, it is
+     * cancelled and loses the revoked partitions' members, which their next owner reads and sends again from the
+     * last commit. Closed because the task stops: nothing is waited for, a sync in flight is cancelled at once (only
+     * an outcome that is already there, such as a sync delivered since the last poll, still counts). Either way no
+     * offset moves past an undelivered change: Connect took this close's offsets from {@link #safeOffsets} just
+     * before, so even a sync that ends during the wait is committed only by the partitions' next owner (whose
+     * journal skips what was delivered, on this host).
+     */
+    public void close(Collection<TopicPartition> partitions, Closing closing) {
+        boolean stopping = closing == Closing.STOPPING;
+        Duration wait = stopping ? Duration.ZERO : Duration.ofMillis(Math.min(30_000, config.httpTimeoutMs()));
         if (snapshots.inProgress()) {
             if (snapshots.coversAny(partitions)) {
                 finishLastSnapshotPart(wait);
             }
             if (snapshots.coversAny(partitions)) {
-                snapshots.restart(partitions, Map.of());
+                if (stopping) {
+                    // Nothing of the snapshot was committed; stop() closes it and the next run starts it afresh.
+                    cancelForStop(partitions);
+                    sender.takeOutcome();
+                    currentJob = null;
+                } else {
+                    snapshots.restart(partitions, Map.of());
+                }
             }
         } else if (currentJob != null) {
-            finishOrCancel(wait, partitions);
+            if (stopping) {
+                cancelForStop(partitions);
+            } else {
+                awaitOrCancel(wait);
+            }
+            forgetFromCurrentJob(partitions);
         }
         buffer.forget(partitions);
         finished.forget(partitions);
@@ -365,12 +411,29 @@ public final class SyncEngine {
         pauser.forget(partitions);
     }
 
-    private void finishOrCancel(Duration wait, Collection<TopicPartition> partitions) {
+    /** The task stops with a sync in flight: cancels it, bounded so that the task stops within the worker's bound. */
+    private void cancelForStop(Collection<TopicPartition> partitions) {
+        if (!sender.isBusy()) {
+            return;
+        }
+        log.info("The task stops while a sync is in flight (partitions closed: {}): cancelling it; its undelivered"
+                + " changes are not committed and are read again from the last commit", partitions.size());
+        if (!sender.cancel(STOP_CANCEL_BOUND)) {
+            log.warn("The sync in flight did not end within {} ms of its cancel while the task stops",
+                    STOP_CANCEL_BOUND.toMillis());
+        }
+    }
+
+    private void awaitOrCancel(Duration wait) {
         if (!sender.awaitIdle(wait)) {
             log.warn("Sync still in flight after {} ms while partitions are revoked: cancelling it; its"
                     + " undelivered changes are not committed", wait.toMillis());
             sender.cancel(Duration.ofSeconds(5));
         }
+    }
+
+    /** Takes the outcome of the sync, if it ended, and drops the closed partitions' changes from it. */
+    private void forgetFromCurrentJob(Collection<TopicPartition> partitions) {
         sender.takeOutcome().ifPresent(this::onOutcome);
         if (currentJob != null) {
             currentJob.forget(partitions);
