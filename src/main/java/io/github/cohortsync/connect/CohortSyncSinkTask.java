@@ -248,9 +248,9 @@ public class CohortSyncSinkTask extends SinkTask {
     }
 
     /**
-     * Why Connect closes partitions, which it does not say. Its WorkerSinkTask (read in the 4.1 runtime and in earlier sources) calls
-     * {@code SinkTask.close} in two places on the task thread: from the consumer's rebalance listener when a
-     * rebalance revokes or loses partitions ({@code ConsumerRebalanceListener.onPartitionsRevoked} /
+     * Why Connect closes partitions, which it does not say. Its WorkerSinkTask (read in the 4.1 runtime and in
+     * earlier sources) calls {@code SinkTask.close} in two places on the task thread: from the consumer's rebalance
+     * listener when a rebalance revokes or loses partitions ({@code ConsumerRebalanceListener.onPartitionsRevoked} /
      * {@code onPartitionsLost}, the consumer's only way to tell of a revocation), and from the final offset commit
      * after its poll loop ended because the task stops, right before {@code SinkTask.stop}, outside any listener.
      * So: inside a rebalance callback is a revocation; called by the Connect runtime outside one is a stop; a call

@@ -83,7 +83,8 @@ public final class ConfigValidator {
                 && Boolean.FALSE.equals(values.get(SnapshotKeys.SNAPSHOT_ENABLED))) {
             add(problems, SnapshotKeys.SNAPSHOT_ENABLED, "sync.mode=one_time sends a snapshot only: it cannot"
                     + " run with snapshot.enabled=false");
-        } else if (mode != null && SyncKeys.SYNC_MODE_ONE_TIME.equalsIgnoreCase(mode.toString().trim()) && (servers == null || servers.toString().isBlank())) {
+        } else if (mode != null && SyncKeys.SYNC_MODE_ONE_TIME.equalsIgnoreCase(mode.toString().trim())
+                && (servers == null || servers.toString().isBlank())) {
             add(problems, SnapshotKeys.SNAPSHOT_BOOTSTRAP_SERVERS, "sync.mode=one_time needs"
                     + " snapshot.bootstrap.servers (the Kafka cluster of the topics) to find where the snapshot ends");
         }

@@ -4,8 +4,9 @@ import io.github.cohortsync.connect.config.DestinationKeys;
 
 /**
  * A destination's provider from its facts: its type name, its keys, its documented page maximum and its default of
- * pages in flight, and the account-wide limit of concurrent requests its vendor publishes, if any. A destination's provider extends this with a public no-argument constructor (for the service
- * loader) and says only how to build the destination.
+ * pages in flight, and the account-wide limit of concurrent requests its vendor publishes, if any. A destination's
+ * provider extends this with a public no-argument constructor (for the service loader) and says only how to build
+ * the destination.
  */
 public abstract class DestinationFacts implements DestinationProvider {
     private final String configValue;

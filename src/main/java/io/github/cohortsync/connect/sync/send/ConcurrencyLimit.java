@@ -18,8 +18,9 @@ import java.util.function.LongSupplier;
  *       decrease, times the round trip, over the time since (at most the limit then). That is the concurrency the
  *       destination carried over the whole cycle, Retry-After holds included; under a token bucket it is the
  *       refill rate, not the burst the bucket saved during a hold, which the limit reaches before each 429 (when
- *       nothing got through, the ceiling is the limit times the factor below). The limit then falls to {@link #BACK_PRESSURE_DECREASE} of itself ({@link #RTT_DECREASE} for risen round
- *       trips), but to no less than {@link #PROBE_BAND} of the ceiling and no more than the ceiling.</li>
+ *       nothing got through, the ceiling is the limit times the factor below). The limit then falls to
+ *       {@link #BACK_PRESSURE_DECREASE} of itself ({@link #RTT_DECREASE} for risen round trips), but to no less
+ *       than {@link #PROBE_BAND} of the ceiling and no more than the ceiling.</li>
  *   <li>At the end of a window without back pressure, when its round trips stay near their floor (at most
  *       {@link #NEAR_FLOOR} times the floor plus the slack) and it used the whole limit, the limit grows, as TCP's
  *       does: until the first decrease it doubles (slow start: a full sync's pages reach the destination's pace
@@ -256,7 +257,7 @@ final class ConcurrencyLimit {
         }
     }
 
-    /** One window that could grow the limit: doubles it before any decrease, else adds 1 (per probe, under a ceiling). */
+    /** A window that could grow the limit: doubles it before any decrease, else adds 1 (per probe, under a ceiling). */
     private void grow() {
         if (decreases == 0) {
             limit = Math.min(cap, 2 * limit);
@@ -297,7 +298,7 @@ final class ConcurrencyLimit {
         resetWindow(nanoClock.getAsLong());
     }
 
-    /** The round trip of late: the last window's mean (at least the floor), or the current window's before one ended. */
+    /** The round trip of late: the last window's mean (at least the floor), or the current one's before any ended. */
     private long roundTripNanos() {
         long known = Math.max(floorNanos, lastWindowMeanNanos);
         if (known == 0 && windowSamples > 0) {
