@@ -15,6 +15,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 
@@ -48,6 +49,8 @@ class RateLimitHoldTest {
     private static final Duration WAIT = Duration.ofSeconds(30);
     /** How late a call already leaving when the 429 was answered may still arrive; timing on a loaded machine. */
     private static final long TOLERANCE_MS = 150;
+    /** Pages in flight when the receiver answers them all with 429 at once (the adaptive sender's initial limit). */
+    private static final int TOGETHER = 4;
 
     /** One request as the receiver saw it: the page's member and when it arrived (ms since the receiver started). */
     private record Arrival(String id, long atMs) {
@@ -68,6 +71,15 @@ class RateLimitHoldTest {
         final AtomicBoolean failed = new AtomicBoolean();
         final AtomicLong failedAtMs = new AtomicLong(-1);
         final CountDownLatch released = new CountDownLatch(1);
+        /**
+         * When set, the first {@link #TOGETHER} requests instead each wait until all of them arrived (so they are in
+         * flight together) and are all answered with {@link #failStatus} and {@link #retryAfter}.
+         */
+        volatile boolean firstFailTogether;
+        private final CountDownLatch togetherArrived = new CountDownLatch(TOGETHER);
+        /** Requests the receiver is answering right now, and the most at once among those after the first 429. */
+        final AtomicInteger inFlight = new AtomicInteger();
+        final AtomicInteger peakAfterFailure = new AtomicInteger();
 
         long now() {
             return TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
@@ -90,6 +102,25 @@ class RateLimitHoldTest {
                 arrivals.add(new Arrival(id, at));
                 number = arrivals.size();
             }
+            if (firstFailTogether && number <= TOGETHER) {
+                togetherArrived.countDown();
+                togetherArrived.await(10, TimeUnit.SECONDS);
+                failed.set(true);
+                failedAtMs.compareAndSet(-1, now());
+                return new MockResponse(failStatus, Headers.of("Retry-After", retryAfter), "slow down");
+            }
+            int concurrent = inFlight.incrementAndGet();
+            try {
+                if (failed.get()) {
+                    peakAfterFailure.accumulateAndGet(concurrent, Math::max);
+                }
+                return answer(number, action);
+            } finally {
+                inFlight.decrementAndGet();
+            }
+        }
+
+        private MockResponse answer(int number, String action) throws InterruptedException {
             if (number == limitedRequest && failed.compareAndSet(false, true)) {
                 failedAtMs.set(now());
                 return new MockResponse(failStatus, Headers.of("Retry-After", retryAfter), "slow down");
@@ -127,13 +158,20 @@ class RateLimitHoldTest {
     }
 
     private SyncSender sender(int maxInFlight, int retries) {
+        return builder(retries).maxInFlight(maxInFlight).build();
+    }
+
+    private SyncSender adaptiveSender(int maxInFlight, int initialInFlight) {
+        return builder(3).maxInFlight(maxInFlight).adaptive(true, initialInFlight).build();
+    }
+
+    private SyncSender.Builder builder(int retries) {
         Map<String, String> props = new HashMap<>();
         props.put("destination", "webhook");
         props.put("webhook.url", server.url("/hook").toString());
         props.put("http.timeout.ms", "10000");
         Destination webhook = Destinations.create(new CohortSyncConfig(props), "test");
-        return SyncSender.builder("rate-limit-hold-test", webhook, new RetryPolicy("test", retries, 1, 2), stats)
-                .maxInFlight(maxInFlight).build();
+        return SyncSender.builder("rate-limit-hold-test", webhook, new RetryPolicy("test", retries, 1, 2), stats);
     }
 
     /** A diff job of one page per member: u0, u1, ... */
@@ -184,6 +222,32 @@ class RateLimitHoldTest {
         assertThat(stats.rateLimitHeldMs.get()).as("the other pages waited for the hold")
                 .isGreaterThanOrEqualTo(500);
         assertThat(stats.requests.get()).isEqualTo(12);
+    }
+
+    @Test
+    void whenAHoldEndsTheRetriesTakeTurnsUnderTheLoweredLimitInsteadOfAllGoingAtOnce() {
+        receiver.firstFailTogether = true;
+        receiver.limitedRequest = 0;
+        sender = adaptiveSender(16, TOGETHER);
+        SyncJob job = diffJob(8);
+
+        sender.submit(job);
+
+        assertThat(outcome()).isInstanceOf(SyncSender.Delivered.class);
+        assertThat(stats.rateLimitedAnswers.get()).as("the four pages in flight were all answered 429")
+                .isEqualTo(TOGETHER);
+        // One decrease for the four answers (they were sent at the same limit): 4 -> 2. Eight calls at two a time
+        // are four round trips of 300 ms, too few for a probe (one page per eight round trips) to raise it.
+        assertThat(receiver.peakAfterFailure.get())
+                .as("after the hold, the four retries and the four new pages go at most two at a time")
+                .isBetween(1, 2);
+        List<String> ids = receiver.arrivals.stream().map(Arrival::id).toList();
+        assertThat(ids).as("every page once, the four refused ones twice").hasSize(12);
+        assertThat(ids.stream().distinct()).hasSize(8);
+        assertThat(job.isComplete()).isTrue();
+        long failedAt = receiver.failedAtMs.get();
+        assertThat(arrivedBetween(failedAt + TOLERANCE_MS, failedAt + 1000 - TOLERANCE_MS))
+                .as("nothing during the Retry-After of 1 s").isEmpty();
     }
 
     @Test
