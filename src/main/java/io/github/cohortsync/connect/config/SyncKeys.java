@@ -103,8 +103,8 @@ public final class SyncKeys {
                 "The most destination calls per second of the whole connector, split evenly across its tasks"
                         + " (each task gets this divided by tasks.max) and spaced evenly within each task: a static"
                         + " cap for a destination whose rate limit is published. Unset: no cap (the adaptive limit"
-                        + " and Retry-After still apply). Counts each try of each page, retries included; a page's"
-                        + " lookups (a list or segment created or found) are not counted.",
+                        + " and Retry-After still apply). Counts each try of each page, retries and a split page's"
+                        + " parts included; a page's lookups (a list or segment created or found) are not counted.",
                 GROUP, ++order, Width.SHORT, "Request rate cap (per connector)");
         def.define(RATE_LIMIT_CONCURRENT_REQUESTS, Type.INT, null, new ConcurrentRequestsOrNull(), Importance.LOW,
                 "The most pages in flight at once for the whole connector, split across its tasks (with 15 and"

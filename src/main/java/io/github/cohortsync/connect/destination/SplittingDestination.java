@@ -7,6 +7,7 @@ import java.util.Deque;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import org.slf4j.Logger;
@@ -36,7 +37,9 @@ import io.github.cohortsync.connect.record.MembershipChange;
  *
  * <p>A part failing transiently ends the call with that failure, so the caller's retry policy (backoff,
  * {@code Retry-After}, cancellation) applies to it as to any page; when the caller sends the same page object again,
- * the split resumes at that part: members already delivered or rejected are not sent again.
+ * the split resumes at that part: members already delivered or rejected are not sent again. Before each part the
+ * split waits at its {@link CallGate} ({@link #pacedBy}): a {@code Retry-After} another page got and the request rate
+ * hold the parts as they hold every try.
  */
 public final class SplittingDestination extends WrappingDestination {
     private static final Logger log = LoggerFactory.getLogger(SplittingDestination.class);
@@ -46,11 +49,21 @@ public final class SplittingDestination extends WrappingDestination {
     private final AtomicInteger extraRequests = new AtomicInteger();
     /** Per page (the job's own page object) whose split stopped on a transient failure: where it stopped. */
     private final Map<Page, Split> stopped = Collections.synchronizedMap(new IdentityHashMap<>());
+    /** What each part waits for before it goes; set once, by whoever sends through this destination. */
+    private volatile CallGate gate = CallGate.OPEN;
 
     /** @param maxExtraRequests calls a sync may spend on splits ({@code split.max.requests}); 0 disables splitting */
     public SplittingDestination(Destination destination, int maxExtraRequests) {
         super(destination);
         this.maxExtraRequests = maxExtraRequests;
+    }
+
+    /**
+     * Each part of a split waits at {@code gate} before it goes (the sender's hold and request rate); until then,
+     * parts go at once.
+     */
+    public void pacedBy(CallGate gate) {
+        this.gate = gate;
     }
 
     /** A new sync starts: its splits get {@code split.max.requests} extra calls again. */
@@ -106,6 +119,7 @@ public final class SplittingDestination extends WrappingDestination {
         void run() throws TransientDeliveryException, PermanentDeliveryException {
             while (!parts.isEmpty()) {
                 Page part = parts.peekFirst();
+                awaitGate();
                 try {
                     DeliveryResult result = destination.send(part);
                     parts.removeFirst();
@@ -114,6 +128,16 @@ public final class SplittingDestination extends WrappingDestination {
                     parts.removeFirst();
                     refused(part, part.sessionId(), refused);
                 }
+            }
+        }
+
+        /** Waits for the part's turn; an interrupt (the sync is being cancelled) ends the split as cancelled. */
+        private void awaitGate() {
+            try {
+                gate.awaitCall();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new CancellationException("Split of " + page.describe() + " cancelled");
             }
         }
 

@@ -85,6 +85,8 @@ final class DeliveryPipeline {
                 .listener(this::pageDelivered).maxInFlight(config.syncMaxInFlightRequests())
                 .adaptive(config.syncAdaptiveConcurrency(), SyncSender.DEFAULT_INITIAL_IN_FLIGHT)
                 .requestsPerSecond(config.rateLimitRequestsPerSecondPerTask()).build();
+        // A split's parts are calls too: they wait out a Retry-After hold and keep to the request rate.
+        splitting.pacedBy(sender.extraCallGate());
     }
 
     /** The sender, driven by the engine. */

@@ -8,6 +8,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CancellationException;
 import java.util.stream.IntStream;
 
 import org.junit.jupiter.api.Test;
@@ -239,5 +240,39 @@ class SplittingDestinationTest {
         assertThat(deliveredBefore).isPositive();
         assertThat(rejected(result)).containsExactly("user-637");
         assertThat(destination.delivered).hasSize(999).doesNotHaveDuplicates();
+    }
+
+    @Test
+    void eachPartWaitsAtTheGateBeforeItGoesAndThePageItselfDoesNot() throws Exception {
+        destination.bad.add("user-2");
+        SplittingDestination splitting = new SplittingDestination(destination, 100);
+        List<Integer> callsBeforeEachWait = new ArrayList<>();
+        splitting.pacedBy(() -> callsBeforeEachWait.add(destination.calls.size()));
+
+        splitting.send(page(PageAction.ADD_MEMBERS, 4));
+
+        // The page (call 1) had its turn from the sender; its four parts each wait just before they go.
+        assertThat(destination.calls).hasSize(5);
+        assertThat(callsBeforeEachWait).containsExactly(1, 2, 3, 4);
+        splitting.send(page(PageAction.ADD_MEMBERS, 1));
+        assertThat(callsBeforeEachWait).as("a page that is not split waits nowhere here").hasSize(4);
+    }
+
+    @Test
+    void aWaitAtTheGateInterruptedEndsTheSplitAsCancelledAndKeepsTheInterrupt() {
+        destination.bad.add("user-2");
+        SplittingDestination splitting = new SplittingDestination(destination, 100);
+        splitting.pacedBy(() -> {
+            throw new InterruptedException("cancelled");
+        });
+
+        try {
+            assertThatThrownBy(() -> splitting.send(page(PageAction.ADD_MEMBERS, 4)))
+                    .isInstanceOf(CancellationException.class).hasMessageContaining("Split of");
+            assertThat(Thread.currentThread().isInterrupted()).isTrue();
+        } finally {
+            Thread.interrupted();
+        }
+        assertThat(destination.calls).as("only the page itself went").hasSize(1);
     }
 }

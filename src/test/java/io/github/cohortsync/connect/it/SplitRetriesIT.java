@@ -103,6 +103,41 @@ class SplitRetriesIT {
         harness.assertAllRunning(connector);
     }
 
+    /**
+     * A split's parts are calls like any other: under {@code rate.limit.requests.per.second=10} the page and its six
+     * parts are spread over at least six tenths of a second (the rate limiter hands out one call per 100 ms cycle),
+     * where without the cap on parts they all went within a few milliseconds of the page's refusal.
+     */
+    @Test
+    void aSplitsPartsKeepToTheRequestRate() throws Exception {
+        String topic = harness.createTopic("paced", 1);
+        String dlq = ConnectHarness.uniqueName("dlq");
+        List<MembershipRecord> records = new ArrayList<>();
+        for (int i = 0; i < 8; i++) {
+            records.add(add("5", user("c5", i)));
+        }
+        receiver.refuseRequestsHolding(Set.of(user("c5", 2)));
+        harness.produce(topic, records);
+        Map<String, String> config = ConnectorConfig.webhook(topic, receiver.url()).deadLetterQueue(dlq)
+                .syncIntervalMs(3_600_000).with("buffer.max.changes", "8")
+                .with("rate.limit.requests.per.second", "10").build();
+
+        harness.startConnector(connector, config, 1);
+        harness.awaitCommittedToEnd(connector, topic);
+
+        List<Delivery> calls = receiver.deliveries();
+        // 8 -> 4 + 4, 4 -> 2 + 2, 2 -> 1 + 1: the page and six parts.
+        assertThat(calls).hasSize(7);
+        assertThat(calls.get(0).distinctIds()).hasSize(8);
+        long spanMs = (calls.get(6).receivedNanos() - calls.get(0).receivedNanos()) / 1_000_000;
+        // Seven calls take seven of the limiter's 100 ms cycles; the first and last may sit at the cycles' far ends.
+        assertThat(spanMs).as("ms from the page to its last part").isGreaterThanOrEqualTo(450);
+        Set<String> expected = new TreeSet<>(records.stream().map(MembershipRecord::user).toList());
+        expected.remove(user("c5", 2));
+        assertThat(receiver.membership()).isEqualTo(Map.of("5", expected));
+        harness.assertAllRunning(connector);
+    }
+
     /** A 401 says nothing about the members: the task fails at once with the receiver's answer, nothing is split. */
     @Test
     void anUnauthorizedPageIsNeverSplit() throws Exception {

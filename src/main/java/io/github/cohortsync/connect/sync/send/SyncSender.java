@@ -23,6 +23,7 @@ import org.slf4j.LoggerFactory;
 
 import io.github.cohortsync.connect.delivery.PermanentDeliveryException;
 import io.github.cohortsync.connect.delivery.TransientDeliveryException;
+import io.github.cohortsync.connect.destination.CallGate;
 import io.github.cohortsync.connect.destination.DeliveryResult;
 import io.github.cohortsync.connect.destination.Destination;
 import io.github.cohortsync.connect.destination.Page;
@@ -358,6 +359,21 @@ public final class SyncSender implements AutoCloseable {
             }
             limit.ignored(call);
         }
+    }
+
+    /**
+     * What a call that a destination wrapper adds to a try (a split's part) waits for: the hold and the request rate,
+     * as {@link #awaitTurn} does; the try already holds its place under the concurrency limit. A cancelled job's
+     * wait ends as a cancel.
+     */
+    public CallGate extraCallGate() {
+        return () -> {
+            hold.awaitClear();
+            rate.awaitTurn();
+            if (cancelled) {
+                throw new CancellationException();
+            }
+        };
     }
 
     /**
