@@ -388,7 +388,14 @@ public final class SyncSender implements AutoCloseable {
             limit.succeeded(call, roundTrip);
             return result;
         } catch (TransientDeliveryException e) {
-            String pushBack = cancelled ? null : pushBack(e);
+            if (cancelled) {
+                // The cancel aborted the call (its socket closed): not the destination's doing, nothing to retry.
+                limit.ignored(call);
+                CancellationException cancel = new CancellationException("Cancelled: " + page.describe());
+                cancel.initCause(e);
+                throw cancel;
+            }
+            String pushBack = pushBack(e);
             if (pushBack != null) {
                 limit.pushedBack(call, pushBack);
             } else {

@@ -353,6 +353,9 @@ class SyncSenderTest {
         assertThat(job.deliveredPages()).isZero();
         assertThat(journaled).isEmpty();
         assertThat(receiver.requests.get()).as("no page started after the cancel").isEqualTo(4);
+        assertThat(stats.retries.get()).as("calls the cancel aborted are neither retried nor logged as retries")
+                .isZero();
+        assertThat(stats.concurrencyLimit.get()).as("nor taken as the destination pushing back").isEqualTo(4);
 
         // The held requests were aborted by the client; the next sync goes through on the same page senders.
         receiver.gate.countDown();
