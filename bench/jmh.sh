@@ -9,8 +9,19 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=target/bench
 mkdir -p "$OUT"
-mvn -B -q ${MVN_OFFLINE--o} test-compile
-mvn -B -q ${MVN_OFFLINE--o} dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile="$OUT/classpath.txt"
+# Offline first (quick); on a fresh machine the plugins this build needs beyond `mvn verify`'s (the bench profile's
+# build-helper) are not downloaded yet, so a failed offline build is tried once more with downloads. MVN_OFFLINE set
+# (to -o, or empty) picks one mode.
+maven() {
+  if [[ -n "${MVN_OFFLINE+set}" ]]; then
+    mvn -B -q ${MVN_OFFLINE} "$@"
+  elif ! mvn -B -q -o "$@" >"$OUT/mvn-offline.log" 2>&1; then
+    echo "offline build failed (see $OUT/mvn-offline.log); trying again with downloads from Maven Central" >&2
+    mvn -B -q "$@"
+  fi
+}
+maven test-compile
+maven dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile="$OUT/classpath.txt"
 M2="${HOME}/.m2/repository"
 JMH="$M2/org/openjdk/jmh/jmh-core/1.37/jmh-core-1.37.jar:$M2/net/sf/jopt-simple/jopt-simple/5.0.4/jopt-simple-5.0.4.jar:$M2/org/apache/commons/commons-math3/3.6.1/commons-math3-3.6.1.jar"
 PROC="$M2/org/openjdk/jmh/jmh-generator-annprocess/1.37/jmh-generator-annprocess-1.37.jar:$JMH"

@@ -21,7 +21,8 @@
 # BENCH_SYNC_INTERVAL_MS (1000), BENCH_BUFFER_MAX_CHANGES (100000), BENCH_OFFSET_FLUSH_INTERVAL_MS (1000),
 # BENCH_WARMUP (1), BENCH_JOURNAL (true: the delivery journal), BENCH_TIMEOUT_SECONDS (180 per connector run),
 # BENCH_HEAP (2g), BENCH_JFR=1 to record a JFR profile, BENCH_TIMELINE=1 to log a per-task timeline
-# (bench/timeline.py reads it), MVN_OFFLINE (-o; set to empty to let Maven download),
+# (bench/timeline.py reads it), MVN_OFFLINE (-o: offline only; empty: with downloads; unset: offline, then with
+# downloads if that fails),
 # BENCH_IN_FLIGHT (unset: each destination's default sync.max.in.flight.requests), BENCH_RECEIVER_THREADS (2) and
 # BENCH_RECEIVER_DELAY_MS (0: the stand-ins answer at once; e.g. 50 to stand in for a remote API's round trip).
 set -euo pipefail
@@ -42,8 +43,19 @@ cd "$(dirname "$0")/.."
 OUT=target/bench
 mkdir -p "$OUT"
 # The benchmark sources (bench/e2e/src/java) are compiled with the test classes only under the bench profile.
-mvn -B -q ${MVN_OFFLINE--o} -Pbench test-compile
-mvn -B -q ${MVN_OFFLINE--o} -Pbench dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile="$OUT/classpath.txt"
+# Offline first (quick); on a fresh machine the plugins this build needs beyond `mvn verify`'s (the bench profile's
+# build-helper) are not downloaded yet, so a failed offline build is tried once more with downloads. MVN_OFFLINE set
+# (to -o, or empty) picks one mode.
+maven() {
+  if [[ -n "${MVN_OFFLINE+set}" ]]; then
+    mvn -B -q ${MVN_OFFLINE} "$@"
+  elif ! mvn -B -q -o "$@" >"$OUT/mvn-offline.log" 2>&1; then
+    echo "offline build failed (see $OUT/mvn-offline.log); trying again with downloads from Maven Central" >&2
+    mvn -B -q "$@"
+  fi
+}
+maven -Pbench test-compile
+maven -Pbench dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile="$OUT/classpath.txt"
 JAVA_OPTS=(-Xmx"${BENCH_HEAP:-2g}" -XX:+UseG1GC)
 if [[ "${BENCH_JFR:-}" == "1" ]]; then
   JAVA_OPTS+=(-XX:StartFlightRecording=filename="$OUT/bench.jfr",settings=profile,dumponexit=true)

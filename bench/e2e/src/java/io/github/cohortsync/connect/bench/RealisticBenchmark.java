@@ -16,10 +16,14 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.IntConsumer;
 
+import org.apache.kafka.clients.admin.ConsumerGroupDescription;
+import org.apache.kafka.clients.admin.MemberDescription;
 import org.apache.kafka.common.TopicPartition;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -441,6 +445,9 @@ public final class RealisticBenchmark {
             long total = EndToEndBenchmark.total(end);
             harness.connect().configureConnector(name, config);
             try {
+                // The window starts once every task has its partitions: a group still rebalancing (one task holding
+                // two partitions, another none) would measure a lopsided first seconds.
+                awaitEveryTaskAssigned(name, Integer.parseInt(config.getOrDefault("tasks.max", "1")));
                 long start = System.nanoTime();
                 for (int t = 0; t <= seconds; t++) {
                     long wake = start + TimeUnit.SECONDS.toNanos(t);
@@ -464,9 +471,37 @@ public final class RealisticBenchmark {
             }
             return w;
         }
+
+        /**
+         * Waits (up to a minute) until the connector's consumer group has {@code tasks} members, each assigned at
+         * least one partition, and prints how long that took; goes on regardless after the minute, saying so.
+         */
+        private void awaitEveryTaskAssigned(String connector, int tasks) throws InterruptedException {
+            long started = System.nanoTime();
+            long deadline = started + TimeUnit.MINUTES.toNanos(1);
+            String group = "connect-" + connector;
+            while (System.nanoTime() < deadline) {
+                try {
+                    ConsumerGroupDescription description = harness.admin().describeConsumerGroups(List.of(group))
+                            .describedGroups().get(group).get(10, TimeUnit.SECONDS);
+                    List<MemberDescription> members = List.copyOf(description.members());
+                    if (members.size() == tasks
+                            && members.stream().allMatch(m -> !m.assignment().topicPartitions().isEmpty())) {
+                        System.out.printf(Locale.ROOT, "  %s: all %d tasks assigned after %.1f s%n", connector, tasks,
+                                (System.nanoTime() - started) / 1e9);
+                        return;
+                    }
+                } catch (ExecutionException | TimeoutException e) {
+                    // Not described yet: the group forms as the tasks start.
+                }
+                TimeUnit.MILLISECONDS.sleep(100);
+            }
+            System.out.printf(Locale.ROOT, "  %s: not every one of %d tasks had partitions after 60 s; measuring"
+                    + " anyway%n", connector, tasks);
+        }
     }
 
-    /** Cumulative counters of the stand-in, one sample per second from the connector's creation. */
+    /** Cumulative counters of the stand-in, one sample per second from when every task had its partitions. */
     static final class Window {
         final List<Long> accepted = new ArrayList<>();
         final List<Long> requests = new ArrayList<>();
@@ -514,7 +549,7 @@ public final class RealisticBenchmark {
                 .append(".\n\n").append(ceiling).append(".\n\n");
         out.append(String.format(Locale.ROOT, "Medians of %d rounds; round trip %d±%d ms (uniform jitter); %,d"
                         + " records (10 cohorts, churn 0.1) for (a)–(d), %,d members of one cohort for (e);"
-                        + " steady state from %d s to %d s after the connector's creation (or its drain)."
+                        + " steady state from %d s to %d s after every task had its partitions (or its drain)."
                         + " Variants: %s.%n", rounds, rtt, jitter, records, fullSyncRecords, warm, window,
                 variants.stream().map(v -> v.name() + " " + v.config()).toList()));
         Map<String, String> titles = Map.of(
