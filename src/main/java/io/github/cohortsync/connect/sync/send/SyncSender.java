@@ -30,6 +30,7 @@ import io.github.cohortsync.connect.destination.Page;
 import io.github.cohortsync.connect.destination.PageAction;
 import io.github.cohortsync.connect.http.RetryPolicy;
 import io.github.cohortsync.connect.metrics.SyncStats;
+import io.github.resilience4j.retry.event.RetryOnRetryEvent;
 
 /**
  * Delivers one job at a time on its own thread, so the task thread never waits on the network. The pages of a diff
@@ -179,23 +180,26 @@ public final class SyncSender implements AutoCloseable {
             thread.setDaemon(true);
             return thread;
         });
-        retryPolicy.retry().getEventPublisher().onRetry(event -> {
-            stats.retries.incrementAndGet();
-            Throwable last = event.getLastThrowable();
-            String why = last == null ? "" : last.getMessage();
-            if (last instanceof TransientDeliveryException t && t.status() == 429) {
-                // Every page in flight may be answered 429 at once: one line a minute (JMX RateLimitedAnswers counts).
-                long retries = rateLimitedRetryLines.event();
-                if (retries > 0) {
-                    log.info("Retrying in {} ms (retry {} of {}; {} retries after HTTP 429 since the last such line):"
-                                    + " {}", event.getWaitInterval().toMillis(), event.getNumberOfRetryAttempts(),
-                            retryPolicy.maxRetries(), retries, why);
-                }
-                return;
+        retryPolicy.retry().getEventPublisher().onRetry(this::onRetry);
+    }
+
+    /** Counts a retry and logs it; the retries after a 429 at most one line a minute. */
+    private void onRetry(RetryOnRetryEvent event) {
+        stats.retries.incrementAndGet();
+        Throwable last = event.getLastThrowable();
+        String why = last == null ? "" : last.getMessage();
+        if (last instanceof TransientDeliveryException t && t.status() == 429) {
+            // Every page in flight may be answered 429 at once: one line a minute (JMX RateLimitedAnswers counts).
+            long retries = rateLimitedRetryLines.event();
+            if (retries > 0) {
+                log.info("Retrying in {} ms (retry {} of {}; {} retries after HTTP 429 since the last such line): {}",
+                        event.getWaitInterval().toMillis(), event.getNumberOfRetryAttempts(),
+                        retryPolicy.maxRetries(), retries, why);
             }
-            log.info("Retrying in {} ms (retry {} of {}): {}", event.getWaitInterval().toMillis(),
-                    event.getNumberOfRetryAttempts(), retryPolicy.maxRetries(), why);
-        });
+            return;
+        }
+        log.info("Retrying in {} ms (retry {} of {}): {}", event.getWaitInterval().toMillis(),
+                event.getNumberOfRetryAttempts(), retryPolicy.maxRetries(), why);
     }
 
     /** True while a job is being delivered. */
