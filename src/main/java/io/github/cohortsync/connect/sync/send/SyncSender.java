@@ -30,6 +30,7 @@ import io.github.cohortsync.connect.destination.Page;
 import io.github.cohortsync.connect.destination.PageAction;
 import io.github.cohortsync.connect.http.RetryPolicy;
 import io.github.cohortsync.connect.metrics.SyncStats;
+import io.github.resilience4j.retry.event.RetryOnRetryEvent;
 
 /**
  * Delivers one job at a time on its own thread, so the task thread never waits on the network. The pages of a diff
@@ -42,7 +43,7 @@ import io.github.cohortsync.connect.metrics.SyncStats;
  * submitted it decides when to submit it again (only its undelivered pages go then). A job starts only after the
  * previous one ended. When an answer asks to wait ({@code Retry-After} on a 429 or a 503), no page of any job of this
  * sender starts a call until that wait is over ({@link RateLimitHold}); with a {@link RequestRate} no call starts
- * before its turn.
+ * before its turn. {@link CallPacing} keeps the hold, the rate and the limit.
  */
 public final class SyncSender implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(SyncSender.class);
@@ -137,14 +138,9 @@ public final class SyncSender implements AutoCloseable {
     private final ExecutorService pageSenders;
     /** The page senders busy with a page, interrupted on cancel. */
     private final Set<Thread> pageThreads = ConcurrentHashMap.newKeySet();
-    /** Held by a Retry-After any page got: every page of this sender waits it out before its next call. */
-    private final RateLimitHold hold;
-    /** How many pages may be in flight now. */
-    private final ConcurrencyLimit limit;
-    /** The static cap on calls per second, if any. */
-    private final RequestRate rate;
-    /** The lines saying a hold started, and those saying a 429 is retried: at most one a minute each. */
-    private final LogThrottle holdLines = new LogThrottle(1, TimeUnit.MINUTES, System::nanoTime);
+    /** When each call may go, and what its answer does to the hold, the rate and the limit. */
+    private final CallPacing pacing;
+    /** The lines saying a 429 is retried: at most one a minute. */
     private final LogThrottle rateLimitedRetryLines = new LogThrottle(1, TimeUnit.MINUTES, System::nanoTime);
     private CompletableFuture<Outcome> inFlight;
     private volatile boolean cancelled;
@@ -175,32 +171,35 @@ public final class SyncSender implements AutoCloseable {
         this.destination = builder.destination;
         this.retryPolicy = retryPolicy;
         this.stats = stats;
-        this.hold = new RateLimitHold(stats.rateLimitHeldMs);
-        this.limit = new ConcurrencyLimit(maxInFlight, builder.initialInFlight, builder.adaptive, System::nanoTime);
-        stats.concurrencyLimit.set(limit.limit());
-        this.rate = RequestRate.perSecond(name, builder.requestsPerSecond);
+        this.pacing = new CallPacing(new RateLimitHold(stats.rateLimitHeldMs),
+                RequestRate.perSecond(name, builder.requestsPerSecond),
+                new ConcurrencyLimit(maxInFlight, builder.initialInFlight, builder.adaptive, System::nanoTime),
+                stats, log, () -> cancelled);
         this.executor = Executors.newSingleThreadExecutor(runnable -> {
             Thread thread = new Thread(runnable, name);
             thread.setDaemon(true);
             return thread;
         });
-        retryPolicy.retry().getEventPublisher().onRetry(event -> {
-            stats.retries.incrementAndGet();
-            Throwable last = event.getLastThrowable();
-            String why = last == null ? "" : last.getMessage();
-            if (last instanceof TransientDeliveryException t && t.status() == 429) {
-                // Every page in flight may be answered 429 at once: one line a minute (JMX RateLimitedAnswers counts).
-                long retries = rateLimitedRetryLines.event();
-                if (retries > 0) {
-                    log.info("Retrying in {} ms (retry {} of {}; {} retries after HTTP 429 since the last such line):"
-                                    + " {}", event.getWaitInterval().toMillis(), event.getNumberOfRetryAttempts(),
-                            retryPolicy.maxRetries(), retries, why);
-                }
-                return;
+        retryPolicy.retry().getEventPublisher().onRetry(this::onRetry);
+    }
+
+    /** Counts a retry and logs it; the retries after a 429 at most one line a minute. */
+    private void onRetry(RetryOnRetryEvent event) {
+        stats.retries.incrementAndGet();
+        Throwable last = event.getLastThrowable();
+        String why = last == null ? "" : last.getMessage();
+        if (last instanceof TransientDeliveryException t && t.status() == 429) {
+            // Every page in flight may be answered 429 at once: one line a minute (JMX RateLimitedAnswers counts).
+            long retries = rateLimitedRetryLines.event();
+            if (retries > 0) {
+                log.info("Retrying in {} ms (retry {} of {}; {} retries after HTTP 429 since the last such line): {}",
+                        event.getWaitInterval().toMillis(), event.getNumberOfRetryAttempts(),
+                        retryPolicy.maxRetries(), retries, why);
             }
-            log.info("Retrying in {} ms (retry {} of {}): {}", event.getWaitInterval().toMillis(),
-                    event.getNumberOfRetryAttempts(), retryPolicy.maxRetries(), why);
-        });
+            return;
+        }
+        log.info("Retrying in {} ms (retry {} of {}): {}", event.getWaitInterval().toMillis(),
+                event.getNumberOfRetryAttempts(), retryPolicy.maxRetries(), why);
     }
 
     /** True while a job is being delivered. */
@@ -327,9 +326,9 @@ public final class SyncSender implements AutoCloseable {
                 // Not a transient failure, so the retry policy gives up at once.
                 throw new CancellationException();
             }
-            ConcurrencyLimit.Call call = awaitTurn();
+            ConcurrencyLimit.Call call = pacing.awaitTurn();
             attempts.incrementAndGet();
-            return sendMeasured(page, call);
+            return pacing.measure(call, page, () -> destination.send(page));
         });
         int members = page.members().size();
         stats.pageDelivered(page.action() == PageAction.ADD_MEMBERS ? members : 0,
@@ -339,119 +338,9 @@ public final class SyncSender implements AutoCloseable {
         job.markDelivered(i, result.rejections());
     }
 
-    /**
-     * Waits for this try's turn: until no Retry-After hold is on, the request rate allows a call and fewer calls than
-     * the concurrency limit are on the wire; then the call counts as started. A hold that began while the page
-     * waited for room is waited out before the call goes. Each wait ends early, not as a transient failure, when
-     * the job is cancelled or the sender closes.
-     */
-    private ConcurrencyLimit.Call awaitTurn() throws InterruptedException {
-        while (true) {
-            // A Retry-After another page got holds this one too; interrupted (not transient) on cancel and close.
-            hold.awaitClear();
-            rate.awaitTurn();
-            if (cancelled) {
-                throw new CancellationException();
-            }
-            ConcurrencyLimit.Call call = limit.acquire();
-            if (hold.remainingMillis() == 0 && !cancelled) {
-                return call;
-            }
-            limit.ignored(call);
-        }
-    }
-
-    /**
-     * What a call that a destination wrapper adds to a try (a split's part) waits for: the hold and the request rate,
-     * as {@link #awaitTurn} does; the try already holds its place under the concurrency limit. A cancelled job's
-     * wait ends as a cancel.
-     */
+    /** What a call that a destination wrapper adds to a try (a split's part) waits for: the hold and the rate. */
     public CallGate extraCallGate() {
-        return () -> {
-            hold.awaitClear();
-            rate.awaitTurn();
-            if (cancelled) {
-                throw new CancellationException();
-            }
-        };
-    }
-
-    /**
-     * One call of the page, started on the concurrency limit, told to it: a 2xx (or a refusal the destination
-     * decided on) as a round trip, back pressure as such, anything else as saying nothing of the destination's load.
-     */
-    private DeliveryResult sendMeasured(Page page, ConcurrencyLimit.Call call) throws Exception {
-        try {
-            DeliveryResult result = destination.send(page);
-            long roundTrip = System.nanoTime() - call.startNanos();
-            stats.roundTrips.record(roundTrip);
-            limit.succeeded(call, roundTrip);
-            return result;
-        } catch (TransientDeliveryException e) {
-            if (cancelled) {
-                // The cancel aborted the call (its socket closed): not the destination's doing, nothing to retry.
-                limit.ignored(call);
-                CancellationException cancel = new CancellationException("Cancelled: " + page.describe());
-                cancel.initCause(e);
-                throw cancel;
-            }
-            String pushBack = pushBack(e);
-            if (pushBack != null) {
-                limit.pushedBack(call, pushBack);
-            } else {
-                limit.ignored(call);
-            }
-            onTransientFailure(e);
-            throw e;
-        } catch (Throwable t) {
-            // A permanent failure fails the task; a cancel or a bug says nothing of the destination's load.
-            limit.ignored(call);
-            throw t;
-        } finally {
-            limitMoved();
-        }
-    }
-
-    /**
-     * What in a transient failure says the destination is overloaded or limiting us, or null: a 429, 503, 504 or 408,
-     * a timeout or I/O error (no status), or any answer that asks to wait. A 500 or 502 says nothing of load.
-     */
-    static String pushBack(TransientDeliveryException e) {
-        int status = e.status();
-        if (status == 429 || status == 503 || status == 504 || status == 408) {
-            return "HTTP " + status;
-        }
-        if (status < 0) {
-            return "timeout or I/O error";
-        }
-        return e.retryAfterMillis() > 0 ? "HTTP " + status + " with Retry-After" : null;
-    }
-
-    /** Publishes the limit, and logs a big move (at most one line a minute). */
-    private void limitMoved() {
-        stats.concurrencyLimit.set(limit.limit());
-        String move = limit.takeBigMove();
-        if (move != null) {
-            log.info(move);
-        }
-    }
-
-    /** Counts a 429 and, when the destination said how long to wait, holds every page of the task for that long. */
-    private void onTransientFailure(TransientDeliveryException e) {
-        if (e.status() == 429) {
-            stats.rateLimitedAnswers.incrementAndGet();
-        }
-        long wait = e.retryAfterMillis();
-        if (wait > 0 && hold.holdFor(wait)) {
-            // At most one line a minute: under a rate limit every page in flight may get its own 429 at once.
-            long holds = holdLines.event();
-            if (holds > 0) {
-                log.info("The destination asked to wait {} ms (HTTP {}); no page of this task starts a call until"
-                                + " then ({} holds started or lengthened since the last such line; JMX"
-                                + " RateLimitHeldMs adds up the waits)", Math.min(wait, RateLimitHold.MAX_HOLD_MS),
-                        e.status() < 0 ? "status unknown" : e.status(), holds);
-            }
-        }
+        return pacing.extraCallGate();
     }
 
     /** How one page sent by a page sender ended: {@code failure} is null when it was delivered. */
@@ -508,7 +397,7 @@ public final class SyncSender implements AutoCloseable {
         Throwable other = null;
         boolean interrupted = false;
         while (next < pending.size() || running > 0) {
-            while (running < limit.limit() && next < pending.size() && permanent == null && other == null
+            while (running < pacing.limit() && next < pending.size() && permanent == null && other == null
                     && !cancelled && !interrupted) {
                 int page = pending.get(next);
                 try {

@@ -243,15 +243,15 @@ class ConcurrencyLimitTest {
     }
     @Test
     void pushBackIs429503504408TimeoutsAndAnyAnswerAskingToWait() {
-        assertThat(SyncSender.pushBack(new TransientDeliveryException("x", 429, -1, null))).isEqualTo("HTTP 429");
-        assertThat(SyncSender.pushBack(new TransientDeliveryException("x", 503, -1, null))).isEqualTo("HTTP 503");
-        assertThat(SyncSender.pushBack(new TransientDeliveryException("x", 504, -1, null))).isEqualTo("HTTP 504");
-        assertThat(SyncSender.pushBack(new TransientDeliveryException("x", 408, -1, null))).isEqualTo("HTTP 408");
-        assertThat(SyncSender.pushBack(new TransientDeliveryException("x", -1)))
+        assertThat(CallPacing.pushBack(new TransientDeliveryException("x", 429, -1, null))).isEqualTo("HTTP 429");
+        assertThat(CallPacing.pushBack(new TransientDeliveryException("x", 503, -1, null))).isEqualTo("HTTP 503");
+        assertThat(CallPacing.pushBack(new TransientDeliveryException("x", 504, -1, null))).isEqualTo("HTTP 504");
+        assertThat(CallPacing.pushBack(new TransientDeliveryException("x", 408, -1, null))).isEqualTo("HTTP 408");
+        assertThat(CallPacing.pushBack(new TransientDeliveryException("x", -1)))
                 .isEqualTo("timeout or I/O error");
-        assertThat(SyncSender.pushBack(new TransientDeliveryException("x", 500, -1, null))).isNull();
-        assertThat(SyncSender.pushBack(new TransientDeliveryException("x", 502, -1, null))).isNull();
-        assertThat(SyncSender.pushBack(new TransientDeliveryException("x", 500, 2000, null)))
+        assertThat(CallPacing.pushBack(new TransientDeliveryException("x", 500, -1, null))).isNull();
+        assertThat(CallPacing.pushBack(new TransientDeliveryException("x", 502, -1, null))).isNull();
+        assertThat(CallPacing.pushBack(new TransientDeliveryException("x", 500, 2000, null)))
                 .isEqualTo("HTTP 500 with Retry-After");
     }
 
