@@ -59,7 +59,11 @@ final class CallPacing {
                 throw new CancellationException();
             }
             ConcurrencyLimit.Call call = limit.acquire();
-            if (hold.remainingMillis() == 0 && !cancelled.getAsBoolean()) {
+            if (cancelled.getAsBoolean()) {
+                limit.ignored(call);
+                throw new CancellationException();
+            }
+            if (hold.remainingMillis() == 0) {
                 return call;
             }
             limit.ignored(call);
@@ -73,11 +77,14 @@ final class CallPacing {
      */
     CallGate extraCallGate() {
         return () -> {
-            hold.awaitClear();
-            rate.awaitTurn();
-            if (cancelled.getAsBoolean()) {
-                throw new CancellationException();
-            }
+            do {
+                hold.awaitClear();
+                rate.awaitTurn();
+                if (cancelled.getAsBoolean()) {
+                    throw new CancellationException();
+                }
+                // A hold that began during the rate's wait is waited out too.
+            } while (hold.remainingMillis() > 0);
         };
     }
 

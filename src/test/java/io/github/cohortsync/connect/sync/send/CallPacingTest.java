@@ -14,6 +14,7 @@ import org.slf4j.LoggerFactory;
 
 import io.github.cohortsync.connect.delivery.PermanentDeliveryException;
 import io.github.cohortsync.connect.delivery.TransientDeliveryException;
+import io.github.cohortsync.connect.destination.CallGate;
 import io.github.cohortsync.connect.destination.Page;
 import io.github.cohortsync.connect.destination.PageAction;
 import io.github.cohortsync.connect.metrics.SyncStats;
@@ -84,5 +85,32 @@ class CallPacingTest {
             // Each call above gave its place back: four turns under the limit of 4 go without waiting.
             assertTimeoutPreemptively(Duration.ofSeconds(5), pacing::awaitTurn);
         }
+    }
+
+    @Test
+    void aSplitPartWaitsOutAHoldThatBeganWhileItWaitedForTheRequestRate() throws Exception {
+        // Two calls a second: the second part waits about 500 ms for the rate, and a hold of 1 s begins meanwhile.
+        CallPacing paced = new CallPacing(hold, RequestRate.perSecond("call-pacing-test", 2),
+                new ConcurrencyLimit(8, 4, true, System::nanoTime), stats,
+                LoggerFactory.getLogger(CallPacingTest.class), cancelled::get);
+        CallGate gate = paced.extraCallGate();
+        gate.awaitCall();
+        long start = System.nanoTime();
+        Thread holder = new Thread(() -> {
+            try {
+                Thread.sleep(100);
+            } catch (InterruptedException e) {
+                return;
+            }
+            hold.holdFor(1_000);
+        });
+        holder.start();
+
+        gate.awaitCall();
+
+        holder.join();
+        assertThat(Duration.ofNanos(System.nanoTime() - start)).as("the part went after the hold, not during it")
+                .isGreaterThanOrEqualTo(Duration.ofMillis(1_050));
+        assertThat(hold.remainingMillis()).isZero();
     }
 }
