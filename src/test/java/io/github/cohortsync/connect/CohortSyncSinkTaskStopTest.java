@@ -45,10 +45,10 @@ import okhttp3.Headers;
 
 /**
  * A stop versus a rebalance while a sync is in flight. Connect closes the partitions in both cases without saying
- * which; the task tells them apart by its caller: inside a consumer rebalance callback is a rebalance (a bounded
- * wait for the sync), called by the Connect runtime outside one is a stop (the sync is cancelled at once, so that
- * the task ends well within the worker's task.shutdown.graceful.timeout.ms of 5 s). Either way nothing is
- * committed past an undelivered change, and the next task delivers every member.
+ * which; the task tells them apart by its caller: inside a consumer rebalance callback is a rebalance (a bounded wait
+ * for the sync's calls on the wire, no new call), called by the Connect runtime outside one is a stop (the sync is
+ * cancelled at once, so that the task ends well within the worker's task.shutdown.graceful.timeout.ms of 5 s). Either
+ * way nothing is committed past an undelivered change, and the next task delivers every member.
  */
 class CohortSyncSinkTaskStopTest {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -301,6 +301,29 @@ class CohortSyncSinkTaskStopTest {
         pollUntil(() -> assertThat(preCommit(2)).containsEntry(P0, new OffsetAndMetadata(2)));
         assertThat(receiver.requests.get()).as("the next owner skips what was delivered").isEqualTo(requests);
         assertThat(task.stats().changesSkippedAsDelivered.get()).isEqualTo(2);
+    }
+
+    @Test
+    void aRebalanceWaitsOnlyForTheCallOnTheWireAndLeavesTheOtherPagesToTheNextOwner() {
+        start();
+        receiver.delayMs = 300;
+        // Five pages of two, one at a time (the webhook's default): the whole sync takes at least 1.5 s.
+        List<SinkRecord> records = adds(10);
+        task.put(records);
+        pollUntil(() -> assertThat(receiver.requests.get()).isPositive());
+        Rebalance rebalance = new Rebalance(task);
+
+        RuntimeCallerStandIn.run(() -> rebalance.onPartitionsRevoked(List.of(P0, P1)));
+
+        assertThat(receiver.requests.get()).as("the revocation waited for the call on the wire and started no other")
+                .isEqualTo(1);
+        assertThat(receiver.accepted).hasSize(1);
+        RuntimeCallerStandIn.run(() -> rebalance.onPartitionsAssigned(List.of(P0, P1)));
+        task.put(records);
+        pollUntil(() -> assertThat(preCommit(10)).containsEntry(P0, new OffsetAndMetadata(10)));
+        assertThat(receiver.members()).as("each member once: the next owner sends the pages that were left")
+                .containsExactlyInAnyOrder("u0", "u1", "u2", "u3", "u4", "u5", "u6", "u7", "u8", "u9");
+        assertThat(task.stats().changesSkippedAsDelivered.get()).as("the page delivered during the wait").isEqualTo(2);
     }
 
     @Test

@@ -58,7 +58,10 @@ public final class SyncEngine {
      * final commit before {@code SinkTask.stop}); the task tells them apart by its caller.
      */
     public enum Closing {
-        /** Revoked by a rebalance while the task keeps running: a sync in flight gets a bounded wait to finish. */
+        /**
+         * Revoked by a rebalance while the task keeps running: a sync in flight starts no new call; its calls on the
+         * wire get a bounded wait.
+         */
         REVOKED,
         /**
          * Closed for good because the task stops (connector deleted, stopped or restarted, worker shutdown): a sync
@@ -371,13 +374,13 @@ public final class SyncEngine {
     }
 
     /**
-     * Closed partitions. Revoked by a rebalance: a sync in flight gets a bounded wait to finish; if it cannot, it is
-     * cancelled and loses the revoked partitions' members, which their next owner reads and sends again from the
-     * last commit. Closed because the task stops: nothing is waited for, a sync in flight is cancelled at once (only
-     * an outcome that is already there, such as a sync delivered since the last poll, still counts). Either way no
-     * offset moves past an undelivered change: Connect took this close's offsets from {@link #safeOffsets} just
-     * before, so even a sync that ends during the wait is committed only by the partitions' next owner (whose
-     * journal skips what was delivered, on this host).
+     * Closed partitions. Revoked by a rebalance: a sync in flight starts no new call and the calls on the wire get a
+     * bounded wait to end (then they are cancelled); the revoked partitions' members not delivered by then are read and
+     * sent again by their next owner from the last commit. Closed because the task stops: nothing is waited for, a sync
+     * in flight is cancelled at once (only an outcome that is already there, such as a sync delivered since the last
+     * poll, still counts). Either way no offset moves past an undelivered change: Connect took this close's offsets
+     * from {@link #safeOffsets} just before, so even a sync that ends during the wait is committed only by the
+     * partitions' next owner (whose journal skips what was delivered, on this host).
      */
     public void close(Collection<TopicPartition> partitions, Closing closing) {
         boolean stopping = closing == Closing.STOPPING;
@@ -424,10 +427,16 @@ public final class SyncEngine {
         }
     }
 
+    /**
+     * Partitions are revoked with a sync in flight: it starts no new call and its calls on the wire get the bounded
+     * wait to end (what they deliver is journaled, so a next owner on this host skips it); its other pages are left
+     * to the next owner. Waiting for the whole sync would hold up the whole group's rebalance for nothing: Connect
+     * took this close's offsets before it, so nothing the wait delivers is committed by this close anyway.
+     */
     private void awaitOrCancel(Duration wait) {
-        if (!sender.awaitIdle(wait)) {
-            log.warn("Sync still in flight after {} ms while partitions are revoked: cancelling it; its"
-                    + " undelivered changes are not committed", wait.toMillis());
+        if (!sender.wrapUp(wait)) {
+            log.warn("Calls of the sync in flight still unanswered after {} ms while partitions are revoked:"
+                    + " cancelling them; their changes are not committed", wait.toMillis());
             sender.cancel(Duration.ofSeconds(5));
         }
     }

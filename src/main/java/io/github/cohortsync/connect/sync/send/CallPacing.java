@@ -23,7 +23,10 @@ final class CallPacing {
     private final SyncStats stats;
     /** The sender's logger: operators filter the hold and limit lines by it, as before they moved here. */
     private final Logger log;
-    /** The sender's job was cancelled: a wait that ends, or a call that fails, then ends as a cancel. */
+    /**
+     * The sender's job was cancelled or is being wrapped up: a wait that ends, or a call that fails, then ends as a
+     * cancel.
+     */
     private final BooleanSupplier cancelled;
     /** The lines saying a hold started: at most one a minute. */
     private final LogThrottle holdLines = new LogThrottle(1, TimeUnit.MINUTES, System::nanoTime);
@@ -102,7 +105,7 @@ final class CallPacing {
             return result;
         } catch (TransientDeliveryException e) {
             if (cancelled.getAsBoolean()) {
-                // The cancel aborted the call (its socket closed): not the destination's doing, nothing to retry.
+                // The cancel aborted the call (its socket closed), or the job is wrapped up: nothing to retry.
                 limit.ignored(call);
                 CancellationException cancel = new CancellationException("Cancelled: " + page.describe());
                 cancel.initCause(e);

@@ -144,6 +144,8 @@ public final class SyncSender implements AutoCloseable {
     private final LogThrottle rateLimitedRetryLines = new LogThrottle(1, TimeUnit.MINUTES, System::nanoTime);
     private CompletableFuture<Outcome> inFlight;
     private volatile boolean cancelled;
+    /** The job in flight is being wrapped up: no new call starts, the calls on the wire end ({@link #wrapUp}). */
+    private volatile boolean wrappingUp;
     private volatile Thread worker;
 
     /** A sender named {@code name} (its threads' names) that sends through {@code destination}. */
@@ -174,7 +176,7 @@ public final class SyncSender implements AutoCloseable {
         this.pacing = new CallPacing(new RateLimitHold(stats.rateLimitHeldMs),
                 RequestRate.perSecond(name, builder.requestsPerSecond),
                 new ConcurrencyLimit(maxInFlight, builder.initialInFlight, builder.adaptive, System::nanoTime),
-                stats, log, () -> cancelled);
+                stats, log, this::stopping);
         this.executor = Executors.newSingleThreadExecutor(runnable -> {
             Thread thread = new Thread(runnable, name);
             thread.setDaemon(true);
@@ -221,6 +223,7 @@ public final class SyncSender implements AutoCloseable {
             throw new IllegalStateException("A sync is already in flight");
         }
         cancelled = false;
+        wrappingUp = false;
         inFlight = CompletableFuture.supplyAsync(() -> deliver(job), executor);
     }
 
@@ -252,6 +255,25 @@ public final class SyncSender implements AutoCloseable {
         }
     }
 
+    /**
+     * Asks the job in flight to start no new call (no page, retry or split part) and waits up to {@code timeout} for
+     * the calls already on the wire to end. What they deliver counts; the job ends {@link Cancelled} with its other
+     * pages undelivered, or {@link Delivered} when none was left. True when it ended in time; else {@link #cancel}.
+     * A page waiting out a {@code Retry-After} hold or a retry's backoff ends when that wait does.
+     */
+    public boolean wrapUp(Duration timeout) {
+        if (!isBusy()) {
+            return true;
+        }
+        wrappingUp = true;
+        return awaitIdle(timeout);
+    }
+
+    /** True once the job in flight was cancelled or is being wrapped up: no call of it may start. */
+    private boolean stopping() {
+        return cancelled || wrappingUp;
+    }
+
     /** Asks the job in flight to stop: aborts its call and its waits, and waits up to {@code timeout} for it. */
     public boolean cancel(Duration timeout) {
         if (!isBusy()) {
@@ -281,7 +303,7 @@ public final class SyncSender implements AutoCloseable {
                     if (job.isDelivered(i)) {
                         continue;
                     }
-                    if (cancelled) {
+                    if (stopping()) {
                         return new Cancelled(job);
                     }
                     send(job, i);
@@ -292,7 +314,7 @@ public final class SyncSender implements AutoCloseable {
             stats.failures.incrementAndGet();
             return new Failed(job, e);
         } catch (TransientDeliveryException e) {
-            if (cancelled) {
+            if (stopping()) {
                 return new Cancelled(job);
             }
             stats.failedSyncs.incrementAndGet();
@@ -300,7 +322,8 @@ public final class SyncSender implements AutoCloseable {
         } catch (InterruptedException e) {
             return new Cancelled(job);
         } catch (Exception e) {
-            if (cancelled) {
+            // Also a CancellationException: a page that was waiting for its turn when the job was wrapped up.
+            if (stopping()) {
                 return new Cancelled(job);
             }
             stats.failures.incrementAndGet();
@@ -322,7 +345,7 @@ public final class SyncSender implements AutoCloseable {
         Page page = job.pages().get(i);
         AtomicInteger attempts = new AtomicInteger();
         DeliveryResult result = retryPolicy.call(() -> {
-            if (cancelled) {
+            if (stopping()) {
                 // Not a transient failure, so the retry policy gives up at once.
                 throw new CancellationException();
             }
@@ -384,10 +407,11 @@ public final class SyncSender implements AutoCloseable {
     /**
      * Sends the given undelivered pages of the job up to the limit at once. After a failure no new page starts; the
      * pages in flight are always waited for (also when cancelled), so nothing of this job is sent once it ended.
-     * Then throws what ended it: a permanent failure first, then cancellation, then a transient or unexpected one.
+     * Then throws what ended it: a permanent failure first, then cancellation (or a wrap-up that left pages
+     * undelivered), then a transient or unexpected one.
      */
     private void sendConcurrently(SyncJob job, List<Integer> pending) throws Exception {
-        if (cancelled) {
+        if (stopping()) {
             throw new InterruptedException("cancelled");
         }
         BlockingQueue<PageDone> done = new LinkedBlockingQueue<>();
@@ -398,7 +422,7 @@ public final class SyncSender implements AutoCloseable {
         boolean interrupted = false;
         while (next < pending.size() || running > 0) {
             while (running < pacing.limit() && next < pending.size() && permanent == null && other == null
-                    && !cancelled && !interrupted) {
+                    && !stopping() && !interrupted) {
                 int page = pending.get(next);
                 try {
                     pageSenders.execute(() -> sendOnPageSender(job, page, done));
@@ -434,6 +458,10 @@ public final class SyncSender implements AutoCloseable {
         if (cancelled || interrupted) {
             throw new InterruptedException("cancelled");
         }
+        if (wrappingUp && pending.stream().anyMatch(i -> !job.isDelivered(i))) {
+            // The pages that were waiting for their turn ended with a CancellationException: not a failure.
+            throw new InterruptedException("wrapped up");
+        }
         if (other instanceof Exception exception) {
             throw exception;
         }
@@ -447,7 +475,7 @@ public final class SyncSender implements AutoCloseable {
         pageThreads.add(self);
         Throwable failure = null;
         try {
-            if (cancelled) {
+            if (stopping()) {
                 throw new CancellationException();
             }
             send(job, page);

@@ -367,6 +367,52 @@ class SyncSenderTest {
     }
 
     @Test
+    void aWrapUpLetsTheCallsOnTheWireFinishAndStartsNoOtherPage() throws Exception {
+        sender = sender(4, 5);
+        SyncJob job = diffJob("u", 10);
+        sender.submit(job);
+        await().atMost(WAIT).until(() -> receiver.pending.get() == 4);
+        // The four calls on the wire are answered a little after the wrap-up began.
+        Thread answer = new Thread(() -> {
+            try {
+                Thread.sleep(200);
+            } catch (InterruptedException e) {
+                return;
+            }
+            receiver.gate.countDown();
+        });
+        answer.start();
+
+        assertThat(sender.wrapUp(WAIT)).as("ended within the wait").isTrue();
+        answer.join();
+
+        assertThat(outcome()).isInstanceOf(SyncSender.Cancelled.class);
+        assertThat(job.deliveredPages()).as("the four calls on the wire delivered their pages").isEqualTo(4);
+        assertThat(journaled).hasSize(4);
+        assertThat(receiver.requests.get()).as("no other page started").isEqualTo(4);
+
+        // The next try of the job sends only its six other pages.
+        sender.submit(job);
+        assertThat(outcome()).isInstanceOf(SyncSender.Delivered.class);
+        assertThat(job.isComplete()).isTrue();
+        assertThat(receiver.requests.get()).isEqualTo(10);
+    }
+
+    @Test
+    void aWrapUpOfAJobWithNothingLeftEndsItDelivered() {
+        sender = sender(1, 0);
+        SyncJob job = diffJob("u", 1);
+        sender.submit(job);
+        await().atMost(WAIT).until(() -> receiver.pending.get() == 1);
+        receiver.gate.countDown();
+
+        assertThat(sender.wrapUp(WAIT)).isTrue();
+
+        assertThat(outcome()).isInstanceOf(SyncSender.Delivered.class);
+        assertThat(job.isComplete()).isTrue();
+    }
+
+    @Test
     void syncsFollowOneAnother() {
         sender = sender(4, 0);
         receiver.gate.countDown();
