@@ -42,6 +42,11 @@ final class CallPacing {
         stats.concurrencyLimit.set(limit.limit());
     }
 
+    /** The job stops starting calls: pages waiting out a hold stop waiting (they end as cancels). */
+    void stopWaiting() {
+        hold.wakeWaiters();
+    }
+
     /** How many pages may be in flight now. */
     int limit() {
         return limit.limit();
@@ -56,7 +61,7 @@ final class CallPacing {
     ConcurrencyLimit.Call awaitTurn() throws InterruptedException {
         while (true) {
             // A Retry-After another page got holds this one too; interrupted (not transient) on cancel and close.
-            hold.awaitClear();
+            hold.awaitClear(cancelled);
             rate.awaitTurn();
             if (cancelled.getAsBoolean()) {
                 throw new CancellationException();
@@ -81,7 +86,7 @@ final class CallPacing {
     CallGate extraCallGate() {
         return () -> {
             do {
-                hold.awaitClear();
+                hold.awaitClear(cancelled);
                 rate.awaitTurn();
                 if (cancelled.getAsBoolean()) {
                     throw new CancellationException();

@@ -2,6 +2,7 @@ package io.github.cohortsync.connect.sync.send;
 
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.BooleanSupplier;
 import java.util.function.LongSupplier;
 
 /**
@@ -48,6 +49,11 @@ final class RateLimitHold {
         return true;
     }
 
+    /** Wakes the pages waiting out the hold, so that they check whether to give up (the job is wrapped up). */
+    synchronized void wakeWaiters() {
+        notifyAll();
+    }
+
     /** Milliseconds left of the hold; 0 when there is none. */
     synchronized long remainingMillis() {
         if (!holding) {
@@ -67,12 +73,22 @@ final class RateLimitHold {
      * @throws InterruptedException when the waiting thread is interrupted (the job is cancelled or the sender closes)
      */
     void awaitClear() throws InterruptedException {
+        awaitClear(() -> false);
+    }
+
+    /**
+     * Returns once the hold is over, or once {@code giveUp} is true when checked: at the start and after each
+     * {@link #wakeWaiters}.
+     *
+     * @throws InterruptedException when the waiting thread is interrupted (the job is cancelled or the sender closes)
+     */
+    void awaitClear(BooleanSupplier giveUp) throws InterruptedException {
         long start = nanoClock.getAsLong();
         boolean waited = false;
         try {
             synchronized (this) {
                 long left;
-                while ((left = remainingMillis()) > 0) {
+                while ((left = remainingMillis()) > 0 && !giveUp.getAsBoolean()) {
                     waited = true;
                     wait(left);
                 }

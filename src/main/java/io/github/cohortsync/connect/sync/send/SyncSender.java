@@ -2,6 +2,7 @@ package io.github.cohortsync.connect.sync.send;
 
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
@@ -138,6 +139,8 @@ public final class SyncSender implements AutoCloseable {
     private final ExecutorService pageSenders;
     /** The page senders busy with a page, interrupted on cancel. */
     private final Set<Thread> pageThreads = ConcurrentHashMap.newKeySet();
+    /** The threads waiting out a retry's backoff, interrupted by a wrap-up; guarded by itself. */
+    private final Set<Thread> backingOff = new HashSet<>();
     /** When each call may go, and what its answer does to the hold, the rate and the limit. */
     private final CallPacing pacing;
     /** The lines saying a 429 is retried: at most one a minute. */
@@ -187,6 +190,13 @@ public final class SyncSender implements AutoCloseable {
 
     /** Counts a retry and logs it; the retries after a 429 at most one line a minute. */
     private void onRetry(RetryOnRetryEvent event) {
+        // Published on the page's thread just before the backoff: a wrap-up cuts that wait short.
+        synchronized (backingOff) {
+            backingOff.add(Thread.currentThread());
+            if (wrappingUp) {
+                Thread.currentThread().interrupt();
+            }
+        }
         stats.retries.incrementAndGet();
         Throwable last = event.getLastThrowable();
         String why = last == null ? "" : last.getMessage();
@@ -259,13 +269,17 @@ public final class SyncSender implements AutoCloseable {
      * Asks the job in flight to start no new call (no page, retry or split part) and waits up to {@code timeout} for
      * the calls already on the wire to end. What they deliver counts; the job ends {@link Cancelled} with its other
      * pages undelivered, or {@link Delivered} when none was left. True when it ended in time; else {@link #cancel}.
-     * A page waiting out a {@code Retry-After} hold or a retry's backoff ends when that wait does.
+     * A page waiting out a {@code Retry-After} hold stops waiting; one in a retry's backoff ends when the backoff does.
      */
     public boolean wrapUp(Duration timeout) {
         if (!isBusy()) {
             return true;
         }
         wrappingUp = true;
+        pacing.stopWaiting();
+        synchronized (backingOff) {
+            backingOff.forEach(Thread::interrupt);
+        }
         return awaitIdle(timeout);
     }
 
@@ -344,15 +358,21 @@ public final class SyncSender implements AutoCloseable {
     private void send(SyncJob job, int i) throws Exception {
         Page page = job.pages().get(i);
         AtomicInteger attempts = new AtomicInteger();
-        DeliveryResult result = retryPolicy.call(() -> {
-            if (stopping()) {
-                // Not a transient failure, so the retry policy gives up at once.
-                throw new CancellationException();
-            }
-            ConcurrencyLimit.Call call = pacing.awaitTurn();
-            attempts.incrementAndGet();
-            return pacing.measure(call, page, () -> destination.send(page));
-        });
+        DeliveryResult result;
+        try {
+            result = retryPolicy.call(() -> {
+                leftBackoff();
+                if (stopping()) {
+                    // Not a transient failure, so the retry policy gives up at once.
+                    throw new CancellationException();
+                }
+                ConcurrencyLimit.Call call = pacing.awaitTurn();
+                attempts.incrementAndGet();
+                return pacing.measure(call, page, () -> destination.send(page));
+            });
+        } finally {
+            leftBackoff();
+        }
         int members = page.members().size();
         stats.pageDelivered(page.action() == PageAction.ADD_MEMBERS ? members : 0,
                 page.action() == PageAction.REMOVE_MEMBERS ? members : 0,
@@ -402,6 +422,13 @@ public final class SyncSender implements AutoCloseable {
             runs.add(run);
         }
         return runs;
+    }
+
+    /** This thread's retry backoff is over (or never began): a wrap-up no longer interrupts it. */
+    private void leftBackoff() {
+        synchronized (backingOff) {
+            backingOff.remove(Thread.currentThread());
+        }
     }
 
     /**

@@ -299,6 +299,26 @@ class RateLimitHoldTest {
     }
 
     @Test
+    void aWrapUpEndsAHoldAtOnceAndTheJobIsCancelledWithWhatWasDelivered() {
+        receiver.retryAfter = "3600";
+        sender = sender(4);
+        SyncJob job = diffJob(12);
+
+        sender.submit(job);
+        await().atMost(WAIT).until(() -> receiver.failed.get() && receiver.arrivals.size() >= 4);
+        await().atMost(WAIT).until(() -> stats.requests.get() >= 3);
+        long requestsBefore = receiver.arrivals.size();
+
+        long started = System.nanoTime();
+        assertThat(sender.wrapUp(Duration.ofSeconds(10))).isTrue();
+        assertThat(Duration.ofNanos(System.nanoTime() - started)).as("the hour's hold did not keep the wrap-up waiting")
+                .isLessThan(Duration.ofSeconds(5));
+        assertThat(outcome()).isInstanceOf(SyncSender.Cancelled.class);
+        assertThat(receiver.arrivals).as("no call started after the 429").hasSize((int) requestsBefore);
+        assertThat(job.deliveredPages()).as("the three pages answered 200").isEqualTo(3);
+    }
+
+    @Test
     void theHoldCarriesOverToTheNextJobOfTheTask() {
         receiver.answerMs = 0;
         receiver.limitedRequest = 1;
