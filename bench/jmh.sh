@@ -9,17 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=target/bench
 mkdir -p "$OUT"
-# Offline first (quick); on a fresh machine the plugins this build needs beyond `mvn verify`'s (the bench profile's
-# build-helper) are not downloaded yet, so a failed offline build is tried once more with downloads. MVN_OFFLINE set
-# (to -o, or empty) picks one mode.
-maven() {
-  if [[ -n "${MVN_OFFLINE+set}" ]]; then
-    mvn -B -q ${MVN_OFFLINE} "$@"
-  elif ! mvn -B -q -o "$@" >"$OUT/mvn-offline.log" 2>&1; then
-    echo "offline build failed (see $OUT/mvn-offline.log); trying again with downloads from Maven Central" >&2
-    mvn -B -q "$@"
-  fi
-}
+source bench/maven.sh  # the cwd is the project root (cd above)
 maven test-compile
 maven dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile="$OUT/classpath.txt"
 M2="${HOME}/.m2/repository"

@@ -43,17 +43,7 @@ cd "$(dirname "$0")/.."
 OUT=target/bench
 mkdir -p "$OUT"
 # The benchmark sources (bench/e2e/src/java) are compiled with the test classes only under the bench profile.
-# Offline first (quick); on a fresh machine the plugins this build needs beyond `mvn verify`'s (the bench profile's
-# build-helper) are not downloaded yet, so a failed offline build is tried once more with downloads. MVN_OFFLINE set
-# (to -o, or empty) picks one mode.
-maven() {
-  if [[ -n "${MVN_OFFLINE+set}" ]]; then
-    mvn -B -q ${MVN_OFFLINE} "$@"
-  elif ! mvn -B -q -o "$@" >"$OUT/mvn-offline.log" 2>&1; then
-    echo "offline build failed (see $OUT/mvn-offline.log); trying again with downloads from Maven Central" >&2
-    mvn -B -q "$@"
-  fi
-}
+source bench/maven.sh  # the cwd is the project root (cd above)
 maven -Pbench test-compile
 maven -Pbench dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile="$OUT/classpath.txt"
 JAVA_OPTS=(-Xmx"${BENCH_HEAP:-2g}" -XX:+UseG1GC)

@@ -18,6 +18,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Predicate;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -278,43 +279,39 @@ class RateLimitHoldTest {
         assertThat(arrivedBetween(failedAt, failedAt + 1000)).as("the other pages kept going").isNotEmpty();
     }
 
-    @Test
-    void cancelEndsAHoldAtOnceAndTheJobIsCancelled() {
+    /**
+     * A job of 12 pages held by a Retry-After of an hour (the fourth call answered 429, three others 200), then ended
+     * by {@code end}: at once, as cancelled, with no call started since the 429.
+     */
+    private SyncJob endAnHoursHold(Predicate<SyncSender> end) {
         receiver.retryAfter = "3600";
         sender = sender(4);
         SyncJob job = diffJob(12);
-
         sender.submit(job);
         await().atMost(WAIT).until(() -> receiver.failed.get() && receiver.arrivals.size() >= 4);
         await().atMost(WAIT).until(() -> stats.requests.get() >= 3);
         long requestsBefore = receiver.arrivals.size();
 
         long started = System.nanoTime();
-        assertThat(sender.cancel(Duration.ofSeconds(10))).isTrue();
-        assertThat(Duration.ofNanos(System.nanoTime() - started)).as("the hold did not keep cancel waiting")
+        assertThat(end.test(sender)).as("ended within its bound").isTrue();
+        assertThat(Duration.ofNanos(System.nanoTime() - started)).as("the hour's hold did not keep it waiting")
                 .isLessThan(Duration.ofSeconds(5));
         assertThat(outcome()).isInstanceOf(SyncSender.Cancelled.class);
-        assertThat(receiver.arrivals).as("no call started during the hour's hold").hasSize((int) requestsBefore);
+        assertThat(receiver.arrivals).as("no call started during the hold").hasSize((int) requestsBefore);
+        return job;
+    }
+
+    @Test
+    void cancelEndsAHoldAtOnceAndTheJobIsCancelled() {
+        SyncJob job = endAnHoursHold(sender -> sender.cancel(Duration.ofSeconds(10)));
+
         assertThat(job.isComplete()).isFalse();
     }
 
     @Test
     void aWrapUpEndsAHoldAtOnceAndTheJobIsCancelledWithWhatWasDelivered() {
-        receiver.retryAfter = "3600";
-        sender = sender(4);
-        SyncJob job = diffJob(12);
+        SyncJob job = endAnHoursHold(sender -> sender.wrapUp(Duration.ofSeconds(10)));
 
-        sender.submit(job);
-        await().atMost(WAIT).until(() -> receiver.failed.get() && receiver.arrivals.size() >= 4);
-        await().atMost(WAIT).until(() -> stats.requests.get() >= 3);
-        long requestsBefore = receiver.arrivals.size();
-
-        long started = System.nanoTime();
-        assertThat(sender.wrapUp(Duration.ofSeconds(10))).isTrue();
-        assertThat(Duration.ofNanos(System.nanoTime() - started)).as("the hour's hold did not keep the wrap-up waiting")
-                .isLessThan(Duration.ofSeconds(5));
-        assertThat(outcome()).isInstanceOf(SyncSender.Cancelled.class);
-        assertThat(receiver.arrivals).as("no call started after the 429").hasSize((int) requestsBefore);
         assertThat(job.deliveredPages()).as("the three pages answered 200").isEqualTo(3);
     }
 
