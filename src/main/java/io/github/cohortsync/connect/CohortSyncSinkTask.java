@@ -3,7 +3,6 @@ package io.github.cohortsync.connect;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Collection;
-import java.util.HashMap;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.BiFunction;
@@ -17,7 +16,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import io.github.cohortsync.connect.config.CohortSyncConfig;
-import io.github.cohortsync.connect.config.SnapshotKeys;
 import io.github.cohortsync.connect.destination.Destination;
 import io.github.cohortsync.connect.destination.Destinations;
 import io.github.cohortsync.connect.metrics.CohortMetricsRegistry;
@@ -67,18 +65,8 @@ public class CohortSyncSinkTask extends SinkTask {
     private OffsetsLookup topicIdLookup;
 
     public CohortSyncSinkTask() {
-        this((config, groupId) -> AdminOffsetsLookup.create(adminConfig(config), groupId, SNAPSHOT_LOOKUP_TIMEOUT));
-    }
-
-    /**
-     * The snapshots' admin client settings, with snapshot.bootstrap.servers also when snapshot.enabled=false (then
-     * only topic ids are read with it, as the report producer also uses it).
-     */
-    private static Map<String, Object> adminConfig(CohortSyncConfig config) {
-        Map<String, Object> admin = new HashMap<>(config.snapshotAdminConfig());
-        String servers = config.getString(SnapshotKeys.SNAPSHOT_BOOTSTRAP_SERVERS);
-        admin.put("bootstrap.servers", servers == null ? "" : servers.trim());
-        return admin;
+        this((config, groupId) -> AdminOffsetsLookup.create(config.snapshotAdminConfig(), groupId,
+                SNAPSHOT_LOOKUP_TIMEOUT));
     }
 
     /** With another way to read offsets, for tests. */
@@ -134,8 +122,7 @@ public class CohortSyncSinkTask extends SinkTask {
         if (offsetsLookup != null) {
             return TopicIds.readBy(offsetsLookup::topicIds);
         }
-        String servers = config.getString(SnapshotKeys.SNAPSHOT_BOOTSTRAP_SERVERS);
-        if (servers == null || servers.isBlank()) {
+        if (config.topicsClusterServers() == null) {
             return TopicIds.unavailable();
         }
         try {

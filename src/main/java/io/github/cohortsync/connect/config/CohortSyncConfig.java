@@ -242,13 +242,25 @@ public final class CohortSyncConfig extends AbstractConfig {
         if (!getBoolean(SnapshotKeys.SNAPSHOT_ENABLED)) {
             return null;
         }
+        return topicsClusterServers();
+    }
+
+    /**
+     * snapshot.bootstrap.servers whether or not full syncs are on (the Kafka cluster of the topics, where topic ids
+     * are read and, by default, the report is written); null when unset.
+     */
+    public String topicsClusterServers() {
         return trimmedOrNull(SnapshotKeys.SNAPSHOT_BOOTSTRAP_SERVERS);
     }
 
-    /** The admin client's settings: the bootstrap servers plus every {@code snapshot.admin.*} key. */
+    /**
+     * The admin client's settings: the bootstrap servers of snapshot.bootstrap.servers (also with
+     * snapshot.enabled=false, when the client only reads topic ids) plus every {@code snapshot.admin.*} key.
+     */
     public Map<String, Object> snapshotAdminConfig() {
         Map<String, Object> admin = new HashMap<>(originalsWithPrefix(SnapshotKeys.SNAPSHOT_ADMIN_PREFIX));
-        admin.put("bootstrap.servers", snapshotBootstrapServers());
+        String servers = topicsClusterServers();
+        admin.put("bootstrap.servers", servers == null ? "" : servers);
         return admin;
     }
 
@@ -292,7 +304,7 @@ public final class CohortSyncConfig extends AbstractConfig {
         Map<String, Object> producer = new HashMap<>(originalsWithPrefix(ReportKeys.REPORT_PRODUCER_PREFIX));
         String servers = trimmedOrNull(ReportKeys.REPORT_BOOTSTRAP_SERVERS);
         if (servers == null) {
-            servers = trimmedOrNull(SnapshotKeys.SNAPSHOT_BOOTSTRAP_SERVERS);
+            servers = topicsClusterServers();
         }
         producer.put("bootstrap.servers", servers == null ? "" : servers);
         return producer;

@@ -36,6 +36,8 @@ class CohortSyncConfigTest {
         assertThat(new CohortSyncConfig(props).snapshotBootstrapServers()).isNull();
         props.put("snapshot.bootstrap.servers", "kafka-1:9092");
         assertThat(new CohortSyncConfig(props).snapshotBootstrapServers()).as("opted out").isNull();
+        assertThat(new CohortSyncConfig(props).snapshotAdminConfig()).as("still the cluster whose topic ids are read")
+                .containsEntry("bootstrap.servers", "kafka-1:9092");
         props.put("sync.mode", "one_time");
         assertThat(errors(props).get("snapshot.enabled")).singleElement().asString().contains("one_time");
     }
